@@ -1,0 +1,51 @@
+"""The recurrence navigator: an SMS and voice guide through the workup after breast
+cancer comes back, and a small web app for the nurse navigators who run it.
+
+``create_app`` reads like a table of contents: settings, then each subsystem's
+``init_app``, then the blueprints. It does no I/O beyond reading its own files.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as settings
+from . import content, logs
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. ``test_config`` overrides what the environment says.
+
+    :raise ConfigError: a setting is missing or malformed (production mode).
+    :raise ContentError: messages/ is broken.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.load(os.environ, app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    logs.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    content.init_app(app)
+
+    from . import appointments_cli, cli, coordinator, health, reminder_calls, sms, voice
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(sms.bp)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(reminder_calls.bp)
+    coordinator.init_app(app)
+    cli.init_app(app)
+    appointments_cli.init_app(app)
+    return app

@@ -1,0 +1,5 @@
+"""Placeholder: appointments, reminders and outbox commands arrive with the reminders issue."""
+
+
+def init_app(app) -> None:
+    return None

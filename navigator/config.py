@@ -1,0 +1,214 @@
+"""Settings for the navigator, read from the environment once, when the app is made.
+
+Two modes. ``embedded`` (the default) runs on a SQLite file with no Twilio account:
+outbound messages go to a local outbox and secrets are generated and kept in the
+instance folder. ``production`` (``NAVIGATOR_ENV=production``) refuses to start
+unless every required value is present and well formed, and says which one is not.
+
+Nothing here may be read at import time by other modules: they get ``app.config``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+import phonenumbers
+
+#: Every setting the navigator reads, with what it means. Keys are environment names.
+SETTINGS_HELP = {
+    "NAVIGATOR_ENV": "embedded (default: SQLite, local outbox) or production (strict checks)",
+    "DATABASE_URL": "SQLAlchemy URL; a SQLite file in the instance folder by default",
+    "SECRET_KEY": "signs session cookies; generated and kept in the instance folder if unset",
+    "TWILIO_ACCOUNT_SID": "Twilio account SID (AC...); empty means outbound goes to the outbox",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token; checks X-Twilio-Signature on every webhook",
+    "TWILIO_PHONE_NUMBER": "the navigator's own number, E.164",
+    "TWILIO_API_URL": "base URL of the Twilio REST API (a local fake in tests and demos)",
+    "PUBLIC_BASE_URL": "the https URL Twilio calls, when behind a proxy that rewrites hosts",
+    "CARE_TEAM_PHONE": "the care team's 24-hour line, E.164; callers who press 0 reach it",
+    "PROGRAM_NAME": "the name patients see at the start of texts and hear on calls",
+    "SUPPORT_URL": "optional web address for help, named in the HELP reply",
+    "REMINDER_OFFSETS": "how long before an appointment reminders go, e.g. 3d,1d,2h",
+    "QUIET_HOURS": "default quiet hours in the patient's zone, e.g. 21:00-08:00",
+    "SEND_RATE_PER_SECOND": "outbound messages per second at most (0 lifts the limit)",
+    "TRUSTED_PROXIES": "how many proxies in front of the app set X-Forwarded-* (0 = none)",
+    "LOG_LEVEL": "logging level name",
+    "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
+}
+
+PRODUCTION_REQUIRED = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_PHONE_NUMBER",
+    "PROGRAM_NAME",
+)
+
+DEMO_PROGRAM_NAME = "Care Navigator"
+DEMO_PHONE_NUMBER = "+12025550100"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _offsets(value: str) -> list[str]:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts or not all(re.fullmatch(r"\d+[dhm]", p) for p in parts):
+        raise ValueError("expected a list such as 3d,1d,2h")
+    return parts
+
+
+def _quiet_hours(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
+        raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-08:00")
+    return value.strip()
+
+
+def _e164(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("expected an http(s) URL")
+    return value.rstrip("/")
+
+
+def _database_url(value: str) -> str:
+    if "://" not in value:
+        raise ValueError("expected a URL such as postgresql://user@host/db")
+    # Heroku-style URLs name the old driver; SQLAlchemy wants psycopg 3 spelled out.
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value[len("postgres://") :]
+    if value.startswith("postgresql://"):
+        value = "postgresql+psycopg://" + value[len("postgresql://") :]
+    return value
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
+def _account_sid(value: str) -> str:
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
+        raise ValueError("expected AC followed by 32 hex digits")
+    return value
+
+
+def _auth_token(value: str) -> str:
+    if len(value) < 16:
+        raise ValueError("too short to be an auth token")
+    return value
+
+
+def _secret_key(value: str) -> str:
+    if len(value) < 32:
+        raise ValueError("must be at least 32 characters")
+    return value
+
+
+PARSERS = {
+    "DATABASE_URL": _database_url,
+    "SECRET_KEY": _secret_key,
+    "TWILIO_ACCOUNT_SID": _account_sid,
+    "TWILIO_AUTH_TOKEN": _auth_token,
+    "TWILIO_PHONE_NUMBER": _e164,
+    "TWILIO_API_URL": _url,
+    "PUBLIC_BASE_URL": _url,
+    "CARE_TEAM_PHONE": _e164,
+    "SUPPORT_URL": _url,
+    "REMINDER_OFFSETS": _offsets,
+    "QUIET_HOURS": _quiet_hours,
+    "SEND_RATE_PER_SECOND": _non_negative_float,
+    "TRUSTED_PROXIES": _non_negative_int,
+}
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """A random secret kept in the instance folder, so restarts keep sessions valid."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load(environ: os._Environ | dict, instance_path: str) -> dict:
+    """Build the config mapping from ``environ``.
+
+    :raise ConfigError: a value is malformed, or (in production) a required one is missing.
+    """
+    mode = environ.get("NAVIGATOR_ENV", "embedded").strip() or "embedded"
+    if mode not in ("embedded", "production"):
+        raise ConfigError("NAVIGATOR_ENV must be 'embedded' or 'production', not %r" % mode)
+    production = mode == "production"
+    if production:
+        for name in PRODUCTION_REQUIRED:
+            if not environ.get(name, "").strip():
+                raise ConfigError(f"{name} is required when NAVIGATOR_ENV=production")
+
+    values: dict = {}
+    for name, parse in PARSERS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} is malformed: {exc}") from None
+
+    instance = Path(instance_path)
+    config = {
+        "NAVIGATOR_ENV": mode,
+        "SQLALCHEMY_DATABASE_URI": values.get(
+            "DATABASE_URL", "sqlite:///" + str(instance / "navigator.sqlite3")
+        ),
+        "SECRET_KEY": values.get("SECRET_KEY") or _instance_secret(instance, "secret_key"),
+        "TWILIO_ACCOUNT_SID": values.get("TWILIO_ACCOUNT_SID", ""),
+        # Embedded mode still checks signatures: with a local token, the try-it page signs.
+        "TWILIO_AUTH_TOKEN": values.get("TWILIO_AUTH_TOKEN")
+        or _instance_secret(instance, "twilio_auth_token"),
+        "TWILIO_PHONE_NUMBER": values.get("TWILIO_PHONE_NUMBER", DEMO_PHONE_NUMBER),
+        "TWILIO_API_URL": values.get("TWILIO_API_URL", ""),
+        "PUBLIC_BASE_URL": values.get("PUBLIC_BASE_URL", ""),
+        "CARE_TEAM_PHONE": values.get("CARE_TEAM_PHONE", ""),
+        "PROGRAM_NAME": environ.get("PROGRAM_NAME", "").strip() or DEMO_PROGRAM_NAME,
+        "SUPPORT_URL": values.get("SUPPORT_URL", ""),
+        "REMINDER_OFFSETS": values.get("REMINDER_OFFSETS", ["3d", "1d", "2h"]),
+        "QUIET_HOURS": values.get("QUIET_HOURS", "21:00-08:00"),
+        "SEND_RATE_PER_SECOND": values.get("SEND_RATE_PER_SECOND", 1.0),
+        "TRUSTED_PROXIES": values.get("TRUSTED_PROXIES", 0),
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "MESSAGES_DIR": environ.get("MESSAGES_DIR", "").strip(),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    return config

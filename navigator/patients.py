@@ -1,0 +1,109 @@
+"""Enrolling patients and finding who a phone number belongs to.
+
+One place decides what a valid patient is, so the CLI and the coordinator app agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from werkzeug.security import generate_password_hash
+
+from .content import LANGUAGES
+from .extensions import db
+from .models import Contact, Patient
+from .phones import InvalidPhone, to_e164
+
+CHANNELS = ("sms", "voice")
+
+
+class EnrollmentError(ValueError):
+    """The details given cannot make a patient; ``field`` says which one."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def check_timezone(name: str) -> str:
+    """:raise EnrollmentError: ``name`` is not an IANA zone such as America/Chicago."""
+    if not name or name not in available_timezones():
+        raise EnrollmentError("timezone", f"unknown time zone {name!r} (use a name like America/Chicago)")
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        raise EnrollmentError("timezone", f"unknown time zone {name!r}") from None
+    return name
+
+
+@dataclass
+class NewPatient:
+    name: str
+    phone: str
+    language: str = "en"
+    timezone: str = "America/New_York"
+    channel: str = "sms"
+    date_of_birth: date | None = None
+    pin: str | None = None
+
+
+def validate(details: NewPatient) -> NewPatient:
+    """Normalise and check every field.
+
+    :raise EnrollmentError: the first field that is wrong, with a message for people.
+    """
+    name = (details.name or "").strip()
+    if not name:
+        raise EnrollmentError("name", "a name is required")
+    try:
+        phone = to_e164(details.phone)
+    except InvalidPhone:
+        raise EnrollmentError("phone", f"{details.phone!r} is not a valid mobile number") from None
+    if details.language not in LANGUAGES:
+        raise EnrollmentError("language", f"language must be one of {', '.join(LANGUAGES)}")
+    if details.channel not in CHANNELS:
+        raise EnrollmentError("channel", f"channel must be one of {', '.join(CHANNELS)}")
+    check_timezone(details.timezone)
+    if details.pin is not None and not (details.pin.isdigit() and 4 <= len(details.pin) <= 8):
+        raise EnrollmentError("pin", "a PIN is 4 to 8 digits")
+    return NewPatient(name, phone, details.language, details.timezone, details.channel,
+                      details.date_of_birth, details.pin)
+
+
+def enroll(details: NewPatient) -> Patient:
+    """Create the patient (and its contact) in the current session; the caller commits.
+
+    :raise EnrollmentError: invalid details, or the number is already enrolled.
+    """
+    details = validate(details)
+    if db.session.scalar(db.select(Patient).filter_by(phone=details.phone)):
+        raise EnrollmentError("phone", "this number is already enrolled")
+    patient = Patient(
+        name=details.name,
+        phone=details.phone,
+        language=details.language,
+        timezone=details.timezone,
+        channel=details.channel,
+        date_of_birth=details.date_of_birth,
+        pin_hash=generate_password_hash(details.pin) if details.pin else None,
+    )
+    db.session.add(patient)
+    contact = contact_for(details.phone)
+    contact.language = details.language
+    contact.language_chosen = True
+    return patient
+
+
+def contact_for(phone: str) -> Contact:
+    """The contact row for ``phone``, made (not yet committed) if it is new."""
+    contact = db.session.scalar(db.select(Contact).filter_by(phone=phone))
+    if contact is None:
+        contact = Contact(phone=phone, language="en", menu_node="main", menu_page=0)
+        db.session.add(contact)
+    return contact
+
+
+def patient_for(phone: str) -> Patient | None:
+    return db.session.scalar(db.select(Patient).filter_by(phone=phone))

@@ -1,0 +1,38 @@
+"""Phone numbers: parsed and stored in E.164, with ``phonenumbers`` doing the work."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+class InvalidPhone(ValueError):
+    """The text is not a valid, dialable phone number."""
+
+
+def to_e164(text: str, region: str = "US") -> str:
+    """Return ``text`` as an E.164 number (``+15551234567``).
+
+    :raise InvalidPhone: it does not parse or is not a valid number.
+    """
+    try:
+        number = phonenumbers.parse((text or "").strip(), region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(str(exc)) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def for_humans(e164: str) -> str:
+    """A number as people read it aloud or in a text: (555) 555-0100 at home, +44 ... abroad."""
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, None)
+    if number.country_code == 1:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def masked(e164: str) -> str:
+    """The last two digits only, for places where a number must be hinted at, never shown."""
+    return "***" + e164[-2:] if e164 else ""
