@@ -197,6 +197,25 @@ def _check_redflags(rules: list[dict], strings: dict, root: Path) -> None:
                     raise ContentError(f"{root / language / 'redflags.yaml'}: key {key!r} is missing")
 
 
+def _check_keywords(keywords: object, path: Path) -> None:
+    """Every keyword must be text: unquoted YES or NO in YAML would silently become a boolean."""
+    if not isinstance(keywords, dict):
+        raise ContentError(f"{path}: expected a mapping")
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str):
+                    raise ContentError(f"{path}: {prefix}: {item!r} is not text (quote it)")
+        else:
+            raise ContentError(f"{path}: {prefix}: expected a list of words")
+
+    walk("", keywords)
+
+
 def load(root: str | Path) -> Catalog:
     """Read every file under ``root`` and check it.
 
@@ -210,8 +229,7 @@ def load(root: str | Path) -> Catalog:
     nodes = _load_tree(root)
     _check_nodes(nodes, strings, root)
     keywords = _read_yaml(root / "keywords.yaml")
-    if not isinstance(keywords, dict):
-        raise ContentError(f"{root / 'keywords.yaml'}: expected a mapping")
+    _check_keywords(keywords, root / "keywords.yaml")
     redflags = _read_yaml(root / "redflags.yaml")
     rules = (redflags or {}).get("rules") if isinstance(redflags, dict) else None
     if not isinstance(rules, list):

@@ -1,0 +1,56 @@
+"""Carrier and command keywords: STOP, HELP, START, MENU, BACK, MORE, 0...
+
+Carriers and CTIA expect these to work as the whole message, in any case. So "Para"
+alone opts out, while "para que es la biopsia" is a question. Plain requests such as
+"stop texting me" also opt out, as the FCC's revocation rule expects. The words are
+content (messages/keywords.yaml); this module only decides which one a message is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .matching import PhraseIndex, normalize
+
+WHOLE_MESSAGE_KEYWORDS = (
+    "opt_out", "opt_in", "help", "menu", "back", "more", "person", "next",
+    "spanish", "english", "confirm", "reschedule",
+)
+_NUMBERED_REPLY = re.compile(r"^([a-z]+)\s*([1-9])$")
+
+
+class Keywords:
+    def __init__(self, keywords: dict):
+        self.words: dict[str, set[str]] = {
+            kind: {normalize(str(word)) for word in keywords.get(kind, [])}
+            for kind in WHOLE_MESSAGE_KEYWORDS
+        }
+        self.opt_out_phrases = PhraseIndex(keywords.get("opt_out_phrases", []))
+        self.spoken = {
+            kind: PhraseIndex(words) for kind, words in (keywords.get("spoken") or {}).items()
+        }
+
+    def kinds(self, text: str) -> set[str]:
+        """Every keyword kind the whole message is (YES is both opt_in and confirm)."""
+        plain = normalize(text)
+        return {kind for kind, words in self.words.items() if plain in words}
+
+    def numbered_reply(self, text: str) -> tuple[str, int] | None:
+        """("confirm", 2) for "C2" or "C 2": a reply that picks one of several visits."""
+        match = _NUMBERED_REPLY.match(normalize(text))
+        if not match:
+            return None
+        for kind in ("confirm", "reschedule"):
+            if match.group(1) in self.words[kind]:
+                return kind, int(match.group(2))
+        return None
+
+    def asks_to_stop(self, text: str) -> bool:
+        return "opt_out" in self.kinds(text) or bool(self.opt_out_phrases.find(text))
+
+    def spoken_kind(self, speech: str) -> str | None:
+        """What a spoken answer asks for: repeat, back, person, text_me, english, spanish."""
+        for kind, index in self.spoken.items():
+            if index.find(speech):
+                return kind
+        return None

@@ -1,0 +1,115 @@
+"""Carrying out what the conversation decided: opt-outs, alerts, language, visits.
+
+Shared by the SMS and voice webhooks so that a STOP, a warning sign or a request for a
+person has the same effect whichever way it arrived. Everything happens in the current
+database session; the webhook commits once, at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+
+from . import phones
+from .conversation import Effect, Outcome, Say
+from .extensions import db
+from .models import Alert, Contact, Message, Patient
+
+log = logging.getLogger(__name__)
+
+
+def common_values() -> dict:
+    """Placeholders every message may use: program name and the numbers to call."""
+    config = current_app.config
+    care_team = config.get("CARE_TEAM_PHONE") or config.get("TWILIO_PHONE_NUMBER", "")
+    return {
+        "program": config["PROGRAM_NAME"],
+        "care_team": phones.for_humans(care_team),
+        "contact": config.get("SUPPORT_URL") or phones.for_humans(care_team),
+    }
+
+
+def raise_alert(kind: str, contact: Contact, patient: Patient | None, *, detail: str = "",
+                message: Message | None = None, recording_url: str | None = None) -> Alert:
+    alert = Alert(
+        kind=kind,
+        phone=contact.phone,
+        patient_id=patient.id if patient else None,
+        message_id=message.id if message else None,
+        detail=detail,
+        recording_url=recording_url,
+    )
+    db.session.add(alert)
+    log.info("alert raised: kind=%s detail=%s patient=%s", kind, detail, patient.id if patient else "-")
+    return alert
+
+
+def apply(outcome: Outcome, contact: Contact, patient: Patient | None, *, now: datetime,
+          inbound: Message | None = None, message_text: str = "") -> list:
+    """Carry out the outcome's effects; return its replies with effect answers added.
+
+    Returns the list of Say/Show items to render (a repeated STOP gets no second
+    confirmation; a visit question gets the visit).
+    """
+    replies = list(outcome.replies)
+    for effect in outcome.effects:
+        replies = _apply_one(effect, replies, contact, patient, now, inbound, message_text,
+                             outcome.language)
+    contact.menu_node = outcome.position.node
+    contact.menu_page = outcome.position.page
+    if outcome.language != contact.language:
+        contact.language = outcome.language
+        if patient:
+            patient.language = outcome.language
+    return replies
+
+
+def _apply_one(effect: Effect, replies: list, contact: Contact, patient: Patient | None,
+               now: datetime, inbound: Message | None, text: str, language: str) -> list:
+    kind = effect.kind
+    if kind == "red_flag":
+        raise_alert("red_flag", contact, patient, detail=effect.detail, message=inbound)
+    elif kind == "opt_out":
+        if contact.opted_out:
+            # One confirmation per opt-out: a second STOP is recorded, not answered.
+            replies = [r for r in replies if not (isinstance(r, Say) and r.key == "prompts.sms.stop")]
+        contact.opted_out_at = now
+    elif kind == "opt_in":
+        contact.opted_in_at = now
+    elif kind == "set_language":
+        contact.language_chosen = True
+    elif kind == "callback":
+        raise_alert("callback", contact, patient, detail=effect.detail or "asked for a person",
+                    message=inbound)
+    elif kind == "next_appointment":
+        replies = replies + next_appointment_replies(patient, language, now, channel="sms")
+    elif kind == "appointment_reply":
+        replies = replies + appointment_reply(patient, effect, text, now)
+    return replies
+
+
+def next_appointment_replies(patient: Patient | None, language: str, now: datetime,
+                             channel: str) -> list[Say]:
+    """The patient's next visit and how to prepare, or why there is none to tell."""
+    from . import appointments, timefmt
+
+    if patient is None:
+        return [Say(f"prompts.{channel}.next_unknown")]
+    upcoming = appointments.next_for(patient, now)
+    if upcoming is None:
+        return [Say(f"prompts.{channel}.next_none")]
+    when = timefmt.spoken_datetime(upcoming.starts_at, upcoming.timezone, language)
+    replies = [Say(f"prompts.{channel}.next_appointment", {"when": when, "place": upcoming.location})]
+    prep = appointments.prep_text(upcoming, language)
+    if prep:
+        replies.append(Say(f"prompts.{channel}.next_prep", {"prep": prep}))
+    return replies
+
+
+def appointment_reply(patient: Patient | None, effect: Effect, text: str, now: datetime) -> list:
+    from . import replies as appointment_replies
+
+    answers = appointment_replies.answer_reply(patient, effect.detail, text, now)
+    return [Say(key, values) for key, values in answers]

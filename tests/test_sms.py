@@ -1,0 +1,366 @@
+"""A patient texting the navigator: menus, keywords, opt-out, glossary and safety."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from twiml_helpers import texts_of
+
+from navigator import menus
+from navigator.extensions import db
+from navigator.models import Alert, Contact, Message
+from navigator.patients import NewPatient, enroll
+
+PHONE = "+16175550143"
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def text(twilio):
+    """Send one text as PHONE (or another number); return the reply texts."""
+
+    def send(body: str, phone: str = PHONE, sid: str | None = None):
+        response = twilio.post("/twilio/sms", {
+            "MessageSid": sid or f"SM{next(_sids):032d}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": phone,
+            "To": "+12025550100",
+            "Body": body,
+            "NumMedia": "0",
+        })
+        assert response.status_code == 200
+        assert response.mimetype == "text/xml"
+        return texts_of(response.data)
+
+    return send
+
+
+def contact(phone: str = PHONE) -> Contact:
+    db.session.expire_all()
+    return db.session.scalar(db.select(Contact).filter_by(phone=phone))
+
+
+def alerts(kind: str) -> list[Alert]:
+    return list(db.session.scalars(db.select(Alert).filter_by(kind=kind)))
+
+
+def words(app, key, language="en", **values):
+    base = {"program": "Hope Clinic Navigator", "care_team": "(617) 555-0100",
+            "contact": "(617) 555-0100"}
+    return app.extensions["content"].render(key, language, **{**base, **values})
+
+
+# -- menus ---------------------------------------------------------------------------
+
+
+def test_a_first_text_gets_a_kind_reply_with_the_menu_and_a_way_to_a_person(text, app):
+    replies = text("hello?")
+    joined = "\n".join(replies)
+    assert words(app, "prompts.sms.not_understood") in joined
+    assert "1 " + words(app, "topics.next.label") in joined
+    assert all(len(reply) <= 320 for reply in replies)
+
+
+def test_numbers_walk_down_the_menu_and_back_goes_up(text):
+    text("MENU")
+    text("2")
+    assert contact().menu_node == "tests"
+    text("1")
+    assert contact().menu_node == "imaging"
+    text("back")
+    assert contact().menu_node == "tests"
+    text("Menu")
+    assert contact().menu_node == "main"
+
+
+def test_more_reads_a_long_topic_page_by_page_then_offers_a_way_on(text, app):
+    pages = app.extensions["content"].pages("topics.recurrence.text", "en")
+    assert len(pages) > 1
+    text("MENU")
+    text("3")
+    first = text("1")
+    assert pages[0] in first[0]
+    assert words(app, "prompts.sms.more") in first[0]
+    for page in pages[1:]:
+        assert page in text("MORE")[0]
+    end = text("more")
+    assert words(app, "prompts.sms.end_of_topic") in end[0]
+    assert contact().menu_node == "about"
+
+
+def test_every_menu_option_is_reachable_by_text_and_no_page_is_a_dead_end(text, app):
+    catalog = app.extensions["content"]
+    for language in ("en", "es"):
+        text("ESPANOL" if language == "es" else "ENGLISH")
+        for node_id in menus.walk(catalog):
+            node = catalog.nodes[node_id]
+            for digit, child in enumerate(node.children, 1):
+                path = _path_to(catalog, node_id)
+                text("MENU")
+                for step in path:
+                    text(str(step))
+                replies = text(str(digit))
+                assert replies, f"{child} gave no reply"
+                assert all(len(r) <= 320 for r in replies), child
+                last = replies[-1]
+                ways_on = [words(app, k, language) for k in (
+                    "prompts.sms.footer_menu", "prompts.sms.footer_topic", "prompts.sms.more",
+                    "prompts.sms.footer_main")]
+                if catalog.nodes[child].action is None:
+                    assert any(w in last for w in ways_on), f"{child} ({language}) is a dead end"
+
+
+def _path_to(catalog, node_id):
+    steps = []
+    while catalog.nodes[node_id].parent:
+        parent = catalog.nodes[node_id].parent
+        steps.insert(0, catalog.nodes[parent].children.index(node_id) + 1)
+        node_id = parent
+    return steps
+
+
+def test_a_number_that_is_not_an_option_says_so_kindly_and_stays_put(text, app):
+    text("MENU")
+    replies = text("9")
+    assert words(app, "prompts.sms.not_understood") in replies[0]
+    assert contact().menu_node == "main"
+
+
+# -- language ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keyword", ["ESPANOL", "español", "Spanish"])
+def test_espanol_switches_to_spanish_and_the_number_keeps_it(text, app, keyword):
+    replies = text(keyword)
+    assert words(app, "prompts.sms.language_set", "es") in replies[0]
+    assert contact().language == "es"
+    assert words(app, "prompts.sms.not_understood", "es") in text("hola")[0]
+
+
+@pytest.mark.parametrize("keyword", ["ENGLISH", "ingles", "Inglés"])
+def test_english_switches_back(text, app, keyword):
+    text("ESPANOL")
+    replies = text(keyword)
+    assert words(app, "prompts.sms.language_set", "en") in replies[0]
+    assert contact().language == "en"
+
+
+# -- carrier keywords ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keyword", ["HELP", "help", "Info", "AYUDA"])
+def test_help_names_the_program_a_contact_rates_how_to_stop_and_911(text, keyword):
+    reply = text(keyword)[0]
+    for needed in ("Hope Clinic Navigator", "(617) 555-0100", "STOP", "911"):
+        assert needed in reply
+    assert "rates" in reply.lower() or "tarifas" in reply.lower()
+
+
+@pytest.mark.parametrize("keyword", ["STOP", "stop", "STOPALL", "End", "QUIT", "cancel",
+                                     "UNSUBSCRIBE", "revoke", "OPT OUT", "PARA", "Stop."])
+def test_stop_words_opt_out_with_one_confirmation(text, app, keyword):
+    replies = text(keyword)
+    assert replies == [words(app, "prompts.sms.stop")]
+    assert contact().opted_out
+    assert contact().opted_out_at is not None
+    assert text("STOP") == []  # a second STOP is recorded but not answered again
+
+
+@pytest.mark.parametrize("request_text", ["stop texting me", "Please STOP sending these",
+                                          "ya no me manden mensajes", "no more texts please"])
+def test_plain_requests_to_stop_are_honoured(text, request_text):
+    text(request_text)
+    assert contact().opted_out
+
+
+def test_a_question_that_starts_with_para_is_not_an_opt_out(text, app):
+    replies = text("¿para qué es la biopsia?")
+    assert not contact().opted_out
+    assert replies and replies[0] != words(app, "prompts.sms.stop")
+
+
+@pytest.mark.parametrize("keyword", ["START", "unstop", "YES"])
+def test_start_rejoins_after_an_opt_out(text, app, keyword):
+    text("STOP")
+    replies = text(keyword)
+    assert replies == [words(app, "prompts.sms.start")]
+    assert not contact().opted_out
+
+
+# -- a person ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keyword", ["0", "CALL", "llamar"])
+def test_zero_or_call_asks_for_a_person_and_tells_the_coordinators(text, app, keyword):
+    replies = text(keyword)
+    assert words(app, "prompts.sms.callback") in replies[0]
+    assert len(alerts("callback")) == 1
+
+
+# -- glossary ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question,term", [
+    ("what is HER2?", "her2"),
+    ("whats her 2", "her2"),
+    ("what does HER2-low mean", "her2_low"),
+    ("what is a pet scan", "pet"),
+    ("bone scan?", "bone_scan"),
+    ("what is a biopsy", "biopsy"),
+    ("biopsey??", "biopsy"),
+    ("what's metastatic", "metastatic"),
+    ("metastatc", "metastatic"),
+    ("what is herceptin", "trastuzumab"),
+    ("Perjeta", "pertuzumab"),
+    ("what does oncologist mean", "oncologist"),
+])
+def test_questions_that_name_a_term_get_its_definition(text, app, question, term):
+    replies = text(question)
+    assert words(app, f"glossary.{term}.text") in replies[0]
+
+
+def test_glossary_answers_in_the_numbers_language(text, app):
+    text("ESPANOL")
+    replies = text("que es HER2")
+    assert words(app, "glossary.her2.text", "es") in replies[0]
+
+
+# -- safety --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("message,rule", [
+    ("I cant breathe and my chest hurts", "breathing_chest"),
+    ("my back hurts and my legs feel numb", "spinal_cord"),
+    ("I have a fever of 101 and chills", "fever"),
+    ("I don't want to be here anymore", "crisis"),
+    ("no puedo respirar", "breathing_chest"),
+    ("tengo fiebre y escalofrios", "fever"),
+])
+def test_warning_signs_get_the_action_first_and_an_alert(text, app, message, rule):
+    replies = text(message)
+    expected = words(app, f"redflags.{rule}.text", "es" if rule and _spanish(message) else "en")
+    assert replies[0] == expected
+    recorded = alerts("red_flag")
+    assert [a.detail for a in recorded] == [rule]
+
+
+def _spanish(message: str) -> bool:
+    return any(w in message for w in ("puedo", "fiebre"))
+
+
+def test_warning_signs_are_screened_before_stop(text, app):
+    replies = text("stop texting me I want to kill myself")
+    assert replies[0].startswith(words(app, "redflags.crisis.text")[:30])
+    assert len(alerts("red_flag")) == 1
+    assert contact().opted_out
+
+
+def test_an_ordinary_question_raises_no_alert(text):
+    for question in ("what is a bone scan", "when is my biopsy", "how long does a PET scan take"):
+        text(question)
+    assert alerts("red_flag") == []
+
+
+# -- the patient's own next step -----------------------------------------------------
+
+
+def test_next_for_an_unknown_number_gives_no_ones_details(text, app):
+    replies = text("NEXT")
+    assert replies == [words(app, "prompts.sms.next_unknown")]
+
+
+def test_next_for_an_enrolled_patient_with_nothing_scheduled_says_so(text, app):
+    enroll(NewPatient("Ana Demo", PHONE))
+    db.session.commit()
+    assert text("NEXT") == [words(app, "prompts.sms.next_none")]
+
+
+# -- Twilio done right ---------------------------------------------------------------
+
+
+def test_the_same_message_sid_twice_has_one_effect(text):
+    text("0", sid="SM" + "7" * 32)
+    assert text("0", sid="SM" + "7" * 32) == []
+    assert len(alerts("callback")) == 1
+    inbound = db.session.scalars(db.select(Message).filter_by(direction="in")).all()
+    assert len(inbound) == 1
+
+
+def test_a_forged_signature_is_refused(client):
+    response = client.post("/twilio/sms", data={"From": PHONE, "Body": "hi", "MessageSid": "SM1"},
+                           headers={"X-Twilio-Signature": "forged"})
+    assert response.status_code == 403
+    assert db.session.scalar(db.select(Message)) is None
+
+
+def test_a_missing_signature_is_refused(client):
+    response = client.post("/twilio/sms", data={"From": PHONE, "Body": "hi", "MessageSid": "SM1"})
+    assert response.status_code == 403
+
+
+def test_a_signature_for_other_parameters_is_refused(client):
+    from conftest import twilio_signature
+
+    signature = twilio_signature("http://localhost/twilio/sms", {"From": PHONE, "Body": "hi"})
+    response = client.post("/twilio/sms", data={"From": PHONE, "Body": "STOP", "MessageSid": "S"},
+                           headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_a_malformed_post_gets_valid_empty_twiml_and_changes_nothing(twilio):
+    response = twilio.post("/twilio/sms", {"Body": "hi"})
+    assert response.status_code == 200
+    assert texts_of(response.data) == []
+    response = twilio.post("/twilio/sms", {"Body": "hi", "From": "not-a-number", "MessageSid": "S"})
+    assert texts_of(response.data) == []
+    assert db.session.scalar(db.select(Message)) is None
+
+
+def test_an_internal_failure_still_answers_with_an_apology_and_a_way_to_a_person(
+        text, app, monkeypatch):
+    from navigator import conversation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(conversation.Engine, "text", broken)
+    replies = text("hello")
+    assert replies == [words(app, "prompts.sms.apology", "en"), words(app, "prompts.sms.apology", "es")]
+
+
+def test_signatures_are_checked_over_the_public_url_behind_a_proxy(app, client):
+    from conftest import TwilioSigner
+
+    app.config["PUBLIC_BASE_URL"] = "https://navigator.example.org"
+    signer = TwilioSigner(client, base_url="https://navigator.example.org")
+    data = {"MessageSid": "SM" + "9" * 32, "From": PHONE, "To": "+12025550100", "Body": "HELP"}
+    assert signer.post("/twilio/sms", data).status_code == 200
+    local = TwilioSigner(client)
+    data["MessageSid"] = "SM" + "8" * 32
+    assert local.post("/twilio/sms", data).status_code == 403
+
+
+def test_no_message_text_or_number_reaches_the_logs(text, caplog):
+    caplog.set_level("DEBUG")
+    text("my secret question about HER2", phone="+16175550199")
+    logged = caplog.text
+    assert "secret question" not in logged
+    assert "6175550199" not in logged
+
+
+def test_delivery_reports_move_forward_only(twilio):
+    db.session.add(Message(direction="out", phone=PHONE, provider_sid="SMabc", status="queued"))
+    db.session.commit()
+    for state in ("delivered", "sent"):
+        twilio.post("/twilio/status", {"MessageSid": "SMabc", "MessageStatus": state})
+    db.session.expire_all()
+    assert db.session.scalar(db.select(Message.status).filter_by(provider_sid="SMabc")) == "delivered"
+
+
+def test_a_failed_delivery_becomes_an_alert(twilio):
+    db.session.add(Message(direction="out", phone=PHONE, provider_sid="SMdef", status="sent"))
+    db.session.commit()
+    twilio.post("/twilio/status", {"MessageSid": "SMdef", "MessageStatus": "undelivered",
+                                   "ErrorCode": "30003"})
+    assert [a.detail for a in alerts("delivery_failed")] == ["Twilio error 30003"]
