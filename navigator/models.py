@@ -144,7 +144,9 @@ class Appointment(db.Model):
     reminders: Mapped[list[Reminder]] = relationship(back_populates="appointment")
 
 
-REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
+REMINDER_STATUSES = (
+    "pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled", "skipped"
+)
 
 
 class Reminder(db.Model):

@@ -1,11 +1,80 @@
-"""The reminder worker process (placeholder until reminders land)."""
+"""The reminder worker: its own process, never inside a web worker.
 
-import sys
+``python -m navigator.scheduler`` (the Procfile's ``worker:``) runs an APScheduler
+``BlockingScheduler`` with one job, ``reminders-tick``, that wakes every ``--interval``
+seconds and runs one ``reminders.send_due`` tick in an app context. Reminders are rows in
+the database; the scheduler keeps no job store and only wakes the worker, so a restart
+loses nothing and two workers are safe (see reminders.py on claiming).
+
+The job has an explicit id with ``replace_existing``, ``coalesce`` (ticks missed while the
+process was busy or asleep run once, not once each), ``max_instances=1`` (a slow tick is not
+overlapped by the next one) and a generous ``misfire_grace_time``, so a late tick still runs.
+``--once`` runs a single tick and exits, like ``flask --app wsgi reminders send-due``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from .models import utcnow
+
+log = logging.getLogger("navigator.worker")
+
+JOB_ID = "reminders-tick"
 
 
-def main() -> None:
-    sys.stderr.write("navigator worker: reminders are not built yet; nothing to run.\n")
-    raise SystemExit(1)
+def tick(app, worker_id: str | None = None) -> dict:
+    """One tick: send every due reminder. Errors are logged; the next tick tries again."""
+    from . import reminders
+    from .extensions import db
+
+    with app.app_context():
+        try:
+            counts = reminders.send_due(utcnow(), worker_id or reminders.default_worker_id())
+        except Exception:
+            log.exception("reminder tick failed; the next tick will try again")
+            db.session.rollback()
+            return {}
+        finally:
+            db.session.remove()
+        if counts:
+            log.info("reminder tick: %s", dict(counts))
+        return dict(counts)
+
+
+def build(app, interval: float = 30.0) -> BlockingScheduler:
+    """The scheduler with its single tick job."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(tick, "interval", args=[app], seconds=interval, id=JOB_ID,
+                      name="send due reminders", replace_existing=True, coalesce=True,
+                      max_instances=1, misfire_grace_time=max(300, int(interval * 10)),
+                      next_run_time=datetime.now(UTC))
+    return scheduler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m navigator.scheduler",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")
+    parser.add_argument("--once", action="store_true", help="run one tick and exit")
+    options = parser.parse_args(argv)
+
+    from . import create_app
+
+    app = create_app()
+    if options.once:
+        print(tick(app))
+        return
+    scheduler = build(app, options.interval)
+    log.info("worker started: one tick every %s s", options.interval)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker stopped")
 
 
 if __name__ == "__main__":

@@ -127,3 +127,4 @@ class TwilioSigner:
 @pytest.fixture
 def twilio(client):
     return TwilioSigner(client)
+pytest_plugins = ["conftest_twilio"]

@@ -1,0 +1,135 @@
+"""Appointment rules: what a valid appointment is, and what happens when one changes.
+
+Scheduling, moving and cancelling each replace the appointment's pending reminders in the
+same session, so the caller's one commit either keeps both or neither: a reminder for an
+old time is never left behind. The CLI and the coordinator app both come through here.
+
+Times: callers give the site's local wall time and the site's IANA zone; rows store UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from . import reminders
+from .content import catalog
+from .extensions import db
+from .models import APPOINTMENT_KINDS, Appointment, Patient, utcnow
+
+#: Appointments still ahead of the patient, which reminders and replies are about.
+ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
+
+
+class AppointmentError(ValueError):
+    """The details cannot make or change an appointment; ``field`` says which one."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _zone(name: str) -> ZoneInfo:
+    if not name or name not in available_timezones():
+        raise AppointmentError("timezone", f"unknown time zone {name!r} (use a name like America/Chicago)")
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        raise AppointmentError("timezone", f"unknown time zone {name!r}") from None
+
+
+def to_utc(local: datetime, zone_name: str) -> datetime:
+    """Site-local wall time to naive UTC. In the spring-forward gap, the earlier offset applies."""
+    zone = _zone(zone_name)
+    return local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_start(appointment: Appointment) -> datetime:
+    """The appointment's start as an aware datetime in the site's zone."""
+    return appointment.starts_at.replace(tzinfo=UTC).astimezone(ZoneInfo(appointment.timezone))
+
+
+def _check_future(starts_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise AppointmentError("at", "that time is in the past")
+
+
+def schedule(patient: Patient, kind: str, starts_at_local: datetime, timezone: str,
+             location: str, prep_notes: str | None = None,
+             now: datetime | None = None) -> Appointment:
+    """Add an appointment and plan its reminders; the caller commits.
+
+    :raise AppointmentError: unknown kind or zone, no location, or a time in the past.
+    """
+    now = now or utcnow()
+    if kind not in APPOINTMENT_KINDS:
+        raise AppointmentError("kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})")
+    location = (location or "").strip()
+    if not location:
+        raise AppointmentError("location", "a location is required")
+    starts_at = to_utc(starts_at_local, timezone)
+    _check_future(starts_at, now)
+    appointment = Appointment(patient=patient, kind=kind, starts_at=starts_at, timezone=timezone,
+                              location=location, prep_notes=(prep_notes or "").strip() or None,
+                              status="scheduled")
+    db.session.add(appointment)
+    db.session.flush()
+    reminders.replace_pending(appointment, now)
+    return appointment
+
+
+def move(appointment: Appointment, starts_at_local: datetime, timezone: str | None = None,
+         now: datetime | None = None) -> Appointment:
+    """Give the appointment a new time; its pending reminders are replaced. The caller commits.
+
+    A moved appointment is ``scheduled`` again: the patient has not confirmed the new time.
+
+    :raise AppointmentError: unknown zone, a time in the past, or a cancelled appointment.
+    """
+    now = now or utcnow()
+    if appointment.status in ("cancelled", "done"):
+        raise AppointmentError("id", f"appointment {appointment.id} is {appointment.status}")
+    zone = timezone or appointment.timezone
+    starts_at = to_utc(starts_at_local, zone)
+    _check_future(starts_at, now)
+    appointment.starts_at = starts_at
+    appointment.timezone = zone
+    appointment.status = "scheduled"
+    db.session.flush()
+    reminders.replace_pending(appointment, now)
+    return appointment
+
+
+def cancel(appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """Cancel the appointment and every reminder not yet sent; the caller commits."""
+    now = now or utcnow()
+    appointment.status = "cancelled"
+    db.session.flush()
+    reminders.replace_pending(appointment, now)
+    return appointment
+
+
+def upcoming(patient: Patient, now: datetime) -> list[Appointment]:
+    """The patient's active appointments that have not started, soonest first."""
+    return list(db.session.scalars(
+        db.select(Appointment)
+        .where(Appointment.patient_id == patient.id, Appointment.status.in_(ACTIVE),
+               Appointment.starts_at > now)
+        .order_by(Appointment.starts_at, Appointment.id)))
+
+
+def next_for(patient: Patient, now: datetime) -> Appointment | None:
+    """The next scheduled, confirmed or reschedule-requested appointment still ahead."""
+    found = upcoming(patient, now)
+    return found[0] if found else None
+
+
+def prep_text(appointment: Appointment, language: str) -> str:
+    """How to get ready: the site's own notes when present, else the generic safe prep.
+
+    The generic wording (messages/<lang>/reminders.yaml ``prep.<kind>``) never tells anyone
+    to stop or change a medicine.
+    """
+    if appointment.prep_notes:
+        return appointment.prep_notes
+    return catalog().render(f"reminders.prep.{appointment.kind}", language)

@@ -1,0 +1,673 @@
+"""Appointment reminders: planning them, and sending the ones that are due, exactly once.
+
+Reminders are rows. ``plan`` decides when they go; ``replace_pending`` rewrites an
+appointment's unsent rows whenever it changes; the worker calls ``send_due`` once a tick.
+``now`` is always an argument (naive UTC), so tests move time instead of sleeping.
+
+When a reminder goes
+    Each offset (``REMINDER_OFFSETS``, default 3d,1d,2h) counts back from the start. Day
+    offsets count calendar days on the site's wall clock (a 9:00 scan gets its 1d reminder at
+    9:00 the day before even across a daylight-saving change); hour and minute offsets count
+    real time. A time inside the patient's quiet hours (in the patient's own zone) moves to
+    ``QUIET_MARGIN`` before the quiet hours begin, the last allowed time before it. Nothing is
+    planned in the past or after the start. The reminder nearest one day ahead also carries
+    the preparation, as a second text (``role='prep'``) one minute later.
+
+How a reminder is sent at most once (two workers, or a worker killed with SIGKILL)
+    1. Claim: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` moves due
+       ``pending`` rows to ``sending`` with ``claimed_by`` and a lease, and commits. Two workers
+       never claim the same row: PostgreSQL skips rows another transaction has locked, and
+       the outer ``status='pending'`` test re-checks after the lock. SQLite runs the same
+       statement without the lock clause; it serialises writers, which gives the same effect.
+    2. Record: for each claimed row the worker renders the text and writes the outbound
+       ``Message`` row (status ``sending``, no SID yet), and commits, before any network call.
+    3. Send: HTTP calls run in a small thread pool (no database in the threads). A worker
+       stops starting new sends before its lease runs out and hands the rest back.
+    4. Record the answer: SID and ``sent`` (or retry/failed) in one commit per batch.
+    A worker killed between 2 and 4 leaves rows in ``sending`` whose lease runs out. Such a
+    row is *in doubt*: Twilio may or may not have it. It is never resent blindly. The next
+    worker claims it with a fresh lease and looks at its Message row: no row means step 3
+    never began, so it is sent; a row with a SID means it went; a row without a SID is looked
+    up at Twilio (``outbound.find_sent``: same number, our number, same body, since the row
+    was written). Found: the SID is adopted and the reminder is ``sent``. Not found: it is
+    sent now. If the lookup fails, the row waits for the next tick. Nothing is lost, and
+    nothing is sent twice unless Twilio accepts a request and then hides it from its own
+    message list for longer than the lease, which it does not do.
+
+Failures
+    Network errors, 5xx and 429 are retried with backoff (``BACKOFF``) while the appointment
+    is still ahead; permanent errors (21610, 21211, 21614, other 4xx) mark the reminder
+    ``failed`` with the reason and raise a ``delivery_failed`` alert. So does running out of
+    attempts. Status callbacks (``record_delivery``) may arrive in any order and never move a
+    reminder back (delivered never becomes sent again).
+
+Rate
+    ``SEND_RATE_PER_SECOND`` paces hand-overs per worker process (0 lifts it): sends are
+    spaced at least 1/rate apart, so the achieved rate is never above the limit. The Procfile
+    runs one worker; a second worker for failover would double the ceiling.
+
+This module never talks to Twilio itself (outbound.py does) and never commits inside
+``plan`` or ``replace_pending`` (the caller's transaction owns those).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.orm import selectinload
+
+from . import outbound
+from .content import catalog
+from .extensions import db
+from .models import Alert, Appointment, Contact, Message, Patient, Reminder, utcnow
+from .phones import for_humans
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
+LEASE = timedelta(minutes=5)
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5),
+           timedelta(minutes=15), timedelta(minutes=30))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+#: Leaves a tick and a retry before quiet hours begin.
+QUIET_MARGIN = timedelta(minutes=10)
+PREP_DELAY = timedelta(minutes=1)
+DEFAULT_BATCH = 200
+CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
+
+_RANK = {"pending": 0, "sending": 1, "accepted": 1, "queued": 1, "initiated": 1, "ringing": 1,
+         "in-progress": 1, "sent": 2, "delivered": 3, "read": 3, "completed": 3,
+         "undelivered": 3, "failed": 3, "no-answer": 3, "busy": 3, "canceled": 3}
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    """When one reminder goes (naive UTC), for which offset, and whether it carries prep."""
+
+    offset: str
+    due_at: datetime
+    prep: bool = False
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def parse_offset(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([dhm])", text)
+    if not match:
+        raise ValueError(f"bad reminder offset {text!r}")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"d": timedelta(days=amount), "h": timedelta(hours=amount),
+            "m": timedelta(minutes=amount)}[unit]
+
+
+def _hhmm(text: str) -> clock_time:
+    hour, minute = text.split(":")
+    return clock_time(int(hour), int(minute))
+
+
+def quiet_hours(patient: Patient) -> tuple[clock_time, clock_time]:
+    """(start, end) of the patient's quiet hours, their own or the site default."""
+    default_start, default_end = current_app.config["QUIET_HOURS"].split("-")
+    return _hhmm(patient.quiet_start or default_start), _hhmm(patient.quiet_end or default_end)
+
+
+def _is_quiet(moment: clock_time, start: clock_time, end: clock_time) -> bool:
+    if start == end:
+        return False
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def _utc(aware: datetime) -> datetime:
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def _local(naive_utc: datetime, zone: ZoneInfo) -> datetime:
+    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
+
+
+def in_quiet_hours(patient: Patient, moment: datetime) -> bool:
+    """Is ``moment`` (naive UTC) inside the patient's quiet hours, in the patient's zone?"""
+    start, end = quiet_hours(patient)
+    return _is_quiet(_local(moment, ZoneInfo(patient.timezone)).time(), start, end)
+
+
+def _before_quiet(patient: Patient, moment: datetime) -> datetime:
+    """The last allowed time before the quiet stretch that ``moment`` (naive UTC) falls in."""
+    start, _ = quiet_hours(patient)
+    zone = ZoneInfo(patient.timezone)
+    local = _local(moment, zone)
+    began = datetime.combine(local.date(), start)
+    if began.time() > local.time():
+        began -= timedelta(days=1)
+    return _utc(began.replace(tzinfo=zone)) - QUIET_MARGIN
+
+
+def _after_quiet(patient: Patient, moment: datetime) -> datetime:
+    """When the quiet stretch that ``moment`` falls in ends (naive UTC)."""
+    _, end = quiet_hours(patient)
+    zone = ZoneInfo(patient.timezone)
+    local = _local(moment, zone)
+    ends = datetime.combine(local.date(), end)
+    if ends.time() <= local.time():
+        ends += timedelta(days=1)
+    return _utc(ends.replace(tzinfo=zone))
+
+
+def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
+    """When the appointment's reminders should go, soonest first (naive UTC).
+
+    Never in the past, never at or after the start, never in the patient's quiet hours.
+    A reminder whose moved time has already passed goes now if now is allowed.
+    """
+    site = ZoneInfo(appointment.timezone)
+    start = appointment.starts_at
+    start_local = _local(start, site).replace(tzinfo=None)
+    patient = appointment.patient
+    offsets = current_app.config["REMINDER_OFFSETS"]
+    deltas = {offset: parse_offset(offset) for offset in offsets}
+    day_before = min((o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)),
+                     key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
+    planned: dict[datetime, PlannedReminder] = {}
+    for offset, delta in deltas.items():
+        if offset.endswith("d"):
+            due = _utc((start_local - delta).replace(tzinfo=site))
+        else:
+            due = start - delta
+        if in_quiet_hours(patient, due):
+            due = _before_quiet(patient, due)
+        if due < now:
+            if in_quiet_hours(patient, now):
+                continue
+            due = now
+        if due >= start:
+            continue
+        if due not in planned or offset == day_before:
+            planned[due] = PlannedReminder(offset, due, prep=offset == day_before)
+    return sorted(planned.values(), key=lambda p: p.due_at)
+
+
+def _copy_recipients(appointment: Appointment) -> list[str]:
+    return [c.phone for c in appointment.patient.caregivers if c.scope == "reminders"]
+
+
+def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
+    """Cancel the appointment's unsent reminders and plan new ones; the caller commits.
+
+    An appointment that is cancelled, done or already started gets no new reminders.
+    """
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
+        .values(status="cancelled", error_reason="replaced"),
+        execution_options={"synchronize_session": False})
+    if appointment.status not in ACTIVE or appointment.starts_at <= now:
+        return []
+    patient = appointment.patient
+    made = []
+    for planned in plan(appointment, now):
+        rows = [Reminder(recipient_phone=patient.phone, role="patient", channel=patient.channel)]
+        if planned.prep and patient.channel == "sms":
+            rows.append(Reminder(recipient_phone=patient.phone, role="prep", channel="sms"))
+        rows += [Reminder(recipient_phone=phone, role="caregiver", channel="sms")
+                 for phone in _copy_recipients(appointment)]
+        for row in rows:
+            row.appointment_id = appointment.id
+            row.offset = planned.offset
+            row.due_at = planned.due_at + (PREP_DELAY if row.role == "prep" else timedelta())
+            row.status = "pending"
+            row.attempts = 0
+            made.append(row)
+    db.session.add_all(made)
+    db.session.flush()
+    return made
+
+
+# -- wording ---------------------------------------------------------------------------------
+
+
+def when(appointment: Appointment, language: str) -> dict[str, str]:
+    """The appointment's day and time on the site's clock, in words for ``language``."""
+    text = catalog()
+    local = _local(appointment.starts_at, ZoneInfo(appointment.timezone))
+    days = text.pages("prompts.calendar.days_short", language)
+    months = text.pages("prompts.calendar.months_short", language)
+    date = text.render("prompts.calendar.date_short", language, day=days[local.weekday()],
+                       month=months[local.month - 1], date=local.day)
+    hour12 = local.hour % 12 or 12
+    ampm = text.render("prompts.calendar.am" if local.hour < 12 else "prompts.calendar.pm", language)
+    clock = text.render("prompts.calendar.time", language, hour=hour12, hour24=local.hour,
+                        minute=f"{local.minute:02d}", ampm=ampm)
+    return {"date": date, "time": clock}
+
+
+def _values(appointment: Appointment, language: str) -> dict[str, str]:
+    config = current_app.config
+    return {"program": config["PROGRAM_NAME"], "place": appointment.location,
+            "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"]),
+            **when(appointment, language)}
+
+
+def sms_key(reminder: Reminder) -> str:
+    """The content key of a reminder's text."""
+    appointment = reminder.appointment
+    if reminder.role == "caregiver":
+        return "reminders.sms.caregiver"
+    if reminder.role == "prep":
+        return "reminders.sms.prep"
+    if appointment.patient.detailed_texts:
+        return f"reminders.sms.detailed.{appointment.kind}"
+    return "reminders.sms.default"
+
+
+def language_for(reminder: Reminder) -> str:
+    return reminder.appointment.patient.language or "en"
+
+
+def sms_text(reminder: Reminder) -> str:
+    """The words of a reminder text, in the patient's language."""
+    from .appointments import prep_text
+
+    appointment = reminder.appointment
+    language = language_for(reminder)
+    values = _values(appointment, language)
+    values["name"] = appointment.patient.name.split()[0] if appointment.patient.name else ""
+    if reminder.role == "prep":
+        values["prep"] = prep_text(appointment, language)
+    return catalog().render(sms_key(reminder), language, **values)
+
+
+def voice_lines(reminder: Reminder) -> list[str]:
+    """What a reminder call says, sentence by sentence, before the keypad menu."""
+    from .appointments import prep_text
+
+    appointment = reminder.appointment
+    language = language_for(reminder)
+    values = _values(appointment, language)
+    text = catalog()
+    key = ("reminders.voice.detailed." + appointment.kind if appointment.patient.detailed_texts
+           else "reminders.voice.default")
+    lines = [text.render("reminders.voice.intro", language, **values),
+             text.render(key, language, **values)]
+    if reminder.offset == _day_before_offset():
+        lines.append(text.render("reminders.voice.prep", language,
+                                 prep=prep_text(appointment, language)))
+    return lines
+
+
+def _day_before_offset() -> str | None:
+    deltas = {o: parse_offset(o) for o in current_app.config["REMINDER_OFFSETS"]}
+    candidates = [o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)]
+    return min(candidates, key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
+
+
+# -- the rate limit --------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Spaces hand-overs at least 1/rate seconds apart, across threads. Rate 0 lifts it.
+
+    ``clock`` and ``sleep`` are injectable so tests check the pacing without waiting.
+    """
+
+    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
+        self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
+        self._next = None
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.rate:
+            return
+        with self._lock:
+            now = self.clock()
+            slot = now if self._next is None else max(self._next, now)
+            self._next = slot + 1.0 / self.rate
+        if slot > now:
+            self.sleep(slot - now)
+
+
+def _limiter() -> RateLimiter:
+    rate = current_app.config["SEND_RATE_PER_SECOND"]
+    limiter = current_app.extensions.get("reminder_rate")
+    if limiter is None or limiter.rate != rate:
+        limiter = current_app.extensions["reminder_rate"] = RateLimiter(rate)
+    return limiter
+
+
+# -- claiming and sending --------------------------------------------------------------------
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_due(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) -> list[int]:
+    """Claim up to ``limit`` due pending reminders for ``worker_id``; commits. Returns their ids."""
+    return _claim(Reminder.status == "pending", Reminder.due_at <= now, now=now,
+                  worker_id=worker_id, limit=limit)
+
+
+def claim_in_doubt(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) -> list[int]:
+    """Claim rows left in ``sending`` by a worker whose lease ran out; commits."""
+    return _claim(Reminder.status == "sending", Reminder.lease_until < now, now=now,
+                  worker_id=worker_id, limit=limit)
+
+
+def _claim(*conditions, now: datetime, worker_id: str, limit: int) -> list[int]:
+    due = (db.select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
+           .limit(limit).with_for_update(skip_locked=True))
+    statement = (update(Reminder)
+                 .where(Reminder.id.in_(due.scalar_subquery()), *conditions)
+                 .values(status="sending", claimed_by=worker_id, lease_until=now + LEASE,
+                         attempts=Reminder.attempts + 1)
+                 .returning(Reminder.id))
+    ids = list(db.session.execute(statement, execution_options={"synchronize_session": False})
+               .scalars())
+    db.session.commit()
+    return sorted(ids)
+
+
+def _load(ids: list[int]) -> list[Reminder]:
+    return list(db.session.scalars(
+        db.select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.due_at, Reminder.id)
+        .options(selectinload(Reminder.appointment).selectinload(Appointment.patient)
+                 .selectinload(Patient.caregivers))
+        .execution_options(populate_existing=True)))
+
+
+def _opted_out(phones: set[str]) -> set[str]:
+    if not phones:
+        return set()
+    contacts = db.session.scalars(db.select(Contact).where(Contact.phone.in_(phones)))
+    return {c.phone for c in contacts if c.opted_out}
+
+
+def _alert(reminder: Reminder, detail: str) -> None:
+    appointment = reminder.appointment
+    db.session.add(Alert(kind="delivery_failed", phone=reminder.recipient_phone,
+                         patient_id=appointment.patient_id, appointment_id=appointment.id,
+                         detail=detail[:300]))
+
+
+def _fail(reminder: Reminder, code: str | None, reason: str) -> None:
+    reminder.status = "failed"
+    reminder.error_code = code
+    reminder.error_reason = reason[:300]
+    reminder.lease_until = None
+    _alert(reminder, f"reminder {reminder.id} to {reminder.role}: {reason}")
+    log.warning("reminder=%s failed: %s", reminder.id, reason)
+
+
+def _release(reminder: Reminder, due_at: datetime | None = None, undo_attempt: bool = False):
+    reminder.status = "pending"
+    reminder.lease_until = None
+    reminder.claimed_by = None
+    if due_at is not None:
+        reminder.due_at = due_at
+    if undo_attempt:
+        reminder.attempts = max(0, reminder.attempts - 1)
+
+
+def _resolve_in_doubt(reminders: list[Reminder], now: datetime) -> tuple[list, Counter]:
+    """Settle rows a dead worker left in ``sending``; returns (work to send, counts)."""
+    counts: Counter = Counter()
+    work = []
+    for reminder in reminders:
+        messages = list(db.session.scalars(
+            db.select(Message).where(Message.reminder_id == reminder.id).order_by(Message.id)))
+        sent = next((m for m in messages if m.provider_sid), None)
+        doubtful = next((m for m in messages if m.status == "sending" and not m.provider_sid), None)
+        if sent is not None:
+            _mark_sent(reminder, sent.provider_sid, now)
+            counts["recovered"] += 1
+        elif doubtful is not None:
+            try:
+                sid = outbound.find_sent(doubtful)
+            except outbound.SendError:
+                log.warning("reminder=%s in doubt and Twilio lookup failed; will retry", reminder.id)
+                reminder.lease_until = now  # claimable again next tick, never resent blind
+                counts["in_doubt"] += 1
+                continue
+            if sid:
+                outbound.record_result(doubtful, sid, "queued")
+                _mark_sent(reminder, sid, now)
+                counts["recovered"] += 1
+            else:
+                work.append((reminder, doubtful))
+        else:
+            work.append((reminder, None))
+    return work, counts
+
+
+def _mark_sent(reminder: Reminder, sid: str, now: datetime) -> None:
+    reminder.status = "sent"
+    reminder.provider_sid = sid
+    reminder.sent_at = now
+    reminder.lease_until = None
+    reminder.error_code = None
+
+
+def _prepare(reminder: Reminder, existing: Message | None, now: datetime, opted_out: set[str],
+             counts: Counter):
+    """Decide one claimed reminder; returns its Message row to send, or None."""
+    appointment = reminder.appointment
+    patient = appointment.patient
+    if appointment.status not in ACTIVE or appointment.starts_at <= now:
+        reminder.status = "cancelled"
+        reminder.error_reason = "appointment no longer ahead"
+        counts["cancelled"] += 1
+        return None
+    if reminder.recipient_phone in opted_out:
+        reminder.status = "skipped"
+        reminder.error_reason = "opted out"
+        counts["skipped"] += 1
+        return None
+    if reminder.role == "caregiver" and reminder.recipient_phone not in _copy_recipients(appointment):
+        reminder.status = "skipped"
+        reminder.error_reason = "caregiver no longer gets copies"
+        counts["skipped"] += 1
+        return None
+    if in_quiet_hours(patient, now):
+        # Only a late tick or a retry gets here: plan() never puts a reminder in quiet hours.
+        later = _after_quiet(patient, now)
+        if later < appointment.starts_at:
+            _release(reminder, later, undo_attempt=True)
+            counts["deferred"] += 1
+        else:
+            _fail(reminder, None, "quiet hours until the appointment")
+            counts["failed"] += 1
+        return None
+    if existing is not None:
+        return existing
+    if reminder.channel == "voice":
+        return outbound.prepare_call(reminder.recipient_phone, patient_id=patient.id,
+                                     reminder_id=reminder.id)
+    return outbound.prepare_sms(reminder.recipient_phone, sms_text(reminder),
+                                patient_id=patient.id, content_key=sms_key(reminder),
+                                reminder_id=reminder.id)
+
+
+def _send_one(app, limiter: RateLimiter, deadline: float, kind: str, to: str, body: str,
+              url: str | None, callback: str | None):
+    """Runs in a pool thread: no database here, only the HTTP call."""
+    if time.monotonic() > deadline:
+        return ("late", None, None)
+    limiter.acquire()
+    with app.app_context():
+        try:
+            sid, status = outbound.request_twilio(kind, to, body, url=url, status_callback=callback)
+        except outbound.SendError as exc:
+            return ("error", exc, None)
+    return ("ok", sid, status)
+
+
+def _apply(reminder: Reminder, message: Message, outcome, now: datetime, counts: Counter) -> None:
+    state, first, second = outcome
+    if state == "ok":
+        outbound.record_result(message, first, second)
+        _mark_sent(reminder, first, now)
+        counts["sent"] += 1
+        return
+    if state == "late":
+        db.session.delete(message)
+        _release(reminder, undo_attempt=True)
+        counts["handed_back"] += 1
+        return
+    error: outbound.SendError = first
+    outbound.record_result(message, None, "failed", error)
+    code = str(error.code) if error.code else (str(error.status) if error.status else None)
+    reminder.error_code = code
+    reminder.error_reason = error.reason[:300]
+    if error.permanent:
+        _fail(reminder, code, error.reason)
+        counts["failed"] += 1
+        return
+    retry_at = now + BACKOFF[min(reminder.attempts, len(BACKOFF)) - 1]
+    if reminder.attempts >= MAX_ATTEMPTS or retry_at >= reminder.appointment.starts_at:
+        _fail(reminder, code, f"gave up after {reminder.attempts} tries: {error.reason}")
+        counts["failed"] += 1
+        return
+    _release(reminder, retry_at)
+    counts["retry"] += 1
+
+
+def _process(reminders: list[Reminder], existing: dict[int, Message | None], now: datetime,
+             limiter: RateLimiter, counts: Counter) -> None:
+    opted_out = _opted_out({r.recipient_phone for r in reminders})
+    latest: dict[tuple, datetime] = {}
+    for reminder in reminders:
+        key = (reminder.appointment_id, reminder.recipient_phone, reminder.role)
+        latest[key] = max(latest.get(key, reminder.due_at), reminder.due_at)
+    work = []
+    for reminder in reminders:
+        key = (reminder.appointment_id, reminder.recipient_phone, reminder.role)
+        if reminder.due_at < latest[key]:
+            # A worker that was down lets reminders pile up: send only the latest one.
+            reminder.status = "skipped"
+            reminder.error_reason = "superseded by a later reminder"
+            counts["superseded"] += 1
+            continue
+        message = _prepare(reminder, existing.get(reminder.id), now, opted_out, counts)
+        if message is not None:
+            work.append((reminder, message))
+    db.session.commit()  # the Message rows exist before anything leaves: see the docstring
+    if not work:
+        return
+    app = current_app._get_current_object()
+    deadline = time.monotonic() + LEASE.total_seconds() * 0.8
+    sms_callback = outbound.public_url("/twilio/status")
+    call_callback = outbound.public_url("/twilio/reminder-call/status")
+    jobs = []
+    for reminder, message in work:
+        if message.transport == "outbox":
+            jobs.append(None)
+            continue
+        url = callback = None
+        if message.channel == "voice":
+            url = outbound.public_url(f"/twilio/reminder-call/{reminder.id}")
+            callback = call_callback
+        else:
+            callback = sms_callback
+        jobs.append((message.channel, message.phone, message.body, url, callback))
+    threads = int(app.config.get("REMINDER_SEND_THREADS", 16))
+    outcomes = []
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        futures = [pool.submit(_send_one, app, limiter, deadline, *job) if job else None
+                   for job in jobs]
+        for (reminder, message), future in zip(work, futures, strict=True):
+            if future is None:
+                limiter.acquire()
+                outcomes.append(("ok", outbound.outbox_sid(message.channel), "queued"))
+            else:
+                outcomes.append(future.result())
+    for (reminder, message), outcome in zip(work, outcomes, strict=True):
+        _apply(reminder, message, outcome, now, counts)
+    db.session.commit()
+
+
+def send_due(now: datetime, worker_id: str | None = None, *, limit: int | None = None,
+             limiter: RateLimiter | None = None) -> Counter:
+    """One worker tick: settle in-doubt rows, then claim and send everything due.
+
+    Returns counts by outcome (sent, retry, failed, skipped, recovered, ...). Commits.
+    """
+    worker_id = worker_id or default_worker_id()
+    limiter = limiter or _limiter()
+    batch = limit or int(current_app.config.get("REMINDER_BATCH", DEFAULT_BATCH))
+    if limiter.rate:
+        # A batch must finish well inside the lease at the configured pace.
+        batch = max(1, min(batch, int(limiter.rate * LEASE.total_seconds() / 2)))
+    counts: Counter = Counter()
+    while ids := claim_in_doubt(now, worker_id, batch):
+        work, settled = _resolve_in_doubt(_load(ids), now)
+        counts.update(settled)
+        _process([r for r, _ in work], {r.id: m for r, m in work}, now, limiter, counts)
+        if settled["in_doubt"]:
+            break
+    while ids := claim_due(now, worker_id, batch):
+        _process(_load(ids), {}, now, limiter, counts)
+        if limit:
+            break
+    return counts
+
+
+# -- delivery callbacks ----------------------------------------------------------------------
+
+
+def record_delivery(sid: str, status: str, error_code: str | None = None) -> Reminder | None:
+    """Apply a Twilio status callback to the Message and its Reminder; the caller commits.
+
+    Tolerates callbacks out of order and repeated: a state never moves back (a ``delivered``
+    text stays delivered when a late ``sent`` arrives). An undelivered or failed text raises
+    a ``delivery_failed`` alert; an unanswered, busy or failed reminder call is followed by
+    the same reminder as a text (a new row the worker sends, so opt-out and quiet hours still
+    apply). Returns the reminder, or None when the SID is not a reminder's.
+    """
+    status = (status or "").strip().lower()
+    message = db.session.scalar(db.select(Message).where(Message.provider_sid == sid))
+    if message is not None and _RANK.get(status, 0) >= _RANK.get(message.status, 0):
+        if message.status != status:
+            message.status = status
+            message.status_at = utcnow()
+        if error_code:
+            message.error_code = str(error_code)
+    reminder = db.session.scalar(db.select(Reminder).where(Reminder.provider_sid == sid))
+    if reminder is None or reminder.status not in ("sent", "sending"):
+        return reminder
+    if reminder.channel == "voice":
+        if status in CALL_FAILED:
+            reminder.status = "undelivered"
+            reminder.error_reason = f"call {status}; texted instead"
+            fallback = Reminder(appointment_id=reminder.appointment_id,
+                                recipient_phone=reminder.recipient_phone, role=reminder.role,
+                                channel="sms", offset=reminder.offset, due_at=utcnow(),
+                                status="pending", attempts=0)
+            db.session.add(fallback)
+        elif status == "completed":
+            reminder.status = "delivered"
+    elif status in ("delivered", "read"):
+        reminder.status = "delivered"
+    elif status in ("undelivered", "failed"):
+        reminder.status = "undelivered" if status == "undelivered" else "failed"
+        reminder.error_code = str(error_code) if error_code else None
+        reminder.error_reason = f"carrier says {status}"
+        _alert(reminder, f"reminder {reminder.id}: {status} {error_code or ''}".strip())
+    db.session.flush()
+    return reminder

@@ -1,0 +1,45 @@
+"""Fixtures for outbound tests: a fake Twilio REST API over real HTTP, and PostgreSQL-only marks.
+
+Registered from ``conftest.py`` with ``pytest_plugins``. The fake runs once per session on an
+ephemeral port and is emptied before each test that asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from fake_twilio import FakeTwilio
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+
+
+def on_postgres() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL row locking (set TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def fake_twilio_server():
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_twilio(app, fake_twilio_server):
+    """The fake Twilio API, with ``app`` sending through the real SDK to it."""
+    fake_twilio_server.reset()
+    fake_twilio_server.latency = 0.0
+    app.config.update(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_API_URL=fake_twilio_server.url,
+                      PUBLIC_BASE_URL="https://navigator.example.org")
+    yield fake_twilio_server
+    fake_twilio_server.reset()

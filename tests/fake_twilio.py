@@ -1,0 +1,196 @@
+"""A small fake of Twilio's REST API, served over real HTTP, for tests and the benchmark.
+
+It answers what the official SDK asks of it here: create and list Messages and Calls under
+``/2010-04-01/Accounts/{sid}/``, with JSON shaped like Twilio's. It records every request,
+and fails on demand: ``fail_next(status, code)`` queues answers such as a 500, a 429 or a
+400 with Twilio error 21610; ``latency`` delays every answer (the benchmark uses 50 ms).
+
+Run it alone with ``python tests/fake_twilio.py --port 8765 --latency 0.05``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class Received:
+    """One create request the fake accepted or refused."""
+
+    kind: str  # sms | call
+    to: str
+    sender: str
+    body: str
+    url: str
+    status_callback: str
+    sid: str | None
+    answered: int
+    at: float = field(default_factory=time.time)
+
+
+class FakeTwilio:
+    """The fake API; ``url`` is what TWILIO_API_URL should be set to."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0):
+        self.latency = latency
+        self.received: list[Received] = []
+        self.list_requests = 0
+        self._failures: deque[tuple[int, int | None]] = deque()
+        self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
+        self._lock = threading.Lock()
+        self._server = make_server(host, port, self._wsgi, threaded=True)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+
+    # -- control -----------------------------------------------------------------------------
+
+    def start(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
+        """The next ``times`` create requests get this answer instead of success."""
+        with self._lock:
+            self._failures.extend([(status, code)] * times)
+
+    def fail_for(self, to: str, status: int, code: int | None = None, times: int = 1) -> None:
+        """Create requests to ``to`` get this answer, ``times`` times."""
+        with self._lock:
+            self._failures_for.setdefault(to, deque()).extend([(status, code)] * times)
+
+    def accepted(self, kind: str | None = None) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.sid and (kind is None or r.kind == kind)]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self._failures.clear()
+            self._failures_for.clear()
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _wsgi(self, environ, start_response):
+        request = Request(environ)
+        response = self._handle(request)
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        if self.latency:
+            time.sleep(self.latency)
+        parts = request.path.strip("/").split("/")
+        # 2010-04-01 / Accounts / {sid} / Messages.json
+        if len(parts) != 4 or parts[0] != "2010-04-01" or parts[1] != "Accounts":
+            return _json({"code": 20404, "message": "not found", "status": 404}, 404)
+        account, resource = parts[2], parts[3]
+        if request.authorization is None or request.authorization.username != account:
+            return _json({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        kind = {"Messages.json": "sms", "Calls.json": "call"}.get(resource)
+        if kind is None:
+            return _json({"code": 20404, "message": "not found", "status": 404}, 404)
+        if request.method == "GET":
+            return self._list(kind, account, request)
+        if request.method == "POST":
+            return self._create(kind, account, request)
+        return _json({"code": 20004, "message": "method not allowed", "status": 405}, 405)
+
+    def _create(self, kind: str, account: str, request: Request) -> Response:
+        form = request.form
+        to = form.get("To", "")
+        with self._lock:
+            queue = self._failures_for.get(to)
+            failure = queue.popleft() if queue else (
+                self._failures.popleft() if self._failures else None)
+        if failure:
+            status, code = failure
+            self._record(kind, form, None, status)
+            payload = {"code": code, "message": f"fake failure {code or status}",
+                       "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+            return _json(payload, status)
+        prefix = "SM" if kind == "sms" else "CA"
+        sid = prefix + uuid.uuid4().hex
+        self._record(kind, form, sid, 201)
+        return _json(self._resource(kind, account, sid, form, datetime.now(UTC)), 201)
+
+    def _record(self, kind, form, sid, answered) -> None:
+        item = Received(kind=kind, to=form.get("To", ""), sender=form.get("From", ""),
+                        body=form.get("Body", ""), url=form.get("Url", ""),
+                        status_callback=form.get("StatusCallback", ""), sid=sid, answered=answered)
+        with self._lock:
+            self.received.append(item)
+
+    def _resource(self, kind, account, sid, form, created: datetime) -> dict:
+        stamp = format_datetime(created, usegmt=True)
+        base = {"sid": sid, "account_sid": account, "to": form.get("To"),
+                "from": form.get("From"), "status": "queued", "date_created": stamp,
+                "date_updated": stamp, "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{account}/{'Messages' if kind == 'sms' else 'Calls'}/{sid}.json"}
+        if kind == "sms":
+            base.update({"body": form.get("Body"), "num_segments": "1", "direction": "outbound-api",
+                         "date_sent": None, "price": None, "error_code": None,
+                         "error_message": None, "messaging_service_sid": None})
+        else:
+            base.update({"direction": "outbound-api", "start_time": None, "end_time": None,
+                         "duration": None, "parent_call_sid": None})
+        return base
+
+    def _list(self, kind: str, account: str, request: Request) -> Response:
+        args = request.args
+        with self._lock:
+            self.list_requests += 1
+            items = [r for r in self.received if r.sid and r.kind == kind]
+        to, sender = args.get("To"), args.get("From")
+        after = args.get("DateSent>") or args.get("StartTime>")
+        after_ts = (datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+                    if after else None)
+        rows = []
+        for r in items:
+            if to and r.to != to or sender and r.sender != sender:
+                continue
+            if after_ts is not None and r.at < after_ts:
+                continue
+            form = {"To": r.to, "From": r.sender, "Body": r.body}
+            rows.append(self._resource(kind, account, r.sid, form,
+                                       datetime.fromtimestamp(r.at, UTC)))
+        key = "messages" if kind == "sms" else "calls"
+        uri = request.full_path
+        return _json({key: rows, "first_page_uri": uri, "next_page_uri": None,
+                      "previous_page_uri": None, "page": 0, "page_size": len(rows) or 50,
+                      "start": 0, "end": max(len(rows) - 1, 0), "uri": uri})
+
+
+def _json(payload: dict, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency", type=float, default=0.0)
+    options = parser.parse_args()
+    fake = FakeTwilio(port=options.port, latency=options.latency).start()
+    print(fake.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
