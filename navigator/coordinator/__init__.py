@@ -1,5 +1,157 @@
-"""Placeholder: the coordinator web app arrives with its issue."""
+"""The coordinator web app: the nurse navigators' side of the navigator.
+
+One blueprint, ``bp``, mounted at ``/``. Every page needs a signed-in coordinator
+(checked once, in ``_require_sign_in``), every form carries a CSRF token (the app-wide
+CSRFProtect), and every change a coordinator makes writes an audit row (``audit.record``).
+The views are split by idea: auth, patients, appointments, inbox, tryit, audit.
+
+This package must not log patient data: log ids only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, g, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import db, login_manager
+from ..models import Coordinator
+from ..phones import for_humans
+
+bp = Blueprint(
+    "coordinator",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/coordinator-static",
+)
+
+#: Endpoints reachable without signing in.
+PUBLIC_ENDPOINTS = {"coordinator.sign_in", "coordinator.static"}
+
+#: Defaults for the sign-in limit; a deployment may override them in app.config.
+DEFAULTS = {
+    "COORDINATOR_MAX_FAILED_SIGN_INS": 5,
+    "COORDINATOR_LOCKOUT_MINUTES": 15,
+}
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+@bp.before_request
+def _require_sign_in():
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
+
+
+@bp.after_request
+def _no_store(response):
+    # Pages carry patient data: browsers and proxies must not keep copies.
+    if request.endpoint != "coordinator.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_filter("local")
+def local_time(value: datetime | None, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M %Z"):
+    """A naive-UTC time shown in ``zone`` (the signed-in coordinator's by default)."""
+    if value is None:
+        return ""
+    if zone is None:
+        zone = getattr(current_user, "timezone", None) or "UTC"
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+@bp.app_template_filter("phone")
+def phone_filter(value: str | None) -> str:
+    return for_humans(value) if value else ""
+
+
+def _forget_loaded_user():
+    # A request inside an app context that is already pushed (tests; the try-it panel's
+    # inner webhook requests) shares ``g``: load the user and the CSRF token from this
+    # request's own session, never from the previous request's.
+    g.pop("_login_user", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/xml":
+        # TwiML for Twilio: the HTML policies above mean nothing there.
+        response.headers.pop("Content-Security-Policy", None)
+    return response
+
+
+def _error_page(code: int, title: str, text: str):
+    def handler(error):
+        return render_template("coordinator/error.html", code=code, title=title, text=text), code
+
+    return handler
+
+
+def _csrf_error(error):
+    return (
+        render_template(
+            "coordinator/error.html",
+            code=400,
+            title="This form has expired",
+            text="The page was open too long or was sent twice. Go back, reload it and try again.",
+        ),
+        400,
+    )
 
 
 def init_app(app) -> None:
-    return None
+    """Register the blueprint at ``/``, sign-in, security headers and error pages."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    if app.config.get("NAVIGATOR_ENV") == "production":
+        SECURITY_HEADERS["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    login_manager.login_view = "coordinator.sign_in"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    app.register_blueprint(bp)
+    app.before_request(_forget_loaded_user)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(
+        403, _error_page(403, "Not allowed", "Your account cannot open this page.")
+    )
+    app.register_error_handler(
+        404, _error_page(404, "Page not found", "There is no page at this address.")
+    )
+    app.register_error_handler(
+        500,
+        _error_page(500, "Something went wrong", "The error was recorded. Please try again."),
+    )
+
+    from . import cli, fields
+
+    fields.init_app(app)
+    cli.init_app(app)
+
+
+@login_manager.user_loader
+def _load_coordinator(user_id: str):
+    if not user_id.isdigit():
+        return None
+    return db.session.get(Coordinator, int(user_id))
+
+
+from . import appointments, audit, auth, inbox, patients, tryit, workup  # noqa: E402,F401  (routes on bp)

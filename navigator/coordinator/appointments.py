@@ -1,0 +1,164 @@
+"""Appointments per patient: add, edit, move and cancel, each with a confirm step.
+
+Before anything is saved the coordinator sees the reminders that will go out and when,
+in the patient's zone. The preview runs the real ``appointments``/``reminders`` code
+and then rolls the session back, so what is shown is what saving will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+
+from ..extensions import db
+from ..models import Appointment, Patient, Reminder, utcnow
+from . import bp
+from .audit import record
+from .forms import KIND_LABELS, AppointmentForm, ConfirmForm
+
+
+ROLE_LABELS = {"patient": "Patient", "prep": "Patient (how to get ready)",
+               "caregiver": "Caregiver (copy)"}
+
+
+@dataclass
+class PlannedView:
+    when_patient: str
+    offset: str
+    recipient: str
+    channel: str
+
+
+def _plan_views(appointment: Appointment, patient: Patient) -> list[PlannedView]:
+    """The appointment's pending reminder rows (as flushed by the appointments module)."""
+    zone = ZoneInfo(patient.timezone)
+    rows = db.session.scalars(db.select(Reminder).where(
+        Reminder.appointment_id == appointment.id, Reminder.status == "pending"
+    ).order_by(Reminder.due_at, Reminder.id)).all()
+    return [
+        PlannedView(
+            row.due_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(
+                "%a %d %b %Y, %H:%M %Z"),
+            row.offset,
+            ROLE_LABELS.get(row.role, row.role),
+            "Call" if row.channel == "voice" else "Text",
+        )
+        for row in rows
+    ]
+
+
+def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | None, now):
+    """Make the change in the session (not committed); return the appointment and what changed.
+
+    :raise AppointmentError: the appointments module refuses the change.
+    """
+    from ..appointments import move, schedule
+
+    starts = form.starts_at_local()
+    prep = (form.prep_notes.data or "").strip() or None
+    if appointment is None:
+        made = schedule(patient, form.kind.data, starts, form.timezone.data,
+                        form.location.data.strip(), prep_notes=prep, now=now)
+        return made, ["created"]
+    changed = []
+    current = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
+        ZoneInfo(appointment.timezone)).replace(tzinfo=None)
+    if current != starts or appointment.timezone != form.timezone.data:
+        move(appointment, starts, timezone=form.timezone.data, now=now)
+        changed.append("moved")
+    for name, value in (("kind", form.kind.data), ("location", form.location.data.strip()),
+                        ("prep_notes", prep)):
+        if getattr(appointment, name) != value:
+            setattr(appointment, name, value)
+            changed.append(name)
+    return appointment, changed
+
+
+def _edit(patient: Patient, appointment: Appointment | None):
+    from ..appointments import AppointmentError
+
+    form = AppointmentForm()
+    if request.method == "GET" and appointment is not None:
+        local = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
+            ZoneInfo(appointment.timezone))
+        form.kind.data = appointment.kind
+        form.day.data = local.date().isoformat()
+        form.at.data = local.strftime("%H:%M")
+        form.timezone.data = appointment.timezone
+        form.location.data = appointment.location
+        form.prep_notes.data = appointment.prep_notes or ""
+    elif request.method == "GET":
+        form.timezone.data = patient.timezone
+    step = request.form.get("step", "preview")
+    if request.method == "POST" and step != "edit" and form.validate_on_submit():
+        now = utcnow()
+        try:
+            saved, changed = _apply(form, patient, appointment, now)
+            db.session.flush()
+            planned = _plan_views(saved, patient)
+        except AppointmentError as exc:
+            db.session.rollback()
+            field = getattr(form, {"id": "day", "starts_at": "day"}.get(
+                exc.field, exc.field), form.day)
+            field.errors.append(str(exc)[:1].upper() + str(exc)[1:])
+        else:
+            if step == "save":
+                if changed:
+                    action = "create" if appointment is None else "update"
+                    record(f"{action}_appointment", "appointment", saved.id,
+                           f"patient #{patient.id}; " + ", ".join(changed))
+                    record(f"{action}_appointment", "patient", patient.id,
+                           f"appointment #{saved.id}: " + ", ".join(changed))
+                db.session.commit()
+                flash("Appointment saved. Its reminders are planned." if changed
+                      else "Nothing changed.", "success")
+                return redirect(url_for("coordinator.patient", patient_id=patient.id)
+                                + "#appointments")
+            db.session.rollback()
+            return render_template("coordinator/appointment_preview.html", form=form,
+                                   patient=patient, appointment=appointment, planned=planned,
+                                   kind_label=KIND_LABELS.get(form.kind.data, form.kind.data),
+                                   changed=changed)
+    status = 422 if request.method == "POST" and step != "edit" else 200
+    return render_template("coordinator/appointment_form.html", form=form, patient=patient,
+                           appointment=appointment), status
+
+
+@bp.route("/patients/<int:patient_id>/appointments/new", methods=["GET", "POST"])
+def new_appointment(patient_id: int):
+    """Add an appointment: fill in, preview the reminders, then save."""
+    return _edit(db.get_or_404(Patient, patient_id), None)
+
+
+@bp.route("/appointments/<int:appointment_id>/edit", methods=["GET", "POST"])
+def edit_appointment(appointment_id: int):
+    """Edit or move an appointment: change, preview the new reminders, then save."""
+    appointment = db.get_or_404(Appointment, appointment_id)
+    return _edit(appointment.patient, appointment)
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+def cancel_appointment(appointment_id: int):
+    """Cancel an appointment after showing the reminders that will be stopped."""
+    from ..appointments import cancel
+
+    appointment = db.get_or_404(Appointment, appointment_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        cancel(appointment, now=utcnow())
+        record("cancel_appointment", "appointment", appointment.id,
+               f"patient #{appointment.patient_id}")
+        record("cancel_appointment", "patient", appointment.patient_id,
+               f"appointment #{appointment.id}")
+        db.session.commit()
+        flash("Appointment cancelled. Its pending reminders will not go out.", "success")
+        return redirect(url_for("coordinator.patient", patient_id=appointment.patient_id)
+                        + "#appointments")
+    pending = db.session.scalars(db.select(Reminder).where(
+        Reminder.appointment_id == appointment.id, Reminder.status == "pending"
+    ).order_by(Reminder.due_at)).all()
+    return render_template("coordinator/appointment_cancel.html", form=form,
+                           appointment=appointment, patient=appointment.patient, pending=pending,
+                           kind_label=KIND_LABELS.get(appointment.kind, appointment.kind))

@@ -1,0 +1,302 @@
+"""The coordinator app's forms (Flask-WTF: each carries a CSRF token).
+
+Fields are validated on the server with messages a nurse can act on. Dates and times
+are plain text fields with browser date/time pickers, checked here, so that a rejected
+form gives back exactly what was typed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    SelectChoice,
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+
+from ..models import APPOINTMENT_KINDS, WORKUP_STAGES, WORKUP_STATUSES
+from ..patients import EnrollmentError, check_timezone
+from ..phones import InvalidPhone, to_e164
+
+#: Zones offered in pickers; any IANA zone typed by hand is also accepted server side.
+TIMEZONES = [
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Arizona (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+    ("UTC", "UTC"),
+]
+LANGUAGE_CHOICES = [("en", "English"), ("es", "Spanish (español)")]
+KIND_LABELS = {
+    "ct": "CT scan",
+    "pet-ct": "PET-CT scan",
+    "bone-scan": "Bone scan",
+    "mri": "MRI",
+    "biopsy": "Biopsy",
+    "visit": "Treatment-planning visit",
+}
+STAGE_LABELS = {
+    "imaging": "Imaging",
+    "biopsy": "Biopsy",
+    "results": "Receptor and genomic results",
+    "planning": "Treatment-planning visit",
+}
+STATUS_LABELS = {
+    "not_started": "Not started",
+    "scheduled": "Scheduled",
+    "done": "Done",
+    "not_needed": "Not needed",
+}
+CONSENT_METHODS = [
+    ("in person", "In person"),
+    ("phone", "By phone"),
+    ("paper form", "Paper form"),
+    ("web", "Web form"),
+]
+#: What the patient must be told before consenting to texts: (field, line recorded).
+DISCLOSURES = [
+    ("told_program", "Program: who the texts come from"),
+    ("told_purpose", "Purpose: appointment reminders and information about the workup"),
+    ("told_frequency", "Frequency: up to 3 messages a week, more around appointments"),
+    ("told_rates", "Message and data rates may apply"),
+    ("told_help", "Reply HELP for help"),
+    ("told_stop", "Reply STOP to stop texts at any time"),
+]
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def parse_date(text: str) -> date:
+    """:raise ValidationError: not a date written 2026-12-01."""
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValidationError("Enter a date like 2026-12-01.") from None
+
+
+def parse_time(text: str) -> time:
+    """:raise ValidationError: not a 24-hour time written 14:30."""
+    value = (text or "").strip()[:5]
+    if not HHMM.fullmatch(value):
+        raise ValidationError("Enter a time like 09:30 or 14:30 (24-hour clock).")
+    return time.fromisoformat(value)
+
+
+def _is_date(form, field):
+    if field.data:
+        parse_date(field.data)
+
+
+def _is_time(form, field):
+    if field.data:
+        parse_time(field.data)
+
+
+def _is_zone(form, field):
+    try:
+        check_timezone((field.data or "").strip())
+    except EnrollmentError:
+        raise ValidationError(
+            "Choose a time zone from the list (or a name such as America/Chicago)."
+        ) from None
+
+
+def _is_mobile(form, field):
+    if not field.data:
+        return
+    try:
+        to_e164(field.data)
+    except InvalidPhone:
+        raise ValidationError(
+            "This is not a valid phone number. Enter a 10-digit US number such as "
+            "(617) 555-0143, or an international number starting with +."
+        ) from None
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+                                            Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class CoordinatorForm(FlaskForm):
+    """An admin adds a coordinator."""
+
+    email = EmailField("Email", validators=[
+        DataRequired("Enter an email address."),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address like name@clinic.org."),
+        Length(max=254)])
+    name = StringField("Name", validators=[DataRequired("Enter the coordinator's name."),
+                                           Length(max=120)])
+    timezone = SelectField("Time zone", choices=options(TIMEZONES), default="America/New_York",
+                           validators=[_is_zone], validate_choice=False)
+    password = PasswordField("Password", validators=[
+        DataRequired("Choose a password."),
+        Length(min=12, message="Use at least 12 characters.")])
+    confirm = PasswordField("Password again", validators=[
+        DataRequired("Type the password again."),
+        EqualTo("password", message="The two passwords are not the same.")])
+    is_admin = BooleanField("Can add coordinators (admin)")
+
+
+class EnrollForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Enter the patient's name."),
+                                                Length(max=120)])
+    phone = StringField("Mobile number", validators=[
+        DataRequired("Enter the patient's mobile number."), _is_mobile],
+        render_kw={"autocomplete": "off", "inputmode": "tel"})
+    language = RadioField("Preferred language", choices=options(LANGUAGE_CHOICES), default="en",
+                          validators=[DataRequired("Choose a language.")])
+    channel = RadioField("Reminders by", choices=options([("sms", "Text message"), ("voice", "Phone call")]),
+                         default="sms", validators=[DataRequired("Choose text or voice.")])
+    timezone = SelectField("Patient's time zone", choices=options(TIMEZONES), default="America/New_York",
+                           validators=[_is_zone], validate_choice=False)
+    quiet_start = StringField("Quiet hours start", default="21:00",
+                              validators=[DataRequired("Enter when quiet hours start."), _is_time],
+                              render_kw={"type": "time"})
+    quiet_end = StringField("Quiet hours end", default="08:00",
+                            validators=[DataRequired("Enter when quiet hours end."), _is_time],
+                            render_kw={"type": "time"})
+    detailed_texts = RadioField(
+        "Detailed texts",
+        choices=options([("no", "No: texts say only that there is a visit and ask to call"),
+                 ("yes", "Yes: texts may name the test, place and preparation")]),
+        default="no", validators=[DataRequired("Choose whether texts may carry details.")])
+    detailed_told_not_secure = BooleanField(
+        "The patient was told that texts are not secure and others may read them")
+    detailed_how = StringField("How the patient chose detailed texts",
+                               validators=[Optional(), Length(max=200)],
+                               description="For example: said so in person at the clinic.")
+    caregiver_phone = StringField("Caregiver's mobile number (optional)",
+                                  validators=[Optional(), _is_mobile],
+                                  render_kw={"autocomplete": "off", "inputmode": "tel"})
+    caregiver_name = StringField("Caregiver's name (optional)",
+                                 validators=[Optional(), Length(max=120)])
+    caregiver_scope = RadioField(
+        "What the caregiver may receive",
+        choices=options([("reminders", "Copies of appointment reminders"),
+                 ("none", "Nothing: keep the number on record only")]),
+        default="reminders")
+    consent_obtained_by = StringField("Consent obtained by", validators=[
+        DataRequired("Enter who obtained consent."), Length(max=200)])
+    consent_date = StringField("Date consent was given", validators=[
+        DataRequired("Enter the date consent was given."), _is_date],
+        render_kw={"type": "date"})
+    consent_time = StringField("Time consent was given", validators=[
+        DataRequired("Enter the time consent was given."), _is_time],
+        render_kw={"type": "time"})
+    consent_method = SelectField("How consent was given", choices=options(CONSENT_METHODS),
+                                 validators=[DataRequired("Choose how consent was given.")])
+    told_program = BooleanField(DISCLOSURES[0][1])
+    told_purpose = BooleanField(DISCLOSURES[1][1])
+    told_frequency = BooleanField(DISCLOSURES[2][1])
+    told_rates = BooleanField(DISCLOSURES[3][1])
+    told_help = BooleanField(DISCLOSURES[4][1])
+    told_stop = BooleanField(DISCLOSURES[5][1])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for name, _ in DISCLOSURES:
+            if not getattr(self, name).data:
+                getattr(self, name).errors.append(
+                    "Tell the patient this and tick the box before enrolling.")
+                ok = False
+        if self.detailed_texts.data == "yes":
+            if not self.detailed_told_not_secure.data:
+                self.detailed_told_not_secure.errors.append(
+                    "Detailed texts need the patient to be told texts are not secure.")
+                ok = False
+            if not (self.detailed_how.data or "").strip():
+                self.detailed_how.errors = [*self.detailed_how.errors,
+                                            "Say how the patient chose detailed texts."]
+                ok = False
+        if self.caregiver_phone.data and self.caregiver_scope.data not in ("reminders", "none"):
+            self.caregiver_scope.errors = ["Choose what the caregiver may receive."]
+            ok = False
+        if (self.caregiver_phone.data and self.phone.data and not self.phone.errors
+                and not self.caregiver_phone.errors
+                and to_e164(self.caregiver_phone.data) == to_e164(self.phone.data)):
+            self.caregiver_phone.errors = ["The caregiver's number must differ from the patient's."]
+            ok = False
+        if self.consent_date.data and not self.consent_date.errors:
+            if parse_date(self.consent_date.data) > date.today():
+                self.consent_date.errors = ["Consent cannot be dated in the future."]
+                ok = False
+        return ok
+
+    def disclosures_text(self) -> str:
+        return "\n".join(line for name, line in DISCLOSURES if getattr(self, name).data)
+
+
+class AppointmentForm(FlaskForm):
+    kind = SelectField("Kind", choices=options((k, KIND_LABELS[k]) for k in APPOINTMENT_KINDS),
+                       validators=[DataRequired("Choose the kind of appointment.")])
+    day = StringField("Date", validators=[DataRequired("Enter the date."), _is_date],
+                      render_kw={"type": "date"})
+    at = StringField("Time at the site", validators=[DataRequired("Enter the time."), _is_time],
+                     render_kw={"type": "time"})
+    timezone = SelectField("Site's time zone", choices=options(TIMEZONES), default="America/New_York",
+                           validators=[_is_zone], validate_choice=False)
+    location = StringField("Location", validators=[DataRequired("Enter where it is."),
+                                                   Length(max=300)],
+                           description="Site, building and floor, e.g. Main campus, Radiology, 2nd floor.")
+    prep_notes = TextAreaField("Preparation notes (optional)",
+                               validators=[Optional(), Length(max=1000)],
+                               description="The site's instructions, e.g. nothing to eat 6 hours before.")
+
+    def starts_at_local(self) -> datetime:
+        return datetime.combine(parse_date(self.day.data), parse_time(self.at.data))
+
+
+class WorkupForm(FlaskForm):
+    """One row per stage; fields are named ``<stage>_status``, ``_date``, ``_note``."""
+
+
+for _stage in WORKUP_STAGES:
+    setattr(WorkupForm, f"{_stage}_status", SelectField(
+        f"{STAGE_LABELS[_stage]}: status", choices=options((s, STATUS_LABELS[s]) for s in WORKUP_STATUSES),
+        default="not_started"))
+    setattr(WorkupForm, f"{_stage}_date", StringField(
+        f"{STAGE_LABELS[_stage]}: date", validators=[Optional(), _is_date],
+                                                      render_kw={"type": "date"}))
+    setattr(WorkupForm, f"{_stage}_note", StringField(
+        f"{STAGE_LABELS[_stage]}: note", validators=[Optional(), Length(max=300)]))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token travels."""
+
+
+class TryTextForm(FlaskForm):
+    body = StringField("Message", validators=[DataRequired("Type a message to send."),
+                                              Length(max=1600)])
+
+
+class TryCallForm(FlaskForm):
+    speech = StringField("Say (what the caller speaks)", validators=[Optional(), Length(max=300)])
+
+
+class TryAsForm(FlaskForm):
+    caller = SelectField("Call or text as", validators=[DataRequired("Choose who you are.")],
+                         validate_choice=False)
+    language = RadioField("Language for an unknown caller", choices=options(LANGUAGE_CHOICES),
+                          default="en")

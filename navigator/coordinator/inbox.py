@@ -1,0 +1,90 @@
+"""The inbox of what needs a person, and the outbox of the embedded mode.
+
+Order: warning signs first, then voicemails and callback requests, reschedule requests,
+failed deliveries; oldest first within each, since the longest wait matters most.
+Marking an item done records who and when.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import case
+
+from ..extensions import db
+from ..models import Alert, Coordinator, Message, Patient, utcnow
+from . import bp
+from .audit import record
+from .forms import ConfirmForm
+from .patients import ALERT_LABELS
+
+PRIORITY = ("red_flag", "voicemail", "callback", "reschedule", "delivery_failed")
+GROUPS = [
+    ("red_flag", "Warning signs"),
+    ("voicemail", "Voicemails and callback requests"),
+    ("reschedule", "Reschedule requests"),
+    ("delivery_failed", "Failed deliveries"),
+]
+GROUP_OF = {"red_flag": "red_flag", "voicemail": "voicemail", "callback": "voicemail",
+            "reschedule": "reschedule", "delivery_failed": "delivery_failed"}
+
+
+def open_alerts() -> list[tuple[Alert, Patient | None]]:
+    """Unresolved alerts in inbox order, each with its patient (None for strangers)."""
+    rank = case({kind: i for i, kind in enumerate(PRIORITY)}, value=Alert.kind, else_=len(PRIORITY))
+    return db.session.execute(
+        db.select(Alert, Patient)
+        .outerjoin(Patient, Patient.id == Alert.patient_id)
+        .where(Alert.resolved_at.is_(None))
+        .order_by(rank, Alert.created_at, Alert.id)
+    ).all()
+
+
+@bp.get("/inbox")
+def inbox():
+    """What needs a person now, and what was done most recently."""
+    groups = {key: [] for key, _ in GROUPS}
+    for alert, patient in open_alerts():
+        groups[GROUP_OF.get(alert.kind, "delivery_failed")].append((alert, patient))
+    done = db.session.execute(
+        db.select(Alert, Patient, Coordinator)
+        .outerjoin(Patient, Patient.id == Alert.patient_id)
+        .outerjoin(Coordinator, Coordinator.id == Alert.resolved_by_id)
+        .where(Alert.resolved_at.is_not(None))
+        .order_by(Alert.resolved_at.desc())
+        .limit(20)
+    ).all()
+    return render_template("coordinator/inbox.html", groups=groups, titles=dict(GROUPS),
+                           done=done, labels=ALERT_LABELS, form=ConfirmForm())
+
+
+@bp.post("/inbox/<int:alert_id>/done")
+def resolve(alert_id: int):
+    """Mark an inbox item done, recording who and when."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    alert = db.get_or_404(Alert, alert_id)
+    if alert.resolved_at is None:
+        alert.resolved_at = utcnow()
+        alert.resolved_by_id = current_user.id
+        record("resolve_alert", "alert", alert.id, alert.kind)
+        if alert.patient_id:
+            record("resolve_alert", "patient", alert.patient_id, f"{alert.kind} #{alert.id}")
+        db.session.commit()
+        flash(f"Marked done: {ALERT_LABELS.get(alert.kind, alert.kind).lower()}.", "success")
+    return redirect(url_for("coordinator.inbox"))
+
+
+@bp.get("/outbox")
+def outbox():
+    """Embedded mode: every text that would have gone out, newest first."""
+    messages = db.session.execute(
+        db.select(Message, Patient)
+        .outerjoin(Patient, Patient.id == Message.patient_id)
+        .where(Message.transport == "outbox")
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(200)
+    ).all()
+    embedded = not current_app.config.get("TWILIO_ACCOUNT_SID")
+    return render_template("coordinator/outbox.html", messages=messages, embedded=embedded)

@@ -1,0 +1,38 @@
+"""Helpers for the coordinator app's tests: accounts, signing in, CSRF tokens from pages."""
+
+from __future__ import annotations
+
+import re
+
+from navigator.coordinator.auth import create_coordinator
+from navigator.extensions import db
+
+PASSWORD = "correct horse battery staple"
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def make_coordinator(email="nurse@clinic.test", password=PASSWORD, *, admin=False,
+                     timezone="America/New_York", name="Nora Nurse"):
+    coordinator = create_coordinator(email, password, name=name, is_admin=admin, timezone=timezone)
+    db.session.commit()
+    return coordinator
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token on the page at ``path`` (every form on a page shares it)."""
+    html = client.get(path).get_data(as_text=True)
+    match = TOKEN.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(client, email="nurse@clinic.test", password=PASSWORD):
+    token = csrf_token(client, "/sign-in")
+    return client.post("/sign-in", data={"email": email, "password": password,
+                                         "csrf_token": token})
+
+
+def post_form(client, path: str, data: dict, *, page: str | None = None, **kwargs):
+    """POST ``data`` to ``path`` with the CSRF token from ``page`` (``path`` by default)."""
+    token = csrf_token(client, page or path)
+    return client.post(path, data={**data, "csrf_token": token}, **kwargs)
