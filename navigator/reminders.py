@@ -173,7 +173,8 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
     """When the appointment's reminders should go, soonest first (naive UTC).
 
     Never in the past, never at or after the start, never in the patient's quiet hours.
-    A reminder whose moved time has already passed goes now if now is allowed.
+    Offsets already past are dropped while a later reminder remains; an appointment booked
+    too late for every offset gets one reminder now, unless now is quiet.
     """
     site = ZoneInfo(appointment.timezone)
     start = appointment.starts_at
@@ -184,6 +185,7 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
     day_before = min((o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)),
                      key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
     planned: dict[datetime, PlannedReminder] = {}
+    missed: list[str] = []
     for offset, delta in deltas.items():
         if offset.endswith("d"):
             due = _utc((start_local - delta).replace(tzinfo=site))
@@ -192,13 +194,16 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
         if in_quiet_hours(patient, due):
             due = _before_quiet(patient, due)
         if due < now:
-            if in_quiet_hours(patient, now):
-                continue
-            due = now
+            missed.append(offset)
+            continue
         if due >= start:
             continue
         if due not in planned or offset == day_before:
             planned[due] = PlannedReminder(offset, due, prep=offset == day_before)
+    if missed and not planned and now < start and not in_quiet_hours(patient, now):
+        # Booked too late for any offset: one reminder now rather than none at all.
+        offset = min(missed, key=lambda o: deltas[o])
+        planned[now] = PlannedReminder(offset, now, prep=day_before in missed)
     return sorted(planned.values(), key=lambda p: p.due_at)
 
 

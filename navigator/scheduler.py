@@ -61,11 +61,18 @@ def main(argv: list[str] | None = None) -> None:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")
     parser.add_argument("--once", action="store_true", help="run one tick and exit")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="concurrent Twilio requests per worker (default 16)")
+    parser.add_argument("--batch", type=int, default=None, help="reminders claimed at a time")
     options = parser.parse_args(argv)
 
     from . import create_app
 
     app = create_app()
+    if options.threads:
+        app.config["REMINDER_SEND_THREADS"] = options.threads
+    if options.batch:
+        app.config["REMINDER_BATCH"] = options.batch
     if options.once:
         print(tick(app))
         return

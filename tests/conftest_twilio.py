@@ -43,3 +43,29 @@ def fake_twilio(app, fake_twilio_server):
                       PUBLIC_BASE_URL="https://navigator.example.org")
     yield fake_twilio_server
     fake_twilio_server.reset()
+
+
+@pytest.fixture
+def new_patient(app):
+    """Makes an enrolled patient (committed) with a contact row; keyword arguments override."""
+    from navigator.extensions import db
+    from navigator.models import Caregiver, Contact, Patient
+
+    made = []
+
+    def make(phone=None, caregivers=(), **fields):
+        phone = phone or f"+1617555{len(made) + 143:04d}"
+        values = {"name": "Ana Lopez", "language": "en", "timezone": "America/New_York",
+                  "channel": "sms", "quiet_start": "21:00", "quiet_end": "08:00", **fields}
+        patient = Patient(phone=phone, **values)
+        db.session.add(patient)
+        db.session.add(Contact(phone=phone, language=values["language"], language_chosen=True))
+        db.session.flush()
+        for caregiver_phone, scope in caregivers:
+            db.session.add(Caregiver(patient_id=patient.id, phone=caregiver_phone, scope=scope,
+                                     consent_how="in clinic, signed form"))
+        db.session.commit()
+        made.append(patient)
+        return patient
+
+    return make

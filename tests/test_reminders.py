@@ -1,0 +1,358 @@
+"""When reminders go, what they say, and to whom: specifications a patient would notice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from readability import english_grades, inflesz, is_gsm7
+
+from navigator import appointments, reminders
+from navigator.content import catalog
+from navigator.extensions import db
+from navigator.models import Alert, Contact, Message, Reminder
+
+UTC_NOW = datetime(2026, 2, 1, 15, 0)  # a Sunday afternoon, far from any clock change
+KINDS = ("ct", "pet-ct", "bone-scan", "mri", "biopsy", "visit")
+PLACE = "Mercy Imaging, 200 Main St"
+
+
+def utc(local: str, zone: str) -> datetime:
+    """A wall-clock time in ``zone`` as the naive UTC the database stores."""
+    aware = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
+    return aware.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def due_times(appointment) -> dict[str, datetime]:
+    return {r.offset: r.due_at for r in appointment.reminders
+            if r.role == "patient" and r.status == "pending"}
+
+
+def book(patient, at: str, zone: str = "America/New_York", kind: str = "ct", now=UTC_NOW, **kw):
+    appointment = appointments.schedule(patient, kind, datetime.fromisoformat(at), zone,
+                                        kw.pop("location", PLACE), now=now, **kw)
+    db.session.commit()
+    return appointment
+
+
+def outbox() -> list[Message]:
+    return list(db.session.scalars(db.select(Message).order_by(Message.id)))
+
+
+# -- when ------------------------------------------------------------------------------------
+
+
+def test_reminders_go_three_days_one_day_and_two_hours_before(new_patient):
+    appointment = book(new_patient(), "2026-02-12 14:00")
+    assert due_times(appointment) == {
+        "3d": utc("2026-02-09 14:00", "America/New_York"),
+        "1d": utc("2026-02-11 14:00", "America/New_York"),
+        "2h": utc("2026-02-12 12:00", "America/New_York"),
+    }
+
+
+def test_day_reminders_keep_the_wall_clock_across_the_us_spring_change(new_patient):
+    # Clocks in New York go forward on Sunday 8 March 2026.
+    appointment = book(new_patient(), "2026-03-09 14:00")
+    due = due_times(appointment)
+    assert due["3d"] == datetime(2026, 3, 6, 19, 0)  # 14:00 EST
+    assert due["1d"] == datetime(2026, 3, 8, 18, 0)  # 14:00 EDT
+    assert due["2h"] == datetime(2026, 3, 9, 16, 0)
+
+
+def test_day_reminders_keep_the_wall_clock_across_the_us_autumn_change(new_patient):
+    # Clocks in New York go back on Sunday 1 November 2026.
+    appointment = book(new_patient(), "2026-11-02 14:00", now=datetime(2026, 10, 1))
+    due = due_times(appointment)
+    assert due["3d"] == datetime(2026, 10, 30, 18, 0)  # 14:00 EDT
+    assert due["1d"] == datetime(2026, 11, 1, 19, 0)  # 14:00 EST
+    assert due["2h"] == datetime(2026, 11, 2, 17, 0)
+
+
+@pytest.mark.parametrize(("start", "three_days", "one_day"), [
+    # Berlin goes forward on 29 March 2026 and back on 25 October 2026.
+    ("2026-03-30 10:00", datetime(2026, 3, 27, 9, 0), datetime(2026, 3, 29, 8, 0)),
+    ("2026-10-26 10:00", datetime(2026, 10, 23, 8, 0), datetime(2026, 10, 25, 9, 0)),
+])
+def test_day_reminders_keep_the_wall_clock_across_both_changes_in_berlin(
+        new_patient, start, three_days, one_day):
+    patient = new_patient(timezone="Europe/Berlin")
+    appointment = book(patient, start, zone="Europe/Berlin", now=datetime(2026, 3, 1))
+    due = due_times(appointment)
+    assert due["3d"] == three_days
+    assert due["1d"] == one_day
+
+
+def test_a_reminder_that_would_wake_the_patient_goes_the_evening_before(new_patient):
+    appointment = book(new_patient(), "2026-02-12 08:30")
+    # 2h before is 06:30, inside 21:00-08:00: it moves to just before 21:00 the evening before.
+    assert due_times(appointment)["2h"] == utc("2026-02-11 20:50", "America/New_York")
+
+
+def test_quiet_hours_are_the_patients_own_when_set(new_patient):
+    patient = new_patient(quiet_start="22:00", quiet_end="07:00")
+    appointment = book(patient, "2026-02-12 08:30")
+    assert due_times(appointment)["2h"] == utc("2026-02-11 21:50", "America/New_York")
+
+
+def test_quiet_hours_are_kept_in_the_patients_zone_not_the_sites(new_patient):
+    patient = new_patient(timezone="America/Los_Angeles")
+    appointment = book(patient, "2026-02-12 10:00", zone="America/New_York")
+    # 2h before is 08:00 in New York but 05:00 where the patient sleeps.
+    assert due_times(appointment)["2h"] == utc("2026-02-11 20:50", "America/Los_Angeles")
+
+
+def test_moving_out_of_quiet_hours_is_right_on_the_night_the_clocks_go_back(new_patient):
+    appointment = book(new_patient(), "2026-11-01 09:00", now=datetime(2026, 10, 1))
+    # 2h before is 07:00 EST; the evening before is still summer time (EDT).
+    assert due_times(appointment)["2h"] == datetime(2026, 11, 1, 0, 50)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "Australia/Sydney"])
+@pytest.mark.parametrize("day", ["2026-03-08", "2026-03-29", "2026-04-05", "2026-10-04",
+                                 "2026-10-25", "2026-11-01"])
+def test_no_reminder_is_ever_planned_in_the_past_in_quiet_hours_or_after_the_start(
+        new_patient, zone, day):
+    patient = new_patient(timezone=zone)
+    now = datetime.fromisoformat(day) - timedelta(days=2, hours=5)
+    for hour in range(0, 24, 3):
+        appointment = book(patient, f"{day} {hour:02d}:30", zone=zone, now=now)
+        for reminder in appointment.reminders:
+            assert now <= reminder.due_at < appointment.starts_at
+            assert not reminders.in_quiet_hours(patient, reminder.due_at)
+
+
+def test_an_appointment_booked_late_gets_only_the_reminders_still_ahead(new_patient):
+    now = utc("2026-02-11 09:00", "America/New_York")
+    appointment = book(new_patient(), "2026-02-12 14:00", now=now)
+    assert due_times(appointment) == {"1d": utc("2026-02-11 14:00", "America/New_York"),
+                                      "2h": utc("2026-02-12 12:00", "America/New_York")}
+
+
+def test_an_appointment_booked_too_late_for_any_offset_gets_one_reminder_now(new_patient):
+    now = utc("2026-02-12 12:30", "America/New_York")
+    appointment = book(new_patient(), "2026-02-12 14:00", now=now)
+    assert due_times(appointment) == {"2h": now}
+
+
+def test_a_reminder_whose_evening_slot_has_passed_is_not_sent_at_night(new_patient):
+    now = utc("2026-02-11 22:00", "America/New_York")
+    appointment = book(new_patient(), "2026-02-12 07:30", now=now)
+    assert appointment.reminders == []
+
+
+def test_moving_an_appointment_replaces_its_unsent_reminders(new_patient):
+    appointment = book(new_patient(), "2026-02-12 14:00")
+    old = {r.id for r in appointment.reminders}
+    appointments.move(appointment, datetime(2026, 2, 19, 10, 0), now=UTC_NOW)
+    db.session.commit()
+    rows = {r.id: r for r in db.session.scalars(db.select(Reminder))}
+    assert {rows[i].status for i in old} == {"cancelled"}
+    assert due_times(appointment)["1d"] == utc("2026-02-18 10:00", "America/New_York")
+    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    assert outbox() == []
+
+
+def test_cancelling_an_appointment_means_no_reminder_is_sent(new_patient):
+    appointment = book(new_patient(), "2026-02-12 14:00")
+    appointments.cancel(appointment, now=UTC_NOW)
+    db.session.commit()
+    assert reminders.send_due(datetime(2026, 2, 12, 18, 0), "w") == {}
+    assert outbox() == []
+
+
+# -- who -------------------------------------------------------------------------------------
+
+
+def test_a_patient_who_texts_stop_after_booking_gets_no_reminder(new_patient):
+    patient = new_patient()
+    book(patient, "2026-02-12 14:00")
+    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
+    contact.opted_out_at = datetime(2026, 2, 5)
+    db.session.commit()
+    counts = reminders.send_due(utc("2026-02-11 14:00", "America/New_York"), "w")
+    assert counts["skipped"] == 1
+    assert outbox() == []
+
+
+def test_a_caregiver_with_reminder_scope_gets_a_copy_and_one_on_record_does_not(new_patient):
+    patient = new_patient(caregivers=[("+16175550198", "reminders"), ("+16175550197", "none")])
+    book(patient, "2026-02-12 14:00")
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    texts = {m.phone: m.body for m in outbox()}
+    assert set(texts) == {patient.phone, "+16175550198"}
+    assert texts["+16175550198"].startswith("Hope Clinic Navigator: For Ana: visit Thu Feb 12")
+
+
+def test_an_opted_out_caregiver_gets_nothing_while_the_patient_still_does(new_patient):
+    patient = new_patient(caregivers=[("+16175550198", "reminders")])
+    db.session.add(Contact(phone="+16175550198", opted_out_at=datetime(2026, 1, 2)))
+    db.session.commit()
+    book(patient, "2026-02-12 14:00")
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    assert [m.phone for m in outbox()] == [patient.phone]
+
+
+# -- what ------------------------------------------------------------------------------------
+
+
+def test_the_default_text_names_no_test_and_says_how_to_confirm_and_stop(new_patient):
+    book(new_patient(), "2026-02-12 14:00", kind="pet-ct")
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    [text] = [m.body for m in outbox()]
+    assert text == ("Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM, "
+                    f"{PLACE}. Reply C to confirm, R for a new time. STOP to opt out.")
+
+
+def test_a_patient_who_chose_detailed_texts_is_told_the_test(new_patient):
+    patient = new_patient(detailed_texts=True, detailed_texts_at=datetime(2026, 1, 5),
+                          detailed_texts_how="asked in clinic; told texts are not secure")
+    book(patient, "2026-02-12 14:00", kind="pet-ct")
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    assert outbox()[0].body.startswith("Hope Clinic Navigator: PET/CT scan Thu Feb 12")
+
+
+def test_the_day_before_reminder_is_followed_by_the_sites_own_prep(new_patient):
+    book(new_patient(), "2026-02-12 14:00", prep_notes="No food after 8 AM. Bring your scans.")
+    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    bodies = [m.body for m in outbox()]
+    assert len(bodies) == 2
+    assert bodies[1] == ("Hope Clinic Navigator: To get ready for your visit Thu Feb 12: "
+                         "No food after 8 AM. Bring your scans.")
+
+
+def test_without_site_notes_the_day_before_prep_is_the_generic_safe_one(new_patient):
+    book(new_patient(), "2026-02-12 14:00", kind="biopsy")
+    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    prep = outbox()[1].body
+    assert "blood thinners" in prep and "Ask the team before you stop any medicine" in prep
+
+
+def test_a_spanish_speaking_patient_gets_the_reminder_in_spanish(new_patient):
+    book(new_patient(language="es"), "2026-02-12 14:00")
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    assert outbox()[0].body.startswith("Hope Clinic Navigator: Cita el")
+
+
+def test_reminders_that_piled_up_while_the_worker_was_down_go_out_once(new_patient):
+    book(new_patient(), "2026-02-12 14:00")
+    counts = reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    assert counts == {"sent": 2, "superseded": 1}  # the 1d reminder and its prep; not the 3d
+
+
+def _realistic(key: str, language: str) -> str:
+    return catalog().render(key, language, program="Hope Clinic Navigator", date="Wed Sep 30",
+                            time="10:30 AM", place="Mercy Imaging, 2100 Main St",
+                            name="Margaret", contact="(617) 555-0100")
+
+
+@pytest.mark.parametrize("key", ["reminders.sms.default", "reminders.sms.caregiver",
+                                 *[f"reminders.sms.detailed.{kind}" for kind in KINDS]])
+def test_every_english_reminder_fits_one_gsm7_segment_and_spanish_fits_160(app, key):
+    english = _realistic(key, "en")
+    assert is_gsm7(english) and len(english) <= 160, (len(english), english)
+    assert len(_realistic(key, "es")) <= 160
+
+
+def _wording(language: str) -> dict[str, str]:
+    return {key: value for key, value in catalog().strings[language].items()
+            if key.startswith("reminders.") and ".settings." not in key and isinstance(value, str)
+            and key != "reminders.replies.choice"}
+
+
+def test_english_reminder_wording_is_plain_at_grade_six_or_below(app):
+    for key, value in _wording("en").items():
+        grade, _ = english_grades(value)
+        assert grade <= 6, (key, grade)
+        assert is_gsm7(value), key
+
+
+def test_spanish_reminder_wording_scores_65_or_more_on_inflesz(app):
+    for key, value in _wording("es").items():
+        if len(value.split()) < 8:
+            continue  # too short for the formula to mean anything
+        assert inflesz(value) >= 65, (key, inflesz(value))
+
+
+def test_no_prep_wording_tells_anyone_to_stop_or_change_a_medicine(app):
+    for language in ("en", "es"):
+        for kind in KINDS:
+            text = catalog().render(f"reminders.prep.{kind}", language).lower()
+            for banned in ("stop taking", "stop your", "do not take", "skip your", "deje de tomar",
+                           "no tome su"):
+                assert banned not in text, (language, kind)
+
+
+# -- delivery callbacks and the rate limit ---------------------------------------------------
+
+
+def _sent_reminder(new_patient):
+    book(new_patient(), "2026-02-12 14:00")
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    return db.session.scalar(db.select(Reminder).where(Reminder.status == "sent"))
+
+
+def test_a_late_sent_callback_never_undoes_delivered(new_patient):
+    reminder = _sent_reminder(new_patient)
+    reminders.record_delivery(reminder.provider_sid, "delivered")
+    reminders.record_delivery(reminder.provider_sid, "sent")
+    reminders.record_delivery(reminder.provider_sid, "queued")
+    db.session.commit()
+    message = db.session.scalar(db.select(Message).filter_by(provider_sid=reminder.provider_sid))
+    assert (reminder.status, message.status) == ("delivered", "delivered")
+
+
+def test_an_undelivered_text_alerts_the_coordinators_once(new_patient):
+    reminder = _sent_reminder(new_patient)
+    reminders.record_delivery(reminder.provider_sid, "undelivered", "30003")
+    reminders.record_delivery(reminder.provider_sid, "undelivered", "30003")
+    reminders.record_delivery(reminder.provider_sid, "sent")
+    db.session.commit()
+    alerts = list(db.session.scalars(db.select(Alert)))
+    assert [a.kind for a in alerts] == ["delivery_failed"]
+    assert (reminder.status, reminder.error_code) == ("undelivered", "30003")
+
+
+def test_a_callback_for_an_unknown_sid_changes_nothing(app):
+    assert reminders.record_delivery("SM" + "f" * 32, "delivered") is None
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_rate_limit_spaces_sends_and_never_goes_above_it():
+    clock = FakeClock()
+    limiter = reminders.RateLimiter(4.0, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(9):
+        limiter.acquire()
+        stamps.append(clock.now)
+    assert stamps == [100.0 + i * 0.25 for i in range(9)]
+
+
+def test_a_rate_of_zero_lifts_the_limit():
+    clock = FakeClock()
+    limiter = reminders.RateLimiter(0, clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        limiter.acquire()
+    assert clock.slept == []
+
+
+def test_the_worker_paces_outbox_sends_with_the_configured_rate(app, new_patient):
+    for index in range(3):
+        book(new_patient(phone=f"+1617555{index + 300:04d}"), "2026-02-12 14:00")
+    clock = FakeClock()
+    limiter = reminders.RateLimiter(2.0, clock=clock, sleep=clock.sleep)
+    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w", limiter=limiter)
+    assert clock.slept == [0.5, 0.5]
