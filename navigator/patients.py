@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from .content import LANGUAGES
@@ -97,11 +98,21 @@ def enroll(details: NewPatient) -> Patient:
 
 
 def contact_for(phone: str) -> Contact:
-    """The contact row for ``phone``, made (not yet committed) if it is new."""
+    """The contact row for ``phone``, made if it is new.
+
+    Two first messages from one number can arrive at once (a text and a call, or a
+    retry); the insert runs in a savepoint so the loser reads the winner's row instead
+    of failing the whole request.
+    """
     contact = db.session.scalar(db.select(Contact).filter_by(phone=phone))
-    if contact is None:
-        contact = Contact(phone=phone, language="en", menu_node="main", menu_page=0)
-        db.session.add(contact)
+    if contact is not None:
+        return contact
+    try:
+        with db.session.begin_nested():
+            contact = Contact(phone=phone, language="en", menu_node="main", menu_page=0)
+            db.session.add(contact)
+    except IntegrityError:
+        contact = db.session.scalar(db.select(Contact).filter_by(phone=phone))
     return contact
 
 

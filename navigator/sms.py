@@ -70,7 +70,12 @@ def inbound():
     message = Message(direction="in", channel="sms", phone=phone, provider_sid=sid, body=body,
                       patient_id=patient.id if patient else None, status="received")
     db.session.add(message)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same MessageSid arrived twice at once; the other request does the work.
+        db.session.rollback()
+        return xml(MessagingResponse())
 
     engine = engine_for(catalog())
     here = Position(contact.menu_node or menus.MAIN, contact.menu_page or 0)

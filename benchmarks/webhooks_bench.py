@@ -1,0 +1,217 @@
+"""Load the SMS and voice webhooks under gunicorn, beside a floor measured in the same run.
+
+The floor is a minimal Flask route returning fixed TwiML, served by the same gunicorn
+settings on the same machine. The navigator is loaded with signed, realistic requests:
+texts that walk the menu, ask glossary questions, ask for HELP (each with a fresh
+MessageSid, as Twilio sends them), and calls that answer the greeting and choose topics,
+from a thousand different numbers, so every request checks a signature and reads and
+writes database state.
+
+Usage: .venv/bin/python benchmarks/webhooks_bench.py [--seconds 20] [--connections 32]
+Needs wrk (Debian's package) and, by default, PostgreSQL at 127.0.0.1:5432.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-auth-token-0123456789abcdef"
+SMS_BODIES = ["MENU", "2", "1", "3", "what is HER2?", "HELP", "BACK", "what is a biopsy",
+              "MORE", "4", "que es una biopsia", "bone scan?"]
+FLOOR_APP = '''
+from flask import Flask, Response
+app = Flask(__name__)
+TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hello</Message></Response>'
+@app.post("/twilio/sms")
+@app.post("/twilio/voice")
+@app.post("/twilio/voice/choose")
+def fixed():
+    return Response(TWIML, mimetype="text/xml")
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
+    """(path, body, signature) triples: 70% texts, 30% call steps."""
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TOKEN)
+    rng = random.Random(7)
+    out = []
+    for i in range(count):
+        phone = f"+1617555{rng.randrange(1000, 2000):04d}"
+        if rng.random() < 0.7:
+            path = "/twilio/sms"
+            params = {"MessageSid": f"SM{i:032x}", "AccountSid": "AC" + "0" * 32, "From": phone,
+                      "To": "+12025550100", "Body": rng.choice(SMS_BODIES), "NumMedia": "0"}
+        elif rng.random() < 0.5:
+            path = "/twilio/voice"
+            params = {"CallSid": f"CA{i:032x}", "From": phone, "To": "+12025550100",
+                      "CallStatus": "ringing", "Direction": "inbound"}
+        else:
+            path = "/twilio/voice/choose?node=main&miss=0"
+            params = {"CallSid": f"CA{i:032x}", "From": phone, "To": "+12025550100",
+                      "Digits": rng.choice("234")}
+        signature = validator.compute_signature(base + path, params)
+        out.append((path, urlencode(params), signature))
+    return out
+
+
+def lua_script(requests: list[tuple[str, str, str]], path: Path) -> None:
+    lines = ["local reqs = {}"]
+    for i, (url, body, signature) in enumerate(requests, 1):
+        lines.append(
+            f"reqs[{i}] = wrk.format('POST', {json.dumps(url)}, "
+            f"{{['Content-Type']='application/x-www-form-urlencoded', "
+            f"['X-Twilio-Signature']={json.dumps(signature)}}}, {json.dumps(body)})"
+        )
+    lines += [
+        "local n = #reqs",
+        "local i = 0",
+        "request = function() i = i + 1; return reqs[((i + (offset or 0)) % n) + 1] end",
+        "statuses = {}",
+        "response = function(status) statuses[status] = (statuses[status] or 0) + 1 end",
+        "local threads = {}",
+        "setup = function(thread) thread:set('offset', math.random(n)); table.insert(threads, thread) end",
+        "done = function() for _, t in ipairs(threads) do for k, v in pairs(t:get('statuses')) do "
+        "io.write('status ', k, ' ', v, '\\n') end end end",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def serve(app_spec: str, port: int, env: dict, workers: int, threads: int, cwd: Path):
+    command = [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
+               str(workers), "--threads", str(threads), "--log-level", "warning", app_spec]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # the floor app has no /healthz: a 404 means it is up
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:])
+
+
+def stop(process) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
+    text = result.stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", text, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    statuses: dict[str, int] = {}
+    for code, count in re.findall(r"^status (\d+) (\d+)$", text, re.M):
+        statuses[code] = statuses.get(code, 0) + int(count)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "errors": "Socket errors" in text,
+        "statuses": statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="a server URL; the benchmark makes its own database there")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="navbench-"))
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PROGRAM_NAME": "Hope Clinic Navigator",
+           "CARE_TEAM_PHONE": "+16175550100", "LOG_LEVEL": "WARNING"}
+    drop = None
+    if args.database.startswith("postgres"):
+        import sqlalchemy as sa
+
+        url = sa.engine.make_url(args.database).set(drivername="postgresql+psycopg")
+        name = f"navbench_{os.getpid()}"
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+
+        def drop():
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        env["DATABASE_URL"] = "sqlite:///" + str(work / "bench.sqlite3")
+    subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                   env=env, check=True, capture_output=True)
+    (work / "floor.py").write_text(FLOOR_APP)
+
+    port_floor, port_app = free_port(), free_port()
+    base = f"http://127.0.0.1:{port_app}"
+    script = work / "requests.lua"
+    lua_script(signed_requests(base, 60000), script)
+    floor_script = work / "floor.lua"
+    lua_script(signed_requests(f"http://127.0.0.1:{port_floor}", 2000), floor_script)
+
+    results = {}
+    try:
+        floor = serve("floor:app", port_floor, {**env, "PYTHONPATH": str(work)}, args.workers,
+                      args.threads, work)
+        try:
+            run_wrk(port_floor, floor_script, 3, args.connections)  # warm up
+            results["floor"] = run_wrk(port_floor, floor_script, args.seconds, args.connections)
+        finally:
+            stop(floor)
+        app = serve("wsgi:app", port_app, env, args.workers, args.threads, ROOT)
+        try:
+            run_wrk(port_app, script, 3, args.connections)
+            results["navigator"] = run_wrk(port_app, script, args.seconds, args.connections)
+        finally:
+            stop(app)
+    finally:
+        if drop:
+            drop()
+    results["ratio"] = results["navigator"]["rps"] / results["floor"]["rps"]
+    results["settings"] = {"connections": args.connections, "workers": args.workers,
+                           "threads": args.threads, "seconds": args.seconds,
+                           "database": args.database.split("://")[0], "cores": os.cpu_count()}
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
