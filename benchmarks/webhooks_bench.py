@@ -79,25 +79,34 @@ def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
 
 
 def lua_script(requests: list[tuple[str, str, str]], path: Path) -> None:
-    lines = ["local reqs = {}"]
-    for i, (url, body, signature) in enumerate(requests, 1):
-        lines.append(
-            f"reqs[{i}] = wrk.format('POST', {json.dumps(url)}, "
-            f"{{['Content-Type']='application/x-www-form-urlencoded', "
-            f"['X-Twilio-Signature']={json.dumps(signature)}}}, {json.dumps(body)})"
-        )
-    lines += [
-        "local n = #reqs",
-        "local i = 0",
-        "request = function() i = i + 1; return reqs[((i + (offset or 0)) % n) + 1] end",
-        "statuses = {}",
-        "response = function(status) statuses[status] = (statuses[status] or 0) + 1 end",
-        "local threads = {}",
-        "setup = function(thread) thread:set('offset', math.random(n)); table.insert(threads, thread) end",
-        "done = function() for _, t in ipairs(threads) do for k, v in pairs(t:get('statuses')) do "
-        "io.write('status ', k, ' ', v, '\\n') end end end",
-    ]
-    path.write_text("\n".join(lines))
+    """A wrk script whose threads each read the signed requests from a data file beside it.
+
+    (Lua refuses a chunk with more than 65,536 constants, so the requests cannot be inlined.)
+    """
+    data = path.with_suffix(".tsv")
+    data.write_text("".join(f"{url}\t{signature}\t{body}\n" for url, body, signature in requests))
+    path.write_text(f"""
+local reqs = {{}}
+local i = 0
+statuses = {{}}
+init = function(args)
+  for line in io.lines({json.dumps(str(data))}) do
+    local url, signature, body = line:match("([^\t]*)\t([^\t]*)\t(.*)")
+    reqs[#reqs + 1] = wrk.format("POST", url, {{["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = signature}}, body)
+  end
+  i = math.random(#reqs)
+end
+request = function() i = i + 1; return reqs[(i % #reqs) + 1] end
+response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
+local threads = {{}}
+setup = function(thread) table.insert(threads, thread) end
+done = function()
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("statuses")) do io.write("status ", k, " ", v, "\\n") end
+  end
+end
+""")
 
 
 def serve(app_spec: str, port: int, env: dict, workers: int, threads: int, cwd: Path):
