@@ -31,7 +31,10 @@ GROUP_OF = {"red_flag": "red_flag", "voicemail": "voicemail", "callback": "voice
 
 def open_alerts() -> list[tuple[Alert, Patient | None]]:
     """Unresolved alerts in inbox order, each with its patient (None for strangers)."""
-    rank = case({kind: i for i, kind in enumerate(PRIORITY)}, value=Alert.kind, else_=len(PRIORITY))
+    # Voicemails and callback requests share a rank: one group, oldest first.
+    groups = [key for key, _ in GROUPS]
+    rank = case({kind: groups.index(GROUP_OF[kind]) for kind in PRIORITY}, value=Alert.kind,
+                else_=len(groups))
     return db.session.execute(
         db.select(Alert, Patient)
         .outerjoin(Patient, Patient.id == Alert.patient_id)

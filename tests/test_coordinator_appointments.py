@@ -1,0 +1,204 @@
+"""Appointments with a preview of their reminders, and the workup tracker's order check."""
+
+from __future__ import annotations
+
+import html as markup
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from navigator.coordinator.workup import StageView, order_warnings
+from navigator.extensions import db
+from navigator.models import Appointment, AuditEvent, Caregiver, Patient, Reminder, WorkupStage
+from navigator.patients import NewPatient, enroll
+
+from coordinator_support import make_coordinator, post_form, sign_in
+
+
+@pytest.fixture
+def patient(app, client):
+    make_coordinator()
+    sign_in(client)
+    made = enroll(NewPatient("Ana Ruiz", "+16175550143", "en", "America/Los_Angeles", "sms"))
+    db.session.commit()
+    return made
+
+
+def _next_week() -> str:
+    return (date.today() + timedelta(days=8)).isoformat()
+
+
+def appointment_form(**changes):
+    return {"kind": "pet-ct", "day": _next_week(), "at": "14:30", "timezone": "America/New_York",
+            "location": "Main campus, Radiology", "prep_notes": "Nothing to eat 6 hours before.",
+            **changes}
+
+
+def count(model, **where) -> int:
+    return db.session.scalar(db.select(db.func.count(model.id)).filter_by(**where))
+
+
+def test_the_preview_shows_reminders_in_the_patients_zone_and_saves_nothing(app, client, patient):
+    path = f"/patients/{patient.id}/appointments/new"
+    response = post_form(client, path, {**appointment_form(), "step": "preview"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Reminders that will go out" in html and "America/Los_Angeles" in html
+    # 14:30 in New York is 11:30 in Los Angeles: the 2-hour reminder goes at 09:30 there.
+    assert "09:30 PST" in html or "09:30 PDT" in html
+    assert "Save appointment" in html
+    assert count(Appointment) == 0 and count(Reminder) == 0
+
+
+def test_saving_after_the_preview_makes_the_appointment_its_reminders_and_an_audit_row(
+        app, client, patient):
+    path = f"/patients/{patient.id}/appointments/new"
+    response = post_form(client, path, {**appointment_form(), "step": "save"})
+    assert response.status_code == 302
+    appointment = db.session.scalar(db.select(Appointment))
+    assert appointment.timezone == "America/New_York"
+    assert appointment.starts_at.strftime("%H:%M") in ("19:30", "18:30")  # UTC
+    assert appointment.prep_notes == "Nothing to eat 6 hours before."
+    assert count(Reminder, appointment_id=appointment.id, status="pending") >= 3
+    audit = db.session.scalar(db.select(AuditEvent).filter_by(action="create_appointment",
+                                                              entity="appointment"))
+    assert audit.entity_id == appointment.id
+
+
+def test_the_preview_counts_a_caregivers_copies(app, client, patient):
+    db.session.add(Caregiver(patient_id=patient.id, phone="+16175550177", scope="reminders"))
+    db.session.commit()
+    html = post_form(client, f"/patients/{patient.id}/appointments/new",
+                     {**appointment_form(), "step": "preview"}).get_data(as_text=True)
+    assert "Caregiver (copy)" in html
+
+
+def test_change_details_goes_back_to_the_form_with_what_was_typed(app, client, patient):
+    response = post_form(client, f"/patients/{patient.id}/appointments/new",
+                         {**appointment_form(location="Annex B"), "step": "edit"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="Annex B"' in html
+    assert "Preview reminders" in html and count(Appointment) == 0
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"day": "next tuesday"}, "Enter a date like 2026-12-01."),
+    ({"at": "2:30pm"}, "Enter a time like 09:30 or 14:30"),
+    ({"location": ""}, "Enter where it is."),
+    ({"day": "2020-01-01"}, "That time is in the past"),
+    ({"timezone": "Nowhere/Land"}, "Choose a time zone from the list"),
+])
+def test_mistakes_are_shown_next_to_the_field(app, client, patient, changes, message):
+    response = post_form(client, f"/patients/{patient.id}/appointments/new",
+                         {**appointment_form(**changes), "step": "preview"})
+    assert response.status_code == 422
+    assert message in markup.unescape(response.get_data(as_text=True))
+    assert count(Appointment) == 0
+
+
+def _saved(client, patient) -> Appointment:
+    post_form(client, f"/patients/{patient.id}/appointments/new",
+              {**appointment_form(), "step": "save"})
+    return db.session.scalar(db.select(Appointment))
+
+
+def test_moving_an_appointment_replaces_its_reminders(app, client, patient):
+    appointment = _saved(client, patient)
+    old = {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))}
+    later = (date.today() + timedelta(days=15)).isoformat()
+    path = f"/appointments/{appointment.id}/edit"
+    preview = post_form(client, path, {**appointment_form(day=later), "step": "preview"})
+    assert "moved" in preview.get_data(as_text=True)
+    db.session.expire_all()
+    assert {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))} == old
+    response = post_form(client, path, {**appointment_form(day=later), "step": "save"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    moved = db.session.get(Appointment, appointment.id)
+    assert moved.starts_at.date() == datetime.fromisoformat(later).date()
+    pending = {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))}
+    assert pending and not (pending & old)
+    assert db.session.scalar(db.select(AuditEvent).filter_by(action="update_appointment",
+                                                             entity="appointment"))
+
+
+def test_the_edit_form_starts_with_the_appointment_in_its_sites_time(app, client, patient):
+    appointment = _saved(client, patient)
+    html = client.get(f"/appointments/{appointment.id}/edit").get_data(as_text=True)
+    assert 'value="14:30"' in html and f'value="{_next_week()}"' in html
+
+
+def test_editing_the_location_keeps_the_reminders(app, client, patient):
+    appointment = _saved(client, patient)
+    before = {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))}
+    post_form(client, f"/appointments/{appointment.id}/edit",
+              {**appointment_form(location="Annex B"), "step": "save"})
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).location == "Annex B"
+    assert {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))} == before
+
+
+def test_cancelling_asks_first_then_stops_the_reminders(app, client, patient):
+    appointment = _saved(client, patient)
+    page = client.get(f"/appointments/{appointment.id}/cancel").get_data(as_text=True)
+    assert "These reminders will not go out" in page
+    response = post_form(client, f"/appointments/{appointment.id}/cancel", {})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "cancelled"
+    assert count(Reminder, status="pending") == 0
+    assert db.session.scalar(db.select(AuditEvent).filter_by(action="cancel_appointment"))
+
+
+def _stage(stage, on_date, status="scheduled"):
+    return StageView(stage, stage.title(), status, on_date, False, "")
+
+
+def test_a_biopsy_after_the_planning_visit_is_flagged():
+    warnings = order_warnings([
+        _stage("imaging", date(2026, 12, 1)),
+        _stage("biopsy", date(2026, 12, 20)),
+        _stage("results", None),
+        _stage("planning", date(2026, 12, 10)),
+    ])
+    assert warnings == ["Biopsy (20 Dec 2026) is dated after planning (10 Dec 2026); "
+                        "biopsy usually comes first."]
+
+
+def test_dates_in_order_and_stages_not_needed_raise_no_warning():
+    assert order_warnings([
+        _stage("imaging", date(2026, 12, 1)),
+        _stage("biopsy", date(2026, 12, 20), status="not_needed"),
+        _stage("results", date(2026, 12, 5)),
+        _stage("planning", date(2026, 12, 10)),
+    ]) == []
+
+
+def test_the_workup_page_saves_stages_and_the_patient_page_warns(app, client, patient):
+    response = post_form(client, f"/patients/{patient.id}/workup", {
+        "imaging_status": "done", "imaging_date": "2026-12-01", "imaging_note": "PET-CT",
+        "biopsy_status": "scheduled", "biopsy_date": "2026-12-20", "biopsy_note": "",
+        "results_status": "not_started", "results_date": "", "results_note": "",
+        "planning_status": "scheduled", "planning_date": "2026-12-10", "planning_note": ""})
+    assert response.status_code == 302
+    stages = {s.stage: s for s in db.session.scalars(db.select(WorkupStage))}
+    assert stages["imaging"].status == "done" and stages["imaging"].note == "PET-CT"
+    html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "Check these dates" in html and "Biopsy (20 Dec 2026) is dated after" in html
+    audit = db.session.scalar(db.select(AuditEvent).filter_by(action="update_workup"))
+    assert audit.entity_id == patient.id
+
+
+def test_a_stage_without_a_date_takes_its_appointments_date(app, client, patient):
+    _saved(client, patient)  # a PET-CT: imaging
+    html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "(from appointment)" in html
+
+
+def test_a_bad_workup_date_is_refused(app, client, patient):
+    response = post_form(client, f"/patients/{patient.id}/workup", {
+        "imaging_status": "done", "imaging_date": "soon"})
+    assert response.status_code == 422
+    assert "Enter a date like 2026-12-01." in response.get_data(as_text=True)
+    assert count(WorkupStage) == 0
+    assert db.session.get(Patient, patient.id) is not None

@@ -1,0 +1,93 @@
+"""The inbox (what needs a person, in order), marking done, the outbox and the audit page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from navigator.extensions import db
+from navigator.models import Alert, AuditEvent, Message, utcnow
+from navigator.patients import NewPatient, enroll
+
+from coordinator_support import make_coordinator, post_form, sign_in
+
+
+@pytest.fixture
+def nurse(app, client):
+    coordinator = make_coordinator()
+    sign_in(client)
+    return coordinator
+
+
+@pytest.fixture
+def patient(app):
+    made = enroll(NewPatient("Ana Ruiz", "+16175550143", "en", "America/Chicago", "sms"))
+    db.session.commit()
+    return made
+
+
+def test_warning_signs_come_first_then_voicemails_reschedules_and_failed_deliveries(
+        app, client, nurse, patient):
+    now = utcnow()
+    for minutes, kind in enumerate(["delivery_failed", "reschedule", "callback", "voicemail",
+                                    "red_flag"]):
+        db.session.add(Alert(kind=kind, phone=patient.phone, patient_id=patient.id,
+                             detail=f"detail-{kind}", created_at=now + timedelta(minutes=minutes)))
+    db.session.add(Alert(kind="red_flag", phone="+12025550111", detail="detail-stranger",
+                         created_at=now + timedelta(minutes=9)))
+    db.session.commit()
+    html = client.get("/inbox").get_data(as_text=True)
+    order = [html.index(f"detail-{k}") for k in
+             ("red_flag", "stranger", "callback", "voicemail", "reschedule", "delivery_failed")]
+    assert order == sorted(order)
+    assert "Unknown caller" in html
+
+
+def test_marking_done_records_who_and_when_and_leaves_the_inbox(app, client, nurse, patient):
+    alert = Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="fever")
+    db.session.add(alert)
+    db.session.commit()
+    response = post_form(client, f"/inbox/{alert.id}/done", {}, page="/inbox")
+    assert response.status_code == 302
+    db.session.expire_all()
+    done = db.session.get(Alert, alert.id)
+    assert done.resolved_by_id == nurse.id
+    assert utcnow() - done.resolved_at < timedelta(minutes=1)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "done by nurse@clinic.test" in html
+    assert "Mark done" not in html
+    event = db.session.scalar(db.select(AuditEvent).filter_by(action="resolve_alert",
+                                                              entity="alert"))
+    assert event.entity_id == alert.id and event.coordinator_id == nurse.id
+
+
+def test_marking_done_needs_the_csrf_token(app, client, nurse, patient):
+    alert = Alert(kind="callback", phone=patient.phone, patient_id=patient.id)
+    db.session.add(alert)
+    db.session.commit()
+    assert client.post(f"/inbox/{alert.id}/done").status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Alert, alert.id).resolved_at is None
+
+
+def test_the_outbox_lists_what_would_have_been_sent(app, client, nurse, patient):
+    db.session.add_all([
+        Message(direction="out", phone=patient.phone, patient_id=patient.id, body="Outbox text",
+                transport="outbox", status="queued"),
+        Message(direction="out", phone=patient.phone, patient_id=patient.id, body="Real text",
+                transport="twilio", status="sent"),
+    ])
+    db.session.commit()
+    html = client.get("/outbox").get_data(as_text=True)
+    assert "Outbox text" in html and "Real text" not in html
+    assert "without a Twilio account" in html
+
+
+def test_the_audit_page_lists_who_changed_what_and_when(app, client, nurse, patient):
+    alert = Alert(kind="callback", phone=patient.phone, patient_id=patient.id)
+    db.session.add(alert)
+    db.session.commit()
+    post_form(client, f"/inbox/{alert.id}/done", {}, page="/inbox")
+    html = client.get("/audit").get_data(as_text=True)
+    assert "resolve alert" in html and "nurse@clinic.test" in html and "sign in" in html
