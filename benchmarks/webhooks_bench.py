@@ -35,13 +35,25 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 SMS_BODIES = ["MENU", "2", "1", "3", "what is HER2?", "HELP", "BACK", "what is a biopsy",
               "MORE", "4", "que es una biopsia", "bone scan?"]
 FLOOR_APP = '''
+import os
 from flask import Flask, Response
 app = Flask(__name__)
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hello</Message></Response>'
+if os.environ.get("FLOOR_WITH_INSERT"):
+    # A second floor: the same route plus the least a webhook that keeps what it was sent
+    # can do, one INSERT and COMMIT through SQLAlchemy Core.
+    import sqlalchemy as sa
+    engine = sa.create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS floor_log (id serial primary key, body text)"))
+    INSERT = sa.text("INSERT INTO floor_log (body) VALUES (:body)")
 @app.post("/twilio/sms")
 @app.post("/twilio/voice")
 @app.post("/twilio/voice/choose")
 def fixed():
+    if os.environ.get("FLOOR_WITH_INSERT"):
+        with engine.begin() as conn:
+            conn.execute(INSERT, {"body": "x"})
     return Response(TWIML, mimetype="text/xml")
 '''
 
@@ -206,6 +218,16 @@ def main() -> None:
             results["floor"] = run_wrk(port_floor, floor_script, args.seconds, args.connections)
         finally:
             stop(floor)
+        if env["DATABASE_URL"].startswith("postgresql"):
+            floor_db = serve("floor:app", port_floor, {**env, "PYTHONPATH": str(work),
+                                                       "FLOOR_WITH_INSERT": "1"},
+                             args.workers, args.threads, work)
+            try:
+                run_wrk(port_floor, floor_script, 3, args.connections)
+                results["floor_with_insert"] = run_wrk(port_floor, floor_script, args.seconds,
+                                                       args.connections)
+            finally:
+                stop(floor_db)
         app = serve("wsgi:app", port_app, env, args.workers, args.threads, ROOT)
         try:
             run_wrk(port_app, script, 3, args.connections)
@@ -216,6 +238,9 @@ def main() -> None:
         if drop:
             drop()
     results["ratio"] = results["navigator"]["rps"] / results["floor"]["rps"]
+    if "floor_with_insert" in results:
+        results["ratio_floor_with_insert"] = (results["floor_with_insert"]["rps"]
+                                              / results["floor"]["rps"])
     results["settings"] = {"connections": args.connections, "workers": args.workers,
                            "threads": args.threads, "seconds": args.seconds,
                            "database": args.database.split("://")[0], "cores": os.cpu_count()}

@@ -209,6 +209,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pre-ping: it costs a round trip on every request. A connection the server
+        # dropped fails one request (which gets the apology) and is then replaced.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     }
     return config

@@ -26,6 +26,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 
 
+def insert(model):
+    """An INSERT that can say ON CONFLICT, for whichever database is in use.
+
+    PostgreSQL and SQLite (3.24+) both support ``ON CONFLICT`` and ``RETURNING``; the hot
+    webhook paths use them to dedupe and upsert in one round trip.
+    """
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(model)
+
+
 def utcnow() -> datetime:
     """The current time as naive UTC, the form every column stores."""
     return datetime.now(UTC).replace(tzinfo=None)

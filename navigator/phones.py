@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import phonenumbers
 
 
@@ -23,6 +25,7 @@ def to_e164(text: str, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@cache
 def for_humans(e164: str) -> str:
     """A number as people read it aloud or in a text: (555) 555-0100 at home, +44 ... abroad."""
     if not e164:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, request
-from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from . import delivery, menus, outcomes
@@ -17,7 +16,7 @@ from .content import LANGUAGES, catalog
 from .conversation import Facts, Say, Show, engine_for
 from .extensions import csrf, db
 from .menus import Position
-from .models import Message, utcnow
+from .models import Message, insert, utcnow
 from .patients import contact_for, patient_for
 from .phones import InvalidPhone, to_e164
 from .twiml import webhook, xml
@@ -59,23 +58,16 @@ def inbound():
     if not sid or not phone:
         log.warning("inbound SMS without a MessageSid or a usable From: ignored")
         return xml(MessagingResponse())
-    if db.session.scalar(db.select(Message.id).filter_by(provider_sid=sid)):
-        log.info("inbound SMS %s seen before: no second effect", sid)
-        return xml(MessagingResponse())
-
     body = request.form.get("Body", "")[:1600]
     now = utcnow()
+    message = record_inbound(sid, phone, body, now)
+    if message is None:
+        log.info("inbound SMS %s seen before: no second effect", sid)
+        return xml(MessagingResponse())
     contact = contact_for(phone)
     patient = patient_for(phone)
-    message = Message(direction="in", channel="sms", phone=phone, provider_sid=sid, body=body,
-                      patient_id=patient.id if patient else None, status="received")
-    db.session.add(message)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # The same MessageSid arrived twice at once; the other request does the work.
-        db.session.rollback()
-        return xml(MessagingResponse())
+    if patient is not None:
+        message.patient_id = patient.id
 
     engine = engine_for(catalog())
     here = Position(contact.menu_node or menus.MAIN, contact.menu_page or 0)
@@ -87,18 +79,29 @@ def inbound():
         db.session.add(Message(direction="out", channel="sms", phone=phone, body=text,
                                patient_id=patient.id if patient else None, transport="reply",
                                status="sent", content_key=_first_key(replies)))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same MessageSid arrived twice at once; the other request did the work.
-        db.session.rollback()
-        return xml(MessagingResponse())
+    db.session.commit()
     log.info("inbound SMS %s handled: %d replies, effects=%s", sid, len(texts),
              ",".join(e.kind for e in outcome.effects) or "-")
     response = MessagingResponse()
     for text in texts:
         response.message(text)
     return xml(response)
+
+
+def record_inbound(sid: str, phone: str, body: str, now) -> Message | None:
+    """Store the inbound text, or return None if this MessageSid was stored before.
+
+    One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING): Twilio's retries and
+    two copies arriving at once both end here, and only the first one gets a row.
+    """
+    statement = (
+        insert(Message)
+        .values(direction="in", channel="sms", phone=phone, provider_sid=sid, body=body,
+                status="received", created_at=now)
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(Message)
+    )
+    return db.session.scalars(statement).first()
 
 
 def _first_key(replies: list) -> str | None:
