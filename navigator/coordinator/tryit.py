@@ -50,6 +50,11 @@ class Reply:
     ended: bool = False
 
 
+def _spoken(verb) -> str:
+    """The words of a <Say>, including those inside SSML such as <prosody>."""
+    return " ".join("".join(verb.itertext()).split())
+
+
 def parse_twiml(xml_text: bytes | str, current_url: str) -> Reply:
     """Read a TwiML response: texts, spoken words, and where the call goes next."""
     reply = Reply()
@@ -57,16 +62,17 @@ def parse_twiml(xml_text: bytes | str, current_url: str) -> Reply:
     for verb in root:
         tag = verb.tag
         if tag == "Message":
-            body = verb.findtext("Body") if verb.find("Body") is not None else verb.text
-            reply.lines.append(("text", (body or "").strip()))
+            body = verb.find("Body")
+            reply.lines.append(("text", "".join((body if body is not None else verb).itertext())
+                                .strip()))
         elif tag == "Say":
-            reply.lines.append(("say", (verb.text or "").strip()))
+            reply.lines.append(("say", _spoken(verb)))
         elif tag == "Play":
             reply.lines.append(("note", "(plays a recording)"))
         elif tag == "Gather":
             for inner in verb:
                 if inner.tag == "Say":
-                    reply.lines.append(("say", (inner.text or "").strip()))
+                    reply.lines.append(("say", _spoken(inner)))
                 elif inner.tag == "Play":
                     reply.lines.append(("note", "(plays a recording)"))
             reply.gather_url = urljoin(current_url, verb.get("action") or current_url)

@@ -49,7 +49,9 @@ def stage_views(patient: Patient) -> list[StageView]:
         if on_date is None:
             on_date = _appointment_date(patient, STAGE_KINDS[stage])
             derived = on_date is not None
-        views.append(StageView(stage, STAGE_LABELS[stage], row.status if row else "not_started",
+        # A stage nobody has updated but with an appointment booked is, in fact, scheduled.
+        status = row.status if row else ("scheduled" if derived else "not_started")
+        views.append(StageView(stage, STAGE_LABELS[stage], status,
                                on_date, derived, (row.note or "") if row else ""))
     return views
 
