@@ -14,11 +14,12 @@ When a reminder goes
     the preparation, as a second text (``role='prep'``) one minute later.
 
 How a reminder is sent at most once (two workers, or a worker killed with SIGKILL)
-    1. Claim: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` moves due
-       ``pending`` rows to ``sending`` with ``claimed_by`` and a lease, and commits. Two workers
-       never claim the same row: PostgreSQL skips rows another transaction has locked, and
-       the outer ``status='pending'`` test re-checks after the lock. SQLite runs the same
-       statement without the lock clause; it serialises writers, which gives the same effect.
+    1. Claim: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks due ``pending`` rows, then an
+       ``UPDATE ... WHERE status='pending' RETURNING id`` moves them to ``sending`` with
+       ``claimed_by`` and a lease, and the transaction commits. Two workers never claim the
+       same row: PostgreSQL skips rows another transaction has locked, and the UPDATE's own
+       status test re-checks. SQLite ignores the lock clause; it has one writer at a time,
+       and the UPDATE's status test and RETURNING give the same effect.
     2. Record: for each claimed row the worker renders the text and writes the outbound
        ``Message`` row (status ``sending``, no SID yet), and commits, before any network call.
     3. Send: HTTP calls run in a small thread pool (no database in the threads). A worker
@@ -376,10 +377,19 @@ def claim_in_doubt(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) ->
 
 
 def _claim(*conditions, now: datetime, worker_id: str, limit: int) -> list[int]:
-    due = (db.select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
-           .limit(limit).with_for_update(skip_locked=True))
+    # Two statements in one transaction. On PostgreSQL the SELECT locks the rows it returns
+    # and skips rows another worker has locked; the locks last until our commit. (A single
+    # UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) is planned as a semi-join that can
+    # re-run the locking subquery and claim nothing.) On SQLite, which has one writer at a
+    # time, the UPDATE's own status test and RETURNING say which rows this worker got.
+    candidates = list(db.session.scalars(
+        db.select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
+        .limit(limit).with_for_update(skip_locked=True)))
+    if not candidates:
+        db.session.commit()
+        return []
     statement = (update(Reminder)
-                 .where(Reminder.id.in_(due.scalar_subquery()), *conditions)
+                 .where(Reminder.id.in_(candidates), *conditions)
                  .values(status="sending", claimed_by=worker_id, lease_until=now + LEASE,
                          attempts=Reminder.attempts + 1)
                  .returning(Reminder.id))

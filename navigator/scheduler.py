@@ -33,6 +33,7 @@ def tick(app, worker_id: str | None = None) -> dict:
     from .extensions import db
 
     with app.app_context():
+        log.debug("reminder tick starting")
         try:
             counts = reminders.send_due(utcnow(), worker_id or reminders.default_worker_id())
         except Exception:

@@ -40,7 +40,7 @@ def fake_twilio(app, fake_twilio_server):
     fake_twilio_server.reset()
     fake_twilio_server.latency = 0.0
     app.config.update(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_API_URL=fake_twilio_server.url,
-                      PUBLIC_BASE_URL="https://navigator.example.org")
+                      PUBLIC_BASE_URL="https://navigator.example.org", SEND_RATE_PER_SECOND=0)
     yield fake_twilio_server
     fake_twilio_server.reset()
 

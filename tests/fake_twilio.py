@@ -46,6 +46,7 @@ class FakeTwilio:
         self.latency = latency
         self.received: list[Received] = []
         self.list_requests = 0
+        self.in_flight = 0
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
         self._lock = threading.Lock()
@@ -92,6 +93,21 @@ class FakeTwilio:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
+        with self._lock:
+            self.in_flight += 1
+        try:
+            return self._answer(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every request already received has been answered."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _answer(self, request: Request) -> Response:
         if self.latency:
             time.sleep(self.latency)
         parts = request.path.strip("/").split("/")
