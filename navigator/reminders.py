@@ -672,7 +672,8 @@ def record_delivery(sid: str, status: str, error_code: str | None = None) -> Rem
             reminder.error_reason = f"call {status}; texted instead"
             fallback = Reminder(appointment_id=reminder.appointment_id,
                                 recipient_phone=reminder.recipient_phone, role=reminder.role,
-                                channel="sms", offset=reminder.offset, due_at=utcnow(),
+                                channel="sms", offset=reminder.offset,
+                                due_at=reminder.due_at,  # already due: the next tick sends it
                                 status="pending", attempts=0)
             db.session.add(fallback)
         elif status == "completed":
