@@ -11,8 +11,14 @@ PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def make_coordinator(email="nurse@clinic.test", password=PASSWORD, *, admin=False,
-                     timezone="America/New_York", name="Nora Nurse"):
+def make_coordinator(
+    email="nurse@clinic.test",
+    password=PASSWORD,
+    *,
+    admin=False,
+    timezone="America/New_York",
+    name="Nora Nurse",
+):
     coordinator = create_coordinator(email, password, name=name, is_admin=admin, timezone=timezone)
     db.session.commit()
     return coordinator
@@ -28,8 +34,7 @@ def csrf_token(client, path: str) -> str:
 
 def sign_in(client, email="nurse@clinic.test", password=PASSWORD):
     token = csrf_token(client, "/sign-in")
-    return client.post("/sign-in", data={"email": email, "password": password,
-                                         "csrf_token": token})
+    return client.post("/sign-in", data={"email": email, "password": password, "csrf_token": token})
 
 
 def post_form(client, path: str, data: dict, *, page: str | None = None, **kwargs):

@@ -6,13 +6,12 @@ import html as markup
 from datetime import date, datetime, timedelta
 
 import pytest
+from coordinator_support import make_coordinator, post_form, sign_in
 
 from navigator.coordinator.workup import StageView, order_warnings
 from navigator.extensions import db
 from navigator.models import Appointment, AuditEvent, Caregiver, Patient, Reminder, WorkupStage
 from navigator.patients import NewPatient, enroll
-
-from coordinator_support import make_coordinator, post_form, sign_in
 
 
 @pytest.fixture
@@ -29,9 +28,15 @@ def _next_week() -> str:
 
 
 def appointment_form(**changes):
-    return {"kind": "pet-ct", "day": _next_week(), "at": "14:30", "timezone": "America/New_York",
-            "location": "Main campus, Radiology", "prep_notes": "Nothing to eat 6 hours before.",
-            **changes}
+    return {
+        "kind": "pet-ct",
+        "day": _next_week(),
+        "at": "14:30",
+        "timezone": "America/New_York",
+        "location": "Main campus, Radiology",
+        "prep_notes": "Nothing to eat 6 hours before.",
+        **changes,
+    }
 
 
 def count(model, **where) -> int:
@@ -51,7 +56,8 @@ def test_the_preview_shows_reminders_in_the_patients_zone_and_saves_nothing(app,
 
 
 def test_saving_after_the_preview_makes_the_appointment_its_reminders_and_an_audit_row(
-        app, client, patient):
+    app, client, patient
+):
     path = f"/patients/{patient.id}/appointments/new"
     response = post_form(client, path, {**appointment_form(), "step": "save"})
     assert response.status_code == 302
@@ -60,45 +66,59 @@ def test_saving_after_the_preview_makes_the_appointment_its_reminders_and_an_aud
     assert appointment.starts_at.strftime("%H:%M") in ("19:30", "18:30")  # UTC
     assert appointment.prep_notes == "Nothing to eat 6 hours before."
     assert count(Reminder, appointment_id=appointment.id, status="pending") >= 3
-    audit = db.session.scalar(db.select(AuditEvent).filter_by(action="create_appointment",
-                                                              entity="appointment"))
+    audit = db.session.scalar(
+        db.select(AuditEvent).filter_by(action="create_appointment", entity="appointment")
+    )
     assert audit.entity_id == appointment.id
 
 
 def test_the_preview_counts_a_caregivers_copies(app, client, patient):
     db.session.add(Caregiver(patient_id=patient.id, phone="+16175550177", scope="reminders"))
     db.session.commit()
-    html = post_form(client, f"/patients/{patient.id}/appointments/new",
-                     {**appointment_form(), "step": "preview"}).get_data(as_text=True)
+    html = post_form(
+        client,
+        f"/patients/{patient.id}/appointments/new",
+        {**appointment_form(), "step": "preview"},
+    ).get_data(as_text=True)
     assert "Caregiver (copy)" in html
 
 
 def test_change_details_goes_back_to_the_form_with_what_was_typed(app, client, patient):
-    response = post_form(client, f"/patients/{patient.id}/appointments/new",
-                         {**appointment_form(location="Annex B"), "step": "edit"})
+    response = post_form(
+        client,
+        f"/patients/{patient.id}/appointments/new",
+        {**appointment_form(location="Annex B"), "step": "edit"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'value="Annex B"' in html
     assert "Preview reminders" in html and count(Appointment) == 0
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"day": "next tuesday"}, "Enter a date like 2026-12-01."),
-    ({"at": "2:30pm"}, "Enter a time like 09:30 or 14:30"),
-    ({"location": ""}, "Enter where it is."),
-    ({"day": "2020-01-01"}, "That time is in the past"),
-    ({"timezone": "Nowhere/Land"}, "Choose a time zone from the list"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"day": "next tuesday"}, "Enter a date like 2026-12-01."),
+        ({"at": "2:30pm"}, "Enter a time like 09:30 or 14:30"),
+        ({"location": ""}, "Enter where it is."),
+        ({"day": "2020-01-01"}, "That time is in the past"),
+        ({"timezone": "Nowhere/Land"}, "Choose a time zone from the list"),
+    ],
+)
 def test_mistakes_are_shown_next_to_the_field(app, client, patient, changes, message):
-    response = post_form(client, f"/patients/{patient.id}/appointments/new",
-                         {**appointment_form(**changes), "step": "preview"})
+    response = post_form(
+        client,
+        f"/patients/{patient.id}/appointments/new",
+        {**appointment_form(**changes), "step": "preview"},
+    )
     assert response.status_code == 422
     assert message in markup.unescape(response.get_data(as_text=True))
     assert count(Appointment) == 0
 
 
 def _saved(client, patient) -> Appointment:
-    post_form(client, f"/patients/{patient.id}/appointments/new",
-              {**appointment_form(), "step": "save"})
+    post_form(
+        client, f"/patients/{patient.id}/appointments/new", {**appointment_form(), "step": "save"}
+    )
     return db.session.scalar(db.select(Appointment))
 
 
@@ -110,7 +130,9 @@ def test_moving_an_appointment_replaces_its_reminders(app, client, patient):
     preview = post_form(client, path, {**appointment_form(day=later), "step": "preview"})
     assert "moved" in preview.get_data(as_text=True)
     db.session.expire_all()
-    assert {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))} == old
+    assert {
+        r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))
+    } == old
     response = post_form(client, path, {**appointment_form(day=later), "step": "save"})
     assert response.status_code == 302
     db.session.expire_all()
@@ -118,8 +140,9 @@ def test_moving_an_appointment_replaces_its_reminders(app, client, patient):
     assert moved.starts_at.date() == datetime.fromisoformat(later).date()
     pending = {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))}
     assert pending and not (pending & old)
-    assert db.session.scalar(db.select(AuditEvent).filter_by(action="update_appointment",
-                                                             entity="appointment"))
+    assert db.session.scalar(
+        db.select(AuditEvent).filter_by(action="update_appointment", entity="appointment")
+    )
 
 
 def test_the_edit_form_starts_with_the_appointment_in_its_sites_time(app, client, patient):
@@ -131,11 +154,16 @@ def test_the_edit_form_starts_with_the_appointment_in_its_sites_time(app, client
 def test_editing_the_location_keeps_the_reminders(app, client, patient):
     appointment = _saved(client, patient)
     before = {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))}
-    post_form(client, f"/appointments/{appointment.id}/edit",
-              {**appointment_form(location="Annex B"), "step": "save"})
+    post_form(
+        client,
+        f"/appointments/{appointment.id}/edit",
+        {**appointment_form(location="Annex B"), "step": "save"},
+    )
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).location == "Annex B"
-    assert {r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))} == before
+    assert {
+        r.id for r in db.session.scalars(db.select(Reminder).filter_by(status="pending"))
+    } == before
 
 
 def test_cancelling_asks_first_then_stops_the_reminders(app, client, patient):
@@ -155,31 +183,52 @@ def _stage(stage, on_date, status="scheduled"):
 
 
 def test_a_biopsy_after_the_planning_visit_is_flagged():
-    warnings = order_warnings([
-        _stage("imaging", date(2026, 12, 1)),
-        _stage("biopsy", date(2026, 12, 20)),
-        _stage("results", None),
-        _stage("planning", date(2026, 12, 10)),
-    ])
-    assert warnings == ["Biopsy (20 Dec 2026) is dated after planning (10 Dec 2026); "
-                        "biopsy usually comes first."]
+    warnings = order_warnings(
+        [
+            _stage("imaging", date(2026, 12, 1)),
+            _stage("biopsy", date(2026, 12, 20)),
+            _stage("results", None),
+            _stage("planning", date(2026, 12, 10)),
+        ]
+    )
+    assert warnings == [
+        "Biopsy (20 Dec 2026) is dated after planning (10 Dec 2026); biopsy usually comes first."
+    ]
 
 
 def test_dates_in_order_and_stages_not_needed_raise_no_warning():
-    assert order_warnings([
-        _stage("imaging", date(2026, 12, 1)),
-        _stage("biopsy", date(2026, 12, 20), status="not_needed"),
-        _stage("results", date(2026, 12, 5)),
-        _stage("planning", date(2026, 12, 10)),
-    ]) == []
+    assert (
+        order_warnings(
+            [
+                _stage("imaging", date(2026, 12, 1)),
+                _stage("biopsy", date(2026, 12, 20), status="not_needed"),
+                _stage("results", date(2026, 12, 5)),
+                _stage("planning", date(2026, 12, 10)),
+            ]
+        )
+        == []
+    )
 
 
 def test_the_workup_page_saves_stages_and_the_patient_page_warns(app, client, patient):
-    response = post_form(client, f"/patients/{patient.id}/workup", {
-        "imaging_status": "done", "imaging_date": "2026-12-01", "imaging_note": "PET-CT",
-        "biopsy_status": "scheduled", "biopsy_date": "2026-12-20", "biopsy_note": "",
-        "results_status": "not_started", "results_date": "", "results_note": "",
-        "planning_status": "scheduled", "planning_date": "2026-12-10", "planning_note": ""})
+    response = post_form(
+        client,
+        f"/patients/{patient.id}/workup",
+        {
+            "imaging_status": "done",
+            "imaging_date": "2026-12-01",
+            "imaging_note": "PET-CT",
+            "biopsy_status": "scheduled",
+            "biopsy_date": "2026-12-20",
+            "biopsy_note": "",
+            "results_status": "not_started",
+            "results_date": "",
+            "results_note": "",
+            "planning_status": "scheduled",
+            "planning_date": "2026-12-10",
+            "planning_note": "",
+        },
+    )
     assert response.status_code == 302
     stages = {s.stage: s for s in db.session.scalars(db.select(WorkupStage))}
     assert stages["imaging"].status == "done" and stages["imaging"].note == "PET-CT"
@@ -196,8 +245,9 @@ def test_a_stage_without_a_date_takes_its_appointments_date(app, client, patient
 
 
 def test_a_bad_workup_date_is_refused(app, client, patient):
-    response = post_form(client, f"/patients/{patient.id}/workup", {
-        "imaging_status": "done", "imaging_date": "soon"})
+    response = post_form(
+        client, f"/patients/{patient.id}/workup", {"imaging_status": "done", "imaging_date": "soon"}
+    )
     assert response.status_code == 422
     assert "Enter a date like 2026-12-01." in response.get_data(as_text=True)
     assert count(WorkupStage) == 0

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from coordinator_support import PASSWORD, csrf_token, make_coordinator, post_form, sign_in
 
 from navigator.extensions import db
 from navigator.models import AuditEvent, Coordinator, utcnow
-
-from coordinator_support import PASSWORD, csrf_token, make_coordinator, post_form, sign_in
 
 
 def _coordinator_urls(app):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("coordinator.") or rule.endpoint in (
-                "coordinator.static", "coordinator.sign_in"):
+            "coordinator.static",
+            "coordinator.sign_in",
+        ):
             continue
         url = rule.rule
         for arg in rule.arguments:
@@ -143,9 +144,17 @@ def test_signing_out_ends_the_session(app, client):
 def test_an_admin_adds_a_coordinator_who_can_then_sign_in(app, client):
     make_coordinator(admin=True)
     sign_in(client)
-    response = post_form(client, "/coordinators", {
-        "email": "New.Nurse@clinic.test", "name": "New Nurse", "timezone": "America/Chicago",
-        "password": "another long password", "confirm": "another long password"})
+    response = post_form(
+        client,
+        "/coordinators",
+        {
+            "email": "New.Nurse@clinic.test",
+            "name": "New Nurse",
+            "timezone": "America/Chicago",
+            "password": "another long password",
+            "confirm": "another long password",
+        },
+    )
     assert response.status_code == 302
     added = db.session.scalar(db.select(Coordinator).filter_by(email="new.nurse@clinic.test"))
     assert added.timezone == "America/Chicago" and not added.is_admin
@@ -158,9 +167,17 @@ def test_an_admin_adds_a_coordinator_who_can_then_sign_in(app, client):
 def test_an_admin_form_with_mistakes_says_what_is_wrong_and_keeps_the_typing(app, client):
     make_coordinator(admin=True)
     sign_in(client)
-    response = post_form(client, "/coordinators", {
-        "email": "not-an-email", "name": "Typed Name", "timezone": "America/Chicago",
-        "password": "short", "confirm": "different"})
+    response = post_form(
+        client,
+        "/coordinators",
+        {
+            "email": "not-an-email",
+            "name": "Typed Name",
+            "timezone": "America/Chicago",
+            "password": "short",
+            "confirm": "different",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter an email address like name@clinic.org." in html
@@ -171,7 +188,9 @@ def test_an_admin_form_with_mistakes_says_what_is_wrong_and_keeps_the_typing(app
 def test_a_coordinator_who_is_not_an_admin_cannot_add_coordinators(app, client):
     make_coordinator()
     sign_in(client)
-    assert "Only an admin can add coordinators." in client.get("/coordinators").get_data(as_text=True)
+    assert "Only an admin can add coordinators." in client.get("/coordinators").get_data(
+        as_text=True
+    )
     response = post_form(client, "/coordinators", {"email": "x@clinic.test"})
     assert response.status_code == 403
     assert db.session.scalar(db.select(db.func.count(Coordinator.id))) == 1
@@ -180,8 +199,9 @@ def test_a_coordinator_who_is_not_an_admin_cannot_add_coordinators(app, client):
 @pytest.mark.parametrize("admin_flag", [True, False])
 def test_the_command_line_creates_a_coordinator_from_standard_input(app, runner, admin_flag):
     args = ["coordinators", "create", "cli@clinic.test", "--password-stdin"]
-    result = runner.invoke(args=args + (["--admin"] if admin_flag else []),
-                           input="a password from stdin\n")
+    result = runner.invoke(
+        args=args + (["--admin"] if admin_flag else []), input="a password from stdin\n"
+    )
     assert result.exit_code == 0, result.output
     made = db.session.scalar(db.select(Coordinator).filter_by(email="cli@clinic.test"))
     assert made.is_admin is admin_flag
@@ -189,18 +209,23 @@ def test_the_command_line_creates_a_coordinator_from_standard_input(app, runner,
 
 
 def test_the_command_line_asks_twice_for_the_password(app, runner):
-    result = runner.invoke(args=["coordinators", "create", "ask@clinic.test"],
-                           input="prompted password 1\nprompted password 1\n")
+    result = runner.invoke(
+        args=["coordinators", "create", "ask@clinic.test"],
+        input="prompted password 1\nprompted password 1\n",
+    )
     assert result.exit_code == 0, result.output
     client = app.test_client()
     assert sign_in(client, "ask@clinic.test", "prompted password 1").status_code == 302
 
 
 def test_the_command_line_refuses_a_short_password_and_a_second_account(app, runner):
-    short = runner.invoke(args=["coordinators", "create", "a@clinic.test", "--password-stdin"],
-                          input="short\n")
+    short = runner.invoke(
+        args=["coordinators", "create", "a@clinic.test", "--password-stdin"], input="short\n"
+    )
     assert short.exit_code != 0 and "at least 12" in short.output
     make_coordinator("b@clinic.test")
-    again = runner.invoke(args=["coordinators", "create", "b@clinic.test", "--password-stdin"],
-                          input="long enough password\n")
+    again = runner.invoke(
+        args=["coordinators", "create", "b@clinic.test", "--password-stdin"],
+        input="long enough password\n",
+    )
     assert again.exit_code != 0 and "already exists" in again.output

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from coordinator_support import make_coordinator, post_form, sign_in
 
 from navigator.extensions import db
 from navigator.models import Alert, AuditEvent, Message, utcnow
 from navigator.patients import NewPatient, enroll
-
-from coordinator_support import make_coordinator, post_form, sign_in
 
 
 @pytest.fixture
@@ -28,18 +27,35 @@ def patient(app):
 
 
 def test_warning_signs_come_first_then_voicemails_reschedules_and_failed_deliveries(
-        app, client, nurse, patient):
+    app, client, nurse, patient
+):
     now = utcnow()
-    for minutes, kind in enumerate(["delivery_failed", "reschedule", "callback", "voicemail",
-                                    "red_flag"]):
-        db.session.add(Alert(kind=kind, phone=patient.phone, patient_id=patient.id,
-                             detail=f"detail-{kind}", created_at=now + timedelta(minutes=minutes)))
-    db.session.add(Alert(kind="red_flag", phone="+12025550111", detail="detail-stranger",
-                         created_at=now + timedelta(minutes=9)))
+    for minutes, kind in enumerate(
+        ["delivery_failed", "reschedule", "callback", "voicemail", "red_flag"]
+    ):
+        db.session.add(
+            Alert(
+                kind=kind,
+                phone=patient.phone,
+                patient_id=patient.id,
+                detail=f"detail-{kind}",
+                created_at=now + timedelta(minutes=minutes),
+            )
+        )
+    db.session.add(
+        Alert(
+            kind="red_flag",
+            phone="+12025550111",
+            detail="detail-stranger",
+            created_at=now + timedelta(minutes=9),
+        )
+    )
     db.session.commit()
     html = client.get("/inbox").get_data(as_text=True)
-    order = [html.index(f"detail-{k}") for k in
-             ("red_flag", "stranger", "callback", "voicemail", "reschedule", "delivery_failed")]
+    order = [
+        html.index(f"detail-{k}")
+        for k in ("red_flag", "stranger", "callback", "voicemail", "reschedule", "delivery_failed")
+    ]
     assert order == sorted(order)
     assert "Unknown caller" in html
 
@@ -57,8 +73,9 @@ def test_marking_done_records_who_and_when_and_leaves_the_inbox(app, client, nur
     html = client.get("/inbox").get_data(as_text=True)
     assert "done by nurse@clinic.test" in html
     assert "Mark done" not in html
-    event = db.session.scalar(db.select(AuditEvent).filter_by(action="resolve_alert",
-                                                              entity="alert"))
+    event = db.session.scalar(
+        db.select(AuditEvent).filter_by(action="resolve_alert", entity="alert")
+    )
     assert event.entity_id == alert.id and event.coordinator_id == nurse.id
 
 
@@ -72,12 +89,26 @@ def test_marking_done_needs_the_csrf_token(app, client, nurse, patient):
 
 
 def test_the_outbox_lists_what_would_have_been_sent(app, client, nurse, patient):
-    db.session.add_all([
-        Message(direction="out", phone=patient.phone, patient_id=patient.id, body="Outbox text",
-                transport="outbox", status="queued"),
-        Message(direction="out", phone=patient.phone, patient_id=patient.id, body="Real text",
-                transport="twilio", status="sent"),
-    ])
+    db.session.add_all(
+        [
+            Message(
+                direction="out",
+                phone=patient.phone,
+                patient_id=patient.id,
+                body="Outbox text",
+                transport="outbox",
+                status="queued",
+            ),
+            Message(
+                direction="out",
+                phone=patient.phone,
+                patient_id=patient.id,
+                body="Real text",
+                transport="twilio",
+                status="sent",
+            ),
+        ]
+    )
     db.session.commit()
     html = client.get("/outbox").get_data(as_text=True)
     assert "Outbox text" in html and "Real text" not in html

@@ -6,6 +6,7 @@ import html as markup
 from datetime import timedelta
 
 import pytest
+from coordinator_support import make_coordinator, post_form, sign_in
 
 from navigator.extensions import db
 from navigator.models import (
@@ -18,8 +19,6 @@ from navigator.models import (
     Patient,
     utcnow,
 )
-
-from coordinator_support import make_coordinator, post_form, sign_in
 
 VALID = {
     "name": "Ana Ruiz",
@@ -35,8 +34,12 @@ VALID = {
     "consent_date": "2026-11-20",
     "consent_time": "10:15",
     "consent_method": "in person",
-    "told_program": "y", "told_purpose": "y", "told_frequency": "y",
-    "told_rates": "y", "told_help": "y", "told_stop": "y",
+    "told_program": "y",
+    "told_purpose": "y",
+    "told_frequency": "y",
+    "told_rates": "y",
+    "told_help": "y",
+    "told_stop": "y",
 }
 
 
@@ -56,12 +59,17 @@ def count(model) -> int:
 
 
 def test_enrolling_saves_the_patient_consent_and_caregiver_and_texts_the_confirmation(
-        app, client, signed_in):
+    app, client, signed_in
+):
     response = enroll(client, caregiver_phone="617-555-0177", caregiver_name="Luis")
     assert response.status_code == 302
     patient = db.session.scalar(db.select(Patient))
     assert response.headers["Location"] == f"/patients/{patient.id}"
-    assert (patient.phone, patient.timezone, patient.channel) == ("+16175550143", "America/Chicago", "sms")
+    assert (patient.phone, patient.timezone, patient.channel) == (
+        "+16175550143",
+        "America/Chicago",
+        "sms",
+    )
     assert (patient.quiet_start, patient.quiet_end) == ("21:00", "08:00")
     consent = db.session.scalar(db.select(Consent))
     assert consent.obtained_by == "Nora Nurse" and consent.method == "in person"
@@ -70,13 +78,21 @@ def test_enrolling_saves_the_patient_consent_and_caregiver_and_texts_the_confirm
     assert len(consent.disclosures.splitlines()) == 6
     assert "STOP" in consent.disclosures and "HELP" in consent.disclosures
     caregiver = db.session.scalar(db.select(Caregiver))
-    assert (caregiver.phone, caregiver.scope, caregiver.name) == ("+16175550177", "reminders", "Luis")
+    assert (caregiver.phone, caregiver.scope, caregiver.name) == (
+        "+16175550177",
+        "reminders",
+        "Luis",
+    )
     text = db.session.scalar(db.select(Message).filter_by(direction="out"))
     assert text.phone == "+16175550143" and text.transport == "outbox"
     assert text.content_key == "prompts.sms.start"
     assert text.body.startswith("Hope Clinic Navigator")
     event = db.session.scalar(db.select(AuditEvent).filter_by(action="enroll"))
-    assert (event.entity, event.entity_id, event.coordinator_id) == ("patient", patient.id, signed_in.id)
+    assert (event.entity, event.entity_id, event.coordinator_id) == (
+        "patient",
+        patient.id,
+        signed_in.id,
+    )
     assert "caregiver" in event.detail and "617" not in event.detail
 
 
@@ -90,7 +106,8 @@ def test_a_spanish_speaker_gets_the_confirmation_in_spanish(app, client, signed_
 
 
 def test_an_invalid_number_is_refused_next_to_the_field_and_the_typing_is_kept(
-        app, client, signed_in):
+    app, client, signed_in
+):
     response = enroll(client, phone="555-12", name="Typed Name")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -114,33 +131,43 @@ def test_every_disclosure_must_be_ticked(app, client, signed_in):
     data = {k: v for k, v in VALID.items() if k != "told_rates"}
     response = post_form(client, "/patients/new", data)
     assert response.status_code == 422
-    assert "Tell the patient this and tick the box before enrolling." in response.get_data(as_text=True)
+    assert "Tell the patient this and tick the box before enrolling." in response.get_data(
+        as_text=True
+    )
     assert count(Patient) == 0
 
 
 def test_detailed_texts_need_the_warning_that_texts_are_not_secure_and_how_it_was_chosen(
-        app, client, signed_in):
+    app, client, signed_in
+):
     response = enroll(client, detailed_texts="yes")
     html = response.get_data(as_text=True)
     assert "Detailed texts need the patient to be told texts are not secure." in html
     assert "Say how the patient chose detailed texts." in html
     assert count(Patient) == 0
-    enroll(client, detailed_texts="yes", detailed_told_not_secure="y",
-           detailed_how="said so at the clinic")
+    enroll(
+        client,
+        detailed_texts="yes",
+        detailed_told_not_secure="y",
+        detailed_how="said so at the clinic",
+    )
     patient = db.session.scalar(db.select(Patient))
     assert patient.detailed_texts and patient.detailed_texts_at is not None
     assert "said so at the clinic" in patient.detailed_texts_how
     assert "not secure" in patient.detailed_texts_how
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("name", "", "Enter the patient's name."),
-    ("quiet_start", "9pm", "Enter a time like 09:30 or 14:30"),
-    ("consent_date", "yesterday", "Enter a date like 2026-12-01."),
-    ("timezone", "Mars/Olympus", "Choose a time zone from the list"),
-    ("caregiver_phone", "12", "This is not a valid phone number."),
-    ("consent_obtained_by", "", "Enter who obtained consent."),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("name", "", "Enter the patient's name."),
+        ("quiet_start", "9pm", "Enter a time like 09:30 or 14:30"),
+        ("consent_date", "yesterday", "Enter a date like 2026-12-01."),
+        ("timezone", "Mars/Olympus", "Choose a time zone from the list"),
+        ("caregiver_phone", "12", "This is not a valid phone number."),
+        ("consent_obtained_by", "", "Enter who obtained consent."),
+    ],
+)
 def test_each_field_is_checked_on_the_server(app, client, signed_in, field, value, message):
     response = enroll(client, **{field: value})
     assert response.status_code == 422
@@ -150,8 +177,9 @@ def test_each_field_is_checked_on_the_server(app, client, signed_in, field, valu
 
 def test_consent_cannot_be_dated_in_the_future(app, client, signed_in):
     future = (utcnow() + timedelta(days=3)).date().isoformat()
-    assert "Consent cannot be dated in the future." in enroll(
-        client, consent_date=future).get_data(as_text=True)
+    assert "Consent cannot be dated in the future." in enroll(client, consent_date=future).get_data(
+        as_text=True
+    )
 
 
 def test_nothing_is_half_saved_when_enrolment_fails_part_way(app, client, signed_in, monkeypatch):
@@ -178,7 +206,8 @@ def test_a_number_that_texted_stop_is_enrolled_but_not_texted(app, client, signe
 
 
 def test_a_failed_confirmation_keeps_the_enrolment_and_lands_in_the_inbox(
-        app, client, signed_in, monkeypatch):
+    app, client, signed_in, monkeypatch
+):
     from navigator import outbound
 
     def refuse(message, **kwargs):
@@ -198,26 +227,61 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(app, clien
     enroll(client)
     patient = db.session.scalar(db.select(Patient))
     at = utcnow().replace(hour=15, minute=30, second=0, microsecond=0)
-    db.session.add_all([
-        Message(direction="in", channel="sms", phone=patient.phone, patient_id=patient.id,
-                body="I have a new pain in my back", status="received", created_at=at),
-        Message(direction="out", channel="sms", phone=patient.phone, patient_id=patient.id,
-                body="Reminder: your visit", status="delivered", transport="twilio",
-                created_at=at + timedelta(minutes=1)),
-        Message(direction="in", channel="voice", phone=patient.phone, patient_id=patient.id,
-                body="", status="completed", created_at=at + timedelta(minutes=2)),
-        Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="bone-pain",
-              created_at=at + timedelta(minutes=3)),
-    ])
+    db.session.add_all(
+        [
+            Message(
+                direction="in",
+                channel="sms",
+                phone=patient.phone,
+                patient_id=patient.id,
+                body="I have a new pain in my back",
+                status="received",
+                created_at=at,
+            ),
+            Message(
+                direction="out",
+                channel="sms",
+                phone=patient.phone,
+                patient_id=patient.id,
+                body="Reminder: your visit",
+                status="delivered",
+                transport="twilio",
+                created_at=at + timedelta(minutes=1),
+            ),
+            Message(
+                direction="in",
+                channel="voice",
+                phone=patient.phone,
+                patient_id=patient.id,
+                body="",
+                status="completed",
+                created_at=at + timedelta(minutes=2),
+            ),
+            Alert(
+                kind="red_flag",
+                phone=patient.phone,
+                patient_id=patient.id,
+                detail="bone-pain",
+                created_at=at + timedelta(minutes=3),
+            ),
+        ]
+    )
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     contact.opted_out_at = at + timedelta(minutes=4)
     contact.opted_in_at = at + timedelta(minutes=5)
     db.session.commit()
     html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    for text in ("I have a new pain in my back", "Text from patient", "Reminder: your visit",
-                 "delivered", "Call from patient", "Warning sign reported",
-                 "Opted out of texts (STOP)", "Opted back in to texts (START)",
-                 "Coordinator: enroll"):
+    for text in (
+        "I have a new pain in my back",
+        "Text from patient",
+        "Reminder: your visit",
+        "delivered",
+        "Call from patient",
+        "Warning sign reported",
+        "Opted out of texts (STOP)",
+        "Opted back in to texts (START)",
+        "Coordinator: enroll",
+    ):
         assert text in html, text
     zone = "EST" if at.month in (1, 2, 3, 11, 12) else "EDT"
     assert f"10:30 {zone}" in html or f"11:30 {zone}" in html

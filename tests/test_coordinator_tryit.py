@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from coordinator_support import csrf_token, make_coordinator, sign_in
 
 from navigator.coordinator.tryit import parse_twiml
 from navigator.extensions import db
 from navigator.models import AuditEvent, Message
 from navigator.patients import NewPatient, enroll
-
-from coordinator_support import csrf_token, make_coordinator, sign_in
 
 
 @pytest.fixture
@@ -32,7 +31,8 @@ def test_parse_twiml_reads_messages_speech_and_the_next_url():
         b'<Gather action="/twilio/voice/choose?node=main&amp;miss=0" numDigits="1">'
         b"<Say>Press 1 for topics.</Say></Gather>"
         b'<Redirect method="POST">/twilio/voice/node?node=main&amp;miss=1</Redirect></Response>',
-        "http://localhost/twilio/voice")
+        "http://localhost/twilio/voice",
+    )
     assert reply.lines == [("say", "Hello."), ("say", "Press 1 for topics.")]
     assert reply.gather_url == "http://localhost/twilio/voice/choose?node=main&miss=0"
     assert reply.silence_url == "http://localhost/twilio/voice/node?node=main&miss=1"
@@ -40,8 +40,10 @@ def test_parse_twiml_reads_messages_speech_and_the_next_url():
 
 
 def test_parse_twiml_reads_texts_and_the_end_of_a_call():
-    texts = parse_twiml(b"<Response><Message>One</Message><Message><Body>Two</Body></Message>"
-                        b"</Response>", "http://x/twilio/sms")
+    texts = parse_twiml(
+        b"<Response><Message>One</Message><Message><Body>Two</Body></Message></Response>",
+        "http://x/twilio/sms",
+    )
     assert texts.lines == [("text", "One"), ("text", "Two")]
     hung = parse_twiml(b"<Response><Say>Bye</Say><Hangup/></Response>", "http://x/")
     assert hung.ended
@@ -90,8 +92,9 @@ def test_a_call_starts_and_a_keypad_press_follows_the_gather(app, client, nurse)
     post(client, "/try/call", {"action": "start"})
     first = client.get("/try").get_data(as_text=True)
     assert "(you call the navigator)" in first
-    assert re.search(r'bubble--say"><span class="visually-hidden">Navigator says: </span>\w',
-                     first), "the spoken prompt is shown as text"
+    assert re.search(
+        r'bubble--say"><span class="visually-hidden">Navigator says: </span>\w', first
+    ), "the spoken prompt is shown as text"
     assert 'value="key:1"' in first
     post(client, "/try/call", {"action": "key:1"})
     second = client.get("/try").get_data(as_text=True)

@@ -154,4 +154,4 @@ def _load_coordinator(user_id: str):
     return db.session.get(Coordinator, int(user_id))
 
 
-from . import appointments, audit, auth, inbox, patients, tryit, workup  # noqa: E402,F401  (routes on bp)
+from . import appointments, audit, auth, inbox, patients, tryit, workup  # noqa: F401  (routes on bp)

@@ -18,9 +18,11 @@ from . import bp
 from .audit import record
 from .forms import KIND_LABELS, AppointmentForm, ConfirmForm
 
-
-ROLE_LABELS = {"patient": "Patient", "prep": "Patient (how to get ready)",
-               "caregiver": "Caregiver (copy)"}
+ROLE_LABELS = {
+    "patient": "Patient",
+    "prep": "Patient (how to get ready)",
+    "caregiver": "Caregiver (copy)",
+}
 
 
 @dataclass
@@ -34,13 +36,16 @@ class PlannedView:
 def _plan_views(appointment: Appointment, patient: Patient) -> list[PlannedView]:
     """The appointment's pending reminder rows (as flushed by the appointments module)."""
     zone = ZoneInfo(patient.timezone)
-    rows = db.session.scalars(db.select(Reminder).where(
-        Reminder.appointment_id == appointment.id, Reminder.status == "pending"
-    ).order_by(Reminder.due_at, Reminder.id)).all()
+    rows = db.session.scalars(
+        db.select(Reminder)
+        .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
+        .order_by(Reminder.due_at, Reminder.id)
+    ).all()
     return [
         PlannedView(
-            row.due_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(
-                "%a %d %b %Y, %H:%M %Z"),
+            row.due_at.replace(tzinfo=ZoneInfo("UTC"))
+            .astimezone(zone)
+            .strftime("%a %d %b %Y, %H:%M %Z"),
             row.offset,
             ROLE_LABELS.get(row.role, row.role),
             "Call" if row.channel == "voice" else "Text",
@@ -59,17 +64,30 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
     starts = form.starts_at_local()
     prep = (form.prep_notes.data or "").strip() or None
     if appointment is None:
-        made = schedule(patient, form.kind.data, starts, form.timezone.data,
-                        form.location.data.strip(), prep_notes=prep, now=now)
+        made = schedule(
+            patient,
+            form.kind.data,
+            starts,
+            form.timezone.data,
+            form.location.data.strip(),
+            prep_notes=prep,
+            now=now,
+        )
         return made, ["created"]
     changed = []
-    current = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
-        ZoneInfo(appointment.timezone)).replace(tzinfo=None)
+    current = (
+        appointment.starts_at.replace(tzinfo=ZoneInfo("UTC"))
+        .astimezone(ZoneInfo(appointment.timezone))
+        .replace(tzinfo=None)
+    )
     if current != starts or appointment.timezone != form.timezone.data:
         move(appointment, starts, timezone=form.timezone.data, now=now)
         changed.append("moved")
-    for name, value in (("kind", form.kind.data), ("location", form.location.data.strip()),
-                        ("prep_notes", prep)):
+    for name, value in (
+        ("kind", form.kind.data),
+        ("location", form.location.data.strip()),
+        ("prep_notes", prep),
+    ):
         if getattr(appointment, name) != value:
             setattr(appointment, name, value)
             changed.append(name)
@@ -82,7 +100,8 @@ def _edit(patient: Patient, appointment: Appointment | None):
     form = AppointmentForm()
     if request.method == "GET" and appointment is not None:
         local = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
-            ZoneInfo(appointment.timezone))
+            ZoneInfo(appointment.timezone)
+        )
         form.kind.data = appointment.kind
         form.day.data = local.date().isoformat()
         form.at.data = local.strftime("%H:%M")
@@ -100,30 +119,50 @@ def _edit(patient: Patient, appointment: Appointment | None):
             planned = _plan_views(saved, patient)
         except AppointmentError as exc:
             db.session.rollback()
-            field = getattr(form, {"id": "day", "starts_at": "day"}.get(
-                exc.field, exc.field), form.day)
+            field = getattr(
+                form, {"id": "day", "starts_at": "day"}.get(exc.field, exc.field), form.day
+            )
             field.errors.append(str(exc)[:1].upper() + str(exc)[1:])
         else:
             if step == "save":
                 if changed:
                     action = "create" if appointment is None else "update"
-                    record(f"{action}_appointment", "appointment", saved.id,
-                           f"patient #{patient.id}; " + ", ".join(changed))
-                    record(f"{action}_appointment", "patient", patient.id,
-                           f"appointment #{saved.id}: " + ", ".join(changed))
+                    record(
+                        f"{action}_appointment",
+                        "appointment",
+                        saved.id,
+                        f"patient #{patient.id}; " + ", ".join(changed),
+                    )
+                    record(
+                        f"{action}_appointment",
+                        "patient",
+                        patient.id,
+                        f"appointment #{saved.id}: " + ", ".join(changed),
+                    )
                 db.session.commit()
-                flash("Appointment saved. Its reminders are planned." if changed
-                      else "Nothing changed.", "success")
-                return redirect(url_for("coordinator.patient", patient_id=patient.id)
-                                + "#appointments")
+                flash(
+                    "Appointment saved. Its reminders are planned."
+                    if changed
+                    else "Nothing changed.",
+                    "success",
+                )
+                return redirect(
+                    url_for("coordinator.patient", patient_id=patient.id) + "#appointments"
+                )
             db.session.rollback()
-            return render_template("coordinator/appointment_preview.html", form=form,
-                                   patient=patient, appointment=appointment, planned=planned,
-                                   kind_label=KIND_LABELS.get(form.kind.data, form.kind.data),
-                                   changed=changed)
+            return render_template(
+                "coordinator/appointment_preview.html",
+                form=form,
+                patient=patient,
+                appointment=appointment,
+                planned=planned,
+                kind_label=KIND_LABELS.get(form.kind.data, form.kind.data),
+                changed=changed,
+            )
     status = 422 if request.method == "POST" and step != "edit" else 200
-    return render_template("coordinator/appointment_form.html", form=form, patient=patient,
-                           appointment=appointment), status
+    return render_template(
+        "coordinator/appointment_form.html", form=form, patient=patient, appointment=appointment
+    ), status
 
 
 @bp.route("/patients/<int:patient_id>/appointments/new", methods=["GET", "POST"])
@@ -148,17 +187,33 @@ def cancel_appointment(appointment_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         cancel(appointment, now=utcnow())
-        record("cancel_appointment", "appointment", appointment.id,
-               f"patient #{appointment.patient_id}")
-        record("cancel_appointment", "patient", appointment.patient_id,
-               f"appointment #{appointment.id}")
+        record(
+            "cancel_appointment",
+            "appointment",
+            appointment.id,
+            f"patient #{appointment.patient_id}",
+        )
+        record(
+            "cancel_appointment",
+            "patient",
+            appointment.patient_id,
+            f"appointment #{appointment.id}",
+        )
         db.session.commit()
         flash("Appointment cancelled. Its pending reminders will not go out.", "success")
-        return redirect(url_for("coordinator.patient", patient_id=appointment.patient_id)
-                        + "#appointments")
-    pending = db.session.scalars(db.select(Reminder).where(
-        Reminder.appointment_id == appointment.id, Reminder.status == "pending"
-    ).order_by(Reminder.due_at)).all()
-    return render_template("coordinator/appointment_cancel.html", form=form,
-                           appointment=appointment, patient=appointment.patient, pending=pending,
-                           kind_label=KIND_LABELS.get(appointment.kind, appointment.kind))
+        return redirect(
+            url_for("coordinator.patient", patient_id=appointment.patient_id) + "#appointments"
+        )
+    pending = db.session.scalars(
+        db.select(Reminder)
+        .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
+        .order_by(Reminder.due_at)
+    ).all()
+    return render_template(
+        "coordinator/appointment_cancel.html",
+        form=form,
+        appointment=appointment,
+        patient=appointment.patient,
+        pending=pending,
+        kind_label=KIND_LABELS.get(appointment.kind, appointment.kind),
+    )

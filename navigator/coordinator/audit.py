@@ -17,13 +17,23 @@ from . import bp
 PAGE_SIZE = 50
 
 
-def record(action: str, entity: str, entity_id: int | None = None, detail: str = "",
-           coordinator_id: int | None = None) -> AuditEvent:
+def record(
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    detail: str = "",
+    coordinator_id: int | None = None,
+) -> AuditEvent:
     """Add an audit row to the session (the caller commits it with the change)."""
     if coordinator_id is None and current_user and current_user.is_authenticated:
         coordinator_id = current_user.id
-    event = AuditEvent(coordinator_id=coordinator_id, action=action, entity=entity,
-                       entity_id=entity_id, detail=detail[:2000])
+    event = AuditEvent(
+        coordinator_id=coordinator_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        detail=detail[:2000],
+    )
     db.session.add(event)
     return event
 
@@ -39,5 +49,6 @@ def audit_log():
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
-    return render_template("coordinator/audit.html", rows=rows[:PAGE_SIZE], page=page,
-                           more=len(rows) > PAGE_SIZE)
+    return render_template(
+        "coordinator/audit.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE
+    )

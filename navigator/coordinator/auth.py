@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Coordinator, utcnow
 from . import bp
 from .audit import record
-from .forms import CoordinatorForm, ConfirmForm, SignInForm
+from .forms import ConfirmForm, CoordinatorForm, SignInForm
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,14 @@ _DUMMY_HASH = generate_password_hash("not a real password")
 WRONG = "The email or password is not right."
 
 
-def create_coordinator(email: str, password: str, *, name: str | None = None,
-                       is_admin: bool = False, timezone: str = "America/New_York") -> Coordinator:
+def create_coordinator(
+    email: str,
+    password: str,
+    *,
+    name: str | None = None,
+    is_admin: bool = False,
+    timezone: str = "America/New_York",
+) -> Coordinator:
     """Add a coordinator to the session; the caller commits.
 
     :raise ValueError: the email is already in use.
@@ -37,8 +43,13 @@ def create_coordinator(email: str, password: str, *, name: str | None = None,
     email = email.strip().lower()
     if db.session.scalar(db.select(Coordinator).filter_by(email=email)):
         raise ValueError("A coordinator with this email already exists.")
-    coordinator = Coordinator(email=email, name=name, is_admin=is_admin, timezone=timezone,
-                              password_hash=generate_password_hash(password))
+    coordinator = Coordinator(
+        email=email,
+        name=name,
+        is_admin=is_admin,
+        timezone=timezone,
+        password_hash=generate_password_hash(password),
+    )
     db.session.add(coordinator)
     return coordinator
 
@@ -77,16 +88,16 @@ def _check_credentials(email: str, password: str) -> str | None:
     now = utcnow()
     limit = current_app.config["COORDINATOR_MAX_FAILED_SIGN_INS"]
     minutes = current_app.config["COORDINATOR_LOCKOUT_MINUTES"]
-    coordinator = db.session.scalar(
-        db.select(Coordinator).filter_by(email=email.strip().lower())
-    )
+    coordinator = db.session.scalar(db.select(Coordinator).filter_by(email=email.strip().lower()))
     if coordinator is None:
         check_password_hash(_DUMMY_HASH, password)
         return WRONG
     if coordinator.locked_until and coordinator.locked_until > now:
         left = max(1, int((coordinator.locked_until - now).total_seconds() // 60) + 1)
-        return (f"This account is locked after too many failed sign-ins. "
-                f"Try again in {left} minute{'s' if left != 1 else ''}, or ask an admin.")
+        return (
+            f"This account is locked after too many failed sign-ins. "
+            f"Try again in {left} minute{'s' if left != 1 else ''}, or ask an admin."
+        )
     if not coordinator.active:
         check_password_hash(_DUMMY_HASH, password)
         return WRONG
@@ -95,12 +106,16 @@ def _check_credentials(email: str, password: str) -> str | None:
         if coordinator.failed_logins >= limit:
             coordinator.locked_until = now + timedelta(minutes=minutes)
             coordinator.failed_logins = 0
-            record("lock", "coordinator", coordinator.id,
-                   f"locked for {minutes} minutes after {limit} failed sign-ins",
-                   coordinator_id=coordinator.id)
+            record(
+                "lock",
+                "coordinator",
+                coordinator.id,
+                f"locked for {minutes} minutes after {limit} failed sign-ins",
+                coordinator_id=coordinator.id,
+            )
             db.session.commit()
             log.warning("coordinator %s locked after %s failed sign-ins", coordinator.id, limit)
-            return (f"Too many failed sign-ins. This account is locked for {minutes} minutes.")
+            return f"Too many failed sign-ins. This account is locked for {minutes} minutes."
         record("sign_in_failed", "coordinator", coordinator.id, coordinator_id=coordinator.id)
         db.session.commit()
         return WRONG
@@ -132,8 +147,13 @@ def coordinators():
     status = 200
     if form is not None and form.validate_on_submit():
         try:
-            added = create_coordinator(form.email.data, form.password.data, name=form.name.data,
-                                       is_admin=form.is_admin.data, timezone=form.timezone.data)
+            added = create_coordinator(
+                form.email.data,
+                form.password.data,
+                name=form.name.data,
+                is_admin=form.is_admin.data,
+                timezone=form.timezone.data,
+            )
         except ValueError as exc:
             form.email.errors.append(str(exc))
             status = 422
@@ -148,5 +168,6 @@ def coordinators():
             abort(403)
         status = 422
     everyone = db.session.scalars(db.select(Coordinator).order_by(Coordinator.email)).all()
-    return render_template("coordinator/coordinators.html", form=form, everyone=everyone,
-                           now=utcnow()), status
+    return render_template(
+        "coordinator/coordinators.html", form=form, everyone=everyone, now=utcnow()
+    ), status

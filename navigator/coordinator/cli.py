@@ -25,8 +25,13 @@ MIN_PASSWORD = 12
 @click.argument("email")
 @click.option("--name", default=None, help="The coordinator's name.")
 @click.option("--admin", is_flag=True, help="May add coordinators in the app.")
-@click.option("--timezone", "zone", default="America/New_York", show_default=True,
-              help="IANA zone in which times are shown to them.")
+@click.option(
+    "--timezone",
+    "zone",
+    default="America/New_York",
+    show_default=True,
+    help="IANA zone in which times are shown to them.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_command(email, name, admin, zone, password_stdin):
     """Create a coordinator who signs in with EMAIL."""
@@ -49,11 +54,18 @@ def create_command(email, name, admin, zone, password_stdin):
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     db.session.flush()
-    record("create", "coordinator", coordinator.id, "from the command line"
-           + ("; admin" if admin else ""), coordinator_id=None)
+    record(
+        "create",
+        "coordinator",
+        coordinator.id,
+        "from the command line" + ("; admin" if admin else ""),
+        coordinator_id=None,
+    )
     db.session.commit()
-    click.echo(f"Created coordinator #{coordinator.id} ({coordinator.email})"
-               + (" with admin rights." if admin else "."))
+    click.echo(
+        f"Created coordinator #{coordinator.id} ({coordinator.email})"
+        + (" with admin rights." if admin else ".")
+    )
 
 
 def init_app(app) -> None:

@@ -16,8 +16,10 @@ def _described(field, extra_hint: bool) -> tuple[list[str], Markup]:
     if field.errors:
         ids.append(f"{field.id}-error")
         text = " ".join(str(e) for e in field.errors)
-        parts.append(f'<p class="error" id="{field.id}-error">'
-                     f'<span class="visually-hidden">Error: </span>{escape(text)}</p>')
+        parts.append(
+            f'<p class="error" id="{field.id}-error">'
+            f'<span class="visually-hidden">Error: </span>{escape(text)}</p>'
+        )
     return ids, Markup("".join(parts))
 
 
@@ -37,8 +39,9 @@ def text_field(field, **attrs) -> Markup:
     label = escape(field.label.text)
     widget = field(**_attrs(field, ids, attrs))
     css = "field field--error" if field.errors else "field"
-    return Markup(f'<div class="{css}"><label for="{field.id}">{label}</label>'
-                  f"{described}{widget}</div>")
+    return Markup(
+        f'<div class="{css}"><label for="{field.id}">{label}</label>{described}{widget}</div>'
+    )
 
 
 def choice_field(field, **attrs) -> Markup:
@@ -47,11 +50,15 @@ def choice_field(field, **attrs) -> Markup:
     options = []
     for option in field:
         option_html = option(**_attrs(field, ids, attrs))
-        options.append(f'<div class="choice">{option_html}'
-                       f'<label for="{option.id}">{escape(option.label.text)}</label></div>')
+        options.append(
+            f'<div class="choice">{option_html}'
+            f'<label for="{option.id}">{escape(option.label.text)}</label></div>'
+        )
     css = "field field--error" if field.errors else "field"
-    return Markup(f'<fieldset class="{css}" id="{field.id}"><legend>{escape(field.label.text)}'
-                  f"</legend>{described}{''.join(options)}</fieldset>")
+    return Markup(
+        f'<fieldset class="{css}" id="{field.id}"><legend>{escape(field.label.text)}'
+        f"</legend>{described}{''.join(options)}</fieldset>"
+    )
 
 
 def check_field(field, **attrs) -> Markup:
@@ -59,8 +66,10 @@ def check_field(field, **attrs) -> Markup:
     ids, described = _described(field, True)
     widget = field(**_attrs(field, ids, attrs))
     css = "field choice field--error" if field.errors else "field choice"
-    return Markup(f'<div class="{css}">{widget}<label for="{field.id}">'
-                  f"{escape(field.label.text)}</label>{described}</div>")
+    return Markup(
+        f'<div class="{css}">{widget}<label for="{field.id}">'
+        f"{escape(field.label.text)}</label>{described}</div>"
+    )
 
 
 def error_summary(form) -> Markup:
@@ -71,15 +80,23 @@ def error_summary(form) -> Markup:
             if field.type == "CSRFTokenField":
                 items.append(f"<li>{escape(error)} Reload the page and try again.</li>")
             else:
-                items.append(f'<li><a href="#{field.id}">{escape(field.label.text)}: '
-                             f"{escape(error)}</a></li>")
+                items.append(
+                    f'<li><a href="#{field.id}">{escape(field.label.text)}: '
+                    f"{escape(error)}</a></li>"
+                )
     if not items:
         return Markup("")
-    return Markup('<div class="error-summary" role="alert" aria-labelledby="error-summary-title"'
-                  ' tabindex="-1" id="error-summary"><h2 id="error-summary-title">'
-                  "There is a problem</h2><ul>" + "".join(items) + "</ul></div>")
+    return Markup(
+        '<div class="error-summary" role="alert" aria-labelledby="error-summary-title"'
+        ' tabindex="-1" id="error-summary"><h2 id="error-summary-title">'
+        "There is a problem</h2><ul>" + "".join(items) + "</ul></div>"
+    )
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(text_field=text_field, choice_field=choice_field,
-                                 check_field=check_field, error_summary=error_summary)
+    app.jinja_env.globals.update(
+        text_field=text_field,
+        choice_field=choice_field,
+        check_field=check_field,
+        error_summary=error_summary,
+    )

@@ -8,15 +8,15 @@ form gives back exactly what was typed.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    SelectChoice,
     BooleanField,
     EmailField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -133,79 +133,149 @@ def _is_mobile(form, field):
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
-                                            Length(max=254)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=254)]
+    )
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
 class CoordinatorForm(FlaskForm):
     """An admin adds a coordinator."""
 
-    email = EmailField("Email", validators=[
-        DataRequired("Enter an email address."),
-        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address like name@clinic.org."),
-        Length(max=254)])
-    name = StringField("Name", validators=[DataRequired("Enter the coordinator's name."),
-                                           Length(max=120)])
-    timezone = SelectField("Time zone", choices=options(TIMEZONES), default="America/New_York",
-                           validators=[_is_zone], validate_choice=False)
-    password = PasswordField("Password", validators=[
-        DataRequired("Choose a password."),
-        Length(min=12, message="Use at least 12 characters.")])
-    confirm = PasswordField("Password again", validators=[
-        DataRequired("Type the password again."),
-        EqualTo("password", message="The two passwords are not the same.")])
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter an email address."),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                message="Enter an email address like name@clinic.org.",
+            ),
+            Length(max=254),
+        ],
+    )
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the coordinator's name."), Length(max=120)]
+    )
+    timezone = SelectField(
+        "Time zone",
+        choices=options(TIMEZONES),
+        default="America/New_York",
+        validators=[_is_zone],
+        validate_choice=False,
+    )
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=12, message="Use at least 12 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Password again",
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
+    )
     is_admin = BooleanField("Can add coordinators (admin)")
 
 
 class EnrollForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired("Enter the patient's name."),
-                                                Length(max=120)])
-    phone = StringField("Mobile number", validators=[
-        DataRequired("Enter the patient's mobile number."), _is_mobile],
-        render_kw={"autocomplete": "off", "inputmode": "tel"})
-    language = RadioField("Preferred language", choices=options(LANGUAGE_CHOICES), default="en",
-                          validators=[DataRequired("Choose a language.")])
-    channel = RadioField("Reminders by", choices=options([("sms", "Text message"), ("voice", "Phone call")]),
-                         default="sms", validators=[DataRequired("Choose text or voice.")])
-    timezone = SelectField("Patient's time zone", choices=options(TIMEZONES), default="America/New_York",
-                           validators=[_is_zone], validate_choice=False)
-    quiet_start = StringField("Quiet hours start", default="21:00",
-                              validators=[DataRequired("Enter when quiet hours start."), _is_time],
-                              render_kw={"type": "time"})
-    quiet_end = StringField("Quiet hours end", default="08:00",
-                            validators=[DataRequired("Enter when quiet hours end."), _is_time],
-                            render_kw={"type": "time"})
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the patient's name."), Length(max=120)]
+    )
+    phone = StringField(
+        "Mobile number",
+        validators=[DataRequired("Enter the patient's mobile number."), _is_mobile],
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+    language = RadioField(
+        "Preferred language",
+        choices=options(LANGUAGE_CHOICES),
+        default="en",
+        validators=[DataRequired("Choose a language.")],
+    )
+    channel = RadioField(
+        "Reminders by",
+        choices=options([("sms", "Text message"), ("voice", "Phone call")]),
+        default="sms",
+        validators=[DataRequired("Choose text or voice.")],
+    )
+    timezone = SelectField(
+        "Patient's time zone",
+        choices=options(TIMEZONES),
+        default="America/New_York",
+        validators=[_is_zone],
+        validate_choice=False,
+    )
+    quiet_start = StringField(
+        "Quiet hours start",
+        default="21:00",
+        validators=[DataRequired("Enter when quiet hours start."), _is_time],
+        render_kw={"type": "time"},
+    )
+    quiet_end = StringField(
+        "Quiet hours end",
+        default="08:00",
+        validators=[DataRequired("Enter when quiet hours end."), _is_time],
+        render_kw={"type": "time"},
+    )
     detailed_texts = RadioField(
         "Detailed texts",
-        choices=options([("no", "No: texts say only that there is a visit and ask to call"),
-                 ("yes", "Yes: texts may name the test, place and preparation")]),
-        default="no", validators=[DataRequired("Choose whether texts may carry details.")])
+        choices=options(
+            [
+                ("no", "No: texts say only that there is a visit and ask to call"),
+                ("yes", "Yes: texts may name the test, place and preparation"),
+            ]
+        ),
+        default="no",
+        validators=[DataRequired("Choose whether texts may carry details.")],
+    )
     detailed_told_not_secure = BooleanField(
-        "The patient was told that texts are not secure and others may read them")
-    detailed_how = StringField("How the patient chose detailed texts",
-                               validators=[Optional(), Length(max=200)],
-                               description="For example: said so in person at the clinic.")
-    caregiver_phone = StringField("Caregiver's mobile number (optional)",
-                                  validators=[Optional(), _is_mobile],
-                                  render_kw={"autocomplete": "off", "inputmode": "tel"})
-    caregiver_name = StringField("Caregiver's name (optional)",
-                                 validators=[Optional(), Length(max=120)])
+        "The patient was told that texts are not secure and others may read them"
+    )
+    detailed_how = StringField(
+        "How the patient chose detailed texts",
+        validators=[Optional(), Length(max=200)],
+        description="For example: said so in person at the clinic.",
+    )
+    caregiver_phone = StringField(
+        "Caregiver's mobile number (optional)",
+        validators=[Optional(), _is_mobile],
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+    caregiver_name = StringField(
+        "Caregiver's name (optional)", validators=[Optional(), Length(max=120)]
+    )
     caregiver_scope = RadioField(
         "What the caregiver may receive",
-        choices=options([("reminders", "Copies of appointment reminders"),
-                 ("none", "Nothing: keep the number on record only")]),
-        default="reminders")
-    consent_obtained_by = StringField("Consent obtained by", validators=[
-        DataRequired("Enter who obtained consent."), Length(max=200)])
-    consent_date = StringField("Date consent was given", validators=[
-        DataRequired("Enter the date consent was given."), _is_date],
-        render_kw={"type": "date"})
-    consent_time = StringField("Time consent was given", validators=[
-        DataRequired("Enter the time consent was given."), _is_time],
-        render_kw={"type": "time"})
-    consent_method = SelectField("How consent was given", choices=options(CONSENT_METHODS),
-                                 validators=[DataRequired("Choose how consent was given.")])
+        choices=options(
+            [
+                ("reminders", "Copies of appointment reminders"),
+                ("none", "Nothing: keep the number on record only"),
+            ]
+        ),
+        default="reminders",
+    )
+    consent_obtained_by = StringField(
+        "Consent obtained by",
+        validators=[DataRequired("Enter who obtained consent."), Length(max=200)],
+    )
+    consent_date = StringField(
+        "Date consent was given",
+        validators=[DataRequired("Enter the date consent was given."), _is_date],
+        render_kw={"type": "date"},
+    )
+    consent_time = StringField(
+        "Time consent was given",
+        validators=[DataRequired("Enter the time consent was given."), _is_time],
+        render_kw={"type": "time"},
+    )
+    consent_method = SelectField(
+        "How consent was given",
+        choices=options(CONSENT_METHODS),
+        validators=[DataRequired("Choose how consent was given.")],
+    )
     told_program = BooleanField(DISCLOSURES[0][1])
     told_purpose = BooleanField(DISCLOSURES[1][1])
     told_frequency = BooleanField(DISCLOSURES[2][1])
@@ -218,29 +288,42 @@ class EnrollForm(FlaskForm):
         for name, _ in DISCLOSURES:
             if not getattr(self, name).data:
                 getattr(self, name).errors.append(
-                    "Tell the patient this and tick the box before enrolling.")
+                    "Tell the patient this and tick the box before enrolling."
+                )
                 ok = False
         if self.detailed_texts.data == "yes":
             if not self.detailed_told_not_secure.data:
                 self.detailed_told_not_secure.errors.append(
-                    "Detailed texts need the patient to be told texts are not secure.")
+                    "Detailed texts need the patient to be told texts are not secure."
+                )
                 ok = False
             if not (self.detailed_how.data or "").strip():
-                self.detailed_how.errors = [*self.detailed_how.errors,
-                                            "Say how the patient chose detailed texts."]
+                self.detailed_how.errors = [
+                    *self.detailed_how.errors,
+                    "Say how the patient chose detailed texts.",
+                ]
                 ok = False
         if self.caregiver_phone.data and self.caregiver_scope.data not in ("reminders", "none"):
             self.caregiver_scope.errors = ["Choose what the caregiver may receive."]
             ok = False
-        if (self.caregiver_phone.data and self.phone.data and not self.phone.errors
-                and not self.caregiver_phone.errors
-                and to_e164(self.caregiver_phone.data) == to_e164(self.phone.data)):
+        if (
+            self.caregiver_phone.data
+            and self.phone.data
+            and not self.phone.errors
+            and not self.caregiver_phone.errors
+            and to_e164(self.caregiver_phone.data) == to_e164(self.phone.data)
+        ):
             self.caregiver_phone.errors = ["The caregiver's number must differ from the patient's."]
             ok = False
-        if self.consent_date.data and not self.consent_date.errors:
-            if parse_date(self.consent_date.data) > date.today():
-                self.consent_date.errors = ["Consent cannot be dated in the future."]
-                ok = False
+        # No zone on earth is more than a day ahead of UTC's date.
+        latest = datetime.now(UTC).date() + timedelta(days=1)
+        if (
+            self.consent_date.data
+            and not self.consent_date.errors
+            and parse_date(self.consent_date.data) > latest
+        ):
+            self.consent_date.errors = ["Consent cannot be dated in the future."]
+            ok = False
         return ok
 
     def disclosures_text(self) -> str:
@@ -248,20 +331,36 @@ class EnrollForm(FlaskForm):
 
 
 class AppointmentForm(FlaskForm):
-    kind = SelectField("Kind", choices=options((k, KIND_LABELS[k]) for k in APPOINTMENT_KINDS),
-                       validators=[DataRequired("Choose the kind of appointment.")])
-    day = StringField("Date", validators=[DataRequired("Enter the date."), _is_date],
-                      render_kw={"type": "date"})
-    at = StringField("Time at the site", validators=[DataRequired("Enter the time."), _is_time],
-                     render_kw={"type": "time"})
-    timezone = SelectField("Site's time zone", choices=options(TIMEZONES), default="America/New_York",
-                           validators=[_is_zone], validate_choice=False)
-    location = StringField("Location", validators=[DataRequired("Enter where it is."),
-                                                   Length(max=300)],
-                           description="Site, building and floor, e.g. Main campus, Radiology, 2nd floor.")
-    prep_notes = TextAreaField("Preparation notes (optional)",
-                               validators=[Optional(), Length(max=1000)],
-                               description="The site's instructions, e.g. nothing to eat 6 hours before.")
+    kind = SelectField(
+        "Kind",
+        choices=options((k, KIND_LABELS[k]) for k in APPOINTMENT_KINDS),
+        validators=[DataRequired("Choose the kind of appointment.")],
+    )
+    day = StringField(
+        "Date", validators=[DataRequired("Enter the date."), _is_date], render_kw={"type": "date"}
+    )
+    at = StringField(
+        "Time at the site",
+        validators=[DataRequired("Enter the time."), _is_time],
+        render_kw={"type": "time"},
+    )
+    timezone = SelectField(
+        "Site's time zone",
+        choices=options(TIMEZONES),
+        default="America/New_York",
+        validators=[_is_zone],
+        validate_choice=False,
+    )
+    location = StringField(
+        "Location",
+        validators=[DataRequired("Enter where it is."), Length(max=300)],
+        description="Site, building and floor, e.g. Main campus, Radiology, 2nd floor.",
+    )
+    prep_notes = TextAreaField(
+        "Preparation notes (optional)",
+        validators=[Optional(), Length(max=1000)],
+        description="The site's instructions, e.g. nothing to eat 6 hours before.",
+    )
 
     def starts_at_local(self) -> datetime:
         return datetime.combine(parse_date(self.day.data), parse_time(self.at.data))
@@ -272,14 +371,29 @@ class WorkupForm(FlaskForm):
 
 
 for _stage in WORKUP_STAGES:
-    setattr(WorkupForm, f"{_stage}_status", SelectField(
-        f"{STAGE_LABELS[_stage]}: status", choices=options((s, STATUS_LABELS[s]) for s in WORKUP_STATUSES),
-        default="not_started"))
-    setattr(WorkupForm, f"{_stage}_date", StringField(
-        f"{STAGE_LABELS[_stage]}: date", validators=[Optional(), _is_date],
-                                                      render_kw={"type": "date"}))
-    setattr(WorkupForm, f"{_stage}_note", StringField(
-        f"{STAGE_LABELS[_stage]}: note", validators=[Optional(), Length(max=300)]))
+    setattr(
+        WorkupForm,
+        f"{_stage}_status",
+        SelectField(
+            f"{STAGE_LABELS[_stage]}: status",
+            choices=options((s, STATUS_LABELS[s]) for s in WORKUP_STATUSES),
+            default="not_started",
+        ),
+    )
+    setattr(
+        WorkupForm,
+        f"{_stage}_date",
+        StringField(
+            f"{STAGE_LABELS[_stage]}: date",
+            validators=[Optional(), _is_date],
+            render_kw={"type": "date"},
+        ),
+    )
+    setattr(
+        WorkupForm,
+        f"{_stage}_note",
+        StringField(f"{STAGE_LABELS[_stage]}: note", validators=[Optional(), Length(max=300)]),
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -287,8 +401,9 @@ class ConfirmForm(FlaskForm):
 
 
 class TryTextForm(FlaskForm):
-    body = StringField("Message", validators=[DataRequired("Type a message to send."),
-                                              Length(max=1600)])
+    body = StringField(
+        "Message", validators=[DataRequired("Type a message to send."), Length(max=1600)]
+    )
 
 
 class TryCallForm(FlaskForm):
@@ -296,7 +411,9 @@ class TryCallForm(FlaskForm):
 
 
 class TryAsForm(FlaskForm):
-    caller = SelectField("Call or text as", validators=[DataRequired("Choose who you are.")],
-                         validate_choice=False)
-    language = RadioField("Language for an unknown caller", choices=options(LANGUAGE_CHOICES),
-                          default="en")
+    caller = SelectField(
+        "Call or text as", validators=[DataRequired("Choose who you are.")], validate_choice=False
+    )
+    language = RadioField(
+        "Language for an unknown caller", choices=options(LANGUAGE_CHOICES), default="en"
+    )

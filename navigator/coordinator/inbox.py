@@ -25,16 +25,24 @@ GROUPS = [
     ("reschedule", "Reschedule requests"),
     ("delivery_failed", "Failed deliveries"),
 ]
-GROUP_OF = {"red_flag": "red_flag", "voicemail": "voicemail", "callback": "voicemail",
-            "reschedule": "reschedule", "delivery_failed": "delivery_failed"}
+GROUP_OF = {
+    "red_flag": "red_flag",
+    "voicemail": "voicemail",
+    "callback": "voicemail",
+    "reschedule": "reschedule",
+    "delivery_failed": "delivery_failed",
+}
 
 
 def open_alerts() -> list[tuple[Alert, Patient | None]]:
     """Unresolved alerts in inbox order, each with its patient (None for strangers)."""
     # Voicemails and callback requests share a rank: one group, oldest first.
     groups = [key for key, _ in GROUPS]
-    rank = case({kind: groups.index(GROUP_OF[kind]) for kind in PRIORITY}, value=Alert.kind,
-                else_=len(groups))
+    rank = case(
+        {kind: groups.index(GROUP_OF[kind]) for kind in PRIORITY},
+        value=Alert.kind,
+        else_=len(groups),
+    )
     return db.session.execute(
         db.select(Alert, Patient)
         .outerjoin(Patient, Patient.id == Alert.patient_id)
@@ -57,8 +65,14 @@ def inbox():
         .order_by(Alert.resolved_at.desc())
         .limit(20)
     ).all()
-    return render_template("coordinator/inbox.html", groups=groups, titles=dict(GROUPS),
-                           done=done, labels=ALERT_LABELS, form=ConfirmForm())
+    return render_template(
+        "coordinator/inbox.html",
+        groups=groups,
+        titles=dict(GROUPS),
+        done=done,
+        labels=ALERT_LABELS,
+        form=ConfirmForm(),
+    )
 
 
 @bp.post("/inbox/<int:alert_id>/done")

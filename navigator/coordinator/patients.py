@@ -48,8 +48,9 @@ def patients():
         if len(digits) >= 4:
             condition = condition | Patient.phone.contains(digits)
         select = select.where(condition)
-    return render_template("coordinator/patients.html",
-                           patients=db.session.scalars(select.limit(200)).all(), q=query)
+    return render_template(
+        "coordinator/patients.html", patients=db.session.scalars(select.limit(200)).all(), q=query
+    )
 
 
 def local_to_utc(day: str, at: str, zone: str) -> datetime:
@@ -82,39 +83,55 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
     if existing is not None:
         form.phone.errors.append(
             f"This number is already enrolled (patient #{existing.id}). "
-            "Open their page from the patient list instead of enrolling again.")
+            "Open their page from the patient list instead of enrolling again."
+        )
         return None
     now = utcnow()
     try:
-        patient = enroll(NewPatient(
-            name=form.name.data, phone=form.phone.data, language=form.language.data,
-            timezone=form.timezone.data, channel=form.channel.data))
+        patient = enroll(
+            NewPatient(
+                name=form.name.data,
+                phone=form.phone.data,
+                language=form.language.data,
+                timezone=form.timezone.data,
+                channel=form.channel.data,
+            )
+        )
         patient.quiet_start, patient.quiet_end = form.quiet_start.data[:5], form.quiet_end.data[:5]
         if form.detailed_texts.data == "yes":
             patient.detailed_texts = True
             patient.detailed_texts_at = now
-            patient.detailed_texts_how = (form.detailed_how.data.strip()
-                                          + "; told texts are not secure")[:200]
+            patient.detailed_texts_how = (
+                form.detailed_how.data.strip() + "; told texts are not secure"
+            )[:200]
         else:
             patient.detailed_texts = False
             patient.detailed_texts_at = now
             patient.detailed_texts_how = "chose short texts without details"
         db.session.flush()
-        db.session.add(Consent(
-            patient_id=patient.id,
-            obtained_by=form.consent_obtained_by.data.strip(),
-            obtained_at=local_to_utc(form.consent_date.data, form.consent_time.data,
-                                     current_user.timezone or "UTC"),
-            method=form.consent_method.data,
-            disclosures=form.disclosures_text(),
-        ))
+        db.session.add(
+            Consent(
+                patient_id=patient.id,
+                obtained_by=form.consent_obtained_by.data.strip(),
+                obtained_at=local_to_utc(
+                    form.consent_date.data, form.consent_time.data, current_user.timezone or "UTC"
+                ),
+                method=form.consent_method.data,
+                disclosures=form.disclosures_text(),
+            )
+        )
         parts = ["consent"]
         if form.caregiver_phone.data:
-            db.session.add(Caregiver(
-                patient_id=patient.id, phone=to_e164(form.caregiver_phone.data),
-                name=(form.caregiver_name.data or "").strip() or None,
-                scope=form.caregiver_scope.data, consent_at=now,
-                consent_how=f"recorded at enrolment by coordinator #{current_user.id}"))
+            db.session.add(
+                Caregiver(
+                    patient_id=patient.id,
+                    phone=to_e164(form.caregiver_phone.data),
+                    name=(form.caregiver_name.data or "").strip() or None,
+                    scope=form.caregiver_scope.data,
+                    consent_at=now,
+                    consent_how=f"recorded at enrolment by coordinator #{current_user.id}",
+                )
+            )
             parts.append(f"caregiver ({form.caregiver_scope.data})")
         parts.append("detailed texts" if patient.detailed_texts else "short texts")
         record("enroll", "patient", patient.id, ", ".join(parts))
@@ -136,28 +153,43 @@ def _send_confirmation(patient: Patient) -> None:
     """Text the opt-in confirmation, unless the number has opted out (STOP wins)."""
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     if contact is not None and contact.opted_out:
-        flash("Enrolled. This number has texted STOP, so no confirmation was sent: "
-              "the patient must text START to receive texts.", "warning")
+        flash(
+            "Enrolled. This number has texted STOP, so no confirmation was sent: "
+            "the patient must text START to receive texts.",
+            "warning",
+        )
         return
     from ..outbound import SendError, send_sms  # built alongside; imported when used
 
-    body = catalog().render("prompts.sms.start", patient.language,
-                            program=current_app.config["PROGRAM_NAME"])
+    body = catalog().render(
+        "prompts.sms.start", patient.language, program=current_app.config["PROGRAM_NAME"]
+    )
     try:
         send_sms(patient.phone, body, patient_id=patient.id, content_key="prompts.sms.start")
         db.session.commit()
     except SendError:
         # The failed row stays (outbound marks it); the inbox shows it to a person.
-        failed = db.session.scalar(db.select(Message).where(
-            Message.patient_id == patient.id, Message.content_key == "prompts.sms.start"
-        ).order_by(Message.id.desc()))
-        db.session.add(Alert(kind="delivery_failed", phone=patient.phone, patient_id=patient.id,
-                             message_id=failed.id if failed else None,
-                             detail="opt-in confirmation not sent"))
+        failed = db.session.scalar(
+            db.select(Message)
+            .where(Message.patient_id == patient.id, Message.content_key == "prompts.sms.start")
+            .order_by(Message.id.desc())
+        )
+        db.session.add(
+            Alert(
+                kind="delivery_failed",
+                phone=patient.phone,
+                patient_id=patient.id,
+                message_id=failed.id if failed else None,
+                detail="opt-in confirmation not sent",
+            )
+        )
         db.session.commit()
         log.warning("opt-in confirmation for patient %s failed", patient.id)
-        flash("Enrolled, but the confirmation text could not be sent. "
-              "It is listed in the inbox as a failed delivery.", "warning")
+        flash(
+            "Enrolled, but the confirmation text could not be sent. "
+            "It is listed in the inbox as a failed delivery.",
+            "warning",
+        )
         return
     flash("Enrolled. The confirmation text was sent.", "success")
 
@@ -175,7 +207,9 @@ def timeline(patient: Patient) -> list[Event]:
     """Everything that happened with this patient, newest first."""
     events: list[Event] = []
     messages = db.session.scalars(
-        db.select(Message).where((Message.patient_id == patient.id) | (Message.phone == patient.phone))
+        db.select(Message).where(
+            (Message.patient_id == patient.id) | (Message.phone == patient.phone)
+        )
     ).all()
     for m in messages:
         who = "" if m.phone == patient.phone else f" ({m.phone})"
@@ -190,7 +224,9 @@ def timeline(patient: Patient) -> list[Event]:
         events.append(Event(m.created_at, kind, title, m.body, _delivery(m)))
     for a in db.session.scalars(db.select(Alert).filter_by(patient_id=patient.id)):
         state = f"done {a.resolved_at:%Y-%m-%d}" if a.resolved_at else "open"
-        events.append(Event(a.created_at, "alert", ALERT_LABELS.get(a.kind, a.kind), a.detail, state))
+        events.append(
+            Event(a.created_at, "alert", ALERT_LABELS.get(a.kind, a.kind), a.detail, state)
+        )
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     if contact is not None and contact.opted_out_at:
         events.append(Event(contact.opted_out_at, "opt-out", "Opted out of texts (STOP)"))
@@ -198,16 +234,29 @@ def timeline(patient: Patient) -> list[Event]:
         events.append(Event(contact.opted_in_at, "opt-in", "Opted back in to texts (START)"))
     for appt in patient.appointments:
         if appt.status in ("confirmed", "reschedule_requested", "cancelled"):
-            title = {"confirmed": "Appointment confirmed",
-                     "reschedule_requested": "Reschedule requested",
-                     "cancelled": "Appointment cancelled"}[appt.status]
-            events.append(Event(appt.updated_at, "appointment",
-                                f"{title}: {KIND_LABELS.get(appt.kind, appt.kind)}"))
+            title = {
+                "confirmed": "Appointment confirmed",
+                "reschedule_requested": "Reschedule requested",
+                "cancelled": "Appointment cancelled",
+            }[appt.status]
+            events.append(
+                Event(
+                    appt.updated_at,
+                    "appointment",
+                    f"{title}: {KIND_LABELS.get(appt.kind, appt.kind)}",
+                )
+            )
     for change in db.session.scalars(
         db.select(AuditEvent).filter_by(entity="patient", entity_id=patient.id)
     ):
-        events.append(Event(change.created_at, "change", "Coordinator: " + change.action.replace("_", " "),
-                            change.detail))
+        events.append(
+            Event(
+                change.created_at,
+                "change",
+                "Coordinator: " + change.action.replace("_", " "),
+                change.detail,
+            )
+        )
     events.sort(key=lambda e: e.at, reverse=True)
     return events
 
@@ -229,10 +278,17 @@ def patient(patient_id: int):
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     upcoming = [a for a in patient.appointments]
     return render_template(
-        "coordinator/patient.html", patient=patient, contact=contact, stages=stages,
-        warnings=order_warnings(stages), events=timeline(patient), appointments=upcoming,
+        "coordinator/patient.html",
+        patient=patient,
+        contact=contact,
+        stages=stages,
+        warnings=order_warnings(stages),
+        events=timeline(patient),
+        appointments=upcoming,
         kind_labels=KIND_LABELS,
-        open_alerts=db.session.scalar(db.select(db.func.count(Alert.id)).where(
-            Alert.patient_id == patient.id, Alert.resolved_at.is_(None))),
+        open_alerts=db.session.scalar(
+            db.select(db.func.count(Alert.id)).where(
+                Alert.patient_id == patient.id, Alert.resolved_at.is_(None)
+            )
+        ),
     )
-

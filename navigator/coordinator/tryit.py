@@ -27,7 +27,7 @@ from ..models import Patient
 from ..patients import contact_for
 from . import bp
 from .audit import record
-from .forms import LANGUAGE_CHOICES, options, TryAsForm, TryCallForm, TryTextForm
+from .forms import LANGUAGE_CHOICES, TryAsForm, TryCallForm, TryTextForm, options
 
 SMS_PATH = "/twilio/sms"
 VOICE_PATH = "/twilio/voice"
@@ -63,8 +63,9 @@ def parse_twiml(xml_text: bytes | str, current_url: str) -> Reply:
         tag = verb.tag
         if tag == "Message":
             body = verb.find("Body")
-            reply.lines.append(("text", "".join((body if body is not None else verb).itertext())
-                                .strip()))
+            reply.lines.append(
+                ("text", "".join((body if body is not None else verb).itertext()).strip())
+            )
         elif tag == "Say":
             reply.lines.append(("say", _spoken(verb)))
         elif tag == "Play":
@@ -88,8 +89,12 @@ def parse_twiml(xml_text: bytes | str, current_url: str) -> Reply:
             reply.record_url = urljoin(current_url, verb.get("action") or current_url)
             break
         elif tag == "Dial":
-            reply.lines.append(("note", "(connects the call to a person: "
-                                + "".join(verb.itertext()).strip() + ")"))
+            reply.lines.append(
+                (
+                    "note",
+                    "(connects the call to a person: " + "".join(verb.itertext()).strip() + ")",
+                )
+            )
             reply.ended = True
             break
         elif tag == "Hangup":
@@ -115,11 +120,12 @@ def post_signed(url_or_path: str, params: dict) -> tuple[int, bytes, str]:
     target = parts.path + ("?" + parts.query if parts.query else "")
     signed_url = base + target
     signature = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"]).compute_signature(
-        signed_url, params)
+        signed_url, params
+    )
     db.session.commit()  # end our transaction so the inner request never waits on it
     response = current_app.test_client().post(
-        target, data=params, base_url=request.host_url,
-        headers={"X-Twilio-Signature": signature})
+        target, data=params, base_url=request.host_url, headers={"X-Twilio-Signature": signature}
+    )
     return response.status_code, response.get_data(), signed_url
 
 
@@ -171,9 +177,15 @@ def _voice(state: dict, url: str, extra: dict) -> None:
     call = state["call"]
     phone, _ = _caller_phone(state)
     for _ in range(MAX_REDIRECTS):
-        params = {"From": phone, "To": current_app.config["TWILIO_PHONE_NUMBER"],
-                  "CallSid": call["sid"], "AccountSid": _account_sid(),
-                  "Direction": "inbound", "CallStatus": "in-progress", **extra}
+        params = {
+            "From": phone,
+            "To": current_app.config["TWILIO_PHONE_NUMBER"],
+            "CallSid": call["sid"],
+            "AccountSid": _account_sid(),
+            "Direction": "inbound",
+            "CallStatus": "in-progress",
+            **extra,
+        }
         status, body, signed = post_signed(url, params)
         reply = _show(state, status, body, signed)
         if reply is None or reply.ended:
@@ -205,16 +217,24 @@ def tryit():
     as_form = TryAsForm(caller=state["caller"])
     as_form.caller.choices = _caller_choices()
     _, who = _caller_phone(state)
-    return render_template("coordinator/tryit.html", state=state, as_form=as_form,
-                           text_form=TryTextForm(), call_form=TryCallForm(), who=who,
-                           keys="123456789*0#")
+    return render_template(
+        "coordinator/tryit.html",
+        state=state,
+        as_form=as_form,
+        text_form=TryTextForm(),
+        call_form=TryCallForm(),
+        who=who,
+        keys="123456789*0#",
+    )
 
 
 @bp.post("/try/as")
 def tryit_as():
     form = TryAsForm()
     form.caller.choices = _caller_choices()
-    if not form.validate_on_submit() or form.caller.data not in {c.value for c in form.caller.choices}:
+    if not form.validate_on_submit() or form.caller.data not in {
+        c.value for c in form.caller.choices
+    }:
         flash("Choose who to text or call as from the list.", "error")
         return redirect(url_for("coordinator.tryit"))
     state = {"caller": form.caller.data, "log": [], "call": None}
@@ -239,9 +259,15 @@ def tryit_text():
     phone, who = _caller_phone(state)
     record("try_text", "tryit", None, who)
     state["log"].append(("you", form.body.data))
-    params = {"From": phone, "To": current_app.config["TWILIO_PHONE_NUMBER"],
-              "Body": form.body.data, "MessageSid": "SM" + secrets.token_hex(16),
-              "AccountSid": _account_sid(), "NumMedia": "0", "NumSegments": "1"}
+    params = {
+        "From": phone,
+        "To": current_app.config["TWILIO_PHONE_NUMBER"],
+        "Body": form.body.data,
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "AccountSid": _account_sid(),
+        "NumMedia": "0",
+        "NumSegments": "1",
+    }
     status, body, signed = post_signed(SMS_PATH, params)
     reply = _show(state, status, body, signed)
     if reply is not None and not reply.lines:
@@ -273,13 +299,20 @@ def tryit_call():
         _voice(state, target, {})
     elif action == "record" and call.get("record"):
         state["log"].append(("you", "(leaves a voicemail)"))
-        _voice(state, call["record"], {"RecordingUrl": "https://example.invalid/try-it-recording",
-                                       "RecordingSid": "RE" + secrets.token_hex(16),
-                                       "RecordingDuration": "7"})
+        _voice(
+            state,
+            call["record"],
+            {
+                "RecordingUrl": "https://example.invalid/try-it-recording",
+                "RecordingSid": "RE" + secrets.token_hex(16),
+                "RecordingDuration": "7",
+            },
+        )
     elif action == "speak" and (form.speech.data or "").strip() and call.get("gather"):
         state["log"].append(("you", f"“{form.speech.data.strip()}”"))
-        _voice(state, call["gather"], {"SpeechResult": form.speech.data.strip(),
-                                       "Confidence": "0.9"})
+        _voice(
+            state, call["gather"], {"SpeechResult": form.speech.data.strip(), "Confidence": "0.9"}
+        )
     elif action.startswith("key:") and call.get("gather"):
         digits = "".join(ch for ch in action[4:] if ch in "0123456789*#")
         typed = "".join(ch for ch in request.form.get("digits", "") if ch in "0123456789*#")

@@ -40,8 +40,10 @@ class StageView:
 
 def stage_views(patient: Patient) -> list[StageView]:
     """Every stage in order, with the date the tracker uses for it."""
-    saved = {s.stage: s for s in db.session.scalars(
-        db.select(WorkupStage).filter_by(patient_id=patient.id))}
+    saved = {
+        s.stage: s
+        for s in db.session.scalars(db.select(WorkupStage).filter_by(patient_id=patient.id))
+    }
     views = []
     for stage in WORKUP_STAGES:
         row = saved.get(stage)
@@ -51,8 +53,16 @@ def stage_views(patient: Patient) -> list[StageView]:
             derived = on_date is not None
         # A stage nobody has updated but with an appointment booked is, in fact, scheduled.
         status = row.status if row else ("scheduled" if derived else "not_started")
-        views.append(StageView(stage, STAGE_LABELS[stage], status,
-                               on_date, derived, (row.note or "") if row else ""))
+        views.append(
+            StageView(
+                stage,
+                STAGE_LABELS[stage],
+                status,
+                on_date,
+                derived,
+                (row.note or "") if row else "",
+            )
+        )
     return views
 
 
@@ -70,7 +80,7 @@ def order_warnings(stages: list[StageView]) -> list[str]:
     dated = [s for s in stages if s.on_date and s.status != "not_needed"]
     warnings = []
     for i, earlier in enumerate(dated):
-        for later in dated[i + 1:]:
+        for later in dated[i + 1 :]:
             if later.on_date < earlier.on_date:
                 warnings.append(
                     f"{earlier.label} ({earlier.on_date:%d %b %Y}) is dated after "
@@ -94,8 +104,10 @@ def workup(patient_id: int):
             getattr(form, f"{view.stage}_note").data = view.note
     status = 200
     if form.validate_on_submit():
-        saved = {s.stage: s for s in db.session.scalars(
-            db.select(WorkupStage).filter_by(patient_id=patient.id))}
+        saved = {
+            s.stage: s
+            for s in db.session.scalars(db.select(WorkupStage).filter_by(patient_id=patient.id))
+        }
         changed = []
         for stage in WORKUP_STAGES:
             row = saved.get(stage) or WorkupStage(patient_id=patient.id, stage=stage)
@@ -118,5 +130,10 @@ def workup(patient_id: int):
         return redirect(url_for("coordinator.patient", patient_id=patient.id) + "#workup")
     if request.method == "POST":
         status = 422
-    return render_template("coordinator/workup.html", patient=patient, form=form,
-                           stages=WORKUP_STAGES, labels=STAGE_LABELS), status
+    return render_template(
+        "coordinator/workup.html",
+        patient=patient,
+        form=form,
+        stages=WORKUP_STAGES,
+        labels=STAGE_LABELS,
+    ), status

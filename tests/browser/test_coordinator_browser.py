@@ -6,13 +6,12 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from browser_support import assert_accessible, assert_fits, seed_patient, sign_in
+from coordinator_support import make_coordinator
 from playwright.sync_api import expect
 
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Coordinator, Patient
-
-from browser_support import assert_accessible, assert_fits, seed_patient, sign_in
-from coordinator_support import make_coordinator
 
 pytestmark = pytest.mark.browser
 
@@ -69,8 +68,14 @@ def _fill_enrolment(page, phone):
     page.get_by_label("Mobile number", exact=True).fill(phone)
     page.get_by_label("Spanish (español)").check()
     page.get_by_label("Patient's time zone").select_option("America/Chicago")
-    for label in ("Program: who", "Purpose:", "Frequency:", "Message and data rates",
-                  "Reply HELP", "Reply STOP"):
+    for label in (
+        "Program: who",
+        "Purpose:",
+        "Frequency:",
+        "Message and data rates",
+        "Reply HELP",
+        "Reply STOP",
+    ):
         page.get_by_label(label).check()
 
 
@@ -152,10 +157,14 @@ def test_the_workup_page_warns_when_dates_are_out_of_order(app, page, nurse):
 
 def test_the_inbox_puts_warning_signs_first_and_marks_items_done(app, page, nurse):
     patient = seed_patient()
-    db.session.add_all([
-        Alert(kind="delivery_failed", phone=patient.phone, patient_id=patient.id, detail="30008"),
-        Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="fever"),
-    ])
+    db.session.add_all(
+        [
+            Alert(
+                kind="delivery_failed", phone=patient.phone, patient_id=patient.id, detail="30008"
+            ),
+            Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="fever"),
+        ]
+    )
     db.session.commit()
     sign_in(page)
     headings = page.locator("main h2").all_inner_texts()
@@ -216,8 +225,15 @@ def test_an_admin_adds_a_coordinator_in_the_browser(app, page, nurse):
 def test_pages_fit_a_phone_screen(app, phone_page, nurse):
     patient = seed_patient()
     sign_in(phone_page)
-    for path in ("/inbox", "/patients", "/patients/new", f"/patients/{patient.id}", "/try",
-                 f"/patients/{patient.id}/appointments/new", "/audit"):
+    for path in (
+        "/inbox",
+        "/patients",
+        "/patients/new",
+        f"/patients/{patient.id}",
+        "/try",
+        f"/patients/{patient.id}/appointments/new",
+        "/audit",
+    ):
         phone_page.goto(path)
         assert_fits(phone_page)
         assert_accessible(phone_page)

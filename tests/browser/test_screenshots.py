@@ -11,51 +11,98 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from browser_support import seed_patient, sign_in
 
+from navigator.appointments import schedule
 from navigator.coordinator.auth import create_coordinator
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Message, WorkupStage, utcnow
-from navigator.appointments import schedule
-
-from browser_support import seed_patient, sign_in
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.environ.get("NAVIGATOR_SCREENSHOTS"),
-                       reason="set NAVIGATOR_SCREENSHOTS=1 to rewrite docs/*.png"),
+    pytest.mark.skipif(
+        not os.environ.get("NAVIGATOR_SCREENSHOTS"),
+        reason="set NAVIGATOR_SCREENSHOTS=1 to rewrite docs/*.png",
+    ),
 ]
 
 
 def _demo_data():
-    create_coordinator("nurse@clinic.test", "correct horse battery staple", name="Nora Nurse",
-                       is_admin=True)
+    create_coordinator(
+        "nurse@clinic.test", "correct horse battery staple", name="Nora Nurse", is_admin=True
+    )
     ana = seed_patient("Ana Ruiz", "+16175550143", "es")
     beth = seed_patient("Beth Jones", "+16175550188", "en")
     now = utcnow()
     local = (now + timedelta(days=6)).replace(hour=9, minute=30, second=0, microsecond=0)
-    schedule(ana, "pet-ct", local, "America/Chicago", "Main campus, Radiology, 2nd floor",
-             "Nothing to eat for 6 hours before.", now=now)
-    schedule(ana, "visit", local - timedelta(days=3), "America/Chicago", "Oncology clinic",
-             now=now)
-    db.session.add(WorkupStage(patient_id=ana.id, stage="biopsy", status="scheduled",
-                               on_date=(local + timedelta(days=8)).date()))
-    db.session.add_all([
-        Message(direction="out", phone=ana.phone, patient_id=ana.id, transport="outbox",
-                status="queued", body="Care Navigator: Se inscribió para recibir recordatorios.",
-                created_at=now - timedelta(hours=5)),
-        Message(direction="in", phone=ana.phone, patient_id=ana.id, status="received",
-                body="tengo fiebre", created_at=now - timedelta(hours=2)),
-        Alert(kind="red_flag", phone=ana.phone, patient_id=ana.id, detail="fever",
-              created_at=now - timedelta(hours=2)),
-        Alert(kind="callback", phone=beth.phone, patient_id=beth.id,
-              detail="asked for a nurse to call", created_at=now - timedelta(hours=1)),
-        Alert(kind="reschedule", phone=beth.phone, patient_id=beth.id,
-              detail="cannot make Thursday", created_at=now - timedelta(minutes=30)),
-        Alert(kind="delivery_failed", phone="+16175550199", detail="carrier error 30008",
-              created_at=now - timedelta(minutes=10)),
-    ])
+    schedule(
+        ana,
+        "pet-ct",
+        local,
+        "America/Chicago",
+        "Main campus, Radiology, 2nd floor",
+        "Nothing to eat for 6 hours before.",
+        now=now,
+    )
+    schedule(ana, "visit", local - timedelta(days=3), "America/Chicago", "Oncology clinic", now=now)
+    db.session.add(
+        WorkupStage(
+            patient_id=ana.id,
+            stage="biopsy",
+            status="scheduled",
+            on_date=(local + timedelta(days=8)).date(),
+        )
+    )
+    db.session.add_all(
+        [
+            Message(
+                direction="out",
+                phone=ana.phone,
+                patient_id=ana.id,
+                transport="outbox",
+                status="queued",
+                body="Care Navigator: Se inscribió para recibir recordatorios.",
+                created_at=now - timedelta(hours=5),
+            ),
+            Message(
+                direction="in",
+                phone=ana.phone,
+                patient_id=ana.id,
+                status="received",
+                body="tengo fiebre",
+                created_at=now - timedelta(hours=2),
+            ),
+            Alert(
+                kind="red_flag",
+                phone=ana.phone,
+                patient_id=ana.id,
+                detail="fever",
+                created_at=now - timedelta(hours=2),
+            ),
+            Alert(
+                kind="callback",
+                phone=beth.phone,
+                patient_id=beth.id,
+                detail="asked for a nurse to call",
+                created_at=now - timedelta(hours=1),
+            ),
+            Alert(
+                kind="reschedule",
+                phone=beth.phone,
+                patient_id=beth.id,
+                detail="cannot make Thursday",
+                created_at=now - timedelta(minutes=30),
+            ),
+            Alert(
+                kind="delivery_failed",
+                phone="+16175550199",
+                detail="carrier error 30008",
+                created_at=now - timedelta(minutes=10),
+            ),
+        ]
+    )
     db.session.commit()
     return ana
 
