@@ -6,10 +6,10 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from browser_support import assert_accessible, assert_fits, seed_patient, sign_in
 from coordinator_support import make_coordinator
 from playwright.sync_api import expect
 
+from browser.browser_support import assert_accessible, assert_fits, seed_patient, sign_in
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Coordinator, Patient
 

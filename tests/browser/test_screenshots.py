@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browser_support import seed_patient, sign_in
 
+from browser.browser_support import seed_patient, sign_in
 from navigator.appointments import schedule
 from navigator.coordinator.auth import create_coordinator
 from navigator.extensions import db
