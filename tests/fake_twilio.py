@@ -36,7 +36,7 @@ class Received:
     status_callback: str
     sid: str | None
     answered: int
-    at: float = field(default_factory=time.time)
+    at: float = field(default_factory=time.time)  # when the request arrived
 
 
 class FakeTwilio:
@@ -108,6 +108,7 @@ class FakeTwilio:
             time.sleep(0.005)
 
     def _answer(self, request: Request) -> Response:
+        arrived = time.time()
         if self.latency:
             time.sleep(self.latency)
         parts = request.path.strip("/").split("/")
@@ -123,10 +124,10 @@ class FakeTwilio:
         if request.method == "GET":
             return self._list(kind, account, request)
         if request.method == "POST":
-            return self._create(kind, account, request)
+            return self._create(kind, account, request, arrived)
         return _json({"code": 20004, "message": "method not allowed", "status": 405}, 405)
 
-    def _create(self, kind: str, account: str, request: Request) -> Response:
+    def _create(self, kind: str, account: str, request: Request, arrived: float) -> Response:
         form = request.form
         to = form.get("To", "")
         with self._lock:
@@ -135,19 +136,20 @@ class FakeTwilio:
                 self._failures.popleft() if self._failures else None)
         if failure:
             status, code = failure
-            self._record(kind, form, None, status)
+            self._record(kind, form, None, status, arrived)
             payload = {"code": code, "message": f"fake failure {code or status}",
                        "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
             return _json(payload, status)
         prefix = "SM" if kind == "sms" else "CA"
         sid = prefix + uuid.uuid4().hex
-        self._record(kind, form, sid, 201)
+        self._record(kind, form, sid, 201, arrived)
         return _json(self._resource(kind, account, sid, form, datetime.now(UTC)), 201)
 
-    def _record(self, kind, form, sid, answered) -> None:
+    def _record(self, kind, form, sid, answered, arrived: float) -> None:
         item = Received(kind=kind, to=form.get("To", ""), sender=form.get("From", ""),
                         body=form.get("Body", ""), url=form.get("Url", ""),
-                        status_callback=form.get("StatusCallback", ""), sid=sid, answered=answered)
+                        status_callback=form.get("StatusCallback", ""), sid=sid,
+                        answered=answered, at=arrived)
         with self._lock:
             self.received.append(item)
 
