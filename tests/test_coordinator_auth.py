@@ -229,3 +229,25 @@ def test_the_command_line_refuses_a_short_password_and_a_second_account(app, run
         input="long enough password\n",
     )
     assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_an_admin_unlocks_a_locked_account(app, client):
+    make_coordinator(admin=True)
+    locked = make_coordinator("locked@clinic.test")
+    locked.locked_until = utcnow() + timedelta(minutes=10)
+    db.session.commit()
+    sign_in(client)
+    assert "Locked until" in client.get("/coordinators").get_data(as_text=True)
+    response = post_form(client, f"/coordinators/{locked.id}/unlock", {}, page="/coordinators")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Coordinator, locked.id).locked_until is None
+    assert db.session.scalar(db.select(AuditEvent).filter_by(action="unlock"))
+
+
+def test_only_an_admin_can_unlock(app, client):
+    make_coordinator()
+    other = make_coordinator("other@clinic.test")
+    sign_in(client)
+    response = post_form(client, f"/coordinators/{other.id}/unlock", {}, page="/inbox")
+    assert response.status_code == 403

@@ -288,12 +288,16 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(app, clien
     assert html.index("Opted back in") < html.index("I have a new pain")  # newest first
 
 
-def test_the_patient_list_finds_by_name_and_by_number(app, client, signed_in):
+def test_the_patient_list_finds_by_name_and_by_number_without_putting_them_in_urls(
+    app, client, signed_in
+):
     enroll(client)
     enroll(client, name="Beth Jones", phone="617-555-0188")
-    assert "Beth Jones" not in client.get("/patients?q=ana").get_data(as_text=True)
-    found = client.get("/patients?q=0188").get_data(as_text=True)
+    by_name = post_form(client, "/patients", {"q": "ana"}).get_data(as_text=True)
+    assert "Ana Ruiz" in by_name and "Beth Jones" not in by_name
+    found = post_form(client, "/patients", {"q": "0188"}).get_data(as_text=True)
     assert "Beth Jones" in found and "Ana Ruiz" not in found
+    assert "Beth Jones" in client.get("/patients?q=ana").get_data(as_text=True)  # no GET search
 
 
 def test_an_unknown_patient_is_a_404_page(app, client, signed_in):

@@ -171,3 +171,22 @@ def coordinators():
     return render_template(
         "coordinator/coordinators.html", form=form, everyone=everyone, now=utcnow()
     ), status
+
+
+@bp.post("/coordinators/<int:coordinator_id>/unlock")
+def unlock(coordinator_id: int):
+    """An admin lifts a sign-in lock before its minutes are up.
+
+    :raise 403: the signed-in coordinator is not an admin.
+    """
+    if not current_user.is_admin:
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    locked = db.get_or_404(Coordinator, coordinator_id)
+    locked.locked_until = None
+    locked.failed_logins = 0
+    record("unlock", "coordinator", locked.id)
+    db.session.commit()
+    flash(f"Unlocked {locked.email}.", "success")
+    return redirect(url_for("coordinator.coordinators"))

@@ -396,6 +396,10 @@ for _stage in WORKUP_STAGES:
     )
 
 
+class SearchForm(FlaskForm):
+    q = StringField("Find by name or number", validators=[Optional(), Length(max=120)])
+
+
 class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
 

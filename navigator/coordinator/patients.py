@@ -23,7 +23,7 @@ from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
 from . import bp
 from .audit import record
-from .forms import KIND_LABELS, EnrollForm, parse_date, parse_time
+from .forms import KIND_LABELS, EnrollForm, SearchForm, parse_date, parse_time
 from .workup import order_warnings, stage_views
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,15 @@ ALERT_LABELS = {
 }
 
 
-@bp.get("/patients")
+@bp.route("/patients", methods=["GET", "POST"])
 def patients():
-    """Every enrolled patient, newest first, with a search by name or number."""
-    query = (request.args.get("q") or "").strip()
+    """Every enrolled patient, newest first, with a search by name or number.
+
+    The search is a POST so that names and numbers never land in URLs, access logs or
+    browser history.
+    """
+    form = SearchForm()
+    query = (form.q.data or "").strip() if form.validate_on_submit() else ""
     select = db.select(Patient).order_by(Patient.created_at.desc(), Patient.id.desc())
     if query:
         digits = "".join(ch for ch in query if ch.isdigit())
@@ -49,7 +54,10 @@ def patients():
             condition = condition | Patient.phone.contains(digits)
         select = select.where(condition)
     return render_template(
-        "coordinator/patients.html", patients=db.session.scalars(select.limit(200)).all(), q=query
+        "coordinator/patients.html",
+        patients=db.session.scalars(select.limit(200)).all(),
+        q=query,
+        form=form,
     )
 
 
