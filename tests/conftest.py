@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from urllib.parse import urlencode
-
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
-from twilio.request_validator import RequestValidator
 
 from navigator import create_app
 from navigator.extensions import db
+from twilio_signing import AUTH_TOKEN, TwilioSigner
 
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-BASE_URL = "http://localhost"
 
 
 def _postgres_database(server_url: str):
@@ -105,23 +101,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def twilio_signature(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
-    return RequestValidator(token).compute_signature(url, params)
-
-
-class TwilioSigner:
-    """Posts form data to a webhook, signed exactly as Twilio signs it."""
-
-    def __init__(self, client, token: str = AUTH_TOKEN, base_url: str = BASE_URL):
-        self.client, self.token, self.base_url = client, token, base_url
-
-    def post(self, path: str, data: dict, query: dict | None = None, **kwargs):
-        full = path + ("?" + urlencode(query) if query else "")
-        signature = twilio_signature(self.base_url + full, data, self.token)
-        headers = {"X-Twilio-Signature": signature, **kwargs.pop("headers", {})}
-        return self.client.post(full, data=data, headers=headers, **kwargs)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import pytest
-from conftest import TwilioSigner
+from twilio_signing import TwilioSigner
 
 from navigator import appointments, reminders
 from navigator.extensions import db

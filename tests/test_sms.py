@@ -300,7 +300,7 @@ def test_a_missing_signature_is_refused(client):
 
 
 def test_a_signature_for_other_parameters_is_refused(client):
-    from conftest import twilio_signature
+    from twilio_signing import twilio_signature
 
     signature = twilio_signature("http://localhost/twilio/sms", {"From": PHONE, "Body": "hi"})
     response = client.post("/twilio/sms", data={"From": PHONE, "Body": "STOP", "MessageSid": "S"},
@@ -330,7 +330,7 @@ def test_an_internal_failure_still_answers_with_an_apology_and_a_way_to_a_person
 
 
 def test_signatures_are_checked_over_the_public_url_behind_a_proxy(app, client):
-    from conftest import TwilioSigner
+    from twilio_signing import TwilioSigner
 
     app.config["PUBLIC_BASE_URL"] = "https://navigator.example.org"
     signer = TwilioSigner(client, base_url="https://navigator.example.org")
