@@ -49,6 +49,12 @@ def test_parse_twiml_reads_texts_and_the_end_of_a_call():
     assert hung.ended
     dialled = parse_twiml(b"<Response><Dial>+16175550100</Dial></Response>", "http://x/")
     assert dialled.ended and "+16175550100" in dialled.lines[0][1]
+    with_action = parse_twiml(
+        b'<Response><Dial action="/twilio/voice/after-dial">+16175550100</Dial></Response>',
+        "http://x/twilio/voice/person",
+    )
+    assert not with_action.ended
+    assert with_action.dial_url == "http://x/twilio/voice/after-dial"
 
 
 def test_a_text_goes_through_the_signed_sms_webhook_and_the_reply_is_shown(app, client, nurse):
@@ -114,3 +120,21 @@ def test_an_empty_text_is_refused(app, client, nurse):
     post(client, "/try/text", {"body": ""})
     assert "Type a message to send." in client.get("/try").get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_pressing_0_rings_the_care_team_and_nobody_answering_leads_to_a_voicemail(
+    app, client, nurse
+):
+    from navigator.models import Alert
+
+    post(client, "/try/call", {"action": "start"})
+    post(client, "/try/call", {"action": "key:1"})  # English
+    post(client, "/try/call", {"action": "key:0"})  # a person
+    html = client.get("/try").get_data(as_text=True)
+    assert "(connects the call to a person" in html and "Nobody answers" in html
+    post(client, "/try/call", {"action": "dial-missed"})
+    html = client.get("/try").get_data(as_text=True)
+    assert "(nobody answers)" in html and "Finish the voicemail" in html
+    post(client, "/try/call", {"action": "record"})
+    alert = db.session.scalar(db.select(Alert).filter_by(kind="voicemail"))
+    assert alert is not None and alert.phone == "+12025550198"

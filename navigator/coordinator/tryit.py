@@ -46,6 +46,7 @@ class Reply:
     gather_url: str | None = None
     silence_url: str | None = None  # where Twilio goes when the caller says nothing
     record_url: str | None = None
+    dial_url: str | None = None  # where Twilio posts when a <Dial> with an action ends
     redirect_url: str | None = None
     ended: bool = False
 
@@ -95,7 +96,10 @@ def parse_twiml(xml_text: bytes | str, current_url: str) -> Reply:
                     "(connects the call to a person: " + "".join(verb.itertext()).strip() + ")",
                 )
             )
-            reply.ended = True
+            if verb.get("action"):
+                reply.dial_url = urljoin(current_url, verb.get("action"))
+            else:
+                reply.ended = True
             break
         elif tag == "Hangup":
             reply.lines.append(("note", "(the navigator hangs up)"))
@@ -194,8 +198,13 @@ def _voice(state: dict, url: str, extra: dict) -> None:
         if reply.redirect_url:
             url, extra = reply.redirect_url, {}
             continue
-        call.update(gather=reply.gather_url, silence=reply.silence_url, record=reply.record_url)
-        if not (reply.gather_url or reply.record_url):
+        call.update(
+            gather=reply.gather_url,
+            silence=reply.silence_url,
+            record=reply.record_url,
+            dial=reply.dial_url,
+        )
+        if not (reply.gather_url or reply.record_url or reply.dial_url):
             state["log"].append(("note", "(the call ends)"))
             state["call"] = None
         return
@@ -244,7 +253,8 @@ def tryit_as():
         contact = contact_for(UNKNOWN_CALLERS[language])
         contact.language, contact.language_chosen = language, True
         contact.menu_node, contact.menu_page = "main", 0
-        db.session.commit()
+    record("try_as", "tryit", None, _caller_phone(state)[1])
+    db.session.commit()
     _save(state)
     return redirect(url_for("coordinator.tryit"))
 
@@ -297,6 +307,12 @@ def tryit_call():
         state["log"].append(("you", "(says nothing)"))
         target = call.get("silence") or call.get("gather")
         _voice(state, target, {})
+    elif action in ("dial-answered", "dial-missed") and call.get("dial"):
+        answered = action == "dial-answered"
+        state["log"].append(
+            ("note", "(the care team answers, then hangs up)" if answered else "(nobody answers)")
+        )
+        _voice(state, call["dial"], {"DialCallStatus": "completed" if answered else "no-answer"})
     elif action == "record" and call.get("record"):
         state["log"].append(("you", "(leaves a voicemail)"))
         _voice(
