@@ -251,3 +251,9 @@ def test_only_an_admin_can_unlock(app, client):
     sign_in(client)
     response = post_form(client, f"/coordinators/{other.id}/unlock", {}, page="/inbox")
     assert response.status_code == 403
+
+
+def test_production_adds_strict_transport_security(app, client):
+    assert "Strict-Transport-Security" not in client.get("/sign-in").headers
+    app.config["NAVIGATOR_ENV"] = "production"
+    assert "max-age=" in client.get("/sign-in").headers["Strict-Transport-Security"]

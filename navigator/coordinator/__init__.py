@@ -91,6 +91,11 @@ def _forget_loaded_user():
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config.get("NAVIGATOR_ENV") == "production":
+        # Production is served over https only: browsers must never try plain http.
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
     if response.mimetype == "text/xml":
         # TwiML for Twilio: the HTML policies above mean nothing there.
         response.headers.pop("Content-Security-Policy", None)
@@ -120,8 +125,6 @@ def init_app(app) -> None:
     """Register the blueprint at ``/``, sign-in, security headers and error pages."""
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
-    if app.config.get("NAVIGATOR_ENV") == "production":
-        SECURITY_HEADERS["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     login_manager.login_view = "coordinator.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
