@@ -11,13 +11,12 @@ import logging
 from flask import Blueprint, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import delivery, menus, outcomes
+from . import delivery, menus, outcomes, turns
 from .content import LANGUAGES, catalog
 from .conversation import Facts, Say, Show, engine_for
 from .extensions import csrf, db
 from .menus import Position
-from .models import Message, insert, utcnow
-from .patients import contact_for, patient_for
+from .models import Contact, Message, Patient, utcnow
 from .phones import InvalidPhone, to_e164
 from .twiml import webhook, xml
 
@@ -60,26 +59,21 @@ def inbound():
         return xml(MessagingResponse())
     body = request.form.get("Body", "")[:1600]
     now = utcnow()
-    message = record_inbound(sid, phone, body, now)
-    if message is None:
+    turn = turns.open_turn(sid, phone, body, now)
+    if turn is None:
         log.info("inbound SMS %s seen before: no second effect", sid)
         return xml(MessagingResponse())
-    contact = contact_for(phone)
-    patient = patient_for(phone)
-    if patient is not None:
-        message.patient_id = patient.id
 
-    engine = engine_for(catalog())
-    here = Position(contact.menu_node or menus.MAIN, contact.menu_page or 0)
-    facts = Facts(contact.language, contact.language_chosen, contact.opted_out, patient is not None)
-    outcome = engine.text(here, body, facts)
-    replies = outcomes.apply(outcome, contact, patient, now=now, inbound=message, message_text=body)
-    texts = render(replies, outcome.language)
-    for text in texts:
-        db.session.add(Message(direction="out", channel="sms", phone=phone, body=text,
-                               patient_id=patient.id if patient else None, transport="reply",
-                               status="sent", content_key=_first_key(replies)))
-    db.session.commit()
+    here = Position(turn.menu_node or menus.MAIN, turn.menu_page or 0)
+    facts = Facts(turn.language, turn.language_chosen, turn.opted_out, turn.patient_id is not None)
+    outcome = engine_for(catalog()).text(here, body, facts)
+    if outcome.effects:
+        texts = _finish_with_effects(turn, phone, body, outcome, now)
+    else:
+        texts = render(outcome.replies, outcome.language)
+        turns.close_turn(turn, phone, node=outcome.position.node, page=outcome.position.page,
+                         language=outcome.language, texts=texts,
+                         content_key=_first_key(outcome.replies), now=now)
     log.info("inbound SMS %s handled: %d replies, effects=%s", sid, len(texts),
              ",".join(e.kind for e in outcome.effects) or "-")
     response = MessagingResponse()
@@ -88,20 +82,19 @@ def inbound():
     return xml(response)
 
 
-def record_inbound(sid: str, phone: str, body: str, now) -> Message | None:
-    """Store the inbound text, or return None if this MessageSid was stored before.
-
-    One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING): Twilio's retries and
-    two copies arriving at once both end here, and only the first one gets a row.
-    """
-    statement = (
-        insert(Message)
-        .values(direction="in", channel="sms", phone=phone, provider_sid=sid, body=body,
-                status="received", created_at=now)
-        .on_conflict_do_nothing(index_elements=["provider_sid"])
-        .returning(Message)
-    )
-    return db.session.scalars(statement).first()
+def _finish_with_effects(turn, phone: str, body: str, outcome, now) -> list[str]:
+    """A turn that changes more than the position: carried out in one ORM transaction."""
+    contact = db.session.get(Contact, turn.contact_id)
+    patient = db.session.get(Patient, turn.patient_id) if turn.patient_id else None
+    message = db.session.get(Message, turn.message_id)
+    replies = outcomes.apply(outcome, contact, patient, now=now, inbound=message, message_text=body)
+    texts = render(replies, outcome.language)
+    for text in texts:
+        db.session.add(Message(direction="out", channel="sms", phone=phone, body=text,
+                               patient_id=turn.patient_id, transport="reply", status="sent",
+                               content_key=_first_key(replies), created_at=now))
+    db.session.commit()
+    return texts
 
 
 def _first_key(replies: list) -> str | None:
