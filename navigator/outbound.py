@@ -104,6 +104,14 @@ def client() -> Client:
     return cached[key]
 
 
+def warm() -> None:
+    """Build this thread's client and load the SDK's message and call modules ahead of use."""
+    if not uses_outbox():
+        twilio = client()
+        twilio.api.v2010.account.messages  # noqa: B018 - the SDK imports these lazily
+        twilio.api.v2010.account.calls  # noqa: B018
+
+
 def _from_number() -> str:
     return current_app.config["TWILIO_PHONE_NUMBER"]
 

@@ -418,10 +418,17 @@ def _opted_out(phones: set[str]) -> set[str]:
     return {c.phone for c in contacts if c.opted_out}
 
 
-def _alert(reminder: Reminder, detail: str) -> None:
+def _alert(reminder: Reminder, detail: str, message: Message | None = None) -> None:
     appointment = reminder.appointment
+    if message is not None:
+        raised = db.session.scalar(db.select(Alert).where(Alert.kind == "delivery_failed",
+                                                          Alert.message_id == message.id))
+        if raised is not None:  # delivery.record already told the coordinators
+            raised.appointment_id = raised.appointment_id or appointment.id
+            return
     db.session.add(Alert(kind="delivery_failed", phone=reminder.recipient_phone,
                          patient_id=appointment.patient_id, appointment_id=appointment.id,
+                         message_id=message.id if message is not None else None,
                          detail=detail[:300]))
 
 
@@ -528,8 +535,9 @@ def _send_one(app, limiter: RateLimiter, deadline: float, kind: str, to: str, bo
     """Runs in a pool thread: no database here, only the HTTP call."""
     if time.monotonic() > deadline:
         return ("late", None, None)
-    limiter.acquire()
     with app.app_context():
+        outbound.warm()  # build this thread's client first, so pacing is what Twilio sees
+        limiter.acquire()
         try:
             sid, status = outbound.request_twilio(kind, to, body, url=url, status_callback=callback)
         except outbound.SendError as exc:
@@ -569,6 +577,18 @@ def _apply(reminder: Reminder, message: Message, outcome, now: datetime, counts:
 
 def _process(reminders: list[Reminder], existing: dict[int, Message | None], now: datetime,
              limiter: RateLimiter, counts: Counter) -> None:
+    # The claimed rows are ours until we commit their outcome, so they need not be reloaded
+    # after the intermediate commit (reloading cost one query per row and per message).
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        _process_claimed(reminders, existing, now, limiter, counts)
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
+def _process_claimed(reminders: list[Reminder], existing: dict[int, Message | None],
+                     now: datetime, limiter: RateLimiter, counts: Counter) -> None:
     opted_out = _opted_out({r.recipient_phone for r in reminders})
     latest: dict[tuple, datetime] = {}
     for reminder in reminders:
@@ -688,6 +708,6 @@ def record_delivery(sid: str, status: str, error_code: str | None = None) -> Rem
         reminder.status = "undelivered" if status == "undelivered" else "failed"
         reminder.error_code = str(error_code) if error_code else None
         reminder.error_reason = f"carrier says {status}"
-        _alert(reminder, f"reminder {reminder.id}: {status} {error_code or ''}".strip())
+        _alert(reminder, f"reminder {reminder.id}: {status} {error_code or ''}".strip(), message)
     db.session.flush()
     return reminder

@@ -20,8 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: thousands of lines would cost the benchmark more than the requests."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
 
 
 @dataclass
@@ -47,10 +54,12 @@ class FakeTwilio:
         self.received: list[Received] = []
         self.list_requests = 0
         self.in_flight = 0
+        self.accepted_count = 0
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
         self._lock = threading.Lock()
-        self._server = make_server(host, port, self._wsgi, threaded=True)
+        self._server = make_server(host, port, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://{host}:{self._server.server_port}"
@@ -82,6 +91,7 @@ class FakeTwilio:
     def reset(self) -> None:
         with self._lock:
             self.received.clear()
+            self.accepted_count = 0
             self._failures.clear()
             self._failures_for.clear()
 
@@ -152,6 +162,8 @@ class FakeTwilio:
                         answered=answered, at=arrived)
         with self._lock:
             self.received.append(item)
+            if sid:
+                self.accepted_count += 1
 
     def _resource(self, kind, account, sid, form, created: datetime) -> dict:
         stamp = format_datetime(created, usegmt=True)

@@ -357,3 +357,14 @@ def test_the_worker_paces_outbox_sends_with_the_configured_rate(app, new_patient
     limiter = reminders.RateLimiter(2.0, clock=clock, sleep=clock.sleep)
     reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w", limiter=limiter)
     assert clock.slept == pytest.approx([0.5 / 0.99, 0.5 / 0.99])
+
+
+def test_a_failed_text_reported_through_the_status_webhook_raises_one_alert(new_patient, app):
+    from navigator import delivery
+
+    reminder = _sent_reminder(new_patient)
+    delivery.record(reminder.provider_sid, "failed", "30006", now=datetime(2026, 2, 9, 20, 0))
+    db.session.commit()
+    [alert] = db.session.scalars(db.select(Alert))
+    assert alert.appointment_id == reminder.appointment_id
+    assert reminder.status == "failed"
