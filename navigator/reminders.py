@@ -184,8 +184,7 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
     patient = appointment.patient
     offsets = current_app.config["REMINDER_OFFSETS"]
     deltas = {offset: parse_offset(offset) for offset in offsets}
-    day_before = min((o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)),
-                     key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
+    day_before = _day_before_offset()
     planned: dict[datetime, PlannedReminder] = {}
     missed: list[str] = []
     for offset, delta in deltas.items():
@@ -318,6 +317,7 @@ def voice_lines(reminder: Reminder) -> list[str]:
 
 
 def _day_before_offset() -> str | None:
+    """The configured offset nearest one day (12 to 36 hours): its reminder carries prep."""
     deltas = {o: parse_offset(o) for o in current_app.config["REMINDER_OFFSETS"]}
     candidates = [o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)]
     return min(candidates, key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
@@ -603,9 +603,12 @@ def _process_claimed(reminders: list[Reminder], existing: dict[int, Message | No
             reminder.error_reason = "superseded by a later reminder"
             counts["superseded"] += 1
             continue
-        message = _prepare(reminder, existing.get(reminder.id), now, opted_out, counts)
+        earlier = existing.get(reminder.id)
+        message = _prepare(reminder, earlier, now, opted_out, counts)
         if message is not None:
             work.append((reminder, message))
+        elif earlier is not None:
+            earlier.status = "not_sent"  # an in-doubt row Twilio never had, now not needed
     db.session.commit()  # the Message rows exist before anything leaves: see the docstring
     if not work:
         return

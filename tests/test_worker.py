@@ -148,6 +148,18 @@ def test_a_text_a_dead_worker_never_sent_goes_out_once(app, fake_twilio, wrote_m
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
 
 
+def test_an_in_doubt_text_is_not_sent_to_someone_who_opted_out_meanwhile(app, fake_twilio):
+    [phone] = seed(1, NOW)
+    [reminder] = reminder_rows()
+    _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=False)
+    db.session.scalar(db.select(Contact).filter_by(phone=phone)).opted_out_at = NOW
+    db.session.commit()
+    later = NOW + reminders.LEASE + timedelta(minutes=1)
+    assert reminders.send_due(later, "rescuer") == {"skipped": 1}
+    assert fake_twilio.received == []
+    assert db.session.scalar(db.select(Message)).status == "not_sent"
+
+
 def test_an_in_doubt_text_waits_when_twilio_cannot_be_asked(app, fake_twilio):
     seed(1, NOW)
     [reminder] = reminder_rows()
@@ -223,8 +235,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(app, fake_t
 
 @pytest.mark.postgres_only
 def test_two_workers_at_once_send_every_reminder_exactly_once(app, fake_twilio):
-    phones = seed(400, utcnow() - timedelta(minutes=1))
-    fake_twilio.latency = 0.03
+    phones = seed(600, utcnow() - timedelta(minutes=1))
+    fake_twilio.latency = 0.04
     workers = [_spawn(app, fake_twilio, "--threads", "4", "--batch", "20") for _ in range(2)]
     for worker in workers:
         _, errors = worker.communicate(timeout=120)
