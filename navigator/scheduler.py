@@ -10,12 +10,15 @@ The job has an explicit id with ``replace_existing``, ``coalesce`` (ticks missed
 process was busy or asleep run once, not once each), ``max_instances=1`` (a slow tick is not
 overlapped by the next one) and a generous ``misfire_grace_time``, so a late tick still runs.
 ``--once`` runs a single tick and exits, like ``flask --app wsgi reminders send-due``.
+SIGTERM lets the running tick finish before the process exits; SIGKILL is survived by design
+(see reminders.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -78,6 +81,13 @@ def main(argv: list[str] | None = None) -> None:
         print(tick(app))
         return
     scheduler = build(app, options.interval)
+
+    def stop(signum, frame):
+        # A platform restart sends SIGTERM: let the running tick finish its batch first.
+        log.info("worker stopping: finishing the current tick")
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
     log.info("worker started: one tick every %s s", options.interval)
     try:
         scheduler.start()
