@@ -18,6 +18,7 @@ together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -53,13 +54,20 @@ def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
-    """Record the inbound text and read its sender's state; None if the SID was seen before."""
+@cache
+def _open_statements(dialect: str):
+    """The statements of the first half, built once per dialect with bound parameters.
+
+    Building SQLAlchemy statements costs more Python time than running them here, so the
+    hot path reuses these objects (and with them SQLAlchemy's compiled-statement cache).
+    """
+    phone, now = sa.bindparam("t_phone"), sa.bindparam("t_now")
     patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
     new_message = (
         insert(MESSAGES)
-        .values(direction="in", channel="sms", phone=phone, provider_sid=sid, body=body,
-                status="received", created_at=now, patient_id=patient_id)
+        .values(direction="in", channel="sms", phone=phone, provider_sid=sa.bindparam("t_sid"),
+                body=sa.bindparam("t_body"), status="received", created_at=now,
+                patient_id=patient_id)
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(MESSAGES.c.id)
     )
@@ -72,26 +80,33 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
                    CONTACTS.c.menu_node, CONTACTS.c.menu_page, CONTACTS.c.opted_out_at,
                    CONTACTS.c.opted_in_at)
     )
-    if _postgres():
-        message_cte = new_message.cte("new_message")
-        contact_cte = contact.cte("contact")
-        both = sa.select(message_cte.c.id.label("message_id"), contact_cte,
+    if dialect != "postgresql":
+        return new_message, contact, sa.select(patient_id)
+    message_cte, contact_cte = new_message.cte("new_message"), contact.cte("contact")
+    combined = sa.select(message_cte.c.id.label("message_id"), contact_cte,
                          patient_id.label("patient_id")).select_from(
-            contact_cte.outerjoin(message_cte, sa.true()))
+        contact_cte.outerjoin(message_cte, sa.true()))
+    return (combined,)
+
+
+def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
+    """Record the inbound text and read its sender's state; None if the SID was seen before."""
+    params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
+    if _postgres():
+        (combined,) = _open_statements("postgresql")
         with _autocommit() as conn:
-            row = conn.execute(both).one()
-        message_id = row.message_id
-    else:
-        with db.engine.begin() as conn:
-            message_id = conn.execute(new_message).scalar()
-            if message_id is None:
-                return None
-            row = conn.execute(contact).one()
-            found = conn.execute(sa.select(patient_id)).scalar()
-        return _turn(message_id, row, found)
-    if message_id is None:
-        return None
-    return _turn(message_id, row, row.patient_id)
+            row = conn.execute(combined, params).one()
+        if row.message_id is None:
+            return None
+        return _turn(row.message_id, row, row.patient_id)
+    new_message, contact, patient = _open_statements(db.engine.dialect.name)
+    with db.engine.begin() as conn:
+        message_id = conn.execute(new_message, params).scalar()
+        if message_id is None:
+            return None
+        row = conn.execute(contact, params).one()
+        patient_id = conn.execute(patient, params).scalar()
+    return _turn(message_id, row, patient_id)
 
 
 def _turn(message_id: int, row, patient_id: int | None) -> Turn:
@@ -102,29 +117,94 @@ def _turn(message_id: int, row, patient_id: int | None) -> Turn:
                 menu_page=row.menu_page, opted_out=opted_out, patient_id=patient_id)
 
 
+#: The second half on PostgreSQL, as one statement. Plain SQL: a multi-row INSERT built with
+#: SQLAlchemy is compiled afresh on every call, which cost more than the round trip it saves.
+CLOSE_POSTGRES = sa.text("""
+    WITH state AS (
+        UPDATE contacts
+           SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
+         WHERE id = :contact_id
+    )
+    INSERT INTO messages (direction, channel, phone, patient_id, body, transport, status,
+                          content_key, created_at)
+    SELECT 'out', 'sms', :phone, :patient_id, body, 'reply', 'sent', :content_key, :now
+      FROM unnest(CAST(:bodies AS text[])) AS body
+""")
+
+
 def close_turn(turn: Turn, phone: str, *, node: str, page: int, language: str,
                texts: list[str], content_key: str | None, now: datetime) -> None:
     """Remember the new position and language, and store the replies for the timeline."""
-    state = (
-        sa.update(CONTACTS)
-        .where(CONTACTS.c.id == turn.contact_id)
-        .values(menu_node=node, menu_page=page, language=language, updated_at=now)
-    )
-    replies = [
-        {"direction": "out", "channel": "sms", "phone": phone, "patient_id": turn.patient_id,
-         "body": text, "transport": "reply", "status": "sent", "content_key": content_key,
-         "created_at": now}
-        for text in texts
-    ]
+    params = {"contact_id": turn.contact_id, "node": node, "page": page, "language": language,
+              "now": now, "phone": phone, "patient_id": turn.patient_id,
+              "content_key": content_key, "bodies": texts}
     if _postgres():
-        statement = sa.insert(MESSAGES).values(replies) if replies else None
         with _autocommit() as conn:
-            if statement is None:
-                conn.execute(state)
-            else:
-                conn.execute(statement.add_cte(state.cte("state")))
+            conn.execute(CLOSE_POSTGRES, params)
         return
     with db.engine.begin() as conn:
-        conn.execute(state)
-        if replies:
-            conn.execute(sa.insert(MESSAGES), replies)
+        conn.execute(
+            sa.update(CONTACTS).where(CONTACTS.c.id == turn.contact_id)
+            .values(menu_node=node, menu_page=page, language=language, updated_at=now))
+        if texts:
+            conn.execute(sa.insert(MESSAGES), [
+                {"direction": "out", "channel": "sms", "phone": phone,
+                 "patient_id": turn.patient_id, "body": text, "transport": "reply",
+                 "status": "sent", "content_key": content_key, "created_at": now}
+                for text in texts
+            ])
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a call step needs to know about the number calling."""
+
+    contact_id: int
+    language: str
+    language_chosen: bool
+    opted_out: bool
+    patient_id: int | None
+
+
+@cache
+def _caller_statement(dialect: str, create: bool):
+    phone = sa.bindparam("t_phone")
+    patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
+    columns = (CONTACTS.c.id, CONTACTS.c.language, CONTACTS.c.language_chosen,
+               CONTACTS.c.opted_out_at, CONTACTS.c.opted_in_at)
+    if not create:
+        return sa.select(*columns, patient_id.label("patient_id")).where(CONTACTS.c.phone == phone)
+    now = sa.bindparam("t_now")
+    upsert = (
+        insert(CONTACTS)
+        .values(phone=phone, language="en", language_chosen=False, menu_node="main",
+                menu_page=0, failed_checks=0, created_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=["phone"], set_={"updated_at": now})
+        .returning(*columns)
+    )
+    if dialect != "postgresql":
+        return upsert
+    contact = upsert.cte("contact")
+    return sa.select(contact, patient_id.label("patient_id"))
+
+
+def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> Caller | None:
+    """The caller's state in one statement; the greeting (``create``) makes the row if new."""
+    params = {"t_phone": phone, "t_now": now}
+    statement = _caller_statement(db.engine.dialect.name, create)
+    if _postgres():
+        with _autocommit() as conn:
+            row = conn.execute(statement, params).one_or_none()
+        patient_id = row.patient_id if row is not None else None
+    else:
+        with db.engine.begin() as conn:
+            row = conn.execute(statement, params).one_or_none()
+            patient_id = None
+            if row is not None:
+                patient_id = conn.execute(
+                    sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone)).scalar()
+    if row is None:
+        return None
+    opted_out = row.opted_out_at is not None and (
+        row.opted_in_at is None or row.opted_in_at < row.opted_out_at)
+    return Caller(row.id, row.language, bool(row.language_chosen), opted_out, patient_id)

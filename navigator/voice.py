@@ -19,12 +19,12 @@ from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from werkzeug.security import check_password_hash
 
-from . import menus, outbound, outcomes
+from . import menus, outbound, outcomes, turns
 from .content import LANGUAGES, catalog
 from .conversation import Facts, Say as SayKey, Show, engine_for
 from .extensions import csrf, db
 from .menus import Position
-from .models import Contact, utcnow
+from .models import Contact, Patient, utcnow
 from .patients import contact_for, patient_for
 from .phones import InvalidPhone, to_e164
 from .twiml import webhook, xml
@@ -38,6 +38,8 @@ VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Lupe", "es-US")}
 SPEECH_RATE = "90%"  # a little slower than the default, for older and anxious callers
 GATHER_SECONDS = 10  # the longest of the ISO 13714 range; relay callers need it
 MISSES_BEFORE_PERSON = 2
+#: Effects of a key press that need the caller's records; the rest need no database.
+NEEDS_RECORDS = {"red_flag", "set_language", "text_me", "next_appointment"}
 
 
 def say(parent, text: str, language: str) -> None:
@@ -62,6 +64,19 @@ def apology() -> VoiceResponse:
     else:
         response.redirect(url_for("voice.person", miss=0), method="POST")
     return response
+
+
+def _phone() -> str | None:
+    try:
+        return to_e164(request.form.get("From", ""))
+    except InvalidPhone:
+        return None  # a hidden number ("anonymous"): general menus only
+
+
+def _state(create: bool = False) -> turns.Caller | None:
+    """The caller's state in one statement (the hot steps of a call use this)."""
+    phone = _phone()
+    return turns.caller(phone, create=create, now=utcnow()) if phone else None
 
 
 def _caller(create: bool = False) -> tuple[Contact | None, str]:
@@ -101,7 +116,8 @@ def incoming():
     then offers both languages, each in its own voice; a known caller hears their own
     language first and keeps it if they press nothing.
     """
-    contact, language = _caller(create=True)
+    state = _state(create=True)
+    language = state.language if state else "en"
     response = VoiceResponse()
     first = [language] + [other for other in LANGUAGES if other != language]
     gather = _gather(url_for("voice.language"), language, num_digits=1)
@@ -110,7 +126,6 @@ def incoming():
         say(gather, words("prompts.voice.language_offer", each), each)
     response.append(gather)
     response.redirect(url_for("voice.node", node=menus.MAIN, miss=0), method="POST")
-    db.session.commit()
     return xml(response)
 
 
@@ -138,7 +153,8 @@ def language():
 @webhook(apology)
 def node():
     """Read a node and wait for a choice; a silent caller comes back here with miss+1."""
-    _, language = _caller()
+    state = _state()
+    language = state.language if state else "en"
     miss = request.args.get("miss", 0, type=int)
     here = Position(request.args.get("node", menus.MAIN))
     if miss >= MISSES_BEFORE_PERSON:
@@ -179,23 +195,26 @@ def render_node(here: Position, language: str, *, miss: int, lead: str | None = 
 @webhook(apology)
 def choose():
     """What the caller pressed or said at a node."""
-    contact, language = _caller()
+    state = _state()
+    language = state.language if state else "en"
     here = Position(request.args.get("node", menus.MAIN))
     miss = request.args.get("miss", 0, type=int)
     digits = request.form.get("Digits", "")
     speech = request.form.get("SpeechResult", "")
-    patient = patient_for(contact.phone) if contact else None
-    facts = Facts(language, bool(contact and contact.language_chosen),
-                  bool(contact and contact.opted_out), patient is not None)
+    facts = Facts(language, bool(state and state.language_chosen), bool(state and state.opted_out),
+                  bool(state and state.patient_id))
     outcome = engine_for(catalog()).keypad(here, digits, speech, facts)
     kinds = {effect.kind for effect in outcome.effects}
     language = outcome.language
-    if contact is not None:
+    contact = patient = None
+    if state is not None and kinds & NEEDS_RECORDS:
+        contact = db.session.get(Contact, state.contact_id)
+        patient = db.session.get(Patient, state.patient_id) if state.patient_id else None
         # The phone's position travels in URLs; keep the one the texts remember.
         text_position = contact.menu_node, contact.menu_page
         outcomes.apply(outcome, contact, patient, now=utcnow())
         contact.menu_node, contact.menu_page = text_position
-    db.session.commit()
+        db.session.commit()
 
     spoken_first = [words(r.key, language, **r.values) for r in outcome.replies if isinstance(r, SayKey)]
     if "red_flag" in kinds or "person" in kinds:
