@@ -43,9 +43,7 @@ if os.environ.get("FLOOR_WITH_INSERT"):
     # A second floor: the same route plus the least a webhook that keeps what it was sent
     # can do, one INSERT and COMMIT through SQLAlchemy Core.
     import sqlalchemy as sa
-    engine = sa.create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS floor_log (id serial primary key, body text)"))
+    engine = sa.create_engine(os.environ["DATABASE_URL"])
     INSERT = sa.text("INSERT INTO floor_log (body) VALUES (:body)")
 @app.post("/twilio/sms")
 @app.post("/twilio/voice")
@@ -219,6 +217,10 @@ def main() -> None:
         finally:
             stop(floor)
         if env["DATABASE_URL"].startswith("postgresql"):
+            import sqlalchemy as sa
+
+            with sa.create_engine(env["DATABASE_URL"]).begin() as conn:
+                conn.execute(sa.text("CREATE TABLE floor_log (id serial primary key, body text)"))
             floor_db = serve("floor:app", port_floor, {**env, "PYTHONPATH": str(work),
                                                        "FLOOR_WITH_INSERT": "1"},
                              args.workers, args.threads, work)
