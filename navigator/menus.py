@@ -74,3 +74,13 @@ def walk(catalog: Catalog):
         current = queue.pop(0)
         yield current
         queue.extend(catalog.nodes[current].children)
+
+
+def path_to(catalog: Catalog, node_id: str) -> list[int]:
+    """The option numbers that lead from the main menu to ``node_id``."""
+    steps: list[int] = []
+    while catalog.nodes[node_id].parent:
+        parent = catalog.nodes[node_id].parent
+        steps.insert(0, catalog.nodes[parent].children.index(node_id) + 1)
+        node_id = parent
+    return steps

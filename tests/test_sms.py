@@ -96,7 +96,7 @@ def test_every_menu_option_is_reachable_by_text_and_no_page_is_a_dead_end(text, 
         for node_id in menus.walk(catalog):
             node = catalog.nodes[node_id]
             for digit, child in enumerate(node.children, 1):
-                path = _path_to(catalog, node_id)
+                path = menus.path_to(catalog, node_id)
                 text("MENU")
                 for step in path:
                     text(str(step))
@@ -109,15 +109,6 @@ def test_every_menu_option_is_reachable_by_text_and_no_page_is_a_dead_end(text, 
                     "prompts.sms.footer_main")]
                 if catalog.nodes[child].action is None:
                     assert any(w in last for w in ways_on), f"{child} ({language}) is a dead end"
-
-
-def _path_to(catalog, node_id):
-    steps = []
-    while catalog.nodes[node_id].parent:
-        parent = catalog.nodes[node_id].parent
-        steps.insert(0, catalog.nodes[parent].children.index(node_id) + 1)
-        node_id = parent
-    return steps
 
 
 def test_a_number_that_is_not_an_option_says_so_kindly_and_stays_put(text, app):

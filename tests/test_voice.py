@@ -120,7 +120,7 @@ def test_the_whole_voice_tree_is_reachable_and_has_no_dead_end(twilio, app):
             call = Call(twilio)
             call.start()
             call.press(key)
-            for step in _path_to(catalog, node_id):
+            for step in menus.path_to(catalog, node_id):
                 call.press(str(step))
             heard = call.heard
             assert heard, node_id
@@ -134,15 +134,6 @@ def test_the_whole_voice_tree_is_reachable_and_has_no_dead_end(twilio, app):
             parent = catalog.nodes[node_id].parent
             if parent != menus.MAIN:
                 assert catalog.render(f"topics.{parent}.voice", language) in call.heard
-
-
-def _path_to(catalog, node_id):
-    steps = []
-    while catalog.nodes[node_id].parent:
-        parent = catalog.nodes[node_id].parent
-        steps.insert(0, catalog.nodes[parent].children.index(node_id) + 1)
-        node_id = parent
-    return steps
 
 
 @pytest.mark.parametrize("speech,node", [("imaging", "imaging"), ("biopsia", "biopsy"),
