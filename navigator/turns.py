@@ -22,6 +22,7 @@ from functools import cache
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .extensions import db
 from .models import Contact, Message, Patient, insert
@@ -46,8 +47,24 @@ class Turn:
 
 
 def _autocommit():
-    """A connection whose every statement is its own transaction (PostgreSQL only)."""
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    """A connection whose every statement is its own transaction (PostgreSQL only).
+
+    Its commits do not wait for the write-ahead log to reach the disk
+    (``synchronous_commit=off``). Only these plain turns use it: if the database server
+    itself crashed, the last fraction of a second of menu positions and logged texts could
+    be lost, never corrupted. Anything that matters more (an alert, an opt-out, a
+    reminder) is written by the ORM's ordinary transactions, whose commit also flushes
+    every earlier one, the inbound text included.
+    """
+    app = current_app._get_current_object()
+    engine = app.extensions.get("turns_engine")
+    if engine is None:
+        engine = sa.create_engine(
+            db.engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800,
+            connect_args={"options": "-c synchronous_commit=off"},
+        )
+        app.extensions["turns_engine"] = engine
+    return engine.connect()
 
 
 def _postgres() -> bool:

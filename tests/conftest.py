@@ -80,6 +80,8 @@ def app(migrated, tmp_path):
         yield app
         db.session.remove()
         db.engine.dispose()
+        if "turns_engine" in app.extensions:
+            app.extensions["turns_engine"].dispose()
 
 
 def _empty_tables() -> None:
