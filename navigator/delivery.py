@@ -29,7 +29,8 @@ def record(sid: str, state: str, error_code: str | None, *, now: datetime) -> Me
     """Apply one status report to the message with this SID; None when we never sent it."""
     message = db.session.scalar(db.select(Message).filter_by(provider_sid=sid))
     if message is None:
-        log.info("status %s for unknown SID %s: ignored", state, sid)
+        log.info("status %s for unknown SID %s: no message row", state, sid)
+        _tell_reminders(sid, state, error_code)
         return None
     if RANK.get(state, 0) < RANK.get(message.status, 0):
         log.info("status %s for %s arrived after %s: kept the later state", state, sid, message.status)
@@ -47,7 +48,6 @@ def record(sid: str, state: str, error_code: str | None, *, now: datetime) -> Me
 
 
 def _tell_reminders(sid: str, state: str, error_code: str | None) -> None:
-    from . import reminders
+    from . import reminders  # reminders imports outbound, which imports this module's peers
 
-    if hasattr(reminders, "record_delivery"):
-        reminders.record_delivery(sid, state, error_code)
+    reminders.record_delivery(sid, state, error_code)

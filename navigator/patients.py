@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from .content import LANGUAGES
@@ -80,7 +81,10 @@ def enroll(details: NewPatient) -> Patient:
     details = validate(details)
     if db.session.scalar(db.select(Patient).filter_by(phone=details.phone)):
         raise EnrollmentError("phone", "this number is already enrolled")
+    quiet_start, quiet_end = current_app.config["QUIET_HOURS"].split("-")
     patient = Patient(
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
         name=details.name,
         phone=details.phone,
         language=details.language,

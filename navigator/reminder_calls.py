@@ -18,10 +18,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from . import replies, reminders
+from . import delivery, replies, reminders
 from .content import LANGUAGES, catalog
 from .extensions import csrf, db
-from .models import Reminder
+from .models import Reminder, utcnow
 from .phones import for_humans
 from .twiml import webhook, xml
 
@@ -127,7 +127,7 @@ def answer(reminder_id: int):
 def status():
     """Twilio's call status callback: delivery state, and the SMS fallback for missed calls."""
     sid = request.form.get("CallSid", "")
-    reminders.record_delivery(sid, request.form.get("CallStatus", ""),
-                              request.form.get("ErrorCode") or None)
+    delivery.record(sid, request.form.get("CallStatus", "").strip().lower(),
+                    request.form.get("ErrorCode") or None, now=utcnow())
     db.session.commit()
     return xml(VoiceResponse())

@@ -90,11 +90,6 @@ PREP_DELAY = timedelta(minutes=1)
 DEFAULT_BATCH = 200
 CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
 
-_RANK = {"pending": 0, "sending": 1, "accepted": 1, "queued": 1, "initiated": 1, "ringing": 1,
-         "in-progress": 1, "sent": 2, "delivered": 3, "read": 3, "completed": 3,
-         "undelivered": 3, "failed": 3, "no-answer": 3, "busy": 3, "canceled": 3}
-
-
 @dataclass(frozen=True)
 class PlannedReminder:
     """When one reminder goes (naive UTC), for which offset, and whether it carries prep."""
@@ -674,7 +669,10 @@ def send_due(now: datetime, worker_id: str | None = None, *, limit: int | None =
 
 
 def record_delivery(sid: str, status: str, error_code: str | None = None) -> Reminder | None:
-    """Apply a Twilio status callback to the Message and its Reminder; the caller commits.
+    """Apply a Twilio status callback to the Reminder it concerns; the caller commits.
+
+    ``delivery.record`` has already moved the Message row (the one place that does); this
+    adds what a reminder needs on top.
 
     Tolerates callbacks out of order and repeated: a state never moves back (a ``delivered``
     text stays delivered when a late ``sent`` arrives). An undelivered or failed text raises
@@ -684,12 +682,6 @@ def record_delivery(sid: str, status: str, error_code: str | None = None) -> Rem
     """
     status = (status or "").strip().lower()
     message = db.session.scalar(db.select(Message).where(Message.provider_sid == sid))
-    if message is not None and _RANK.get(status, 0) >= _RANK.get(message.status, 0):
-        if message.status != status:
-            message.status = status
-            message.status_at = utcnow()
-        if error_code:
-            message.error_code = str(error_code)
     reminder = db.session.scalar(db.select(Reminder).where(Reminder.provider_sid == sid))
     if reminder is None or reminder.status not in ("sent", "sending"):
         return reminder

@@ -42,3 +42,10 @@ def test_a_number_cannot_be_enrolled_twice(runner):
     assert enroll(runner, "--name", "Ana", "--phone", "+16175550143").exit_code == 0
     again = enroll(runner, "--name", "Other", "--phone", "617-555-0143")
     assert again.exit_code != 0 and "already enrolled" in again.output
+
+
+def test_a_new_patient_gets_the_sites_default_quiet_hours(app, runner):
+    app.config["QUIET_HOURS"] = "20:30-09:00"
+    assert enroll(runner, "--name", "Ana", "--phone", "+16175550143").exit_code == 0
+    patient = db.session.scalar(db.select(Patient))
+    assert (patient.quiet_start, patient.quiet_end) == ("20:30", "09:00")

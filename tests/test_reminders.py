@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from readability import english_grades, inflesz, is_gsm7
 
-from navigator import appointments, reminders
+from navigator import appointments, delivery, reminders
 from navigator.content import catalog
 from navigator.extensions import db
-from navigator.models import Alert, Contact, Message, Reminder
+from navigator.models import Alert, Contact, Message, Reminder, utcnow
 
 UTC_NOW = datetime(2026, 2, 1, 15, 0)  # a Sunday afternoon, far from any clock change
 KINDS = ("ct", "pet-ct", "bone-scan", "mri", "biopsy", "visit")
@@ -295,9 +295,9 @@ def _sent_reminder(new_patient):
 
 def test_a_late_sent_callback_never_undoes_delivered(new_patient):
     reminder = _sent_reminder(new_patient)
-    reminders.record_delivery(reminder.provider_sid, "delivered")
-    reminders.record_delivery(reminder.provider_sid, "sent")
-    reminders.record_delivery(reminder.provider_sid, "queued")
+    delivery.record(reminder.provider_sid, "delivered", None, now=utcnow())
+    delivery.record(reminder.provider_sid, "sent", None, now=utcnow())
+    delivery.record(reminder.provider_sid, "queued", None, now=utcnow())
     db.session.commit()
     message = db.session.scalar(db.select(Message).filter_by(provider_sid=reminder.provider_sid))
     assert (reminder.status, message.status) == ("delivered", "delivered")
@@ -305,9 +305,9 @@ def test_a_late_sent_callback_never_undoes_delivered(new_patient):
 
 def test_an_undelivered_text_alerts_the_coordinators_once(new_patient):
     reminder = _sent_reminder(new_patient)
-    reminders.record_delivery(reminder.provider_sid, "undelivered", "30003")
-    reminders.record_delivery(reminder.provider_sid, "undelivered", "30003")
-    reminders.record_delivery(reminder.provider_sid, "sent")
+    delivery.record(reminder.provider_sid, "undelivered", "30003", now=utcnow())
+    delivery.record(reminder.provider_sid, "undelivered", "30003", now=utcnow())
+    delivery.record(reminder.provider_sid, "sent", None, now=utcnow())
     db.session.commit()
     alerts = list(db.session.scalars(db.select(Alert)))
     assert [a.kind for a in alerts] == ["delivery_failed"]
@@ -315,7 +315,7 @@ def test_an_undelivered_text_alerts_the_coordinators_once(new_patient):
 
 
 def test_a_callback_for_an_unknown_sid_changes_nothing(app):
-    assert reminders.record_delivery("SM" + "f" * 32, "delivered") is None
+    assert delivery.record("SM" + "f" * 32, "delivered", None, now=utcnow()) is None
 
 
 class FakeClock:
