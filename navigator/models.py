@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -295,3 +296,16 @@ class WorkupStage(db.Model):
     note: Mapped[str | None] = mapped_column(String(300))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SendPacing(db.Model):
+    """One row: the earliest time (epoch seconds, the database's clock) the next send may go.
+
+    Every worker process paces its sends through this row, so ``SEND_RATE_PER_SECOND`` is
+    the rate of the number, however many workers run (see reminders.SharedRateLimiter).
+    """
+
+    __tablename__ = "send_pacing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)

@@ -43,10 +43,11 @@ Failures
     reminder back (delivered never becomes sent again).
 
 Rate
-    ``SEND_RATE_PER_SECOND`` paces hand-overs per worker process (0 lifts it): sends are
-    spaced 1/(0.99 x rate) apart, so the achieved rate stays about 1% under the limit, never
-    above it, even when the network bunches a few requests together. The Procfile
-    runs one worker; a second worker for failover would double the ceiling.
+    ``SEND_RATE_PER_SECOND`` paces hand-overs for the whole site (0 lifts it): sends are
+    spaced 1/(0.97 x rate) apart, so the achieved rate stays about 3% under the limit, never
+    above it, even when the network bunches a few requests together. On PostgreSQL every
+    worker takes its slot from one shared row, so a second worker for failover does not
+    double the ceiling; the embedded SQLite mode runs one worker and paces in process.
 
 This module never talks to Twilio itself (outbound.py does) and never commits inside
 ``plan`` or ``replace_pending`` (the caller's transaction owns those).
@@ -67,6 +68,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
@@ -327,8 +329,9 @@ class RateLimiter:
     ``clock`` and ``sleep`` are injectable so tests check the pacing without waiting.
     """
 
-    #: Pace this much under the limit, so network jitter never shows the carrier more.
-    HEADROOM = 0.99
+    #: Pace this much under the limit, so network jitter never shows the carrier more: at 1%
+    #: two workers' sends bunched enough for 21 to land in one second under a limit of 20.
+    HEADROOM = 0.97
 
     def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
         self.rate = rate
@@ -348,11 +351,53 @@ class RateLimiter:
             self.sleep(slot - now)
 
 
+class SharedRateLimiter(RateLimiter):
+    """Spaces hand-overs 1/rate seconds apart across every worker process, on PostgreSQL.
+
+    Each send takes the next slot from the single ``send_pacing`` row in one atomic UPDATE,
+    timed by the database's clock so workers on different hosts agree; the row lock
+    orders concurrent takers. The process then sleeps until its slot. One round trip per
+    send, which is nothing beside the send itself.
+    """
+
+    TAKE_SLOT = sa.text("""
+        UPDATE send_pacing
+           SET next_at = GREATEST(next_at, CAST(extract(epoch FROM clock_timestamp()) AS double precision)) + :interval
+         WHERE id = 1
+        RETURNING next_at - :interval AS slot, CAST(extract(epoch FROM clock_timestamp()) AS double precision) AS now
+    """)
+
+    SEED = sa.text("INSERT INTO send_pacing (id, next_at) VALUES (1, 0) ON CONFLICT DO NOTHING")
+
+    def __init__(self, rate: float, engine, sleep=time.sleep):
+        super().__init__(rate, sleep=sleep)
+        self.engine = engine
+
+    def acquire(self) -> None:
+        if not self.rate:
+            return
+        interval = 1.0 / (self.rate * self.HEADROOM)
+        with self.engine.connect() as conn:
+            row = conn.execute(self.TAKE_SLOT, {"interval": interval}).one_or_none()
+            if row is None:  # the migration seeds the row; put it back if someone removed it
+                conn.execute(self.SEED)
+                row = conn.execute(self.TAKE_SLOT, {"interval": interval}).one()
+            conn.commit()
+        if row.slot > row.now:
+            self.sleep(float(row.slot - row.now))
+
+
 def _limiter() -> RateLimiter:
+    """The process's limiter: shared by all workers on PostgreSQL, in-process on SQLite
+    (the embedded mode runs one worker)."""
     rate = current_app.config["SEND_RATE_PER_SECOND"]
     limiter = current_app.extensions.get("reminder_rate")
     if limiter is None or limiter.rate != rate:
-        limiter = current_app.extensions["reminder_rate"] = RateLimiter(rate)
+        if db.engine.dialect.name == "postgresql":
+            limiter = SharedRateLimiter(rate, db.engine)
+        else:
+            limiter = RateLimiter(rate)
+        current_app.extensions["reminder_rate"] = limiter
     return limiter
 
 
