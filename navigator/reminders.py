@@ -713,6 +713,20 @@ def send_due(now: datetime, worker_id: str | None = None, *, limit: int | None =
 # -- delivery callbacks ----------------------------------------------------------------------
 
 
+def _texts_instead_of(call: Reminder) -> list[Reminder]:
+    """The texts that replace a missed reminder call: the reminder, and the preparation too
+    when the call would have read it (the day-before call), as the SMS plan would have sent."""
+    roles = [call.role]
+    if call.role == "patient" and call.offset == _day_before_offset():
+        roles.append("prep")
+    return [Reminder(appointment_id=call.appointment_id, recipient_phone=call.recipient_phone,
+                     role=role, channel="sms", offset=call.offset,
+                     # already due: the next tick sends them, the preparation a minute after
+                     due_at=call.due_at + (PREP_DELAY if role == "prep" else timedelta()),
+                     status="pending", attempts=0)
+            for role in roles]
+
+
 def record_delivery(sid: str, status: str, error_code: str | None = None) -> Reminder | None:
     """Apply a Twilio status callback to the Reminder it concerns; the caller commits.
 
@@ -734,12 +748,7 @@ def record_delivery(sid: str, status: str, error_code: str | None = None) -> Rem
         if status in CALL_FAILED:
             reminder.status = "undelivered"
             reminder.error_reason = f"call {status}; texted instead"
-            fallback = Reminder(appointment_id=reminder.appointment_id,
-                                recipient_phone=reminder.recipient_phone, role=reminder.role,
-                                channel="sms", offset=reminder.offset,
-                                due_at=reminder.due_at,  # already due: the next tick sends it
-                                status="pending", attempts=0)
-            db.session.add(fallback)
+            db.session.add_all(_texts_instead_of(reminder))
         elif status == "completed":
             reminder.status = "delivered"
     elif status in ("delivered", "read"):

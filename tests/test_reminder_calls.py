@@ -153,3 +153,16 @@ def test_an_answered_call_is_delivered_and_no_text_follows(new_patient, fake_twi
     assert db.session.get(Reminder, reminder.id).status == "delivered"
     call = db.session.scalar(db.select(Message).filter_by(provider_sid=reminder.provider_sid))
     assert call.status == "completed"
+
+
+def test_a_missed_day_before_call_is_followed_by_the_reminder_and_how_to_get_ready(
+        new_patient, fake_twilio, signed):
+    day_before = datetime(2026, 2, 11, 19, 5)
+    patient, reminder = called(new_patient, fake_twilio, at=day_before)
+    signed.post("/twilio/reminder-call/status", {"CallSid": reminder.provider_sid,
+                                                 "CallStatus": "no-answer"})
+    assert reminders.send_due(day_before.replace(minute=10), "w") == {"sent": 2}
+    texts = fake_twilio.accepted("sms")
+    assert {text.to for text in texts} == {patient.phone}
+    [reminder_text] = [t for t in texts if t.body.startswith("Hope Clinic Navigator: Visit Thu Feb 12")]
+    [prep_text] = [t for t in texts if "bad reaction to dye" in t.body]
