@@ -7,6 +7,8 @@ read them on the patient's timeline) and never in logs.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
@@ -259,6 +261,21 @@ class Coordinator(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login asks this
         return self.active
+
+    def get_id(self) -> str:
+        """What the session cookie holds: the id and a token that changes with the password.
+
+        A new password (or a deactivated account) therefore ends every other session of
+        this coordinator, on every browser, at its next request.
+        """
+        return f"{self.id}.{self.session_token()}"
+
+    def session_token(self) -> str:
+        from flask import current_app
+
+        key = current_app.config["SECRET_KEY"].encode()
+        message = f"{self.id}:{self.password_hash}:{self.active}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
 
 
 class AuditEvent(db.Model):

@@ -10,6 +10,7 @@ This package must not log patient data: log ids only.
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -151,10 +152,18 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def _load_coordinator(user_id: str):
-    if not user_id.isdigit():
+def _load_coordinator(session_id: str):
+    """The signed-in coordinator, unless the account was deactivated or its password
+    changed since this session began (then the session ends: see ``Coordinator.get_id``)."""
+    number, _, token = session_id.partition(".")
+    if not number.isdigit():
         return None
-    return db.session.get(Coordinator, int(user_id))
+    coordinator = db.session.get(Coordinator, int(number))
+    if coordinator is None or not coordinator.active:
+        return None
+    if not hmac.compare_digest(token, coordinator.session_token()):
+        return None
+    return coordinator
 
 
-from . import appointments, audit, auth, inbox, patients, tryit, workup  # noqa: F401  (routes on bp)
+from . import account, appointments, audit, auth, inbox, patients, tryit, workup  # noqa: F401  (routes on bp)

@@ -1,4 +1,5 @@
-"""``flask --app wsgi coordinators create EMAIL [--admin]``: accounts from the command line.
+"""``flask --app wsgi coordinators create EMAIL [--admin]`` and ``coordinators set-password
+EMAIL``: accounts from the command line (the second for IT, when nobody can sign in).
 
 The password comes from a hidden prompt (asked twice), or from standard input with
 ``--password-stdin`` for scripts; never from an argument, which would land in shell
@@ -16,7 +17,7 @@ from ..extensions import db
 from ..patients import EnrollmentError, check_timezone
 from .audit import record
 
-coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts.")
+coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts, reset passwords.")
 
 MIN_PASSWORD = 12
 
@@ -43,12 +44,7 @@ def create_command(email, name, admin, zone, password_stdin):
         check_timezone(zone)
     except EnrollmentError as exc:
         raise click.UsageError(f"--timezone: {exc}") from None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD:
-        raise click.UsageError(f"the password must be at least {MIN_PASSWORD} characters")
+    password = _read_password(password_stdin)
     try:
         coordinator = create_coordinator(email, password, name=name, is_admin=admin, timezone=zone)
     except ValueError as exc:
@@ -66,6 +62,38 @@ def create_command(email, name, admin, zone, password_stdin):
         f"Created coordinator #{coordinator.id} ({coordinator.email})"
         + (" with admin rights." if admin else ".")
     )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise click.UsageError(f"the password must be at least {MIN_PASSWORD} characters")
+    return password
+
+
+@coordinators_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password_command(email, password_stdin):
+    """Give the coordinator EMAIL a new password, lift any lock, end their sessions."""
+    from werkzeug.security import generate_password_hash
+
+    from ..models import Coordinator
+
+    coordinator = db.session.scalar(
+        db.select(Coordinator).filter_by(email=email.strip().lower()))
+    if coordinator is None:
+        raise click.UsageError(f"no coordinator signs in with {email!r}")
+    coordinator.password_hash = generate_password_hash(_read_password(password_stdin))
+    coordinator.failed_logins = 0
+    coordinator.locked_until = None
+    record("set_password", "coordinator", coordinator.id, "from the command line",
+           coordinator_id=None)
+    db.session.commit()
+    click.echo(f"New password set for coordinator #{coordinator.id}; their sessions are ended.")
 
 
 def init_app(app) -> None:

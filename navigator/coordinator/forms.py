@@ -180,6 +180,39 @@ class CoordinatorForm(FlaskForm):
     is_admin = BooleanField("Can add coordinators (admin)")
 
 
+class TimezoneForm(FlaskForm):
+    """A coordinator chooses the zone their pages show times in."""
+
+    timezone = SelectField(
+        "Show times in",
+        choices=options(TIMEZONES),
+        validators=[_is_zone],
+        validate_choice=False,
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    """A coordinator changes their own password; the current one proves it is them."""
+
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a new password."),
+            Length(min=12, message="Use at least 12 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Type the new password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
+    )
+
+
 class EnrollForm(FlaskForm):
     name = StringField(
         "Full name", validators=[DataRequired("Enter the patient's name."), Length(max=120)]

@@ -222,6 +222,36 @@ def test_an_admin_adds_a_coordinator_in_the_browser(app, page, nurse):
     assert db.session.scalar(db.select(Coordinator).filter_by(email="second@clinic.test"))
 
 
+def test_a_coordinator_changes_their_password_on_their_account_page(app, page, nurse):
+    sign_in(page)
+    page.get_by_role("link", name="nurse@clinic.test (your account)").click()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Current password").fill("not the password")
+    page.get_by_label("New password", exact=True).fill("a brand new long password")
+    page.get_by_label("New password again").fill("a brand new long password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("This is not your current password.")
+    assert_accessible(page)
+    page.get_by_label("Current password").fill("correct horse battery staple")
+    page.get_by_label("New password", exact=True).fill("a brand new long password")
+    page.get_by_label("New password again").fill("a brand new long password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your password is changed.")).to_be_visible()
+    page.goto("/inbox")
+    expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
+
+
+def test_an_admin_deactivates_a_coordinator_in_the_browser(app, page, nurse):
+    make_coordinator("leaving@clinic.test")
+    sign_in(page)
+    page.goto("/coordinators")
+    page.get_by_role("button", name="Deactivate leaving@clinic.test").click()
+    expect(page.get_by_text("leaving@clinic.test can no longer sign in.")).to_be_visible()
+    expect(page.get_by_role("button", name="Reactivate leaving@clinic.test")).to_be_visible()
+    assert_accessible(page)
+
+
 def test_pages_fit_a_phone_screen(app, phone_page, nurse):
     patient = seed_patient()
     sign_in(phone_page)
@@ -233,6 +263,8 @@ def test_pages_fit_a_phone_screen(app, phone_page, nurse):
         "/try",
         f"/patients/{patient.id}/appointments/new",
         "/audit",
+        "/account",
+        "/coordinators",
     ):
         phone_page.goto(path)
         assert_fits(phone_page)
