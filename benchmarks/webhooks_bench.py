@@ -41,16 +41,18 @@ app = Flask(__name__)
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hello</Message></Response>'
 if os.environ.get("FLOOR_WITH_INSERT"):
     # A second floor: the same route plus the least a webhook that keeps what it was sent
-    # can do, one INSERT and COMMIT through SQLAlchemy Core.
+    # can do, one INSERT through SQLAlchemy Core, committed the way the navigator commits
+    # its plain turns (autocommit, synchronous_commit=off).
     import sqlalchemy as sa
-    engine = sa.create_engine(os.environ["DATABASE_URL"])
+    engine = sa.create_engine(os.environ["DATABASE_URL"], isolation_level="AUTOCOMMIT",
+                              connect_args={"options": "-c synchronous_commit=off"})
     INSERT = sa.text("INSERT INTO floor_log (body) VALUES (:body)")
 @app.post("/twilio/sms")
 @app.post("/twilio/voice")
 @app.post("/twilio/voice/choose")
 def fixed():
     if os.environ.get("FLOOR_WITH_INSERT"):
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             conn.execute(INSERT, {"body": "x"})
     return Response(TWIML, mimetype="text/xml")
 '''
@@ -171,7 +173,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn sync workers; the Procfile's default (WEB_CONCURRENCY)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="a server URL; the benchmark makes its own database there")

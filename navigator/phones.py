@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
@@ -11,6 +11,7 @@ class InvalidPhone(ValueError):
     """The text is not a valid, dialable phone number."""
 
 
+@lru_cache(maxsize=4096)  # every webhook parses its From; a number's parse never changes
 def to_e164(text: str, region: str = "US") -> str:
     """Return ``text`` as an E.164 number (``+15551234567``).
 

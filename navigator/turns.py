@@ -136,33 +136,41 @@ def _turn(message_id: int, row, patient_id: int | None) -> Turn:
 
 #: The second half on PostgreSQL, as one statement. Plain SQL: a multi-row INSERT built with
 #: SQLAlchemy is compiled afresh on every call, which cost more than the round trip it saves.
+_REPLIES = """
+    INSERT INTO messages (direction, channel, phone, patient_id, body, transport, status,
+                          content_key, created_at)
+    SELECT 'out', 'sms', :phone, :patient_id, body, 'reply', 'sent', :content_key, :now
+      FROM unnest(CAST(:bodies AS text[])) AS body
+"""
 CLOSE_POSTGRES = sa.text("""
     WITH state AS (
         UPDATE contacts
            SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
          WHERE id = :contact_id
-    )
-    INSERT INTO messages (direction, channel, phone, patient_id, body, transport, status,
-                          content_key, created_at)
-    SELECT 'out', 'sms', :phone, :patient_id, body, 'reply', 'sent', :content_key, :now
-      FROM unnest(CAST(:bodies AS text[])) AS body
-""")
+    )""" + _REPLIES)
+#: The same when the position did not change (a glossary answer, HELP, a question repeated):
+#: no new version of the contact's row to write.
+REPLIES_POSTGRES = sa.text(_REPLIES)
 
 
 def close_turn(turn: Turn, phone: str, *, node: str, page: int, language: str,
                texts: list[str], content_key: str | None, now: datetime) -> None:
     """Remember the new position and language, and store the replies for the timeline."""
+    moved = (node, page, language) != (turn.menu_node, turn.menu_page, turn.language)
+    if not moved and not texts:
+        return
     params = {"contact_id": turn.contact_id, "node": node, "page": page, "language": language,
               "now": now, "phone": phone, "patient_id": turn.patient_id,
               "content_key": content_key, "bodies": texts}
     if _postgres():
         with _autocommit() as conn:
-            conn.execute(CLOSE_POSTGRES, params)
+            conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
         return
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.update(CONTACTS).where(CONTACTS.c.id == turn.contact_id)
-            .values(menu_node=node, menu_page=page, language=language, updated_at=now))
+        if moved:
+            conn.execute(
+                sa.update(CONTACTS).where(CONTACTS.c.id == turn.contact_id)
+                .values(menu_node=node, menu_page=page, language=language, updated_at=now))
         if texts:
             conn.execute(sa.insert(MESSAGES), [
                 {"direction": "out", "channel": "sms", "phone": phone,
