@@ -16,6 +16,7 @@ Nothing here commits, logs a message body, or decides whether a person may be co
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -266,3 +267,57 @@ def find_sent(message: Message) -> str | None:
             continue
         return item.sid
     return None
+
+
+# -- recordings ------------------------------------------------------------------------------
+
+#: A recording's SID inside the RecordingUrl Twilio posted with a voicemail.
+RECORDING_SID = re.compile(r"/Recordings/(RE[0-9a-fA-F]{32})(?:\.\w+)?$")
+
+
+class RecordingUnavailable(Exception):
+    """A voicemail's audio cannot be played; ``reason`` says why in words for a coordinator."""
+
+    def __init__(self, reason: str, *, status: int = 502):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def fetch_recording(recording_url: str | None) -> bytes:
+    """The MP3 audio of a voicemail, fetched from Twilio with the account's credentials.
+
+    Twilio keeps recordings behind HTTP authentication, so a coordinator's browser cannot
+    open the RecordingUrl itself; the app fetches it for them. Only the recording's SID is
+    taken from the stored URL: the request always goes to our own account's Recordings
+    resource (at ``TWILIO_API_URL`` when set), never to a host the URL names. The SDK
+    describes recordings but does not download their audio, so this is the plain
+    authenticated GET on the media URL that Twilio documents, made with the SDK client's
+    own credentials and timeout.
+
+    :raise RecordingUnavailable: no Twilio account, no recording SID, or Twilio said no.
+    """
+    if uses_outbox():
+        raise RecordingUnavailable(
+            "Voicemails are kept by Twilio, and no Twilio account is set up here.", status=404)
+    match = RECORDING_SID.search(recording_url or "")
+    if match is None:
+        raise RecordingUnavailable(
+            "This voicemail has no recording (it was left in the try-it panel).", status=404)
+    config = current_app.config
+    account, token = config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]
+    base = (config.get("TWILIO_API_URL") or "https://api.twilio.com").rstrip("/")
+    url = f"{base}/2010-04-01/Accounts/{account}/Recordings/{match.group(1)}.mp3"
+    try:
+        answer = requests.get(url, auth=(account, token), timeout=15)
+    except requests.RequestException as exc:
+        log.warning("recording fetch failed: %s", type(exc).__name__)
+        raise RecordingUnavailable("Twilio could not be reached. Try again in a minute.") from None
+    if answer.status_code == 404:
+        raise RecordingUnavailable("Twilio no longer has this recording (it may have been "
+                                   "deleted).", status=404)
+    if answer.status_code != 200:
+        log.warning("recording fetch: Twilio answered %s", answer.status_code)
+        raise RecordingUnavailable(f"Twilio did not give the recording (error "
+                                   f"{answer.status_code}). Try again in a minute.")
+    return answer.content

@@ -1,7 +1,8 @@
 """A small fake of Twilio's REST API, served over real HTTP, for tests and the benchmark.
 
 It answers what the official SDK asks of it here: create and list Messages and Calls under
-``/2010-04-01/Accounts/{sid}/``, with JSON shaped like Twilio's. It records every request,
+``/2010-04-01/Accounts/{sid}/``, with JSON shaped like Twilio's, and serves the audio of
+recordings put in ``recordings`` (``/Recordings/{RE...}.mp3``). It records every request,
 and fails on demand: ``fail_next(status, code)`` queues answers such as a 500, a 429 or a
 400 with Twilio error 21610; ``latency`` delays every answer (the benchmark uses 50 ms).
 
@@ -55,6 +56,7 @@ class FakeTwilio:
         self.list_requests = 0
         self.in_flight = 0
         self.accepted_count = 0
+        self.recordings: dict[str, bytes] = {}  # RE sid -> the audio a coordinator plays
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
         self._lock = threading.Lock()
@@ -75,7 +77,7 @@ class FakeTwilio:
         self._server.server_close()
 
     def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
-        """The next ``times`` create requests get this answer instead of success."""
+        """The next ``times`` create requests (or recording fetches) get this answer instead."""
         with self._lock:
             self._failures.extend([(status, code)] * times)
 
@@ -92,6 +94,7 @@ class FakeTwilio:
         with self._lock:
             self.received.clear()
             self.accepted_count = 0
+            self.recordings.clear()
             self._failures.clear()
             self._failures_for.clear()
 
@@ -122,12 +125,14 @@ class FakeTwilio:
         if self.latency:
             time.sleep(self.latency)
         parts = request.path.strip("/").split("/")
-        # 2010-04-01 / Accounts / {sid} / Messages.json
-        if len(parts) != 4 or parts[0] != "2010-04-01" or parts[1] != "Accounts":
+        # 2010-04-01 / Accounts / {sid} / Messages.json, or ... / Recordings / {sid}.mp3
+        if len(parts) not in (4, 5) or parts[0] != "2010-04-01" or parts[1] != "Accounts":
             return _json({"code": 20404, "message": "not found", "status": 404}, 404)
         account, resource = parts[2], parts[3]
         if request.authorization is None or request.authorization.username != account:
             return _json({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        if len(parts) == 5:
+            return self._recording(resource, parts[4], request)
         kind = {"Messages.json": "sms", "Calls.json": "call"}.get(resource)
         if kind is None:
             return _json({"code": 20404, "message": "not found", "status": 404}, 404)
@@ -154,6 +159,17 @@ class FakeTwilio:
         sid = prefix + uuid.uuid4().hex
         self._record(kind, form, sid, 201, arrived)
         return _json(self._resource(kind, account, sid, form, datetime.now(UTC)), 201)
+
+    def _recording(self, resource: str, name: str, request: Request) -> Response:
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+            audio = self.recordings.get(name.removesuffix(".mp3"))
+        if failure:
+            status, code = failure
+            return _json({"code": code, "message": "fake failure", "status": status}, status)
+        if resource != "Recordings" or request.method != "GET" or audio is None:
+            return _json({"code": 20404, "message": "not found", "status": 404}, 404)
+        return Response(audio, mimetype="audio/mpeg")
 
     def _record(self, kind, form, sid, answered, arrived: float) -> None:
         item = Received(kind=kind, to=form.get("To", ""), sender=form.get("From", ""),

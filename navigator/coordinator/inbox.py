@@ -7,11 +7,12 @@ Marking an item done records who and when.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import case
 
 from ..extensions import db
+from ..outbound import RecordingUnavailable, fetch_recording
 from ..models import Alert, Coordinator, Message, Patient, utcnow
 from . import bp
 from .audit import record
@@ -91,6 +92,26 @@ def resolve(alert_id: int):
         db.session.commit()
         flash(f"Marked done: {ALERT_LABELS.get(alert.kind, alert.kind).lower()}.", "success")
     return redirect(url_for("coordinator.inbox"))
+
+
+@bp.get("/inbox/<int:alert_id>/voicemail.mp3")
+def voicemail(alert_id: int):
+    """A voicemail's audio, fetched from Twilio for the coordinator's browser.
+
+    Listening is access to patient data, so it is in the audit log, like a change.
+    """
+    alert = db.get_or_404(Alert, alert_id)
+    if not alert.recording_url:
+        abort(404)
+    try:
+        audio = fetch_recording(alert.recording_url)
+    except RecordingUnavailable as exc:
+        return render_template("coordinator/error.html", code=exc.status,
+                               title="The voicemail cannot be played", text=exc.reason), exc.status
+    record("listen_voicemail", "alert", alert.id)
+    db.session.commit()
+    return Response(audio, mimetype="audio/mpeg",
+                    headers={"Content-Disposition": f'inline; filename="voicemail-{alert.id}.mp3"'})
 
 
 @bp.get("/outbox")

@@ -163,10 +163,14 @@ def test_the_inbox_puts_warning_signs_first_and_marks_items_done(app, page, nurs
                 kind="delivery_failed", phone=patient.phone, patient_id=patient.id, detail="30008"
             ),
             Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="fever"),
+            Alert(kind="voicemail", phone=patient.phone, patient_id=patient.id,
+                  detail="recorded message", recording_url="https://api.twilio.com/2010-04-01"
+                  "/Accounts/ACx/Recordings/RE" + "ab" * 16),
         ]
     )
     db.session.commit()
     sign_in(page)
+    expect(page.get_by_label("Voicemail from Ana Ruiz")).to_be_visible()
     headings = page.locator("main h2").all_inner_texts()
     assert headings[0].startswith("Warning signs") and headings[3].startswith("Failed deliveries")
     assert_accessible(page)
