@@ -261,3 +261,13 @@ def test_a_tick_sends_what_is_due(app, fake_twilio):
     seed(2, utcnow() - timedelta(minutes=1))
     assert scheduler.tick(app, "tick-test") == {"sent": 2}
     assert len(fake_twilio.accepted()) == 2
+
+
+def test_the_embedded_database_is_shared_safely_by_the_web_server_and_the_worker(app):
+    """On SQLite both processes use one file: readers never wait for the writer, and a
+    writer waits for the other's write instead of failing with "database is locked"."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the embedded mode is SQLite")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
