@@ -307,10 +307,31 @@ def voice_lines(reminder: Reminder) -> list[str]:
            else "reminders.voice.default")
     lines = [text.render("reminders.voice.intro", language, **values),
              text.render(key, language, **values)]
-    if reminder.offset == _day_before_offset():
+    if _carries_prep(reminder):
         lines.append(text.render("reminders.voice.prep", language,
                                  prep=prep_text(appointment, language)))
     return lines
+
+
+def _carries_prep(reminder: Reminder) -> bool:
+    """Whether a reminder call (or the texts replacing it) includes the preparation.
+
+    The day-before reminder does. So does the one reminder of an appointment booked too late
+    for its day-before reminder, as ``plan`` decides for texts: no day-before row exists
+    for it, and it falls within a day and a half of the start.
+    """
+    day_before = _day_before_offset()
+    if day_before is None or reminder.role != "patient":
+        return False
+    if reminder.offset == day_before:
+        return True
+    appointment = reminder.appointment
+    if reminder.due_at < appointment.starts_at - timedelta(hours=36):
+        return False
+    return not db.session.scalar(
+        db.select(db.func.count(Reminder.id)).where(
+            Reminder.appointment_id == appointment.id, Reminder.role == "patient",
+            Reminder.offset == day_before, Reminder.status != "cancelled"))
 
 
 def _day_before_offset() -> str | None:
@@ -717,7 +738,7 @@ def _texts_instead_of(call: Reminder) -> list[Reminder]:
     """The texts that replace a missed reminder call: the reminder, and the preparation too
     when the call would have read it (the day-before call), as the SMS plan would have sent."""
     roles = [call.role]
-    if call.role == "patient" and call.offset == _day_before_offset():
+    if _carries_prep(call):
         roles.append("prep")
     return [Reminder(appointment_id=call.appointment_id, recipient_phone=call.recipient_phone,
                      role=role, channel="sms", offset=call.offset,

@@ -166,3 +166,25 @@ def test_a_missed_day_before_call_is_followed_by_the_reminder_and_how_to_get_rea
     assert {text.to for text in texts} == {patient.phone}
     [reminder_text] = [t for t in texts if t.body.startswith("Hope Clinic Navigator: Visit Thu Feb 12")]
     [prep_text] = [t for t in texts if "bad reaction to dye" in t.body]
+
+
+def test_a_call_for_an_appointment_booked_too_late_for_the_day_before_says_how_to_get_ready(
+        new_patient, fake_twilio, signed):
+    patient = new_patient(channel="voice")
+    booked = datetime(2026, 2, 12, 17, 30)  # 12:30 in New York, the scan is at 14:00
+    appointments.schedule(patient, "ct", datetime(2026, 2, 12, 14, 0), "America/New_York",
+                          "Mercy Imaging", now=booked)
+    db.session.commit()
+    reminders.send_due(booked, "w")
+    reminder = db.session.scalar(db.select(Reminder).where(Reminder.status == "sent"))
+    root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
+    assert "To get ready: Tell the team if you ever had a bad reaction to dye" in spoken(root)
+
+
+def test_the_two_hour_call_does_not_repeat_the_preparation(new_patient, fake_twilio, signed):
+    patient, _ = called(new_patient, fake_twilio, at=datetime(2026, 2, 11, 19, 5))  # day before
+    reminders.send_due(datetime(2026, 2, 12, 17, 5), "w")  # two hours before
+    last = db.session.scalar(db.select(Reminder).where(Reminder.offset == "2h"))
+    assert last.status == "sent"
+    root = twiml(signed.post(f"/twilio/reminder-call/{last.id}", {"To": patient.phone}))
+    assert "To get ready" not in spoken(root)
