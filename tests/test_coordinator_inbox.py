@@ -172,3 +172,11 @@ def test_without_a_twilio_account_a_voicemail_says_where_it_would_be(app, client
     assert response.status_code == 404
     assert "no Twilio account is set up here" in response.get_data(as_text=True)
     assert client.get(f"/inbox/{alert.id + 99}/voicemail.mp3").status_code == 404
+
+
+def test_a_pretend_voicemail_from_the_try_it_panel_says_it_has_no_recording(
+        app, client, nurse, patient):
+    _voicemail(patient, "https://example.invalid/try-it-recording")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert "Left in the try-it panel: there is no recording." in page
+    assert "<audio" not in page

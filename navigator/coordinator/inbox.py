@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import case
 
 from ..extensions import db
-from ..outbound import RecordingUnavailable, fetch_recording
+from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from ..models import Alert, Coordinator, Message, Patient, utcnow
 from . import bp
 from .audit import record
@@ -92,6 +92,12 @@ def resolve(alert_id: int):
         db.session.commit()
         flash(f"Marked done: {ALERT_LABELS.get(alert.kind, alert.kind).lower()}.", "success")
     return redirect(url_for("coordinator.inbox"))
+
+
+@bp.app_template_test("playable")
+def playable(recording_url: str | None) -> bool:
+    """A voicemail with audio at Twilio (the try-it panel's pretend voicemails have none)."""
+    return bool(recording_url and RECORDING_SID.search(recording_url))
 
 
 @bp.get("/inbox/<int:alert_id>/voicemail.mp3")
