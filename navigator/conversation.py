@@ -134,6 +134,9 @@ class Engine:
             out.position = Position()
             out.replies.append(Show(out.position))
             return out
+        if "thanks" in kinds:
+            out.replies.append(Say("prompts.sms.thanks"))
+            return out
         if "back" in kinds:
             out.position = menus.back(self.catalog, here)
             out.replies.append(Show(out.position))

@@ -14,7 +14,7 @@ from .matching import PhraseIndex, normalize
 
 WHOLE_MESSAGE_KEYWORDS = (
     "opt_out", "opt_in", "help", "menu", "back", "more", "person", "next",
-    "spanish", "english", "confirm", "reschedule",
+    "spanish", "english", "confirm", "reschedule", "thanks",
 )
 _NUMBERED_REPLY = re.compile(r"^([a-z]+)\s*([1-9])$")
 

@@ -55,11 +55,29 @@ def words(app, key, language="en", **values):
 
 
 def test_a_first_text_gets_a_kind_reply_with_the_menu_and_a_way_to_a_person(text, app):
-    replies = text("hello?")
+    replies = text("is this the right number?")
     joined = "\n".join(replies)
     assert words(app, "prompts.sms.not_understood") in joined
     assert "1 " + words(app, "topics.next.label") in joined
     assert all(len(reply) <= 320 for reply in replies)
+
+
+@pytest.mark.parametrize("greeting", ["Hi", "hello", "Hola", "buenos dias!"])
+def test_a_greeting_gets_the_menu_without_an_apology(text, app, greeting):
+    replies = text(greeting)
+    joined = "\n".join(replies)
+    assert words(app, "prompts.sms.not_understood") not in joined
+    assert "1 " + words(app, "topics.next.label") in joined
+
+
+@pytest.mark.parametrize(("thanks", "language"), [("Thank you!", "en"), ("thx", "en"),
+                                                   ("Muchas gracias", "es")])
+def test_a_thank_you_gets_a_short_welcome_and_keeps_the_place(text, app, thanks, language):
+    if language == "es":
+        text("ESPANOL")
+    text("2")
+    assert text(thanks) == [words(app, "prompts.sms.thanks", language)]
+    assert contact().menu_node == "tests"
 
 
 def test_numbers_walk_down_the_menu_and_back_goes_up(text):
@@ -126,7 +144,7 @@ def test_espanol_switches_to_spanish_and_the_number_keeps_it(text, app, keyword)
     replies = text(keyword)
     assert words(app, "prompts.sms.language_set", "es") in replies[0]
     assert contact().language == "es"
-    assert words(app, "prompts.sms.not_understood", "es") in text("hola")[0]
+    assert "1 " + words(app, "topics.next.label", "es") in text("hola")[0]  # kept for later texts
 
 
 @pytest.mark.parametrize("keyword", ["ENGLISH", "ingles", "Inglés"])
