@@ -155,12 +155,30 @@ class Engine:
         if digits.isdigit() and len(digits) == 1:
             return self._choose(out, here, int(digits))
 
-        term = self.glossary.lookup(message)
-        if term:
+        found = self.glossary.find(message)
+        if found:
+            term, words_language = found
+            self._answer_in_their_language(out, message, facts, words_language)
             out.replies.append(Say(f"glossary.{term}.text"))
             return out
+        self._answer_in_their_language(out, message, facts, None)
         out.replies += [Say("prompts.sms.not_understood"), Show(here)]
         return out
+
+    def _answer_in_their_language(self, out: Outcome, message: str, facts: Facts,
+                                  words_language: str | None) -> None:
+        """Someone who never chose a language is answered in the one they wrote in.
+
+        A choice made with ESPANOL or ENGLISH always wins; otherwise Spanish-only words
+        ("biopsia") or common Spanish words ("que es HER2") mean Spanish, English-only
+        words mean English, and anything else keeps the number's language.
+        """
+        if facts.language_chosen:
+            return
+        if words_language is None and self.keywords.looks_spanish(message):
+            words_language = "es"
+        if words_language:
+            out.language = words_language
 
     def _opt_out(self, out: Outcome) -> Outcome:
         out.effects.append(Effect("opt_out"))

@@ -26,6 +26,7 @@ class Keywords:
             for kind in WHOLE_MESSAGE_KEYWORDS
         }
         self.opt_out_phrases = PhraseIndex(keywords.get("opt_out_phrases", []))
+        self.spanish_cues = {normalize(str(word)) for word in keywords.get("spanish_cues", [])}
         self.spoken = {
             kind: PhraseIndex(words) for kind, words in (keywords.get("spoken") or {}).items()
         }
@@ -44,6 +45,10 @@ class Keywords:
             if match.group(1) in self.words[kind]:
                 return kind, int(match.group(2))
         return None
+
+    def looks_spanish(self, text: str) -> bool:
+        """Whether the message has a common Spanish word ("que", "una", "tengo")."""
+        return any(word in self.spanish_cues for word in normalize(text).split())
 
     def asks_to_stop(self, text: str) -> bool:
         return "opt_out" in self.kinds(text) or bool(self.opt_out_phrases.find(text))

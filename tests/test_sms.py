@@ -235,6 +235,30 @@ def test_glossary_answers_in_the_numbers_language(text, app):
     assert words(app, "glossary.her2.text", "es") in replies[0]
 
 
+@pytest.mark.parametrize("question,term", [
+    ("para que es la biopsia", "biopsy"),
+    ("que es HER2", "her2"),
+    ("Qué significa metastásico", "metastatic"),
+])
+def test_a_question_in_spanish_from_a_new_number_is_answered_in_spanish(text, app, question,
+                                                                        term):
+    replies = text(question)
+    assert words(app, f"glossary.{term}.text", "es") in replies[0]
+    assert contact().language == "es"  # and the menus that follow are in Spanish too
+
+
+def test_a_chosen_language_wins_over_the_words_used(text, app):
+    text("ENGLISH")
+    assert words(app, "glossary.biopsy.text", "en") in text("biopsia?")[0]
+    text("ESPANOL")
+    assert words(app, "glossary.biopsy.text", "es") in text("what is a biopsy")[0]
+
+
+def test_a_spanish_text_that_is_not_understood_is_answered_in_spanish(text, app):
+    replies = text("hola, tengo una pregunta")
+    assert words(app, "prompts.sms.not_understood", "es") in replies[0]
+
+
 # -- safety --------------------------------------------------------------------------
 
 
