@@ -102,6 +102,12 @@ class Patient(db.Model):
     caregivers: Mapped[list[Caregiver]] = relationship(back_populates="patient")
     consents: Mapped[list[Consent]] = relationship(back_populates="patient")
 
+    @property
+    def zone(self) -> str:
+        """The zone quiet hours are kept in (a caregiver's may differ: Caregiver.zone)."""
+        return self.timezone
+
+
 
 class Caregiver(db.Model):
     """A second number that may get copies, with the patient's consent and scope."""
@@ -116,8 +122,23 @@ class Caregiver(db.Model):
     scope: Mapped[str] = mapped_column(String(20), default="reminders")
     consent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     consent_how: Mapped[str | None] = mapped_column(String(200))
+    # Where the caregiver lives, for their quiet hours (the site's default hours); None: the
+    # patient's zone and quiet hours.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     patient: Mapped[Patient] = relationship(back_populates="caregivers")
+
+    @property
+    def quiet_start(self) -> str | None:
+        return None if self.timezone else self.patient.quiet_start
+
+    @property
+    def quiet_end(self) -> str | None:
+        return None if self.timezone else self.patient.quiet_end
+
+    @property
+    def zone(self) -> str:
+        return self.timezone or self.patient.timezone
 
 
 class Consent(db.Model):

@@ -9,7 +9,8 @@ When a reminder goes
     offsets count calendar days on the site's wall clock (a 9:00 scan gets its 1d reminder at
     9:00 the day before even across a daylight-saving change); hour and minute offsets count
     real time. A time inside the patient's quiet hours (in the patient's own zone) moves to
-    ``QUIET_MARGIN`` before the quiet hours begin, the last allowed time before it. Nothing is
+    ``QUIET_MARGIN`` before the quiet hours begin, the last allowed time before it. A
+    caregiver's copy does the same in the caregiver's own zone when it differs. Nothing is
     planned in the past or after the start. The reminder nearest one day ahead also carries
     the preparation, as a second text (``role='prep'``) one minute later.
 
@@ -76,7 +77,7 @@ from sqlalchemy.orm import selectinload
 from . import outbound
 from .content import catalog
 from .extensions import db
-from .models import Alert, Appointment, Contact, Message, Patient, Reminder, utcnow
+from .models import Alert, Appointment, Caregiver, Contact, Message, Patient, Reminder, utcnow
 from .phones import for_humans
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,14 @@ def _hhmm(text: str) -> clock_time:
     return clock_time(int(hour), int(minute))
 
 
-def quiet_hours(patient: Patient) -> tuple[clock_time, clock_time]:
-    """(start, end) of the patient's quiet hours, their own or the site default."""
+def quiet_hours(person: Patient | Caregiver) -> tuple[clock_time, clock_time]:
+    """(start, end) of a recipient's quiet hours, their own or the site default.
+
+    Quiet hours are the recipient's: a patient's own, and for a caregiver who lives in
+    another zone the site's default hours in that zone (``Caregiver.zone``).
+    """
     default_start, default_end = current_app.config["QUIET_HOURS"].split("-")
-    return _hhmm(patient.quiet_start or default_start), _hhmm(patient.quiet_end or default_end)
+    return _hhmm(person.quiet_start or default_start), _hhmm(person.quiet_end or default_end)
 
 
 def _is_quiet(moment: clock_time, start: clock_time, end: clock_time) -> bool:
@@ -140,16 +145,16 @@ def _local(naive_utc: datetime, zone: ZoneInfo) -> datetime:
     return naive_utc.replace(tzinfo=UTC).astimezone(zone)
 
 
-def in_quiet_hours(patient: Patient, moment: datetime) -> bool:
-    """Is ``moment`` (naive UTC) inside the patient's quiet hours, in the patient's zone?"""
-    start, end = quiet_hours(patient)
-    return _is_quiet(_local(moment, ZoneInfo(patient.timezone)).time(), start, end)
+def in_quiet_hours(person: Patient | Caregiver, moment: datetime) -> bool:
+    """Is ``moment`` (naive UTC) inside the recipient's quiet hours, in their own zone?"""
+    start, end = quiet_hours(person)
+    return _is_quiet(_local(moment, ZoneInfo(person.zone)).time(), start, end)
 
 
-def _before_quiet(patient: Patient, moment: datetime) -> datetime:
+def _before_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
     """The last allowed time before the quiet stretch that ``moment`` (naive UTC) falls in."""
-    start, _ = quiet_hours(patient)
-    zone = ZoneInfo(patient.timezone)
+    start, _ = quiet_hours(person)
+    zone = ZoneInfo(person.zone)
     local = _local(moment, zone)
     began = datetime.combine(local.date(), start)
     if began.time() > local.time():
@@ -157,10 +162,10 @@ def _before_quiet(patient: Patient, moment: datetime) -> datetime:
     return _utc(began.replace(tzinfo=zone)) - QUIET_MARGIN
 
 
-def _after_quiet(patient: Patient, moment: datetime) -> datetime:
+def _after_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
     """When the quiet stretch that ``moment`` falls in ends (naive UTC)."""
-    _, end = quiet_hours(patient)
-    zone = ZoneInfo(patient.timezone)
+    _, end = quiet_hours(person)
+    zone = ZoneInfo(person.zone)
     local = _local(moment, zone)
     ends = datetime.combine(local.date(), end)
     if ends.time() <= local.time():
@@ -205,8 +210,18 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
     return sorted(planned.values(), key=lambda p: p.due_at)
 
 
-def _copy_recipients(appointment: Appointment) -> list[str]:
-    return [c.phone for c in appointment.patient.caregivers if c.scope == "reminders"]
+def _copy_caregivers(appointment: Appointment) -> list[Caregiver]:
+    return [c for c in appointment.patient.caregivers if c.scope == "reminders"]
+
+
+def _caregiver_due(caregiver: Caregiver, due: datetime, now: datetime) -> datetime | None:
+    """When a caregiver's copy of a reminder due at ``due`` goes: at the same time, unless
+    that is night where the caregiver lives; then at the last allowed time before it, or
+    not at all if that time has passed."""
+    if not in_quiet_hours(caregiver, due):
+        return due
+    moved = _before_quiet(caregiver, due)
+    return moved if moved >= now else None
 
 
 def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
@@ -222,17 +237,24 @@ def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
     if appointment.status not in ACTIVE or appointment.starts_at <= now:
         return []
     patient = appointment.patient
+    caregivers = _copy_caregivers(appointment)
+    copies_at: set[tuple[str, datetime]] = set()
     made = []
     for planned in plan(appointment, now):
-        rows = [Reminder(recipient_phone=patient.phone, role="patient", channel=patient.channel)]
+        rows = [Reminder(recipient_phone=patient.phone, role="patient", channel=patient.channel,
+                         due_at=planned.due_at)]
         if planned.prep and patient.channel == "sms":
-            rows.append(Reminder(recipient_phone=patient.phone, role="prep", channel="sms"))
-        rows += [Reminder(recipient_phone=phone, role="caregiver", channel="sms")
-                 for phone in _copy_recipients(appointment)]
+            rows.append(Reminder(recipient_phone=patient.phone, role="prep", channel="sms",
+                                 due_at=planned.due_at + PREP_DELAY))
+        for caregiver in caregivers:
+            due = _caregiver_due(caregiver, planned.due_at, now)
+            if due is not None and (caregiver.phone, due) not in copies_at:
+                copies_at.add((caregiver.phone, due))
+                rows.append(Reminder(recipient_phone=caregiver.phone, role="caregiver",
+                                     channel="sms", due_at=due))
         for row in rows:
             row.appointment_id = appointment.id
             row.offset = planned.offset
-            row.due_at = planned.due_at + (PREP_DELAY if row.role == "prep" else timedelta())
             row.status = "pending"
             row.attempts = 0
             made.append(row)
@@ -566,14 +588,18 @@ def _prepare(reminder: Reminder, existing: Message | None, now: datetime, opted_
         reminder.error_reason = "opted out"
         counts["skipped"] += 1
         return None
-    if reminder.role == "caregiver" and reminder.recipient_phone not in _copy_recipients(appointment):
-        reminder.status = "skipped"
-        reminder.error_reason = "caregiver no longer gets copies"
-        counts["skipped"] += 1
-        return None
-    if in_quiet_hours(patient, now):
+    recipient: Patient | Caregiver = patient
+    if reminder.role == "caregiver":
+        recipient = next((c for c in _copy_caregivers(appointment)
+                          if c.phone == reminder.recipient_phone), None)
+        if recipient is None:
+            reminder.status = "skipped"
+            reminder.error_reason = "caregiver no longer gets copies"
+            counts["skipped"] += 1
+            return None
+    if in_quiet_hours(recipient, now):
         # Only a late tick or a retry gets here: plan() never puts a reminder in quiet hours.
-        later = _after_quiet(patient, now)
+        later = _after_quiet(recipient, now)
         if later < appointment.starts_at:
             _release(reminder, later, undo_attempt=True)
             counts["deferred"] += 1

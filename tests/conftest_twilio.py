@@ -61,8 +61,9 @@ def new_patient(app):
         db.session.add(patient)
         db.session.add(Contact(phone=phone, language=values["language"], language_chosen=True))
         db.session.flush()
-        for caregiver_phone, scope in caregivers:
+        for caregiver_phone, scope, *zone in caregivers:  # (phone, scope[, timezone])
             db.session.add(Caregiver(patient_id=patient.id, phone=caregiver_phone, scope=scope,
+                                     timezone=zone[0] if zone else None,
                                      consent_how="in clinic, signed form"))
         db.session.commit()
         made.append(patient)

@@ -96,6 +96,21 @@ def test_enrolling_saves_the_patient_consent_and_caregiver_and_texts_the_confirm
     assert "caregiver" in event.detail and "617" not in event.detail
 
 
+def test_a_caregiver_who_lives_elsewhere_is_enrolled_with_their_own_time_zone(
+        app, client, signed_in):
+    enroll(client, caregiver_phone="310-555-0177", caregiver_timezone="America/Los_Angeles")
+    caregiver = db.session.scalar(db.select(Caregiver))
+    assert caregiver.timezone == "America/Los_Angeles"
+    patient = db.session.scalar(db.select(Patient))
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "lives in America/Los_Angeles" in page
+
+
+def test_a_caregiver_by_default_keeps_the_patients_time_zone(app, client, signed_in):
+    enroll(client, caregiver_phone="617-555-0177")
+    assert db.session.scalar(db.select(Caregiver)).timezone is None
+
+
 def test_a_spanish_speaker_gets_the_confirmation_in_spanish(app, client, signed_in):
     from navigator.content import catalog
 
@@ -165,6 +180,7 @@ def test_detailed_texts_need_the_warning_that_texts_are_not_secure_and_how_it_wa
         ("consent_date", "yesterday", "Enter a date like 2026-12-01."),
         ("timezone", "Mars/Olympus", "Choose a time zone from the list"),
         ("caregiver_phone", "12", "This is not a valid phone number."),
+        ("caregiver_timezone", "Mars/Olympus", "Choose a time zone from the list"),
         ("consent_obtained_by", "", "Enter who obtained consent."),
     ],
 )

@@ -185,6 +185,26 @@ def test_a_caregiver_with_reminder_scope_gets_a_copy_and_one_on_record_does_not(
     assert texts["+16175550198"].startswith("Hope Clinic Navigator: For Ana: visit Thu Feb 12")
 
 
+def test_a_caregiver_in_another_zone_never_gets_a_copy_in_their_night(new_patient):
+    caregiver = "+13105550198"  # lives in Los Angeles; the patient in New York
+    patient = new_patient(caregivers=[(caregiver, "reminders", "America/Los_Angeles")])
+    appointment = book(patient, "2026-02-12 10:00")  # 2h before is 8:00 NY, 5:00 LA
+    rows = db.session.scalars(db.select(Reminder).filter_by(
+        appointment_id=appointment.id, status="pending")).all()
+    mine = {r.offset: r.due_at for r in rows if r.role == "patient"}
+    theirs = {r.offset: r.due_at for r in rows if r.role == "caregiver"}
+    assert mine["2h"] == utc("2026-02-12 08:00", "America/New_York")
+    la = ZoneInfo("America/Los_Angeles")
+    for due in theirs.values():
+        local = due.replace(tzinfo=ZoneInfo("UTC")).astimezone(la).time()
+        assert datetime(2026, 1, 1, 8).time() <= local < datetime(2026, 1, 1, 21).time()
+    # the two-hour copy moves to the evening before, in Los Angeles
+    assert theirs["2h"].replace(tzinfo=ZoneInfo("UTC")).astimezone(la).strftime(
+        "%a %H") == "Wed 20"
+    assert theirs["1d"].replace(tzinfo=ZoneInfo("UTC")).astimezone(la).strftime(
+        "%a %H") == "Tue 20"  # 10:00 NY the day before is 7:00 in LA: moved too
+
+
 def test_an_opted_out_caregiver_gets_nothing_while_the_patient_still_does(new_patient):
     patient = new_patient(caregivers=[("+16175550198", "reminders")])
     db.session.add(Contact(phone="+16175550198", opted_out_at=datetime(2026, 1, 2)))
@@ -395,3 +415,19 @@ def test_the_embedded_mode_paces_in_process(app):
     expected = reminders.SharedRateLimiter if db.engine.dialect.name == "postgresql" else (
         reminders.RateLimiter)
     assert type(limiter) is expected and limiter.rate == 3.0
+
+
+def test_a_late_caregiver_copy_waits_for_morning_where_the_caregiver_lives(new_patient):
+    caregiver = "+13105550198"
+    patient = new_patient(caregivers=[(caregiver, "reminders", "America/Los_Angeles")])
+    book(patient, "2026-02-12 14:00")
+    # The copies were planned for daytime in both zones, but a worker that was down catches
+    # up at 9:00 in New York, which is 6:00 in Los Angeles: the patient's texts go, the
+    # caregiver's wait for the end of the night where the caregiver lives.
+    reminders.send_due(utc("2026-02-12 09:00", "America/New_York"), "w")
+    sent_to = [m.phone for m in outbox()]
+    assert patient.phone in sent_to and caregiver not in sent_to
+    waiting = db.session.scalars(db.select(Reminder).filter_by(
+        recipient_phone=caregiver, status="pending")).all()
+    assert waiting and all(r.due_at >= utc("2026-02-12 08:00", "America/Los_Angeles")
+                           for r in waiting)

@@ -280,6 +280,14 @@ class EnrollForm(FlaskForm):
     caregiver_name = StringField(
         "Caregiver's name (optional)", validators=[Optional(), Length(max=120)]
     )
+    caregiver_timezone = SelectField(
+        "Caregiver's time zone",
+        choices=options([("", "Same as the patient")] + TIMEZONES),
+        default="",
+        validators=[Optional(), _is_zone],
+        validate_choice=False,
+        description="Their copies never arrive during the night where they live.",
+    )
     caregiver_scope = RadioField(
         "What the caregiver may receive",
         choices=options(

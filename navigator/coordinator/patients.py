@@ -136,6 +136,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
                     phone=to_e164(form.caregiver_phone.data),
                     name=(form.caregiver_name.data or "").strip() or None,
                     scope=form.caregiver_scope.data,
+                    timezone=(form.caregiver_timezone.data or "").strip() or None,
                     consent_at=now,
                     consent_how=f"recorded at enrolment by coordinator #{current_user.id}",
                 )
