@@ -109,6 +109,21 @@ def cancel(appointment: Appointment, now: datetime | None = None) -> Appointment
     return appointment
 
 
+def replan(patient: Patient, now: datetime | None = None) -> int:
+    """Re-plan the pending reminders of every upcoming appointment; the caller commits.
+
+    For when what reminders depend on changes (the patient's zone, quiet hours, channel or
+    caregiver): in the same session as that change, so no reminder planned under the old
+    settings is left to go out. Returns how many appointments were re-planned.
+    """
+    now = now or utcnow()
+    db.session.flush()
+    ahead = upcoming(patient, now)
+    for appointment in ahead:
+        reminders.replace_pending(appointment, now)
+    return len(ahead)
+
+
 def upcoming(patient: Patient, now: datetime) -> list[Appointment]:
     """The patient's active appointments that have not started, soonest first."""
     return list(db.session.scalars(

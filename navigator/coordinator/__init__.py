@@ -166,4 +166,6 @@ def _load_coordinator(session_id: str):
     return coordinator
 
 
-from . import account, appointments, audit, auth, inbox, patients, tryit, workup  # noqa: F401  (routes on bp)
+from . import (  # noqa: F401  (routes on bp)
+    account, appointments, audit, auth, inbox, patients, preferences, tryit, workup,
+)

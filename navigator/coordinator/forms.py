@@ -213,7 +213,9 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class EnrollForm(FlaskForm):
+class PatientForm(FlaskForm):
+    """What a coordinator records about a patient and may change later (not the number)."""
+
     name = StringField(
         "Full name", validators=[DataRequired("Enter the patient's name."), Length(max=120)]
     )
@@ -298,6 +300,56 @@ class EnrollForm(FlaskForm):
         ),
         default="reminders",
     )
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.detailed_texts.data == "yes":
+            if not self.detailed_told_not_secure.data:
+                self.detailed_told_not_secure.errors.append(
+                    "Detailed texts need the patient to be told texts are not secure."
+                )
+                ok = False
+            if not (self.detailed_how.data or "").strip():
+                self.detailed_how.errors = [
+                    *self.detailed_how.errors,
+                    "Say how the patient chose detailed texts.",
+                ]
+                ok = False
+        if self.caregiver_phone.data and self.caregiver_scope.data not in ("reminders", "none"):
+            self.caregiver_scope.errors = ["Choose what the caregiver may receive."]
+            ok = False
+        own = self.patient_phone()
+        if (
+            self.caregiver_phone.data
+            and own
+            and not self.caregiver_phone.errors
+            and to_e164(self.caregiver_phone.data) == own
+        ):
+            self.caregiver_phone.errors = ["The caregiver's number must differ from the patient's."]
+            ok = False
+        return ok
+
+    def patient_phone(self) -> str | None:
+        """The patient's own number in E.164, when known and valid."""
+        if self.phone is None or not self.phone.data or self.phone.errors:
+            return None
+        return to_e164(self.phone.data)
+
+
+class PatientEditForm(PatientForm):
+    """Changing an enrolled patient's preferences. The number is the patient's identity
+    (opt-out state and conversations hang on it), so it is not edited here."""
+
+    phone = None
+
+    def __init__(self, *args, own_phone: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own_phone = own_phone
+
+    def patient_phone(self) -> str | None:
+        return self.own_phone
+
+
+class EnrollForm(PatientForm):
     consent_obtained_by = StringField(
         "Consent obtained by",
         validators=[DataRequired("Enter who obtained consent."), Length(max=200)],
@@ -332,30 +384,6 @@ class EnrollForm(FlaskForm):
                     "Tell the patient this and tick the box before enrolling."
                 )
                 ok = False
-        if self.detailed_texts.data == "yes":
-            if not self.detailed_told_not_secure.data:
-                self.detailed_told_not_secure.errors.append(
-                    "Detailed texts need the patient to be told texts are not secure."
-                )
-                ok = False
-            if not (self.detailed_how.data or "").strip():
-                self.detailed_how.errors = [
-                    *self.detailed_how.errors,
-                    "Say how the patient chose detailed texts.",
-                ]
-                ok = False
-        if self.caregiver_phone.data and self.caregiver_scope.data not in ("reminders", "none"):
-            self.caregiver_scope.errors = ["Choose what the caregiver may receive."]
-            ok = False
-        if (
-            self.caregiver_phone.data
-            and self.phone.data
-            and not self.phone.errors
-            and not self.caregiver_phone.errors
-            and to_e164(self.caregiver_phone.data) == to_e164(self.phone.data)
-        ):
-            self.caregiver_phone.errors = ["The caregiver's number must differ from the patient's."]
-            ok = False
         # No zone on earth is more than a day ahead of UTC's date.
         latest = datetime.now(UTC).date() + timedelta(days=1)
         if (

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..content import catalog
 from ..extensions import db
-from ..models import Alert, AuditEvent, Caregiver, Consent, Contact, Message, Patient, utcnow
+from ..models import Alert, AuditEvent, Consent, Contact, Message, Patient, utcnow
 from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
 from . import bp
 from .audit import record
 from .forms import KIND_LABELS, EnrollForm, SearchForm, parse_date, parse_time
+from .preferences import apply_caregiver, apply_detailed_texts
 from .workup import order_warnings, stage_views
 
 log = logging.getLogger(__name__)
@@ -106,16 +107,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
             )
         )
         patient.quiet_start, patient.quiet_end = form.quiet_start.data[:5], form.quiet_end.data[:5]
-        if form.detailed_texts.data == "yes":
-            patient.detailed_texts = True
-            patient.detailed_texts_at = now
-            patient.detailed_texts_how = (
-                form.detailed_how.data.strip() + "; told texts are not secure"
-            )[:200]
-        else:
-            patient.detailed_texts = False
-            patient.detailed_texts_at = now
-            patient.detailed_texts_how = "chose short texts without details"
+        apply_detailed_texts(patient, form, now, enrolling=True)
         db.session.flush()
         db.session.add(
             Consent(
@@ -129,19 +121,9 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
             )
         )
         parts = ["consent"]
-        if form.caregiver_phone.data:
-            db.session.add(
-                Caregiver(
-                    patient_id=patient.id,
-                    phone=to_e164(form.caregiver_phone.data),
-                    name=(form.caregiver_name.data or "").strip() or None,
-                    scope=form.caregiver_scope.data,
-                    timezone=(form.caregiver_timezone.data or "").strip() or None,
-                    consent_at=now,
-                    consent_how=f"recorded at enrolment by coordinator #{current_user.id}",
-                )
-            )
-            parts.append(f"caregiver ({form.caregiver_scope.data})")
+        caregiver = apply_caregiver(patient, form, now)
+        if caregiver:
+            parts.append(caregiver)
         parts.append("detailed texts" if patient.detailed_texts else "short texts")
         record("enroll", "patient", patient.id, ", ".join(parts))
         db.session.commit()

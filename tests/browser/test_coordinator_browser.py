@@ -256,6 +256,24 @@ def test_an_admin_deactivates_a_coordinator_in_the_browser(app, page, nurse):
     assert_accessible(page)
 
 
+def test_a_coordinator_changes_a_patients_details(app, page, nurse):
+    patient = seed_patient()
+    sign_in(page)
+    page.goto(f"/patients/{patient.id}")
+    page.get_by_role("link", name="Change details").click()
+    expect(page.get_by_role("heading", name=re.compile("Change Ana Ruiz"))).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Full name").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter the patient's name.")
+    assert_accessible(page)
+    page.get_by_label("Full name").fill("Ana Ruiz Soto")
+    page.get_by_label("Spanish (español)").check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Saved: name, language.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Ana Ruiz Soto")).to_be_visible()
+
+
 def test_pages_fit_a_phone_screen(app, phone_page, nurse):
     patient = seed_patient()
     sign_in(phone_page)
@@ -266,6 +284,7 @@ def test_pages_fit_a_phone_screen(app, phone_page, nurse):
         f"/patients/{patient.id}",
         "/try",
         f"/patients/{patient.id}/appointments/new",
+        f"/patients/{patient.id}/edit",
         "/audit",
         "/account",
         "/coordinators",
