@@ -237,9 +237,11 @@ def find_sent(message: Message) -> str | None:
     """The SID Twilio gave a send we are unsure of, or None if Twilio never took it.
 
     Used after a worker died between asking Twilio and recording the answer. Twilio has no
-    idempotency key for Messages or Calls, so we ask for what it sent from our number to that
-    number since the row was written, and match on the body (texts) or take the earliest
-    call, skipping SIDs we already know.
+    idempotency key for Messages or Calls, so we ask for the latest it has from our number
+    to that number, keep those created since the row was written, and match on the body
+    (texts) or take the earliest call, skipping SIDs we already know. The list is not
+    filtered by DateSent or StartTime: a text or call still in Twilio's queue has neither,
+    and would be missed, then sent twice.
 
     :raise SendError: the lookup itself failed; the caller must not resend yet.
     """
@@ -251,12 +253,10 @@ def find_sent(message: Message) -> str | None:
                                               Message.provider_sid.is_not(None))))
     try:
         if message.channel == "sms":
-            found = client().messages.list(to=message.phone, from_=_from_number(),
-                                           date_sent_after=since.replace(tzinfo=UTC), limit=200)
+            found = client().messages.list(to=message.phone, from_=_from_number(), limit=200)
             candidates = [m for m in found if m.body == message.body]
         else:
-            candidates = client().calls.list(to=message.phone, from_=_from_number(),
-                                             start_time_after=since.replace(tzinfo=UTC), limit=200)
+            candidates = client().calls.list(to=message.phone, from_=_from_number(), limit=200)
     except (TwilioException, requests.RequestException) as exc:
         raise _error(exc) from exc
     for item in sorted(candidates, key=lambda m: m.date_created or datetime.min.replace(tzinfo=UTC)):

@@ -45,6 +45,7 @@ class Received:
     sid: str | None
     answered: int
     at: float = field(default_factory=time.time)  # when the request arrived
+    sent: bool = True  # False: still in Twilio's queue (no DateSent / StartTime yet)
 
 
 class FakeTwilio:
@@ -57,6 +58,9 @@ class FakeTwilio:
         self.in_flight = 0
         self.accepted_count = 0
         self.recordings: dict[str, bytes] = {}  # RE sid -> the audio a coordinator plays
+        #: True: what is accepted stays queued, as when Twilio's own queue is backed up; such
+        #: messages and calls have no DateSent/StartTime, so filters on those skip them.
+        self.hold_in_queue = False
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
         self._lock = threading.Lock()
@@ -97,6 +101,7 @@ class FakeTwilio:
             self.recordings.clear()
             self._failures.clear()
             self._failures_for.clear()
+            self.hold_in_queue = False
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -175,7 +180,7 @@ class FakeTwilio:
         item = Received(kind=kind, to=form.get("To", ""), sender=form.get("From", ""),
                         body=form.get("Body", ""), url=form.get("Url", ""),
                         status_callback=form.get("StatusCallback", ""), sid=sid,
-                        answered=answered, at=arrived)
+                        answered=answered, at=arrived, sent=not self.hold_in_queue)
         with self._lock:
             self.received.append(item)
             if sid:
@@ -209,8 +214,8 @@ class FakeTwilio:
         for r in items:
             if to and r.to != to or sender and r.sender != sender:
                 continue
-            if after_ts is not None and r.at < after_ts:
-                continue
+            if after_ts is not None and (not r.sent or r.at < after_ts):
+                continue  # like Twilio: a queued message has no DateSent to compare
             form = {"To": r.to, "From": r.sender, "Body": r.body}
             rows.append(self._resource(kind, account, r.sid, form,
                                        datetime.fromtimestamp(r.at, UTC)))
