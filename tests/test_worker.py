@@ -126,7 +126,10 @@ def test_a_live_workers_claim_is_left_alone(app, fake_twilio):
     assert fake_twilio.received == []
 
 
-def test_a_text_a_dead_worker_got_to_twilio_is_not_sent_again(app, fake_twilio):
+@pytest.mark.parametrize("still_queued", [False, True])
+def test_a_text_a_dead_worker_got_to_twilio_is_not_sent_again(app, fake_twilio, still_queued):
+    """Also when Twilio still holds it in its queue, with no DateSent yet."""
+    fake_twilio.hold_in_queue = still_queued
     seed(1, NOW)
     [reminder] = reminder_rows()
     sid = _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=True)
@@ -135,18 +138,6 @@ def test_a_text_a_dead_worker_got_to_twilio_is_not_sent_again(app, fake_twilio):
     assert len(fake_twilio.accepted()) == 1
     [reminder] = reminder_rows()
     assert (reminder.status, reminder.provider_sid) == ("sent", sid)
-
-
-def test_a_text_still_queued_at_twilio_when_its_worker_died_is_not_sent_again(app, fake_twilio):
-    fake_twilio.hold_in_queue = True  # accepted, not yet sent: no DateSent
-    seed(1, NOW)
-    [reminder] = reminder_rows()
-    sid = _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=True)
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {"recovered": 1}
-    assert len(fake_twilio.accepted()) == 1
-    [reminder] = reminder_rows()
-    assert reminder.provider_sid == sid
 
 
 @pytest.mark.parametrize("wrote_message", [True, False])
