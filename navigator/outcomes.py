@@ -33,6 +33,7 @@ def common_values() -> dict:
 
 def raise_alert(kind: str, contact: Contact, patient: Patient | None, *, detail: str = "",
                 message: Message | None = None, recording_url: str | None = None) -> Alert:
+    """Put something in front of a person: the coordinators' inbox."""
     alert = Alert(
         kind=kind,
         phone=contact.phone,
@@ -42,7 +43,9 @@ def raise_alert(kind: str, contact: Contact, patient: Patient | None, *, detail:
         recording_url=recording_url,
     )
     db.session.add(alert)
-    log.info("alert raised: kind=%s detail=%s patient=%s", kind, detail, patient.id if patient else "-")
+    # Which warning sign, and for whom, is health information: it stays in the database,
+    # shown to coordinators, never in the logs.
+    log.info("alert raised: kind=%s", kind)
     return alert
 
 

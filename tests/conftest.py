@@ -109,3 +109,30 @@ def runner(app):
 def twilio(client):
     return TwilioSigner(client)
 pytest_plugins = ["conftest_twilio"]
+
+
+@pytest.fixture
+def written_logs(app):
+    """What the navigator's own log handler writes (same formatter and filters), at DEBUG.
+
+    The navigator logger does not propagate to the root logger (one redacting handler),
+    so pytest's caplog would see nothing and prove nothing.
+    """
+    import io
+    import logging
+
+    from navigator.logs import RedactPhones
+
+    logger = logging.getLogger("navigator")
+    [real] = [h for h in logger.handlers if any(isinstance(f, RedactPhones) for f in h.filters)]
+    stream = io.StringIO()
+    copy = logging.StreamHandler(stream)
+    copy.setFormatter(real.formatter)
+    for log_filter in real.filters:
+        copy.addFilter(log_filter)
+    level = logger.level
+    logger.addHandler(copy)
+    logger.setLevel(logging.DEBUG)
+    yield stream
+    logger.removeHandler(copy)
+    logger.setLevel(level)

@@ -111,6 +111,14 @@ def test_a_caregiver_by_default_keeps_the_patients_time_zone(app, client, signed
     assert db.session.scalar(db.select(Caregiver)).timezone is None
 
 
+def test_enrolling_logs_ids_only_never_the_name_or_number(app, client, signed_in, written_logs):
+    enroll(client, caregiver_phone="617-555-0177", caregiver_name="Luis")
+    logged = written_logs.getvalue()
+    assert "enrolled patient" in logged
+    for private in ("Ana", "Ruiz", "Luis", "555", "0143", "0177"):
+        assert private not in logged
+
+
 def test_a_spanish_speaker_gets_the_confirmation_in_spanish(app, client, signed_in):
     from navigator.content import catalog
 

@@ -374,12 +374,20 @@ def test_signatures_are_checked_over_the_public_url_behind_a_proxy(app, client):
     assert local.post("/twilio/sms", data).status_code == 403
 
 
-def test_no_message_text_or_number_reaches_the_logs(text, caplog):
-    caplog.set_level("DEBUG")
+def test_no_message_text_or_number_reaches_the_logs(text, written_logs):
     text("my secret question about HER2", phone="+16175550199")
-    logged = caplog.text
+    logged = written_logs.getvalue()
+    assert "inbound SMS" in logged  # the handling was logged, by its SID only
     assert "secret question" not in logged
     assert "6175550199" not in logged
+
+
+def test_which_warning_sign_a_patient_reported_stays_out_of_the_logs(text, written_logs):
+    text("I have a fever of 102 and chills")
+    assert alerts("red_flag")[0].detail == "fever"  # coordinators see it in the app
+    logged = written_logs.getvalue()
+    assert "alert raised: kind=red_flag" in logged
+    assert "fever" not in logged.lower()
 
 
 def test_delivery_reports_move_forward_only(twilio):
