@@ -28,7 +28,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -36,9 +36,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from fake_twilio import FakeTwilio  # noqa: E402
+from fake_twilio import FakeTwilio
 
-from navigator.models import utcnow  # noqa: E402
+from navigator.models import utcnow
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -78,45 +78,121 @@ def seed(database_url: str, due: int, future: int, first_phone: int = 0) -> list
     phones = [f"+1617{first_phone + i:07d}" for i in range(due)]
     meta = sa.MetaData()
     meta.reflect(engine, only=["patients", "contacts", "appointments", "reminders"])
-    patients, contacts, appointments, reminders = (meta.tables[n] for n in (
-        "patients", "contacts", "appointments", "reminders"))
+    patients, contacts, appointments, reminders = (
+        meta.tables[n] for n in ("patients", "contacts", "appointments", "reminders")
+    )
     with engine.begin() as conn:
-        ids = conn.execute(patients.insert().returning(patients.c.id), [
-            {"phone": p, "name": "Bench Patient", "language": "en", "timezone": "UTC",
-             "channel": "sms", "quiet_start": "00:00", "quiet_end": "00:00",
-             "detailed_texts": False, "created_at": now} for p in phones]).scalars().all()
-        conn.execute(contacts.insert(), [
-            {"phone": p, "language": "en", "language_chosen": True, "menu_node": "main",
-             "menu_page": 0, "failed_checks": 0, "created_at": now, "updated_at": now}
-            for p in phones])
-        appointment_ids = conn.execute(appointments.insert().returning(appointments.c.id), [
-            {"patient_id": pid, "kind": "ct", "starts_at": now + timedelta(days=2),
-             "timezone": "UTC", "location": "Mercy Imaging, 200 Main St", "status": "scheduled",
-             "created_at": now, "updated_at": now} for pid in ids]).scalars().all()
-        rows = [{"appointment_id": aid, "recipient_phone": phone, "role": "patient",
-                 "channel": "sms", "offset": "1d", "due_at": now - timedelta(minutes=1),
-                 "status": "pending", "attempts": 0, "created_at": now}
-                for aid, phone in zip(appointment_ids, phones, strict=True)]
+        ids = (
+            conn.execute(
+                patients.insert().returning(patients.c.id),
+                [
+                    {
+                        "phone": p,
+                        "name": "Bench Patient",
+                        "language": "en",
+                        "timezone": "UTC",
+                        "channel": "sms",
+                        "quiet_start": "00:00",
+                        "quiet_end": "00:00",
+                        "detailed_texts": False,
+                        "created_at": now,
+                    }
+                    for p in phones
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            contacts.insert(),
+            [
+                {
+                    "phone": p,
+                    "language": "en",
+                    "language_chosen": True,
+                    "menu_node": "main",
+                    "menu_page": 0,
+                    "failed_checks": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for p in phones
+            ],
+        )
+        appointment_ids = (
+            conn.execute(
+                appointments.insert().returning(appointments.c.id),
+                [
+                    {
+                        "patient_id": pid,
+                        "kind": "ct",
+                        "starts_at": now + timedelta(days=2),
+                        "timezone": "UTC",
+                        "location": "Mercy Imaging, 200 Main St",
+                        "status": "scheduled",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for pid in ids
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        rows = [
+            {
+                "appointment_id": aid,
+                "recipient_phone": phone,
+                "role": "patient",
+                "channel": "sms",
+                "offset": "1d",
+                "due_at": now - timedelta(minutes=1),
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+            }
+            for aid, phone in zip(appointment_ids, phones, strict=True)
+        ]
         conn.execute(reminders.insert(), rows)
         for start in range(0, future, 10_000):
-            conn.execute(reminders.insert(), [
-                {"appointment_id": appointment_ids[i % len(appointment_ids)],
-                 "recipient_phone": phones[i % len(phones)], "role": "patient", "channel": "sms",
-                 "offset": "3d", "due_at": now + timedelta(days=30, seconds=i), "status": "pending",
-                 "attempts": 0, "created_at": now}
-                for i in range(start, min(start + 10_000, future))])
+            conn.execute(
+                reminders.insert(),
+                [
+                    {
+                        "appointment_id": appointment_ids[i % len(appointment_ids)],
+                        "recipient_phone": phones[i % len(phones)],
+                        "role": "patient",
+                        "channel": "sms",
+                        "offset": "3d",
+                        "due_at": now + timedelta(days=30, seconds=i),
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                    for i in range(start, min(start + 10_000, future))
+                ],
+            )
     engine.dispose()
     return phones
 
 
 def worker_env(database_url: str, fake: FakeTwilio, rate: float) -> dict:
     env = dict(os.environ)
-    env.update({"DATABASE_URL": database_url, "SECRET_KEY": "b" * 40,
-                "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "TWILIO_API_URL": fake.url, "TWILIO_PHONE_NUMBER": "+12025550100",
-                "PUBLIC_BASE_URL": "https://navigator.example.org",
-                "PROGRAM_NAME": "Hope Clinic Navigator", "SEND_RATE_PER_SECOND": str(rate),
-                "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "b" * 40,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_URL": fake.url,
+            "TWILIO_PHONE_NUMBER": "+12025550100",
+            "PUBLIC_BASE_URL": "https://navigator.example.org",
+            "PROGRAM_NAME": "Hope Clinic Navigator",
+            "SEND_RATE_PER_SECOND": str(rate),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -133,10 +209,25 @@ def peak_rss_mb(pid: int) -> float | None:
 def run_workers(database_url, fake, count, rate, threads, batch, expected) -> dict:
     env = worker_env(database_url, fake, rate)
     started = time.monotonic()
-    workers = [subprocess.Popen([sys.executable, "-m", "navigator.scheduler", "--once",
-                                 "--threads", str(threads), "--batch", str(batch)],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE) for _ in range(count)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "navigator.scheduler",
+                "--once",
+                "--threads",
+                str(threads),
+                "--batch",
+                str(batch),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
     peaks = [0.0] * count
     handed_over_at = None
     while any(w.poll() is None for w in workers):
@@ -190,27 +281,35 @@ def main() -> None:
         migrate(database_url)
         t0 = time.monotonic()
         phones = seed(database_url, options.due, options.future)
-        print(f"stored {options.due:,} due and {options.future:,} future reminders "
-              f"in {time.monotonic() - t0:.1f} s")
-        result = run_workers(database_url, fake, 2, 0, options.threads, options.batch,
-                             options.due)
+        print(
+            f"stored {options.due:,} due and {options.future:,} future reminders "
+            f"in {time.monotonic() - t0:.1f} s"
+        )
+        result = run_workers(database_url, fake, 2, 0, options.threads, options.batch, options.due)
         duplicates, misses = check(fake, phones)
-        print(f"two workers, {options.threads} threads each, {options.latency * 1000:.0f} ms "
-              f"API latency, no rate limit:")
-        print(f"  all {options.due:,} handed over in {result['handed_over_s']:.1f} s "
-              f"(workers exited after {result['workers_done_s']:.1f} s)")
+        print(
+            f"two workers, {options.threads} threads each, {options.latency * 1000:.0f} ms "
+            f"API latency, no rate limit:"
+        )
+        print(
+            f"  all {options.due:,} handed over in {result['handed_over_s']:.1f} s "
+            f"(workers exited after {result['workers_done_s']:.1f} s)"
+        )
         print(f"  duplicates {duplicates}, misses {misses}")
         print("  worker peak RSS: " + ", ".join(f"{p:.0f} MB" for p in result["peak_rss_mb"]))
 
         fake.reset()
         phones = seed(database_url, options.rate_count, 0, first_phone=options.due)
-        result = run_workers(database_url, fake, 2, options.rate, options.threads,
-                             options.batch, options.rate_count)
+        result = run_workers(
+            database_url, fake, 2, options.rate, options.threads, options.batch, options.rate_count
+        )
         duplicates, misses = check(fake, phones)
         achieved, busiest = rate_figures(fake)
         print(f"two workers sharing the limit {options.rate:g}/s, {options.rate_count} reminders:")
-        print(f"  achieved {achieved:.2f}/s ({(achieved / options.rate - 1) * 100:+.1f}% of the "
-              f"limit), busiest second {busiest}, duplicates {duplicates}, misses {misses}")
+        print(
+            f"  achieved {achieved:.2f}/s ({(achieved / options.rate - 1) * 100:+.1f}% of the "
+            f"limit), busiest second {busiest}, duplicates {duplicates}, misses {misses}"
+        )
     finally:
         fake.stop()
         drop()

@@ -32,9 +32,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TOKEN = "bench-auth-token-0123456789abcdef"
-SMS_BODIES = ["MENU", "2", "1", "3", "what is HER2?", "HELP", "BACK", "what is a biopsy",
-              "MORE", "4", "que es una biopsia", "bone scan?"]
-FLOOR_APP = '''
+SMS_BODIES = [
+    "MENU",
+    "2",
+    "1",
+    "3",
+    "what is HER2?",
+    "HELP",
+    "BACK",
+    "what is a biopsy",
+    "MORE",
+    "4",
+    "que es una biopsia",
+    "bone scan?",
+]
+FLOOR_APP = """
 import os
 from flask import Flask, Response
 app = Flask(__name__)
@@ -55,7 +67,7 @@ def fixed():
         with engine.connect() as conn:
             conn.execute(INSERT, {"body": "x"})
     return Response(TWIML, mimetype="text/xml")
-'''
+"""
 
 
 def free_port() -> int:
@@ -75,16 +87,31 @@ def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
         phone = f"+1617555{rng.randrange(1000, 2000):04d}"
         if rng.random() < 0.7:
             path = "/twilio/sms"
-            params = {"MessageSid": f"SM{i:032x}", "AccountSid": "AC" + "0" * 32, "From": phone,
-                      "To": "+12025550100", "Body": rng.choice(SMS_BODIES), "NumMedia": "0"}
+            params = {
+                "MessageSid": f"SM{i:032x}",
+                "AccountSid": "AC" + "0" * 32,
+                "From": phone,
+                "To": "+12025550100",
+                "Body": rng.choice(SMS_BODIES),
+                "NumMedia": "0",
+            }
         elif rng.random() < 0.5:
             path = "/twilio/voice"
-            params = {"CallSid": f"CA{i:032x}", "From": phone, "To": "+12025550100",
-                      "CallStatus": "ringing", "Direction": "inbound"}
+            params = {
+                "CallSid": f"CA{i:032x}",
+                "From": phone,
+                "To": "+12025550100",
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+            }
         else:
             path = "/twilio/voice/choose?node=main&miss=0"
-            params = {"CallSid": f"CA{i:032x}", "From": phone, "To": "+12025550100",
-                      "Digits": rng.choice("234")}
+            params = {
+                "CallSid": f"CA{i:032x}",
+                "From": phone,
+                "To": "+12025550100",
+                "Digits": rng.choice("234"),
+            }
         signature = validator.compute_signature(base + path, params)
         out.append((path, urlencode(params), signature))
     return out
@@ -122,10 +149,26 @@ end
 
 
 def serve(app_spec: str, port: int, env: dict, workers: int, threads: int, cwd: Path):
-    command = [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
-               str(workers), "--threads", str(threads), "--log-level", "warning", app_spec]
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -146,18 +189,30 @@ def stop(process) -> None:
 
 def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
     result = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     text = result.stdout
 
     def latency(label: str) -> float:
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", text, re.M)
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", text, re.MULTILINE)
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     statuses: dict[str, int] = {}
-    for code, count in re.findall(r"^status (\d+) (\d+)$", text, re.M):
+    for code, count in re.findall(r"^status (\d+) (\d+)$", text, re.MULTILINE):
         statuses[code] = statuses.get(code, 0) + int(count)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
@@ -173,16 +228,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="gunicorn sync workers; the Procfile's default (WEB_CONCURRENCY)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn sync workers; the Procfile's default (WEB_CONCURRENCY)",
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/test",
-                        help="a server URL; the benchmark makes its own database there")
+    parser.add_argument(
+        "--database",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="a server URL; the benchmark makes its own database there",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="navbench-"))
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PROGRAM_NAME": "Hope Clinic Navigator",
-           "CARE_TEAM_PHONE": "+16175550100", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PROGRAM_NAME": "Hope Clinic Navigator",
+        "CARE_TEAM_PHONE": "+16175550100",
+        "LOG_LEVEL": "WARNING",
+    }
     drop = None
     if args.database.startswith("postgres"):
         import sqlalchemy as sa
@@ -199,8 +266,13 @@ def main() -> None:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         env["DATABASE_URL"] = "sqlite:///" + str(work / "bench.sqlite3")
-    subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     (work / "floor.py").write_text(FLOOR_APP)
 
     port_floor, port_app = free_port(), free_port()
@@ -212,8 +284,14 @@ def main() -> None:
 
     results = {}
     try:
-        floor = serve("floor:app", port_floor, {**env, "PYTHONPATH": str(work)}, args.workers,
-                      args.threads, work)
+        floor = serve(
+            "floor:app",
+            port_floor,
+            {**env, "PYTHONPATH": str(work)},
+            args.workers,
+            args.threads,
+            work,
+        )
         try:
             run_wrk(port_floor, floor_script, 3, args.connections)  # warm up
             results["floor"] = run_wrk(port_floor, floor_script, args.seconds, args.connections)
@@ -224,13 +302,19 @@ def main() -> None:
 
             with sa.create_engine(env["DATABASE_URL"]).begin() as conn:
                 conn.execute(sa.text("CREATE TABLE floor_log (id serial primary key, body text)"))
-            floor_db = serve("floor:app", port_floor, {**env, "PYTHONPATH": str(work),
-                                                       "FLOOR_WITH_INSERT": "1"},
-                             args.workers, args.threads, work)
+            floor_db = serve(
+                "floor:app",
+                port_floor,
+                {**env, "PYTHONPATH": str(work), "FLOOR_WITH_INSERT": "1"},
+                args.workers,
+                args.threads,
+                work,
+            )
             try:
                 run_wrk(port_floor, floor_script, 3, args.connections)
-                results["floor_with_insert"] = run_wrk(port_floor, floor_script, args.seconds,
-                                                       args.connections)
+                results["floor_with_insert"] = run_wrk(
+                    port_floor, floor_script, args.seconds, args.connections
+                )
             finally:
                 stop(floor_db)
         app = serve("wsgi:app", port_app, env, args.workers, args.threads, ROOT)
@@ -244,11 +328,17 @@ def main() -> None:
             drop()
     results["ratio"] = results["navigator"]["rps"] / results["floor"]["rps"]
     if "floor_with_insert" in results:
-        results["ratio_floor_with_insert"] = (results["floor_with_insert"]["rps"]
-                                              / results["floor"]["rps"])
-    results["settings"] = {"connections": args.connections, "workers": args.workers,
-                           "threads": args.threads, "seconds": args.seconds,
-                           "database": args.database.split("://")[0], "cores": os.cpu_count()}
+        results["ratio_floor_with_insert"] = (
+            results["floor_with_insert"]["rps"] / results["floor"]["rps"]
+        )
+    results["settings"] = {
+        "connections": args.connections,
+        "workers": args.workers,
+        "threads": args.threads,
+        "seconds": args.seconds,
+        "database": args.database.split("://")[0],
+        "cores": os.cpu_count(),
+    }
     print(json.dumps(results, indent=2))
 
 

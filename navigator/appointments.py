@@ -31,7 +31,9 @@ class AppointmentError(ValueError):
 
 def _zone(name: str) -> ZoneInfo:
     if not name or name not in available_timezones():
-        raise AppointmentError("timezone", f"unknown time zone {name!r} (use a name like America/Chicago)")
+        raise AppointmentError(
+            "timezone", f"unknown time zone {name!r} (use a name like America/Chicago)"
+        )
     try:
         return ZoneInfo(name)
     except ZoneInfoNotFoundError:
@@ -54,32 +56,50 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
         raise AppointmentError("at", "that time is in the past")
 
 
-def schedule(patient: Patient, kind: str, starts_at_local: datetime, timezone: str,
-             location: str, prep_notes: str | None = None,
-             now: datetime | None = None) -> Appointment:
+def schedule(
+    patient: Patient,
+    kind: str,
+    starts_at_local: datetime,
+    timezone: str,
+    location: str,
+    prep_notes: str | None = None,
+    now: datetime | None = None,
+) -> Appointment:
     """Add an appointment and plan its reminders; the caller commits.
 
     :raise AppointmentError: unknown kind or zone, no location, or a time in the past.
     """
     now = now or utcnow()
     if kind not in APPOINTMENT_KINDS:
-        raise AppointmentError("kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})")
+        raise AppointmentError(
+            "kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})"
+        )
     location = (location or "").strip()
     if not location:
         raise AppointmentError("location", "a location is required")
     starts_at = to_utc(starts_at_local, timezone)
     _check_future(starts_at, now)
-    appointment = Appointment(patient=patient, kind=kind, starts_at=starts_at, timezone=timezone,
-                              location=location, prep_notes=(prep_notes or "").strip() or None,
-                              status="scheduled")
+    appointment = Appointment(
+        patient=patient,
+        kind=kind,
+        starts_at=starts_at,
+        timezone=timezone,
+        location=location,
+        prep_notes=(prep_notes or "").strip() or None,
+        status="scheduled",
+    )
     db.session.add(appointment)
     db.session.flush()
     reminders.replace_pending(appointment, now)
     return appointment
 
 
-def move(appointment: Appointment, starts_at_local: datetime, timezone: str | None = None,
-         now: datetime | None = None) -> Appointment:
+def move(
+    appointment: Appointment,
+    starts_at_local: datetime,
+    timezone: str | None = None,
+    now: datetime | None = None,
+) -> Appointment:
     """Give the appointment a new time; its pending reminders are replaced. The caller commits.
 
     A moved appointment is ``scheduled`` again: the patient has not confirmed the new time.
@@ -126,11 +146,17 @@ def replan(patient: Patient, now: datetime | None = None) -> int:
 
 def upcoming(patient: Patient, now: datetime) -> list[Appointment]:
     """The patient's active appointments that have not started, soonest first."""
-    return list(db.session.scalars(
-        db.select(Appointment)
-        .where(Appointment.patient_id == patient.id, Appointment.status.in_(ACTIVE),
-               Appointment.starts_at > now)
-        .order_by(Appointment.starts_at, Appointment.id)))
+    return list(
+        db.session.scalars(
+            db.select(Appointment)
+            .where(
+                Appointment.patient_id == patient.id,
+                Appointment.status.in_(ACTIVE),
+                Appointment.starts_at > now,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
 
 
 def next_for(patient: Patient, now: datetime) -> Appointment | None:

@@ -50,8 +50,10 @@ def _appointment(appointment_id: int) -> Appointment:
 def _describe(appointment: Appointment) -> str:
     local = appointments.local_start(appointment)
     pending = sum(1 for r in appointment.reminders if r.status == "pending")
-    return (f"#{appointment.id} {appointment.kind} {local:%Y-%m-%d %H:%M} {appointment.timezone}"
-            f" at {appointment.location} [{appointment.status}], {pending} reminders pending")
+    return (
+        f"#{appointment.id} {appointment.kind} {local:%Y-%m-%d %H:%M} {appointment.timezone}"
+        f" at {appointment.location} [{appointment.status}], {pending} reminders pending"
+    )
 
 
 def _fail(exc: appointments.AppointmentError):
@@ -63,15 +65,18 @@ def _fail(exc: appointments.AppointmentError):
 @click.option("--phone", required=True, help="The patient's enrolled number.")
 @click.option("--kind", required=True, help="ct, pet-ct, bone-scan, mri, biopsy or visit.")
 @click.option("--at", "at", required=True, help='Site-local start, "YYYY-MM-DD HH:MM".')
-@click.option("--timezone", "zone", required=True, help="The site's IANA zone, e.g. America/Chicago.")
+@click.option(
+    "--timezone", "zone", required=True, help="The site's IANA zone, e.g. America/Chicago."
+)
 @click.option("--location", required=True, help="Where, as the patient should read it.")
 @click.option("--prep", default=None, help="The site's own preparation notes.")
 def add_command(phone, kind, at, zone, location, prep):
     """Add an appointment and plan its reminders."""
     patient = _patient(phone)
     try:
-        appointment = appointments.schedule(patient, kind, _when(at), zone, location, prep,
-                                            now=utcnow())
+        appointment = appointments.schedule(
+            patient, kind, _when(at), zone, location, prep, now=utcnow()
+        )
         db.session.commit()
     except appointments.AppointmentError as exc:
         _fail(exc)
@@ -130,8 +135,12 @@ def _mask(phone: str) -> str:
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 def outbox_command(limit):
     """List texts and calls kept in the local outbox (embedded mode, no Twilio account)."""
-    rows = db.session.scalars(db.select(Message).where(Message.transport == "outbox")
-                              .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    rows = db.session.scalars(
+        db.select(Message)
+        .where(Message.transport == "outbox")
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
     count = 0
     for message in rows:
         count += 1

@@ -17,7 +17,9 @@ patients_cli = AppGroup("patients", help="Enroll and list patients.")
 @click.option("--name", required=True, help="The patient's name.")
 @click.option("--phone", required=True, help="Mobile number, e.g. +16175550143.")
 @click.option("--language", default="en", show_default=True, help="en or es.")
-@click.option("--timezone", "zone", default="America/New_York", show_default=True, help="IANA zone.")
+@click.option(
+    "--timezone", "zone", default="America/New_York", show_default=True, help="IANA zone."
+)
 @click.option("--channel", default="sms", show_default=True, help="sms or voice.")
 @click.option("--dob", default=None, help="Date of birth YYYY-MM-DD, for phone identity checks.")
 @click.option("--pin", default=None, help="4-8 digit PIN, for phone identity checks.")

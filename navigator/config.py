@@ -165,7 +165,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
     """
     mode = environ.get("NAVIGATOR_ENV", "embedded").strip() or "embedded"
     if mode not in ("embedded", "production"):
-        raise ConfigError("NAVIGATOR_ENV must be 'embedded' or 'production', not %r" % mode)
+        raise ConfigError(f"NAVIGATOR_ENV must be 'embedded' or 'production', not {mode!r}")
     production = mode == "production"
     if production:
         for name in PRODUCTION_REQUIRED:

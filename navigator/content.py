@@ -194,7 +194,9 @@ def _check_redflags(rules: list[dict], strings: dict, root: Path) -> None:
             for part in ("match", "text"):
                 key = f"redflags.{rule['id']}.{part}"
                 if key not in strings[language]:
-                    raise ContentError(f"{root / language / 'redflags.yaml'}: key {key!r} is missing")
+                    raise ContentError(
+                        f"{root / language / 'redflags.yaml'}: key {key!r} is missing"
+                    )
 
 
 def _check_keywords(keywords: object, path: Path) -> None:

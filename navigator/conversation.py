@@ -165,8 +165,9 @@ class Engine:
         out.replies += [Say("prompts.sms.not_understood"), Show(here)]
         return out
 
-    def _answer_in_their_language(self, out: Outcome, message: str, facts: Facts,
-                                  words_language: str | None) -> None:
+    def _answer_in_their_language(
+        self, out: Outcome, message: str, facts: Facts, words_language: str | None
+    ) -> None:
         """Someone who never chose a language is answered in the one they wrote in.
 
         A choice made with ESPANOL or ENGLISH always wins; otherwise Spanish-only words

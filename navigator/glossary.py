@@ -35,6 +35,7 @@ class Glossary:
         if not found:
             return None
         term = self.terms[found[0].text]
-        languages = set().union(*(self.languages[p.text] for p in found
-                                  if self.terms[p.text] == term))
+        languages = set().union(
+            *(self.languages[p.text] for p in found if self.terms[p.text] == term)
+        )
         return term, next(iter(languages)) if len(languages) == 1 else None

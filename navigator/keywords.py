@@ -13,8 +13,19 @@ import re
 from .matching import PhraseIndex, normalize
 
 WHOLE_MESSAGE_KEYWORDS = (
-    "opt_out", "opt_in", "help", "menu", "back", "more", "person", "next",
-    "spanish", "english", "confirm", "reschedule", "thanks",
+    "opt_out",
+    "opt_in",
+    "help",
+    "menu",
+    "back",
+    "more",
+    "person",
+    "next",
+    "spanish",
+    "english",
+    "confirm",
+    "reschedule",
+    "thanks",
 )
 _NUMBERED_REPLY = re.compile(r"^([a-z]+)\s*([1-9])$")
 

@@ -114,17 +114,19 @@ class PhraseIndex:
             for variant in _deletions(token, 2 if len(token) > 7 else 1):
                 candidates |= self._deleted.get(variant, set())
             for word in candidates - found:
-                if len(word) > 3 and edit_distance(token, word, allowed_typos(word)) <= allowed_typos(
-                    word
-                ):
+                if len(word) > 3 and edit_distance(
+                    token, word, allowed_typos(word)
+                ) <= allowed_typos(word):
                     found.add(word)
         for prefix in self._prefixes:
             stem = prefix[:-1]
-            if token.startswith(stem):
+            # A long stem also forgives one typo in the token's start.
+            if token.startswith(stem) or (
+                len(stem) >= 5
+                and len(token) >= len(stem)
+                and edit_distance(token[: len(stem)], stem, 1) <= 1
+            ):
                 found.add(prefix)
-            elif len(stem) >= 5 and len(token) >= len(stem):
-                if edit_distance(token[: len(stem)], stem, 1) <= 1:
-                    found.add(prefix)
         return found
 
     def find(self, text: str) -> list[Phrase]:

@@ -76,6 +76,29 @@ class Contact(db.Model):
         )
 
 
+def contact_upsert(phone, now):
+    """INSERT a number's contact row, or only touch ``updated_at`` if it exists.
+
+    ``phone`` and ``now`` may be values or bound parameters. One statement, so two first
+    messages from one number arriving at once cannot both try to create the row; add
+    ``.returning(...)`` for what the caller needs.
+    """
+    return (
+        insert(Contact)
+        .values(
+            phone=phone,
+            language="en",
+            language_chosen=False,
+            menu_node="main",
+            menu_page=0,
+            failed_checks=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_update(index_elements=["phone"], set_={"updated_at": now})
+    )
+
+
 class Patient(db.Model):
     """An enrolled patient. Keyed by mobile number in E.164."""
 
@@ -106,7 +129,6 @@ class Patient(db.Model):
     def zone(self) -> str:
         """The zone quiet hours are kept in (a caregiver's may differ: Caregiver.zone)."""
         return self.timezone
-
 
 
 class Caregiver(db.Model):
@@ -182,7 +204,14 @@ class Appointment(db.Model):
 
 
 REMINDER_STATUSES = (
-    "pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled", "skipped"
+    "pending",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "cancelled",
+    "skipped",
 )
 
 
@@ -324,7 +353,9 @@ class WorkupStage(db.Model):
     """
 
     __tablename__ = "workup_stages"
-    __table_args__ = (UniqueConstraint("patient_id", "stage", name="uq_workup_stages_patient_stage"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "stage", name="uq_workup_stages_patient_stage"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -48,8 +48,14 @@ class SendError(Exception):
     number, any other 4xx except 429); network errors, 5xx and 429 are temporary.
     """
 
-    def __init__(self, reason: str, *, code: int | None = None, status: int | None = None,
-                 permanent: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        permanent: bool = False,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.code = code
@@ -129,30 +135,53 @@ def _error(exc: Exception) -> SendError:
     return SendError(f"twilio client: {type(exc).__name__}")
 
 
-def prepare_sms(to: str, body: str, *, patient_id: int | None = None,
-                content_key: str | None = None, reminder_id: int | None = None) -> Message:
+def prepare_sms(
+    to: str,
+    body: str,
+    *,
+    patient_id: int | None = None,
+    content_key: str | None = None,
+    reminder_id: int | None = None,
+) -> Message:
     """Add the row for a text about to be sent (status ``sending``, no SID yet); flushes."""
-    message = Message(direction="out", channel="sms", phone=to, body=body, patient_id=patient_id,
-                      content_key=content_key, reminder_id=reminder_id, status="sending",
-                      transport="outbox" if uses_outbox() else "twilio")
+    message = Message(
+        direction="out",
+        channel="sms",
+        phone=to,
+        body=body,
+        patient_id=patient_id,
+        content_key=content_key,
+        reminder_id=reminder_id,
+        status="sending",
+        transport="outbox" if uses_outbox() else "twilio",
+    )
     db.session.add(message)
     db.session.flush()
     return message
 
 
-def prepare_call(to: str, *, patient_id: int | None = None,
-                 reminder_id: int | None = None) -> Message:
+def prepare_call(
+    to: str, *, patient_id: int | None = None, reminder_id: int | None = None
+) -> Message:
     """Add the row for a call about to be placed; flushes."""
-    message = Message(direction="out", channel="voice", phone=to, body="", patient_id=patient_id,
-                      reminder_id=reminder_id, status="sending",
-                      transport="outbox" if uses_outbox() else "twilio")
+    message = Message(
+        direction="out",
+        channel="voice",
+        phone=to,
+        body="",
+        patient_id=patient_id,
+        reminder_id=reminder_id,
+        status="sending",
+        transport="outbox" if uses_outbox() else "twilio",
+    )
     db.session.add(message)
     db.session.flush()
     return message
 
 
-def request_twilio(kind: str, to: str, body: str, *, url: str | None = None,
-                   status_callback: str | None = None) -> tuple[str, str]:
+def request_twilio(
+    kind: str, to: str, body: str, *, url: str | None = None, status_callback: str | None = None
+) -> tuple[str, str]:
     """One REST call, no database: returns (sid, status). Safe to run in a worker thread.
 
     Must run inside an app context. :raise SendError: Twilio or the network refused it.
@@ -164,8 +193,7 @@ def request_twilio(kind: str, to: str, body: str, *, url: str | None = None,
         else:
             extra = {}
             if status_callback:
-                extra = {"status_callback": status_callback,
-                         "status_callback_event": ["completed"]}
+                extra = {"status_callback": status_callback, "status_callback_event": ["completed"]}
             result = client().calls.create(to=to, from_=_from_number(), url=url, **extra)
     except (TwilioException, requests.RequestException) as exc:
         raise _error(exc) from exc
@@ -177,8 +205,9 @@ def outbox_sid(kind: str) -> str:
     return ("OS" if kind == "sms" else "OC") + uuid.uuid4().hex
 
 
-def record_result(message: Message, sid: str | None, status: str,
-                  error: SendError | None = None) -> Message:
+def record_result(
+    message: Message, sid: str | None, status: str, error: SendError | None = None
+) -> Message:
     """Write what Twilio answered onto the row (the caller commits)."""
     message.provider_sid = sid
     message.status = status
@@ -188,8 +217,9 @@ def record_result(message: Message, sid: str | None, status: str,
     return message
 
 
-def deliver(message: Message, *, url: str | None = None,
-            status_callback: str | None = None) -> Message:
+def deliver(
+    message: Message, *, url: str | None = None, status_callback: str | None = None
+) -> Message:
     """Hand a prepared row to Twilio (or the outbox) and record the SID; flushes.
 
     :raise SendError: the row is marked failed first.
@@ -198,33 +228,56 @@ def deliver(message: Message, *, url: str | None = None,
         record_result(message, outbox_sid(message.channel), "queued")
     else:
         try:
-            sid, status = request_twilio(message.channel, message.phone, message.body, url=url,
-                                         status_callback=status_callback)
+            sid, status = request_twilio(
+                message.channel,
+                message.phone,
+                message.body,
+                url=url,
+                status_callback=status_callback,
+            )
         except SendError as exc:
             record_result(message, None, "failed", exc)
             db.session.flush()
-            log.warning("send failed message=%s code=%s status=%s permanent=%s",
-                        message.id, exc.code, exc.status, exc.permanent)
+            log.warning(
+                "send failed message=%s code=%s status=%s permanent=%s",
+                message.id,
+                exc.code,
+                exc.status,
+                exc.permanent,
+            )
             raise
         record_result(message, sid, status)
     db.session.flush()
     return message
 
 
-def send_sms(to: str, body: str, *, patient_id: int | None = None,
-             content_key: str | None = None, reminder_id: int | None = None) -> Message:
+def send_sms(
+    to: str,
+    body: str,
+    *,
+    patient_id: int | None = None,
+    content_key: str | None = None,
+    reminder_id: int | None = None,
+) -> Message:
     """Send a text now. Adds and flushes the Message row; the caller commits.
 
     :raise SendError: Twilio or the network refused it (the row stays, marked failed).
     """
-    message = prepare_sms(to, body, patient_id=patient_id, content_key=content_key,
-                          reminder_id=reminder_id)
+    message = prepare_sms(
+        to, body, patient_id=patient_id, content_key=content_key, reminder_id=reminder_id
+    )
     callback = None if message.transport == "outbox" else public_url("/twilio/status")
     return deliver(message, status_callback=callback)
 
 
-def place_call(to: str, url: str, *, patient_id: int | None = None,
-               reminder_id: int | None = None, status_callback: str | None = None) -> Message:
+def place_call(
+    to: str,
+    url: str,
+    *,
+    patient_id: int | None = None,
+    reminder_id: int | None = None,
+    status_callback: str | None = None,
+) -> Message:
     """Place a call whose TwiML Twilio fetches from ``url``; the caller commits.
 
     :raise SendError: Twilio or the network refused it (the row stays, marked failed).
@@ -248,9 +301,13 @@ def find_sent(message: Message) -> str | None:
     if message.transport == "outbox":
         return None
     since = message.created_at - CLOCK_SKEW
-    known = set(db.session.scalars(
-        db.select(Message.provider_sid).where(Message.phone == message.phone,
-                                              Message.provider_sid.is_not(None))))
+    known = set(
+        db.session.scalars(
+            db.select(Message.provider_sid).where(
+                Message.phone == message.phone, Message.provider_sid.is_not(None)
+            )
+        )
+    )
     try:
         if message.channel == "sms":
             found = client().messages.list(to=message.phone, from_=_from_number(), limit=200)
@@ -259,7 +316,9 @@ def find_sent(message: Message) -> str | None:
             candidates = client().calls.list(to=message.phone, from_=_from_number(), limit=200)
     except (TwilioException, requests.RequestException) as exc:
         raise _error(exc) from exc
-    for item in sorted(candidates, key=lambda m: m.date_created or datetime.min.replace(tzinfo=UTC)):
+    for item in sorted(
+        candidates, key=lambda m: m.date_created or datetime.min.replace(tzinfo=UTC)
+    ):
         created = item.date_created
         if item.sid in known:
             continue
@@ -299,11 +358,13 @@ def fetch_recording(recording_url: str | None) -> bytes:
     """
     if uses_outbox():
         raise RecordingUnavailable(
-            "Voicemails are kept by Twilio, and no Twilio account is set up here.", status=404)
+            "Voicemails are kept by Twilio, and no Twilio account is set up here.", status=404
+        )
     match = RECORDING_SID.search(recording_url or "")
     if match is None:
         raise RecordingUnavailable(
-            "This voicemail has no recording (it was left in the try-it panel).", status=404)
+            "This voicemail has no recording (it was left in the try-it panel).", status=404
+        )
     config = current_app.config
     account, token = config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]
     base = (config.get("TWILIO_API_URL") or "https://api.twilio.com").rstrip("/")
@@ -314,10 +375,13 @@ def fetch_recording(recording_url: str | None) -> bytes:
         log.warning("recording fetch failed: %s", type(exc).__name__)
         raise RecordingUnavailable("Twilio could not be reached. Try again in a minute.") from None
     if answer.status_code == 404:
-        raise RecordingUnavailable("Twilio no longer has this recording (it may have been "
-                                   "deleted).", status=404)
+        raise RecordingUnavailable(
+            "Twilio no longer has this recording (it may have been deleted).", status=404
+        )
     if answer.status_code != 200:
         log.warning("recording fetch: Twilio answered %s", answer.status_code)
-        raise RecordingUnavailable(f"Twilio did not give the recording (error "
-                                   f"{answer.status_code}). Try again in a minute.")
+        raise RecordingUnavailable(
+            f"Twilio did not give the recording (error "
+            f"{answer.status_code}). Try again in a minute."
+        )
     return answer.content

@@ -31,8 +31,15 @@ def common_values() -> dict:
     }
 
 
-def raise_alert(kind: str, contact: Contact, patient: Patient | None, *, detail: str = "",
-                message: Message | None = None, recording_url: str | None = None) -> Alert:
+def raise_alert(
+    kind: str,
+    contact: Contact,
+    patient: Patient | None,
+    *,
+    detail: str = "",
+    message: Message | None = None,
+    recording_url: str | None = None,
+) -> Alert:
     """Put something in front of a person: the coordinators' inbox."""
     alert = Alert(
         kind=kind,
@@ -49,8 +56,15 @@ def raise_alert(kind: str, contact: Contact, patient: Patient | None, *, detail:
     return alert
 
 
-def apply(outcome: Outcome, contact: Contact, patient: Patient | None, *, now: datetime,
-          inbound: Message | None = None, message_text: str = "") -> list:
+def apply(
+    outcome: Outcome,
+    contact: Contact,
+    patient: Patient | None,
+    *,
+    now: datetime,
+    inbound: Message | None = None,
+    message_text: str = "",
+) -> list:
     """Carry out the outcome's effects; return its replies with effect answers added.
 
     Returns the list of Say/Show items to render (a repeated STOP gets no second
@@ -58,8 +72,9 @@ def apply(outcome: Outcome, contact: Contact, patient: Patient | None, *, now: d
     """
     replies = list(outcome.replies)
     for effect in outcome.effects:
-        replies = _apply_one(effect, replies, contact, patient, now, inbound, message_text,
-                             outcome.language)
+        replies = _apply_one(
+            effect, replies, contact, patient, now, inbound, message_text, outcome.language
+        )
     contact.menu_node = outcome.position.node
     contact.menu_page = outcome.position.page
     if outcome.language != contact.language:
@@ -69,23 +84,38 @@ def apply(outcome: Outcome, contact: Contact, patient: Patient | None, *, now: d
     return replies
 
 
-def _apply_one(effect: Effect, replies: list, contact: Contact, patient: Patient | None,
-               now: datetime, inbound: Message | None, text: str, language: str) -> list:
+def _apply_one(
+    effect: Effect,
+    replies: list,
+    contact: Contact,
+    patient: Patient | None,
+    now: datetime,
+    inbound: Message | None,
+    text: str,
+    language: str,
+) -> list:
     kind = effect.kind
     if kind == "red_flag":
         raise_alert("red_flag", contact, patient, detail=effect.detail, message=inbound)
     elif kind == "opt_out":
         if contact.opted_out:
             # One confirmation per opt-out: a second STOP is recorded, not answered.
-            replies = [r for r in replies if not (isinstance(r, Say) and r.key == "prompts.sms.stop")]
+            replies = [
+                r for r in replies if not (isinstance(r, Say) and r.key == "prompts.sms.stop")
+            ]
         contact.opted_out_at = now
     elif kind == "opt_in":
         contact.opted_in_at = now
     elif kind == "set_language":
         contact.language_chosen = True
     elif kind == "callback":
-        raise_alert("callback", contact, patient, detail=effect.detail or "asked for a person",
-                    message=inbound)
+        raise_alert(
+            "callback",
+            contact,
+            patient,
+            detail=effect.detail or "asked for a person",
+            message=inbound,
+        )
     elif kind == "next_appointment":
         replies = replies + next_appointment_replies(patient, language, now, channel="sms")
     elif kind == "appointment_reply":
@@ -93,8 +123,9 @@ def _apply_one(effect: Effect, replies: list, contact: Contact, patient: Patient
     return replies
 
 
-def next_appointment_replies(patient: Patient | None, language: str, now: datetime,
-                             channel: str) -> list[Say]:
+def next_appointment_replies(
+    patient: Patient | None, language: str, now: datetime, channel: str
+) -> list[Say]:
     """The patient's next visit and how to prepare, or why there is none to tell."""
     from . import appointments, timefmt
 
@@ -104,7 +135,9 @@ def next_appointment_replies(patient: Patient | None, language: str, now: dateti
     if upcoming is None:
         return [Say(f"prompts.{channel}.next_none")]
     when = timefmt.spoken_datetime(upcoming.starts_at, upcoming.timezone, language)
-    replies = [Say(f"prompts.{channel}.next_appointment", {"when": when, "place": upcoming.location})]
+    replies = [
+        Say(f"prompts.{channel}.next_appointment", {"when": when, "place": upcoming.location})
+    ]
     prep = appointments.prep_text(upcoming, language)
     if prep:
         replies.append(Say(f"prompts.{channel}.next_prep", {"prep": prep}))

@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from .content import LANGUAGES
 from .extensions import db
-from .models import Contact, Patient, insert, utcnow
+from .models import Contact, Patient, contact_upsert, utcnow
 from .phones import InvalidPhone, to_e164
 
 CHANNELS = ("sms", "voice")
@@ -31,7 +31,9 @@ class EnrollmentError(ValueError):
 def check_timezone(name: str) -> str:
     """:raise EnrollmentError: ``name`` is not an IANA zone such as America/Chicago."""
     if not name or name not in available_timezones():
-        raise EnrollmentError("timezone", f"unknown time zone {name!r} (use a name like America/Chicago)")
+        raise EnrollmentError(
+            "timezone", f"unknown time zone {name!r} (use a name like America/Chicago)"
+        )
     try:
         ZoneInfo(name)
     except ZoneInfoNotFoundError:
@@ -69,8 +71,15 @@ def validate(details: NewPatient) -> NewPatient:
     check_timezone(details.timezone)
     if details.pin is not None and not (details.pin.isdigit() and 4 <= len(details.pin) <= 8):
         raise EnrollmentError("pin", "a PIN is 4 to 8 digits")
-    return NewPatient(name, phone, details.language, details.timezone, details.channel,
-                      details.date_of_birth, details.pin)
+    return NewPatient(
+        name,
+        phone,
+        details.language,
+        details.timezone,
+        details.channel,
+        details.date_of_birth,
+        details.pin,
+    )
 
 
 def enroll(details: NewPatient) -> Patient:
@@ -108,13 +117,7 @@ def contact_for(phone: str) -> Contact:
     messages from one number arriving at once cannot both try to create the row.
     """
     now = utcnow()
-    statement = (
-        insert(Contact)
-        .values(phone=phone, language="en", language_chosen=False, menu_node="main",
-                menu_page=0, failed_checks=0, created_at=now, updated_at=now)
-        .on_conflict_do_update(index_elements=["phone"], set_={"updated_at": now})
-        .returning(Contact)
-    )
+    statement = contact_upsert(phone, now).returning(Contact)
     return db.session.scalars(statement, execution_options={"populate_existing": True}).one()
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from . import delivery, replies, reminders
+from . import delivery, reminders, replies
 from .content import LANGUAGES, catalog
 from .extensions import csrf, db
 from .models import Reminder, utcnow
@@ -38,8 +38,10 @@ def _contact() -> str:
 
 def _say(language: str, line: str) -> Say:
     text = catalog()
-    say = Say(voice=text.render("reminders.voice.settings.voice", language),
-              language=text.render("reminders.voice.settings.language", language))
+    say = Say(
+        voice=text.render("reminders.voice.settings.voice", language),
+        language=text.render("reminders.voice.settings.language", language),
+    )
     say.prosody(line, rate=text.render("reminders.voice.settings.rate", language))
     return say
 
@@ -48,8 +50,11 @@ def apology() -> VoiceResponse:
     """Said when a handler fails; no database (the failure may be the database)."""
     response = VoiceResponse()
     for language in LANGUAGES:
-        response.append(_say(language, catalog().render("reminders.voice.apology", language,
-                                                        contact=_contact())))
+        response.append(
+            _say(
+                language, catalog().render("reminders.voice.apology", language, contact=_contact())
+            )
+        )
     response.hangup()
     return response
 
@@ -67,8 +72,9 @@ def _reminder(reminder_id: int) -> Reminder | None:
 
 def _goodbye(language: str) -> VoiceResponse:
     response = VoiceResponse()
-    response.append(_say(language, catalog().render("reminders.voice.goodbye", language,
-                                                    contact=_contact())))
+    response.append(
+        _say(language, catalog().render("reminders.voice.goodbye", language, contact=_contact()))
+    )
     response.hangup()
     return response
 
@@ -85,8 +91,7 @@ def play(reminder_id: int):
     if tries >= MAX_TRIES:
         return xml(_goodbye(language))
     response = VoiceResponse()
-    gather = Gather(num_digits=1, timeout=8,
-                    action=url_for(".answer", reminder_id=reminder.id))
+    gather = Gather(num_digits=1, timeout=8, action=url_for(".answer", reminder_id=reminder.id))
     for line in reminders.voice_lines(reminder):
         gather.append(_say(language, line))
     gather.append(_say(language, catalog().render("reminders.voice.menu", language)))
@@ -127,7 +132,11 @@ def answer(reminder_id: int):
 def status():
     """Twilio's call status callback: delivery state, and the SMS fallback for missed calls."""
     sid = request.form.get("CallSid", "")
-    delivery.record(sid, request.form.get("CallStatus", "").strip().lower(),
-                    request.form.get("ErrorCode") or None, now=utcnow())
+    delivery.record(
+        sid,
+        request.form.get("CallStatus", "").strip().lower(),
+        request.form.get("ErrorCode") or None,
+        now=utcnow(),
+    )
     db.session.commit()
     return xml(VoiceResponse())

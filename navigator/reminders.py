@@ -77,21 +77,27 @@ from sqlalchemy.orm import selectinload
 from . import outbound
 from .content import catalog
 from .extensions import db
-from .models import Alert, Appointment, Caregiver, Contact, Message, Patient, Reminder, utcnow
+from .models import Alert, Appointment, Caregiver, Contact, Message, Patient, Reminder
 from .phones import for_humans
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
 LEASE = timedelta(minutes=5)
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5),
-           timedelta(minutes=15), timedelta(minutes=30))
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+)
 MAX_ATTEMPTS = len(BACKOFF) + 1
 #: Leaves a tick and a retry before quiet hours begin.
 QUIET_MARGIN = timedelta(minutes=10)
 PREP_DELAY = timedelta(minutes=1)
 DEFAULT_BATCH = 200
 CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
+
 
 @dataclass(frozen=True)
 class PlannedReminder:
@@ -110,8 +116,11 @@ def parse_offset(text: str) -> timedelta:
     if not match:
         raise ValueError(f"bad reminder offset {text!r}")
     amount, unit = int(match.group(1)), match.group(2)
-    return {"d": timedelta(days=amount), "h": timedelta(hours=amount),
-            "m": timedelta(minutes=amount)}[unit]
+    return {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "m": timedelta(minutes=amount),
+    }[unit]
 
 
 def _hhmm(text: str) -> clock_time:
@@ -233,7 +242,8 @@ def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
         update(Reminder)
         .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
         .values(status="cancelled", error_reason="replaced"),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False},
+    )
     if appointment.status not in ACTIVE or appointment.starts_at <= now:
         return []
     patient = appointment.patient
@@ -241,17 +251,32 @@ def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
     copies_at: set[tuple[str, datetime]] = set()
     made = []
     for planned in plan(appointment, now):
-        rows = [Reminder(recipient_phone=patient.phone, role="patient", channel=patient.channel,
-                         due_at=planned.due_at)]
+        rows = [
+            Reminder(
+                recipient_phone=patient.phone,
+                role="patient",
+                channel=patient.channel,
+                due_at=planned.due_at,
+            )
+        ]
         if planned.prep and patient.channel == "sms":
-            rows.append(Reminder(recipient_phone=patient.phone, role="prep", channel="sms",
-                                 due_at=planned.due_at + PREP_DELAY))
+            rows.append(
+                Reminder(
+                    recipient_phone=patient.phone,
+                    role="prep",
+                    channel="sms",
+                    due_at=planned.due_at + PREP_DELAY,
+                )
+            )
         for caregiver in caregivers:
             due = _caregiver_due(caregiver, planned.due_at, now)
             if due is not None and (caregiver.phone, due) not in copies_at:
                 copies_at.add((caregiver.phone, due))
-                rows.append(Reminder(recipient_phone=caregiver.phone, role="caregiver",
-                                     channel="sms", due_at=due))
+                rows.append(
+                    Reminder(
+                        recipient_phone=caregiver.phone, role="caregiver", channel="sms", due_at=due
+                    )
+                )
         for row in rows:
             row.appointment_id = appointment.id
             row.offset = planned.offset
@@ -272,20 +297,36 @@ def when(appointment: Appointment, language: str) -> dict[str, str]:
     local = _local(appointment.starts_at, ZoneInfo(appointment.timezone))
     days = text.pages("prompts.calendar.days_short", language)
     months = text.pages("prompts.calendar.months_short", language)
-    date = text.render("prompts.calendar.date_short", language, day=days[local.weekday()],
-                       month=months[local.month - 1], date=local.day)
+    date = text.render(
+        "prompts.calendar.date_short",
+        language,
+        day=days[local.weekday()],
+        month=months[local.month - 1],
+        date=local.day,
+    )
     hour12 = local.hour % 12 or 12
-    ampm = text.render("prompts.calendar.am" if local.hour < 12 else "prompts.calendar.pm", language)
-    clock = text.render("prompts.calendar.time", language, hour=hour12, hour24=local.hour,
-                        minute=f"{local.minute:02d}", ampm=ampm)
+    ampm = text.render(
+        "prompts.calendar.am" if local.hour < 12 else "prompts.calendar.pm", language
+    )
+    clock = text.render(
+        "prompts.calendar.time",
+        language,
+        hour=hour12,
+        hour24=local.hour,
+        minute=f"{local.minute:02d}",
+        ampm=ampm,
+    )
     return {"date": date, "time": clock}
 
 
 def _values(appointment: Appointment, language: str) -> dict[str, str]:
     config = current_app.config
-    return {"program": config["PROGRAM_NAME"], "place": appointment.location,
-            "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"]),
-            **when(appointment, language)}
+    return {
+        "program": config["PROGRAM_NAME"],
+        "place": appointment.location,
+        "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"]),
+        **when(appointment, language),
+    }
 
 
 def sms_key(reminder: Reminder) -> str:
@@ -325,13 +366,19 @@ def voice_lines(reminder: Reminder) -> list[str]:
     language = language_for(reminder)
     values = _values(appointment, language)
     text = catalog()
-    key = ("reminders.voice.detailed." + appointment.kind if appointment.patient.detailed_texts
-           else "reminders.voice.default")
-    lines = [text.render("reminders.voice.intro", language, **values),
-             text.render(key, language, **values)]
+    key = (
+        "reminders.voice.detailed." + appointment.kind
+        if appointment.patient.detailed_texts
+        else "reminders.voice.default"
+    )
+    lines = [
+        text.render("reminders.voice.intro", language, **values),
+        text.render(key, language, **values),
+    ]
     if _carries_prep(reminder):
-        lines.append(text.render("reminders.voice.prep", language,
-                                 prep=prep_text(appointment, language)))
+        lines.append(
+            text.render("reminders.voice.prep", language, prep=prep_text(appointment, language))
+        )
     return lines
 
 
@@ -352,8 +399,12 @@ def _carries_prep(reminder: Reminder) -> bool:
         return False
     return not db.session.scalar(
         db.select(db.func.count(Reminder.id)).where(
-            Reminder.appointment_id == appointment.id, Reminder.role == "patient",
-            Reminder.offset == day_before, Reminder.status != "cancelled"))
+            Reminder.appointment_id == appointment.id,
+            Reminder.role == "patient",
+            Reminder.offset == day_before,
+            Reminder.status != "cancelled",
+        )
+    )
 
 
 def _day_before_offset() -> str | None:
@@ -453,14 +504,24 @@ def default_worker_id() -> str:
 
 def claim_due(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) -> list[int]:
     """Claim up to ``limit`` due pending reminders for ``worker_id``; commits. Returns their ids."""
-    return _claim(Reminder.status == "pending", Reminder.due_at <= now, now=now,
-                  worker_id=worker_id, limit=limit)
+    return _claim(
+        Reminder.status == "pending",
+        Reminder.due_at <= now,
+        now=now,
+        worker_id=worker_id,
+        limit=limit,
+    )
 
 
 def claim_in_doubt(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) -> list[int]:
     """Claim rows left in ``sending`` by a worker whose lease ran out; commits."""
-    return _claim(Reminder.status == "sending", Reminder.lease_until < now, now=now,
-                  worker_id=worker_id, limit=limit)
+    return _claim(
+        Reminder.status == "sending",
+        Reminder.lease_until < now,
+        now=now,
+        worker_id=worker_id,
+        limit=limit,
+    )
 
 
 def _claim(*conditions, now: datetime, worker_id: str, limit: int) -> list[int]:
@@ -469,29 +530,50 @@ def _claim(*conditions, now: datetime, worker_id: str, limit: int) -> list[int]:
     # UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) is planned as a semi-join that can
     # re-run the locking subquery and claim nothing.) On SQLite, which has one writer at a
     # time, the UPDATE's own status test and RETURNING say which rows this worker got.
-    candidates = list(db.session.scalars(
-        db.select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
-        .limit(limit).with_for_update(skip_locked=True)))
+    candidates = list(
+        db.session.scalars(
+            db.select(Reminder.id)
+            .where(*conditions)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
     if not candidates:
         db.session.commit()
         return []
-    statement = (update(Reminder)
-                 .where(Reminder.id.in_(candidates), *conditions)
-                 .values(status="sending", claimed_by=worker_id, lease_until=now + LEASE,
-                         attempts=Reminder.attempts + 1)
-                 .returning(Reminder.id))
-    ids = list(db.session.execute(statement, execution_options={"synchronize_session": False})
-               .scalars())
+    statement = (
+        update(Reminder)
+        .where(Reminder.id.in_(candidates), *conditions)
+        .values(
+            status="sending",
+            claimed_by=worker_id,
+            lease_until=now + LEASE,
+            attempts=Reminder.attempts + 1,
+        )
+        .returning(Reminder.id)
+    )
+    ids = list(
+        db.session.execute(statement, execution_options={"synchronize_session": False}).scalars()
+    )
     db.session.commit()
     return sorted(ids)
 
 
 def _load(ids: list[int]) -> list[Reminder]:
-    return list(db.session.scalars(
-        db.select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.due_at, Reminder.id)
-        .options(selectinload(Reminder.appointment).selectinload(Appointment.patient)
-                 .selectinload(Patient.caregivers))
-        .execution_options(populate_existing=True)))
+    return list(
+        db.session.scalars(
+            db.select(Reminder)
+            .where(Reminder.id.in_(ids))
+            .order_by(Reminder.due_at, Reminder.id)
+            .options(
+                selectinload(Reminder.appointment)
+                .selectinload(Appointment.patient)
+                .selectinload(Patient.caregivers)
+            )
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _opted_out(phones: set[str]) -> set[str]:
@@ -504,15 +586,22 @@ def _opted_out(phones: set[str]) -> set[str]:
 def _alert(reminder: Reminder, detail: str, message: Message | None = None) -> None:
     appointment = reminder.appointment
     if message is not None:
-        raised = db.session.scalar(db.select(Alert).where(Alert.kind == "delivery_failed",
-                                                          Alert.message_id == message.id))
+        raised = db.session.scalar(
+            db.select(Alert).where(Alert.kind == "delivery_failed", Alert.message_id == message.id)
+        )
         if raised is not None:  # delivery.record already told the coordinators
             raised.appointment_id = raised.appointment_id or appointment.id
             return
-    db.session.add(Alert(kind="delivery_failed", phone=reminder.recipient_phone,
-                         patient_id=appointment.patient_id, appointment_id=appointment.id,
-                         message_id=message.id if message is not None else None,
-                         detail=detail[:300]))
+    db.session.add(
+        Alert(
+            kind="delivery_failed",
+            phone=reminder.recipient_phone,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            message_id=message.id if message is not None else None,
+            detail=detail[:300],
+        )
+    )
 
 
 def _fail(reminder: Reminder, code: str | None, reason: str) -> None:
@@ -539,8 +628,11 @@ def _resolve_in_doubt(reminders: list[Reminder], now: datetime) -> tuple[list, C
     counts: Counter = Counter()
     work = []
     for reminder in reminders:
-        messages = list(db.session.scalars(
-            db.select(Message).where(Message.reminder_id == reminder.id).order_by(Message.id)))
+        messages = list(
+            db.session.scalars(
+                db.select(Message).where(Message.reminder_id == reminder.id).order_by(Message.id)
+            )
+        )
         sent = next((m for m in messages if m.provider_sid), None)
         doubtful = next((m for m in messages if m.status == "sending" and not m.provider_sid), None)
         if sent is not None:
@@ -550,7 +642,9 @@ def _resolve_in_doubt(reminders: list[Reminder], now: datetime) -> tuple[list, C
             try:
                 sid = outbound.find_sent(doubtful)
             except outbound.SendError:
-                log.warning("reminder=%s in doubt and Twilio lookup failed; will retry", reminder.id)
+                log.warning(
+                    "reminder=%s in doubt and Twilio lookup failed; will retry", reminder.id
+                )
                 reminder.lease_until = now  # claimable again next tick, never resent blind
                 counts["in_doubt"] += 1
                 continue
@@ -573,8 +667,13 @@ def _mark_sent(reminder: Reminder, sid: str, now: datetime) -> None:
     reminder.error_code = None
 
 
-def _prepare(reminder: Reminder, existing: Message | None, now: datetime, opted_out: set[str],
-             counts: Counter):
+def _prepare(
+    reminder: Reminder,
+    existing: Message | None,
+    now: datetime,
+    opted_out: set[str],
+    counts: Counter,
+):
     """Decide one claimed reminder; returns its Message row to send, or None."""
     appointment = reminder.appointment
     patient = appointment.patient
@@ -590,8 +689,9 @@ def _prepare(reminder: Reminder, existing: Message | None, now: datetime, opted_
         return None
     recipient: Patient | Caregiver = patient
     if reminder.role == "caregiver":
-        recipient = next((c for c in _copy_caregivers(appointment)
-                          if c.phone == reminder.recipient_phone), None)
+        recipient = next(
+            (c for c in _copy_caregivers(appointment) if c.phone == reminder.recipient_phone), None
+        )
         if recipient is None:
             reminder.status = "skipped"
             reminder.error_reason = "caregiver no longer gets copies"
@@ -610,15 +710,28 @@ def _prepare(reminder: Reminder, existing: Message | None, now: datetime, opted_
     if existing is not None:
         return existing
     if reminder.channel == "voice":
-        return outbound.prepare_call(reminder.recipient_phone, patient_id=patient.id,
-                                     reminder_id=reminder.id)
-    return outbound.prepare_sms(reminder.recipient_phone, sms_text(reminder),
-                                patient_id=patient.id, content_key=sms_key(reminder),
-                                reminder_id=reminder.id)
+        return outbound.prepare_call(
+            reminder.recipient_phone, patient_id=patient.id, reminder_id=reminder.id
+        )
+    return outbound.prepare_sms(
+        reminder.recipient_phone,
+        sms_text(reminder),
+        patient_id=patient.id,
+        content_key=sms_key(reminder),
+        reminder_id=reminder.id,
+    )
 
 
-def _send_one(app, limiter: RateLimiter, deadline: float, kind: str, to: str, body: str,
-              url: str | None, callback: str | None):
+def _send_one(
+    app,
+    limiter: RateLimiter,
+    deadline: float,
+    kind: str,
+    to: str,
+    body: str,
+    url: str | None,
+    callback: str | None,
+):
     """Runs in a pool thread: no database here, only the HTTP call."""
     if time.monotonic() > deadline:
         return ("late", None, None)
@@ -662,8 +775,13 @@ def _apply(reminder: Reminder, message: Message, outcome, now: datetime, counts:
     counts["retry"] += 1
 
 
-def _process(reminders: list[Reminder], existing: dict[int, Message | None], now: datetime,
-             limiter: RateLimiter, counts: Counter) -> None:
+def _process(
+    reminders: list[Reminder],
+    existing: dict[int, Message | None],
+    now: datetime,
+    limiter: RateLimiter,
+    counts: Counter,
+) -> None:
     # The claimed rows are ours until we commit their outcome, so they need not be reloaded
     # after the intermediate commit (reloading cost one query per row and per message).
     session = db.session()
@@ -674,8 +792,13 @@ def _process(reminders: list[Reminder], existing: dict[int, Message | None], now
         session.expire_on_commit = expire_on_commit
 
 
-def _process_claimed(reminders: list[Reminder], existing: dict[int, Message | None],
-                     now: datetime, limiter: RateLimiter, counts: Counter) -> None:
+def _process_claimed(
+    reminders: list[Reminder],
+    existing: dict[int, Message | None],
+    now: datetime,
+    limiter: RateLimiter,
+    counts: Counter,
+) -> None:
     opted_out = _opted_out({r.recipient_phone for r in reminders})
     latest: dict[tuple, datetime] = {}
     for reminder in reminders:
@@ -718,8 +841,9 @@ def _process_claimed(reminders: list[Reminder], existing: dict[int, Message | No
     threads = int(app.config.get("REMINDER_SEND_THREADS", 16))
     outcomes = []
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [pool.submit(_send_one, app, limiter, deadline, *job) if job else None
-                   for job in jobs]
+        futures = [
+            pool.submit(_send_one, app, limiter, deadline, *job) if job else None for job in jobs
+        ]
         for (reminder, message), future in zip(work, futures, strict=True):
             if future is None:
                 limiter.acquire()
@@ -731,8 +855,13 @@ def _process_claimed(reminders: list[Reminder], existing: dict[int, Message | No
     db.session.commit()
 
 
-def send_due(now: datetime, worker_id: str | None = None, *, limit: int | None = None,
-             limiter: RateLimiter | None = None) -> Counter:
+def send_due(
+    now: datetime,
+    worker_id: str | None = None,
+    *,
+    limit: int | None = None,
+    limiter: RateLimiter | None = None,
+) -> Counter:
     """One worker tick: settle in-doubt rows, then claim and send everything due.
 
     Returns counts by outcome (sent, retry, failed, skipped, recovered, ...). Commits.
@@ -766,12 +895,20 @@ def _texts_instead_of(call: Reminder) -> list[Reminder]:
     roles = [call.role]
     if _carries_prep(call):
         roles.append("prep")
-    return [Reminder(appointment_id=call.appointment_id, recipient_phone=call.recipient_phone,
-                     role=role, channel="sms", offset=call.offset,
-                     # already due: the next tick sends them, the preparation a minute after
-                     due_at=call.due_at + (PREP_DELAY if role == "prep" else timedelta()),
-                     status="pending", attempts=0)
-            for role in roles]
+    return [
+        Reminder(
+            appointment_id=call.appointment_id,
+            recipient_phone=call.recipient_phone,
+            role=role,
+            channel="sms",
+            offset=call.offset,
+            # already due: the next tick sends them, the preparation a minute after
+            due_at=call.due_at + (PREP_DELAY if role == "prep" else timedelta()),
+            status="pending",
+            attempts=0,
+        )
+        for role in roles
+    ]
 
 
 def record_delivery(sid: str, status: str, error_code: str | None = None) -> Reminder | None:

@@ -25,8 +25,10 @@ from .phones import for_humans
 from .reminders import when
 
 #: Used when messages/keywords.yaml names no reply words (older content trees).
-FALLBACK_WORDS = {"confirm": ("C", "CONFIRM", "YES", "SI"),
-                  "reschedule": ("R", "RESCHEDULE", "CAMBIAR")}
+FALLBACK_WORDS = {
+    "confirm": ("C", "CONFIRM", "YES", "SI"),
+    "reschedule": ("R", "RESCHEDULE", "CAMBIAR"),
+}
 INTENT_LETTER = {"confirm": "C", "reschedule": "R"}
 
 
@@ -64,8 +66,10 @@ def parse_reply(text: str) -> tuple[str, int | None] | None:
 
 def _values(patient: Patient, appointment: Appointment | None = None) -> dict:
     config = current_app.config
-    values = {"program": config["PROGRAM_NAME"],
-              "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"])}
+    values = {
+        "program": config["PROGRAM_NAME"],
+        "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"]),
+    }
     if appointment is not None:
         values.update(when(appointment, patient.language))
     return values
@@ -83,9 +87,15 @@ def request_new_time(appointment: Appointment, via: str) -> None:
         return
     appointment.status = "reschedule_requested"
     patient = appointment.patient
-    db.session.add(Alert(kind="reschedule", phone=patient.phone, patient_id=patient.id,
-                         appointment_id=appointment.id,
-                         detail=f"appointment {appointment.id}: new time asked by {via}"))
+    db.session.add(
+        Alert(
+            kind="reschedule",
+            phone=patient.phone,
+            patient_id=patient.id,
+            appointment_id=appointment.id,
+            detail=f"appointment {appointment.id}: new time asked by {via}",
+        )
+    )
     db.session.flush()
 
 
@@ -105,8 +115,11 @@ def answer_reply(patient: Patient, intent: str, text: str, now: datetime) -> lis
     if number is not None and 1 <= number <= len(choices):
         target = choices[number - 1]
     else:
-        waiting = [a for a in choices
-                   if a.status != ("confirmed" if intent == "confirm" else "reschedule_requested")]
+        waiting = [
+            a
+            for a in choices
+            if a.status != ("confirmed" if intent == "confirm" else "reschedule_requested")
+        ]
         targets = waiting or choices
         if number is not None or len(targets) != 1:
             return [_which_one(patient, intent, choices)]
@@ -121,7 +134,13 @@ def answer_reply(patient: Patient, intent: str, text: str, now: datetime) -> lis
 def _which_one(patient: Patient, intent: str, choices: list[Appointment]) -> tuple[str, dict]:
     text = catalog()
     language = patient.language
-    parts = [text.render("reminders.replies.choice", language,
-                         code=f"{INTENT_LETTER[intent]}{index}", **when(appointment, language))
-             for index, appointment in enumerate(choices, start=1)]
+    parts = [
+        text.render(
+            "reminders.replies.choice",
+            language,
+            code=f"{INTENT_LETTER[intent]}{index}",
+            **when(appointment, language),
+        )
+        for index, appointment in enumerate(choices, start=1)
+    ]
     return ("reminders.replies.which_one", {**_values(patient), "choices": "; ".join(parts)})

@@ -53,20 +53,34 @@ def tick(app, worker_id: str | None = None) -> dict:
 def build(app, interval: float = 30.0) -> BlockingScheduler:
     """The scheduler with its single tick job."""
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(tick, "interval", args=[app], seconds=interval, id=JOB_ID,
-                      name="send due reminders", replace_existing=True, coalesce=True,
-                      max_instances=1, misfire_grace_time=max(300, int(interval * 10)),
-                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        tick,
+        "interval",
+        args=[app],
+        seconds=interval,
+        id=JOB_ID,
+        name="send due reminders",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=max(300, int(interval * 10)),
+        next_run_time=datetime.now(UTC),
+    )
     return scheduler
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m navigator.scheduler",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m navigator.scheduler", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")
     parser.add_argument("--once", action="store_true", help="run one tick and exit")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="concurrent Twilio requests per worker (default 16)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="concurrent Twilio requests per worker (default 16)",
+    )
     parser.add_argument("--batch", type=int, default=None, help="reminders claimed at a time")
     options = parser.parse_args(argv)
 

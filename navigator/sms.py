@@ -71,11 +71,22 @@ def inbound():
         texts = _finish_with_effects(turn, phone, body, outcome, now)
     else:
         texts = render(outcome.replies, outcome.language)
-        turns.close_turn(turn, phone, node=outcome.position.node, page=outcome.position.page,
-                         language=outcome.language, texts=texts,
-                         content_key=_first_key(outcome.replies), now=now)
-    log.info("inbound SMS %s handled: %d replies, effects=%s", sid, len(texts),
-             ",".join(e.kind for e in outcome.effects) or "-")
+        turns.close_turn(
+            turn,
+            phone,
+            node=outcome.position.node,
+            page=outcome.position.page,
+            language=outcome.language,
+            texts=texts,
+            content_key=_first_key(outcome.replies),
+            now=now,
+        )
+    log.info(
+        "inbound SMS %s handled: %d replies, effects=%s",
+        sid,
+        len(texts),
+        ",".join(e.kind for e in outcome.effects) or "-",
+    )
     response = MessagingResponse()
     for text in texts:
         response.message(text)
@@ -90,9 +101,19 @@ def _finish_with_effects(turn, phone: str, body: str, outcome, now) -> list[str]
     replies = outcomes.apply(outcome, contact, patient, now=now, inbound=message, message_text=body)
     texts = render(replies, outcome.language)
     for text in texts:
-        db.session.add(Message(direction="out", channel="sms", phone=phone, body=text,
-                               patient_id=turn.patient_id, transport="reply", status="sent",
-                               content_key=_first_key(replies), created_at=now))
+        db.session.add(
+            Message(
+                direction="out",
+                channel="sms",
+                phone=phone,
+                body=text,
+                patient_id=turn.patient_id,
+                transport="reply",
+                status="sent",
+                content_key=_first_key(replies),
+                created_at=now,
+            )
+        )
     db.session.commit()
     return texts
 

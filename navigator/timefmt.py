@@ -20,8 +20,12 @@ def local(starts_at_utc: datetime, zone: str) -> datetime:
 def clock(moment: datetime, language: str) -> str:
     words = catalog()
     hour = moment.hour % 12 or 12
-    ampm = words.render("prompts.calendar.am" if moment.hour < 12 else "prompts.calendar.pm", language)
-    return words.render("prompts.calendar.time", language, hour=hour, minute=f"{moment:%M}", ampm=ampm)
+    ampm = words.render(
+        "prompts.calendar.am" if moment.hour < 12 else "prompts.calendar.pm", language
+    )
+    return words.render(
+        "prompts.calendar.time", language, hour=hour, minute=f"{moment:%M}", ampm=ampm
+    )
 
 
 def day(moment: datetime, language: str, short: bool = False) -> str:
@@ -37,6 +41,6 @@ def day(moment: datetime, language: str, short: bool = False) -> str:
 
 
 def spoken_datetime(starts_at_utc: datetime, zone: str, language: str) -> str:
-    """"Tuesday, December 1, 9:00 AM" in the site's zone."""
+    """ "Tuesday, December 1, 9:00 AM" in the site's zone."""
     moment = local(starts_at_utc, zone)
     return f"{day(moment, language)}, {clock(moment, language)}"

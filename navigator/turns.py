@@ -18,14 +18,14 @@ together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
 
 from .extensions import db
-from .models import Contact, Message, Patient, insert
+from .models import Contact, Message, Patient, contact_upsert, insert
 
 MESSAGES = Message.__table__
 CONTACTS = Contact.__table__
@@ -60,7 +60,9 @@ def _autocommit():
     engine = app.extensions.get("turns_engine")
     if engine is None:
         engine = sa.create_engine(
-            db.engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800,
+            db.engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_recycle=1800,
             connect_args={"options": "-c synchronous_commit=off"},
         )
         app.extensions["turns_engine"] = engine
@@ -82,27 +84,34 @@ def _open_statements(dialect: str):
     patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
     new_message = (
         insert(MESSAGES)
-        .values(direction="in", channel="sms", phone=phone, provider_sid=sa.bindparam("t_sid"),
-                body=sa.bindparam("t_body"), status="received", created_at=now,
-                patient_id=patient_id)
+        .values(
+            direction="in",
+            channel="sms",
+            phone=phone,
+            provider_sid=sa.bindparam("t_sid"),
+            body=sa.bindparam("t_body"),
+            status="received",
+            created_at=now,
+            patient_id=patient_id,
+        )
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(MESSAGES.c.id)
     )
-    contact = (
-        insert(CONTACTS)
-        .values(phone=phone, language="en", language_chosen=False, menu_node="main",
-                menu_page=0, failed_checks=0, created_at=now, updated_at=now)
-        .on_conflict_do_update(index_elements=["phone"], set_={"updated_at": now})
-        .returning(CONTACTS.c.id, CONTACTS.c.language, CONTACTS.c.language_chosen,
-                   CONTACTS.c.menu_node, CONTACTS.c.menu_page, CONTACTS.c.opted_out_at,
-                   CONTACTS.c.opted_in_at)
+    contact = contact_upsert(phone, now).returning(
+        CONTACTS.c.id,
+        CONTACTS.c.language,
+        CONTACTS.c.language_chosen,
+        CONTACTS.c.menu_node,
+        CONTACTS.c.menu_page,
+        CONTACTS.c.opted_out_at,
+        CONTACTS.c.opted_in_at,
     )
     if dialect != "postgresql":
         return new_message, contact, sa.select(patient_id)
     message_cte, contact_cte = new_message.cte("new_message"), contact.cte("contact")
-    combined = sa.select(message_cte.c.id.label("message_id"), contact_cte,
-                         patient_id.label("patient_id")).select_from(
-        contact_cte.outerjoin(message_cte, sa.true()))
+    combined = sa.select(
+        message_cte.c.id.label("message_id"), contact_cte, patient_id.label("patient_id")
+    ).select_from(contact_cte.outerjoin(message_cte, sa.true()))
     return (combined,)
 
 
@@ -128,10 +137,18 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
 
 def _turn(message_id: int, row, patient_id: int | None) -> Turn:
     opted_out = row.opted_out_at is not None and (
-        row.opted_in_at is None or row.opted_in_at < row.opted_out_at)
-    return Turn(message_id=message_id, contact_id=row.id, language=row.language,
-                language_chosen=bool(row.language_chosen), menu_node=row.menu_node,
-                menu_page=row.menu_page, opted_out=opted_out, patient_id=patient_id)
+        row.opted_in_at is None or row.opted_in_at < row.opted_out_at
+    )
+    return Turn(
+        message_id=message_id,
+        contact_id=row.id,
+        language=row.language,
+        language_chosen=bool(row.language_chosen),
+        menu_node=row.menu_node,
+        menu_page=row.menu_page,
+        opted_out=opted_out,
+        patient_id=patient_id,
+    )
 
 
 #: The second half on PostgreSQL, as one statement. Plain SQL: a multi-row INSERT built with
@@ -142,26 +159,46 @@ _REPLIES = """
     SELECT 'out', 'sms', :phone, :patient_id, body, 'reply', 'sent', :content_key, :now
       FROM unnest(CAST(:bodies AS text[])) AS body
 """
-CLOSE_POSTGRES = sa.text("""
+CLOSE_POSTGRES = sa.text(
+    """
     WITH state AS (
         UPDATE contacts
            SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
          WHERE id = :contact_id
-    )""" + _REPLIES)
+    )"""
+    + _REPLIES
+)
 #: The same when the position did not change (a glossary answer, HELP, a question repeated):
 #: no new version of the contact's row to write.
 REPLIES_POSTGRES = sa.text(_REPLIES)
 
 
-def close_turn(turn: Turn, phone: str, *, node: str, page: int, language: str,
-               texts: list[str], content_key: str | None, now: datetime) -> None:
+def close_turn(
+    turn: Turn,
+    phone: str,
+    *,
+    node: str,
+    page: int,
+    language: str,
+    texts: list[str],
+    content_key: str | None,
+    now: datetime,
+) -> None:
     """Remember the new position and language, and store the replies for the timeline."""
     moved = (node, page, language) != (turn.menu_node, turn.menu_page, turn.language)
     if not moved and not texts:
         return
-    params = {"contact_id": turn.contact_id, "node": node, "page": page, "language": language,
-              "now": now, "phone": phone, "patient_id": turn.patient_id,
-              "content_key": content_key, "bodies": texts}
+    params = {
+        "contact_id": turn.contact_id,
+        "node": node,
+        "page": page,
+        "language": language,
+        "now": now,
+        "phone": phone,
+        "patient_id": turn.patient_id,
+        "content_key": content_key,
+        "bodies": texts,
+    }
     if _postgres():
         with _autocommit() as conn:
             conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
@@ -169,15 +206,28 @@ def close_turn(turn: Turn, phone: str, *, node: str, page: int, language: str,
     with db.engine.begin() as conn:
         if moved:
             conn.execute(
-                sa.update(CONTACTS).where(CONTACTS.c.id == turn.contact_id)
-                .values(menu_node=node, menu_page=page, language=language, updated_at=now))
+                sa.update(CONTACTS)
+                .where(CONTACTS.c.id == turn.contact_id)
+                .values(menu_node=node, menu_page=page, language=language, updated_at=now)
+            )
         if texts:
-            conn.execute(sa.insert(MESSAGES), [
-                {"direction": "out", "channel": "sms", "phone": phone,
-                 "patient_id": turn.patient_id, "body": text, "transport": "reply",
-                 "status": "sent", "content_key": content_key, "created_at": now}
-                for text in texts
-            ])
+            conn.execute(
+                sa.insert(MESSAGES),
+                [
+                    {
+                        "direction": "out",
+                        "channel": "sms",
+                        "phone": phone,
+                        "patient_id": turn.patient_id,
+                        "body": text,
+                        "transport": "reply",
+                        "status": "sent",
+                        "content_key": content_key,
+                        "created_at": now,
+                    }
+                    for text in texts
+                ],
+            )
 
 
 @dataclass(frozen=True)
@@ -195,18 +245,17 @@ class Caller:
 def _caller_statement(dialect: str, create: bool):
     phone = sa.bindparam("t_phone")
     patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
-    columns = (CONTACTS.c.id, CONTACTS.c.language, CONTACTS.c.language_chosen,
-               CONTACTS.c.opted_out_at, CONTACTS.c.opted_in_at)
+    columns = (
+        CONTACTS.c.id,
+        CONTACTS.c.language,
+        CONTACTS.c.language_chosen,
+        CONTACTS.c.opted_out_at,
+        CONTACTS.c.opted_in_at,
+    )
     if not create:
         return sa.select(*columns, patient_id.label("patient_id")).where(CONTACTS.c.phone == phone)
     now = sa.bindparam("t_now")
-    upsert = (
-        insert(CONTACTS)
-        .values(phone=phone, language="en", language_chosen=False, menu_node="main",
-                menu_page=0, failed_checks=0, created_at=now, updated_at=now)
-        .on_conflict_do_update(index_elements=["phone"], set_={"updated_at": now})
-        .returning(*columns)
-    )
+    upsert = contact_upsert(phone, now).returning(*columns)
     if dialect != "postgresql":
         return upsert
     contact = upsert.cte("contact")
@@ -227,9 +276,11 @@ def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> 
             patient_id = None
             if row is not None:
                 patient_id = conn.execute(
-                    sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone)).scalar()
+                    sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone)
+                ).scalar()
     if row is None:
         return None
     opted_out = row.opted_out_at is not None and (
-        row.opted_in_at is None or row.opted_in_at < row.opted_out_at)
+        row.opted_in_at is None or row.opted_in_at < row.opted_out_at
+    )
     return Caller(row.id, row.language, bool(row.language_chosen), opted_out, patient_id)

@@ -75,5 +75,5 @@ def _rollback() -> None:
 
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the apology must go out whatever the session's state
+    except Exception:
         log.exception("rollback after a webhook failure also failed")

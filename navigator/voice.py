@@ -21,7 +21,8 @@ from werkzeug.security import check_password_hash
 
 from . import menus, outbound, outcomes, turns
 from .content import LANGUAGES, catalog
-from .conversation import Facts, Say as SayKey, Show, engine_for
+from .conversation import Facts, Show, engine_for
+from .conversation import Say as SayKey
 from .extensions import csrf, db
 from .menus import Position
 from .models import Contact, Patient, utcnow
@@ -138,7 +139,9 @@ def language():
     speech = request.form.get("SpeechResult", "")
     engine = engine_for(catalog())
     spoken = engine.keywords.spoken_kind(speech) if speech else None
-    chosen = {"1": "en", "2": "es"}.get(choice) or {"english": "en", "spanish": "es"}.get(spoken or "")
+    chosen = {"1": "en", "2": "es"}.get(choice) or {"english": "en", "spanish": "es"}.get(
+        spoken or ""
+    )
     if contact is not None and chosen:
         contact.language = chosen
         contact.language_chosen = True
@@ -159,32 +162,49 @@ def node():
     here = Position(request.args.get("node", menus.MAIN))
     if miss >= MISSES_BEFORE_PERSON:
         return xml(_to_person(language))
-    response = render_node(here, language, miss=miss, lead="prompts.voice.no_input" if miss else None)
+    response = render_node(
+        here, language, miss=miss, lead="prompts.voice.no_input" if miss else None
+    )
     return xml(response)
 
 
-def render_node(here: Position, language: str, *, miss: int, lead: str | None = None,
-                before: list[str] | None = None) -> VoiceResponse:
+def render_node(
+    here: Position,
+    language: str,
+    *,
+    miss: int,
+    lead: str | None = None,
+    before: list[str] | None = None,
+) -> VoiceResponse:
     """A node as speech: its words, its options, the reserved keys, inside one Gather."""
     content = catalog()
     current = menus.node(content, here.node)
     response = VoiceResponse()
     for text in before or []:
         say(response, text, language)
-    hints = ", ".join(content.render(f"topics.{child}.label", language) for child in current.children)
-    gather = _gather(url_for("voice.choose", node=current.id, miss=miss), language, hints=hints,
-                     num_digits=1)
+    hints = ", ".join(
+        content.render(f"topics.{child}.label", language) for child in current.children
+    )
+    gather = _gather(
+        url_for("voice.choose", node=current.id, miss=miss), language, hints=hints, num_digits=1
+    )
     if lead:
         say(gather, words(lead, language), language)
     if not current.action:
         say(gather, content.render(f"topics.{current.id}.voice", language), language)
     for digit, child in enumerate(current.children, 1):
-        option = words("prompts.voice.option", language, digit=digit,
-                       say=content.render(f"topics.{child}.say", language))
+        option = words(
+            "prompts.voice.option",
+            language,
+            digit=digit,
+            say=content.render(f"topics.{child}.say", language),
+        )
         say(gather, option, language)
     if not current.children:
         say(gather, words("prompts.voice.text_offer", language), language)
-    reserved = "prompts.voice.reserved_main" if current.id == menus.MAIN else "prompts.voice.reserved"
+    reserved = (
+        "prompts.voice.reserved_main" if current.id == menus.MAIN else "prompts.voice.reserved"
+    )
     say(gather, words(reserved, language), language)
     response.append(gather)
     response.redirect(url_for("voice.node", node=current.id, miss=miss + 1), method="POST")
@@ -201,8 +221,12 @@ def choose():
     miss = request.args.get("miss", 0, type=int)
     digits = request.form.get("Digits", "")
     speech = request.form.get("SpeechResult", "")
-    facts = Facts(language, bool(state and state.language_chosen), bool(state and state.opted_out),
-                  bool(state and state.patient_id))
+    facts = Facts(
+        language,
+        bool(state and state.language_chosen),
+        bool(state and state.opted_out),
+        bool(state and state.patient_id),
+    )
     outcome = engine_for(catalog()).keypad(here, digits, speech, facts)
     kinds = {effect.kind for effect in outcome.effects}
     language = outcome.language
@@ -216,7 +240,9 @@ def choose():
         contact.menu_node, contact.menu_page = text_position
         db.session.commit()
 
-    spoken_first = [words(r.key, language, **r.values) for r in outcome.replies if isinstance(r, SayKey)]
+    spoken_first = [
+        words(r.key, language, **r.values) for r in outcome.replies if isinstance(r, SayKey)
+    ]
     if "red_flag" in kinds or "person" in kinds:
         return xml(_to_person(language, before=spoken_first))
     if "no_match" in kinds:
@@ -241,8 +267,12 @@ def _text_me(contact, patient, here: Position, language: str) -> VoiceResponse:
         intro = words("prompts.sms.texted_from_call", language)
         try:
             for body in [intro + "\n" + pages[0], *pages[1:]]:
-                outbound.send_sms(contact.phone, body, patient_id=patient.id if patient else None,
-                                  content_key=f"topics.{here.node}.text")
+                outbound.send_sms(
+                    contact.phone,
+                    body,
+                    patient_id=patient.id if patient else None,
+                    content_key=f"topics.{here.node}.text",
+                )
             db.session.commit()
         except outbound.SendError as exc:
             db.session.rollback()
@@ -254,18 +284,27 @@ def _text_me(contact, patient, here: Position, language: str) -> VoiceResponse:
 def _next_step(contact, patient, language: str) -> VoiceResponse:
     """The caller's own next visit, only after the identity check on this call."""
     if patient is None:
-        return render_node(Position(), language, miss=0,
-                           before=[words("prompts.voice.next_unknown", language)])
+        return render_node(
+            Position(), language, miss=0, before=[words("prompts.voice.next_unknown", language)]
+        )
     if contact.verified_call_sid != request.form.get("CallSid"):
         response = VoiceResponse()
-        gather = Gather(input="dtmf", action=url_for("voice.verify"), method="POST",
-                        timeout=GATHER_SECONDS, finish_on_key="#", num_digits=8)
+        gather = Gather(
+            input="dtmf",
+            action=url_for("voice.verify"),
+            method="POST",
+            timeout=GATHER_SECONDS,
+            finish_on_key="#",
+            num_digits=8,
+        )
         say(gather, words("prompts.voice.verify", language), language)
         response.append(gather)
         response.redirect(url_for("voice.node", node=menus.MAIN, miss=1), method="POST")
         return response
-    spoken = [words(r.key, language, **r.values)
-              for r in outcomes.next_appointment_replies(patient, language, utcnow(), "voice")]
+    spoken = [
+        words(r.key, language, **r.values)
+        for r in outcomes.next_appointment_replies(patient, language, utcnow(), "voice")
+    ]
     return render_node(Position(), language, miss=0, before=spoken)
 
 
@@ -286,9 +325,14 @@ def verify():
         db.session.commit()
         log.info("phone identity check failed (%d in a row)", contact.failed_checks)
         if contact.failed_checks % MISSES_BEFORE_PERSON == 0:
-            return xml(_to_person(language, before=[words("prompts.voice.verify_failed", language)]))
-    return xml(render_node(Position(), language, miss=0,
-                           before=[words("prompts.voice.verify_failed", language)]))
+            return xml(
+                _to_person(language, before=[words("prompts.voice.verify_failed", language)])
+            )
+    return xml(
+        render_node(
+            Position(), language, miss=0, before=[words("prompts.voice.verify_failed", language)]
+        )
+    )
 
 
 def _matches(patient, entered: str) -> bool:
@@ -315,16 +359,22 @@ def _to_person(language: str, before: list[str] | None = None) -> VoiceResponse:
     care_team = current_app.config.get("CARE_TEAM_PHONE")
     if care_team:
         say(response, words("prompts.voice.connecting", language), language)
-        response.dial(care_team, action=url_for("voice.after_dial"), method="POST",
-                      timeout=30, caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None)
+        response.dial(
+            care_team,
+            action=url_for("voice.after_dial"),
+            method="POST",
+            timeout=30,
+            caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,
+        )
         return response
     return _voicemail(response, language)
 
 
 def _voicemail(response: VoiceResponse, language: str) -> VoiceResponse:
     say(response, words("prompts.voice.voicemail", language), language)
-    response.record(action=url_for("voice.recorded"), method="POST", max_length=120,
-                    play_beep=True, timeout=10)
+    response.record(
+        action=url_for("voice.recorded"), method="POST", max_length=120, play_beep=True, timeout=10
+    )
     say(response, words("prompts.voice.goodbye", language), language)
     return response
 
@@ -352,8 +402,13 @@ def recorded():
     contact, language = _caller()
     if contact is not None:
         patient = patient_for(contact.phone)
-        outcomes.raise_alert("voicemail", contact, patient, detail="recorded message",
-                             recording_url=request.form.get("RecordingUrl") or None)
+        outcomes.raise_alert(
+            "voicemail",
+            contact,
+            patient,
+            detail="recorded message",
+            recording_url=request.form.get("RecordingUrl") or None,
+        )
         db.session.commit()
     response = VoiceResponse()
     say(response, words("prompts.voice.voicemail_thanks", language), language)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import uuid
+
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from twilio_signing import AUTH_TOKEN, TwilioSigner
 
 from navigator import create_app
 from navigator.extensions import db
-from twilio_signing import AUTH_TOKEN, TwilioSigner
-
 
 
 def _postgres_database(server_url: str):
@@ -108,6 +108,8 @@ def runner(app):
 @pytest.fixture
 def twilio(client):
     return TwilioSigner(client)
+
+
 pytest_plugins = ["conftest_twilio"]
 
 

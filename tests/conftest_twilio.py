@@ -39,8 +39,12 @@ def fake_twilio(app, fake_twilio_server):
     """The fake Twilio API, with ``app`` sending through the real SDK to it."""
     fake_twilio_server.reset()
     fake_twilio_server.latency = 0.0
-    app.config.update(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_API_URL=fake_twilio_server.url,
-                      PUBLIC_BASE_URL="https://navigator.example.org", SEND_RATE_PER_SECOND=0)
+    app.config.update(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_API_URL=fake_twilio_server.url,
+        PUBLIC_BASE_URL="https://navigator.example.org",
+        SEND_RATE_PER_SECOND=0,
+    )
     yield fake_twilio_server
     fake_twilio_server.reset()
 
@@ -55,16 +59,29 @@ def new_patient(app):
 
     def make(phone=None, caregivers=(), **fields):
         phone = phone or f"+1617555{len(made) + 143:04d}"
-        values = {"name": "Ana Lopez", "language": "en", "timezone": "America/New_York",
-                  "channel": "sms", "quiet_start": "21:00", "quiet_end": "08:00", **fields}
+        values = {
+            "name": "Ana Lopez",
+            "language": "en",
+            "timezone": "America/New_York",
+            "channel": "sms",
+            "quiet_start": "21:00",
+            "quiet_end": "08:00",
+            **fields,
+        }
         patient = Patient(phone=phone, **values)
         db.session.add(patient)
         db.session.add(Contact(phone=phone, language=values["language"], language_chosen=True))
         db.session.flush()
         for caregiver_phone, scope, *zone in caregivers:  # (phone, scope[, timezone])
-            db.session.add(Caregiver(patient_id=patient.id, phone=caregiver_phone, scope=scope,
-                                     timezone=zone[0] if zone else None,
-                                     consent_how="in clinic, signed form"))
+            db.session.add(
+                Caregiver(
+                    patient_id=patient.id,
+                    phone=caregiver_phone,
+                    scope=scope,
+                    timezone=zone[0] if zone else None,
+                    consent_how="in clinic, signed form",
+                )
+            )
         db.session.commit()
         made.append(patient)
         return patient

@@ -64,8 +64,9 @@ class FakeTwilio:
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
         self._lock = threading.Lock()
-        self._server = make_server(host, port, self._wsgi, threaded=True,
-                                   request_handler=_QuietHandler)
+        self._server = make_server(
+            host, port, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://{host}:{self._server.server_port}"
@@ -152,13 +153,18 @@ class FakeTwilio:
         to = form.get("To", "")
         with self._lock:
             queue = self._failures_for.get(to)
-            failure = queue.popleft() if queue else (
-                self._failures.popleft() if self._failures else None)
+            failure = (
+                queue.popleft() if queue else (self._failures.popleft() if self._failures else None)
+            )
         if failure:
             status, code = failure
             self._record(kind, form, None, status, arrived)
-            payload = {"code": code, "message": f"fake failure {code or status}",
-                       "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+            payload = {
+                "code": code,
+                "message": f"fake failure {code or status}",
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            }
             return _json(payload, status)
         prefix = "SM" if kind == "sms" else "CA"
         sid = prefix + uuid.uuid4().hex
@@ -177,10 +183,18 @@ class FakeTwilio:
         return Response(audio, mimetype="audio/mpeg")
 
     def _record(self, kind, form, sid, answered, arrived: float) -> None:
-        item = Received(kind=kind, to=form.get("To", ""), sender=form.get("From", ""),
-                        body=form.get("Body", ""), url=form.get("Url", ""),
-                        status_callback=form.get("StatusCallback", ""), sid=sid,
-                        answered=answered, at=arrived, sent=not self.hold_in_queue)
+        item = Received(
+            kind=kind,
+            to=form.get("To", ""),
+            sender=form.get("From", ""),
+            body=form.get("Body", ""),
+            url=form.get("Url", ""),
+            status_callback=form.get("StatusCallback", ""),
+            sid=sid,
+            answered=answered,
+            at=arrived,
+            sent=not self.hold_in_queue,
+        )
         with self._lock:
             self.received.append(item)
             if sid:
@@ -188,17 +202,40 @@ class FakeTwilio:
 
     def _resource(self, kind, account, sid, form, created: datetime) -> dict:
         stamp = format_datetime(created, usegmt=True)
-        base = {"sid": sid, "account_sid": account, "to": form.get("To"),
-                "from": form.get("From"), "status": "queued", "date_created": stamp,
-                "date_updated": stamp, "api_version": "2010-04-01",
-                "uri": f"/2010-04-01/Accounts/{account}/{'Messages' if kind == 'sms' else 'Calls'}/{sid}.json"}
+        base = {
+            "sid": sid,
+            "account_sid": account,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "status": "queued",
+            "date_created": stamp,
+            "date_updated": stamp,
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{account}/{'Messages' if kind == 'sms' else 'Calls'}/{sid}.json",
+        }
         if kind == "sms":
-            base.update({"body": form.get("Body"), "num_segments": "1", "direction": "outbound-api",
-                         "date_sent": None, "price": None, "error_code": None,
-                         "error_message": None, "messaging_service_sid": None})
+            base.update(
+                {
+                    "body": form.get("Body"),
+                    "num_segments": "1",
+                    "direction": "outbound-api",
+                    "date_sent": None,
+                    "price": None,
+                    "error_code": None,
+                    "error_message": None,
+                    "messaging_service_sid": None,
+                }
+            )
         else:
-            base.update({"direction": "outbound-api", "start_time": None, "end_time": None,
-                         "duration": None, "parent_call_sid": None})
+            base.update(
+                {
+                    "direction": "outbound-api",
+                    "start_time": None,
+                    "end_time": None,
+                    "duration": None,
+                    "parent_call_sid": None,
+                }
+            )
         return base
 
     def _list(self, kind: str, account: str, request: Request) -> Response:
@@ -208,8 +245,11 @@ class FakeTwilio:
             items = [r for r in self.received if r.sid and r.kind == kind]
         to, sender = args.get("To"), args.get("From")
         after = args.get("DateSent>") or args.get("StartTime>")
-        after_ts = (datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-                    if after else None)
+        after_ts = (
+            datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+            if after
+            else None
+        )
         rows = []
         for r in items:
             if to and r.to != to or sender and r.sender != sender:
@@ -217,13 +257,24 @@ class FakeTwilio:
             if after_ts is not None and (not r.sent or r.at < after_ts):
                 continue  # like Twilio: a queued message has no DateSent to compare
             form = {"To": r.to, "From": r.sender, "Body": r.body}
-            rows.append(self._resource(kind, account, r.sid, form,
-                                       datetime.fromtimestamp(r.at, UTC)))
+            rows.append(
+                self._resource(kind, account, r.sid, form, datetime.fromtimestamp(r.at, UTC))
+            )
         key = "messages" if kind == "sms" else "calls"
         uri = request.full_path
-        return _json({key: rows, "first_page_uri": uri, "next_page_uri": None,
-                      "previous_page_uri": None, "page": 0, "page_size": len(rows) or 50,
-                      "start": 0, "end": max(len(rows) - 1, 0), "uri": uri})
+        return _json(
+            {
+                key: rows,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "page": 0,
+                "page_size": len(rows) or 50,
+                "start": 0,
+                "end": max(len(rows) - 1, 0),
+                "uri": uri,
+            }
+        )
 
 
 def _json(payload: dict, status: int = 200) -> Response:

@@ -13,39 +13,53 @@ from navigator.models import Appointment, Message, Reminder
 NOW = datetime(2026, 2, 1, 15, 0)
 
 
+def at_mercy(patient, kind="ct", day=datetime(2026, 2, 12, 9, 0), now=NOW, **details):
+    """An appointment at Mercy Imaging, New York time."""
+    return appointments.schedule(
+        patient, kind, day, "America/New_York", "Mercy Imaging", now=now, **details
+    )
+
+
 def test_an_appointment_is_stored_in_utc_with_its_sites_zone(new_patient):
-    appointment = appointments.schedule(new_patient(), "mri", datetime(2026, 7, 1, 9, 0),
-                                        "America/Chicago", "Lakeside MRI", now=NOW)
+    appointment = appointments.schedule(
+        new_patient(), "mri", datetime(2026, 7, 1, 9, 0), "America/Chicago", "Lakeside MRI", now=NOW
+    )
     assert appointment.starts_at == datetime(2026, 7, 1, 14, 0)
     assert appointments.local_start(appointment).strftime("%H:%M %Z") == "09:00 CDT"
     assert appointment.status == "scheduled"
 
 
-@pytest.mark.parametrize(("field", "kwargs"), [
-    ("kind", {"kind": "xray-of-everything"}),
-    ("timezone", {"timezone": "Mars/Olympus_Mons"}),
-    ("at", {"starts_at_local": datetime(2026, 1, 31, 9, 0)}),
-    ("location", {"location": "  "}),
-])
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("kind", {"kind": "xray-of-everything"}),
+        ("timezone", {"timezone": "Mars/Olympus_Mons"}),
+        ("at", {"starts_at_local": datetime(2026, 1, 31, 9, 0)}),
+        ("location", {"location": "  "}),
+    ],
+)
 def test_bad_details_are_refused_naming_the_field(new_patient, field, kwargs):
-    details = {"kind": "ct", "starts_at_local": datetime(2026, 2, 12, 9, 0),
-               "timezone": "America/New_York", "location": "Mercy Imaging", **kwargs}
+    details = {
+        "kind": "ct",
+        "starts_at_local": datetime(2026, 2, 12, 9, 0),
+        "timezone": "America/New_York",
+        "location": "Mercy Imaging",
+        **kwargs,
+    }
     with pytest.raises(appointments.AppointmentError) as caught:
         appointments.schedule(new_patient(), now=NOW, **details)
     assert caught.value.field == field
 
 
 def test_a_cancelled_appointment_cannot_be_moved(new_patient):
-    appointment = appointments.schedule(new_patient(), "ct", datetime(2026, 2, 12, 9, 0),
-                                        "America/New_York", "Mercy Imaging", now=NOW)
+    appointment = at_mercy(new_patient())
     appointments.cancel(appointment, now=NOW)
     with pytest.raises(appointments.AppointmentError):
         appointments.move(appointment, datetime(2026, 2, 13, 9, 0), now=NOW)
 
 
 def test_a_moved_appointment_waits_for_a_new_confirmation(new_patient):
-    appointment = appointments.schedule(new_patient(), "ct", datetime(2026, 2, 12, 9, 0),
-                                        "America/New_York", "Mercy Imaging", now=NOW)
+    appointment = at_mercy(new_patient())
     appointment.status = "confirmed"
     appointments.move(appointment, datetime(2026, 2, 13, 9, 0), now=NOW)
     assert appointment.status == "scheduled"
@@ -53,12 +67,15 @@ def test_a_moved_appointment_waits_for_a_new_confirmation(new_patient):
 
 def test_the_next_appointment_is_the_soonest_one_still_ahead(new_patient):
     patient = new_patient()
-    later = appointments.schedule(patient, "ct", datetime(2026, 2, 20, 9, 0), "America/New_York",
-                                  "Mercy Imaging", now=NOW)
-    sooner = appointments.schedule(patient, "mri", datetime(2026, 2, 10, 9, 0),
-                                   "America/New_York", "Mercy Imaging", now=NOW)
-    cancelled = appointments.schedule(patient, "visit", datetime(2026, 2, 5, 9, 0),
-                                      "America/New_York", "Clinic B", now=NOW)
+    later = appointments.schedule(
+        patient, "ct", datetime(2026, 2, 20, 9, 0), "America/New_York", "Mercy Imaging", now=NOW
+    )
+    sooner = appointments.schedule(
+        patient, "mri", datetime(2026, 2, 10, 9, 0), "America/New_York", "Mercy Imaging", now=NOW
+    )
+    cancelled = appointments.schedule(
+        patient, "visit", datetime(2026, 2, 5, 9, 0), "America/New_York", "Clinic B", now=NOW
+    )
     appointments.cancel(cancelled, now=NOW)
     assert appointments.next_for(patient, NOW) == sooner
     assert appointments.next_for(patient, datetime(2026, 2, 15)) == later
@@ -66,20 +83,18 @@ def test_the_next_appointment_is_the_soonest_one_still_ahead(new_patient):
 
 
 def test_prep_is_the_sites_own_notes_when_it_has_them(new_patient):
-    appointment = appointments.schedule(new_patient(), "pet-ct", datetime(2026, 2, 12, 9, 0),
-                                        "America/New_York", "Mercy Imaging",
-                                        prep_notes="Nothing to eat after 3 AM.", now=NOW)
+    appointment = at_mercy(new_patient(), kind="pet-ct", prep_notes="Nothing to eat after 3 AM.")
     assert appointments.prep_text(appointment, "en") == "Nothing to eat after 3 AM."
 
 
 def test_without_notes_prep_is_generic_and_never_says_to_stop_a_medicine(new_patient):
-    appointment = appointments.schedule(new_patient(), "biopsy", datetime(2026, 2, 12, 9, 0),
-                                        "America/New_York", "Mercy Imaging", now=NOW)
+    appointment = at_mercy(new_patient(), kind="biopsy")
     english = appointments.prep_text(appointment, "en")
     assert "Ask the team before you stop any medicine" in english
     assert "stop taking" not in english.lower()
     assert "Pregunte al equipo antes de dejar una medicina" in appointments.prep_text(
-        appointment, "es")
+        appointment, "es"
+    )
 
 
 # -- the CLI ---------------------------------------------------------------------------------
@@ -88,27 +103,47 @@ PHONE = "+16175550143"
 
 
 def add(runner, *extra, at="2027-03-10 09:30", kind="ct", zone="America/New_York"):
-    return runner.invoke(args=["appointments", "add", "--phone", PHONE, "--kind", kind,
-                               "--at", at, "--timezone", zone, "--location", "Mercy Imaging",
-                               *extra])
+    return runner.invoke(
+        args=[
+            "appointments",
+            "add",
+            "--phone",
+            PHONE,
+            "--kind",
+            kind,
+            "--at",
+            at,
+            "--timezone",
+            zone,
+            "--location",
+            "Mercy Imaging",
+            *extra,
+        ]
+    )
 
 
 def test_the_cli_adds_an_appointment_with_its_reminders(runner, new_patient):
     new_patient(phone=PHONE)
     result = add(runner, "--prep", "Bring your last scan report.")
     assert result.exit_code == 0, result.output
-    assert "Added #1 ct 2027-03-10 09:30 America/New_York at Mercy Imaging [scheduled]" in result.output
+    assert (
+        "Added #1 ct 2027-03-10 09:30 America/New_York at Mercy Imaging [scheduled]"
+        in result.output
+    )
     appointment = db.session.scalar(db.select(Appointment))
     assert appointment.prep_notes == "Bring your last scan report."
     assert db.session.scalar(db.select(db.func.count(Reminder.id))) == 4  # 3d, 1d + prep, 2h
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"kind": "xray"}, "--kind: unknown kind 'xray'"),
-    ({"zone": "Atlantis/Capital"}, "--timezone: unknown time zone 'Atlantis/Capital'"),
-    ({"at": "2020-01-01 09:00"}, "--at: that time is in the past"),
-    ({"at": "next tuesday"}, "is not a time like"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "xray"}, "--kind: unknown kind 'xray'"),
+        ({"zone": "Atlantis/Capital"}, "--timezone: unknown time zone 'Atlantis/Capital'"),
+        ({"at": "2020-01-01 09:00"}, "--at: that time is in the past"),
+        ({"at": "next tuesday"}, "is not a time like"),
+    ],
+)
 def test_the_cli_refuses_bad_details_with_a_clear_error(runner, new_patient, change, message):
     new_patient(phone=PHONE)
     result = add(runner, **change)
@@ -136,10 +171,10 @@ def test_the_cli_moves_and_cancels_and_lists(runner, new_patient):
 
 def test_send_due_and_the_outbox_let_anyone_try_it_without_twilio(runner, new_patient):
     patient = new_patient(phone=PHONE, quiet_start="00:00", quiet_end="00:00")
-    appointments.schedule(patient, "ct", datetime(2027, 3, 10, 9, 30), "America/New_York",
-                          "Mercy Imaging", now=datetime(2026, 1, 1))
-    db.session.execute(db.update(Reminder).where(Reminder.offset == "3d")
-                       .values(due_at=datetime(2026, 1, 1)))
+    at_mercy(patient, day=datetime(2027, 3, 10, 9, 30), now=datetime(2026, 1, 1))
+    db.session.execute(
+        db.update(Reminder).where(Reminder.offset == "3d").values(due_at=datetime(2026, 1, 1))
+    )
     db.session.commit()
     result = runner.invoke(args=["reminders", "send-due"])
     assert result.exit_code == 0 and result.output == "Reminder tick: sent 1.\n"

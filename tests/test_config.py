@@ -29,7 +29,9 @@ def test_embedded_mode_needs_nothing_and_keeps_its_secrets_in_the_instance_folde
 
 def test_production_mode_with_everything_set_starts(tmp_path):
     settings = config.load(PRODUCTION, str(tmp_path))
-    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    assert (
+        settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     assert settings["SESSION_COOKIE_SECURE"] is True
 
 
@@ -40,17 +42,20 @@ def test_production_mode_names_a_missing_variable(tmp_path, name):
         config.load(environ, str(tmp_path))
 
 
-@pytest.mark.parametrize("name,value", [
-    ("TWILIO_ACCOUNT_SID", "not-a-sid"),
-    ("TWILIO_PHONE_NUMBER", "12"),
-    ("CARE_TEAM_PHONE", "call us"),
-    ("SECRET_KEY", "short"),
-    ("TWILIO_API_URL", "localhost:8080"),
-    ("PUBLIC_BASE_URL", "ftp://example.org"),
-    ("REMINDER_OFFSETS", "3 days"),
-    ("QUIET_HOURS", "9pm-8am"),
-    ("SEND_RATE_PER_SECOND", "-1"),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("TWILIO_ACCOUNT_SID", "not-a-sid"),
+        ("TWILIO_PHONE_NUMBER", "12"),
+        ("CARE_TEAM_PHONE", "call us"),
+        ("SECRET_KEY", "short"),
+        ("TWILIO_API_URL", "localhost:8080"),
+        ("PUBLIC_BASE_URL", "ftp://example.org"),
+        ("REMINDER_OFFSETS", "3 days"),
+        ("QUIET_HOURS", "9pm-8am"),
+        ("SEND_RATE_PER_SECOND", "-1"),
+    ],
+)
 def test_a_malformed_value_is_refused_naming_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         config.load({**PRODUCTION, name: value}, str(tmp_path))
@@ -68,7 +73,14 @@ def test_wsgi_start_up_stops_with_a_message_naming_the_variable(tmp_path):
 
     root = Path(__file__).resolve().parent.parent
     environ = {**PRODUCTION, "TWILIO_AUTH_TOKEN": "", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=root, env=environ,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=root,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "TWILIO_AUTH_TOKEN is required" in result.stderr

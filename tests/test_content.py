@@ -14,7 +14,7 @@ import pytest
 from readability import english_grades, inflesz, is_gsm7
 
 from navigator import create_app, menus
-from navigator.content import ContentError, LANGUAGES, load, placeholders
+from navigator.content import LANGUAGES, ContentError, load, placeholders
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ROOT / "messages"
@@ -28,9 +28,15 @@ GRADE_8_EXCEPTIONS = {
 #: Spanish strings with the same need (INFLESZ 55 at least, "normal").
 INFLESZ_EXCEPTIONS: set[str] = set()
 NOT_PROSE = (".words", ".match")  # what people type, not what they read
-NOT_PROSE_KEYS = {"prompts.calendar.time", "prompts.calendar.date_long", "prompts.calendar.date_short",
-                  "prompts.calendar.am", "prompts.calendar.pm", "prompts.sms.option",
-                  "prompts.voice.option"}
+NOT_PROSE_KEYS = {
+    "prompts.calendar.time",
+    "prompts.calendar.date_long",
+    "prompts.calendar.date_short",
+    "prompts.calendar.am",
+    "prompts.calendar.pm",
+    "prompts.sms.option",
+    "prompts.voice.option",
+}
 
 
 def prose(language: str):
@@ -45,7 +51,9 @@ def _readable_words(text: str) -> bool:
     return len(re.findall(r"[A-Za-zÁÉÍÓÚáéíóúñÑ]+", text)) >= 4
 
 
-@pytest.mark.parametrize("key,text", list(prose("en")), ids=lambda v: v if "." in str(v)[:40] else "")
+@pytest.mark.parametrize(
+    "key,text", list(prose("en")), ids=lambda v: v if "." in str(v)[:40] else ""
+)
 def test_english_reads_at_grade_6_or_below(key, text):
     if not _readable_words(text):
         return
@@ -54,7 +62,9 @@ def test_english_reads_at_grade_6_or_below(key, text):
     assert grade <= ceiling, f"{key}: Flesch-Kincaid {grade:.1f} (SMOG {smog:.1f}): {text}"
 
 
-@pytest.mark.parametrize("key,text", list(prose("es")), ids=lambda v: v if "." in str(v)[:40] else "")
+@pytest.mark.parametrize(
+    "key,text", list(prose("es")), ids=lambda v: v if "." in str(v)[:40] else ""
+)
 def test_spanish_reads_as_fairly_easy_on_the_inflesz_scale(key, text):
     if not _readable_words(text):
         return
@@ -86,12 +96,19 @@ def test_every_text_page_with_its_menu_or_footer_fits_320_characters(app):
 def test_single_replies_fit_320_characters(app):
     from navigator.outcomes import common_values
 
-    values = {**common_values(), "when": "Wednesday, September 30, 10:30 AM",
-              "place": "Main Hospital Imaging, 2nd floor", "prep": "x" * 60,
-              "digit": 4, "label": "Help and support"}
+    values = {
+        **common_values(),
+        "when": "Wednesday, September 30, 10:30 AM",
+        "place": "Main Hospital Imaging, 2nd floor",
+        "prep": "x" * 60,
+        "digit": 4,
+        "label": "Help and support",
+    }
     for language in LANGUAGES:
         for key, value in CATALOG.strings[language].items():
-            if key.startswith(("prompts.sms.", "glossary.", "redflags.")) and isinstance(value, str):
+            if key.startswith(("prompts.sms.", "glossary.", "redflags.")) and isinstance(
+                value, str
+            ):
                 assert len(CATALOG.render(key, language, **values)) <= 320, key
 
 
@@ -131,9 +148,19 @@ def test_help_stop_and_start_carry_what_carriers_require():
         assert "STOP" in CATALOG.get("prompts.sms.start", language)
 
 
-BANNED = [r"\bguarantee", r"\bgarantiz", r"stop taking", r"deje de tomar", r"\b\d+\s?mg\b",
-          r"you will be cured", r"se va a curar", r"you have metastatic", r"usted tiene cáncer metastásico",
-          r"everything happens for a reason", r"stay positive"]
+BANNED = [
+    r"\bguarantee",
+    r"\bgarantiz",
+    r"stop taking",
+    r"deje de tomar",
+    r"\b\d+\s?mg\b",
+    r"you will be cured",
+    r"se va a curar",
+    r"you have metastatic",
+    r"usted tiene cáncer metastásico",
+    r"everything happens for a reason",
+    r"stay positive",
+]
 
 
 def test_no_string_promises_a_cure_gives_a_dose_or_stops_a_medicine():
@@ -151,7 +178,7 @@ def test_no_sentence_is_copied_from_the_seed_text():
 
     def shingles(text, size=7):
         words = re.findall(r"[a-z0-9]+", text.lower())
-        return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
+        return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
     ours = shingles(" ".join(text for _, text in prose("en")))
     copied = ours & shingles(seed)
@@ -207,5 +234,10 @@ def test_a_menu_node_without_words_stops_start_up(messages_copy):
 def test_the_app_refuses_to_start_on_broken_content(messages_copy, tmp_path):
     (messages_copy / "en" / "glossary.yaml").write_text("- not a mapping\n")
     with pytest.raises(ContentError, match=r"en/glossary.yaml"):
-        create_app({"MESSAGES_DIR": str(messages_copy), "TESTING": True,
-                    "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "x.db")})
+        create_app(
+            {
+                "MESSAGES_DIR": str(messages_copy),
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "x.db"),
+            }
+        )

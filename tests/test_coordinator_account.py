@@ -11,9 +11,12 @@ NEW = "a brand new long password"
 
 
 def _change_password(client, current=PASSWORD, new=NEW, confirm=None):
-    return post_form(client, "/account/password",
-                     {"current": current, "password": new, "confirm": confirm or new},
-                     page="/account")
+    return post_form(
+        client,
+        "/account/password",
+        {"current": current, "password": new, "confirm": confirm or new},
+        page="/account",
+    )
 
 
 def test_a_coordinator_changes_their_password_and_signs_in_with_the_new_one(app, client):
@@ -22,8 +25,9 @@ def test_a_coordinator_changes_their_password_and_signs_in_with_the_new_one(app,
     response = _change_password(client)
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     assert client.get("/inbox").status_code == 200  # this browser stays signed in
-    assert db.session.scalar(db.select(AuditEvent).filter_by(
-        action="change_password", entity_id=coordinator.id))
+    assert db.session.scalar(
+        db.select(AuditEvent).filter_by(action="change_password", entity_id=coordinator.id)
+    )
     assert sign_in(app.test_client(), password=PASSWORD).status_code == 422
     assert sign_in(app.test_client(), password=NEW).status_code == 302
 
@@ -54,7 +58,9 @@ def test_a_short_or_mistyped_new_password_is_refused_next_to_the_field(app, clie
     make_coordinator()
     sign_in(client)
     short = _change_password(client, new="short")
-    assert short.status_code == 422 and "Use at least 12 characters." in short.get_data(as_text=True)
+    assert short.status_code == 422 and "Use at least 12 characters." in short.get_data(
+        as_text=True
+    )
     mistyped = _change_password(client, confirm="a brand new long passwerd")
     assert "The two passwords are not the same." in mistyped.get_data(as_text=True)
     assert sign_in(app.test_client()).status_code == 302  # the old one still works
@@ -63,8 +69,9 @@ def test_a_short_or_mistyped_new_password_is_refused_next_to_the_field(app, clie
 def test_a_coordinator_chooses_the_zone_their_times_are_shown_in(app, client):
     coordinator = make_coordinator(timezone="America/New_York")
     sign_in(client)
-    response = post_form(client, "/account/time-zone", {"timezone": "America/Los_Angeles"},
-                         page="/account")
+    response = post_form(
+        client, "/account/time-zone", {"timezone": "America/Los_Angeles"}, page="/account"
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Coordinator, coordinator.id).timezone == "America/Los_Angeles"
@@ -80,14 +87,14 @@ def test_an_admin_deactivates_an_account_which_is_signed_out_at_once(app, client
     sign_in(theirs, "leaving@clinic.test")
     assert theirs.get("/patients").status_code == 200
     sign_in(client, "admin@clinic.test")
-    response = post_form(client, f"/coordinators/{leaving.id}/deactivate", {},
-                         page="/coordinators")
+    response = post_form(client, f"/coordinators/{leaving.id}/deactivate", {}, page="/coordinators")
     assert response.status_code == 302
     assert theirs.get("/patients").headers["Location"].startswith("/sign-in")
     assert sign_in(app.test_client(), "leaving@clinic.test").status_code == 422
     assert "Inactive" in client.get("/coordinators").get_data(as_text=True)
-    assert db.session.scalar(db.select(AuditEvent).filter_by(action="deactivate",
-                                                             entity_id=leaving.id))
+    assert db.session.scalar(
+        db.select(AuditEvent).filter_by(action="deactivate", entity_id=leaving.id)
+    )
     post_form(client, f"/coordinators/{leaving.id}/reactivate", {}, page="/coordinators")
     assert sign_in(app.test_client(), "leaving@clinic.test").status_code == 302
 
@@ -96,12 +103,18 @@ def test_only_an_admin_deactivates_and_never_their_own_account(app, client):
     admin = make_coordinator("admin@clinic.test", admin=True)
     other = make_coordinator("other@clinic.test")
     sign_in(client, "other@clinic.test")
-    assert post_form(client, f"/coordinators/{admin.id}/deactivate", {},
-                     page="/inbox").status_code == 403
+    assert (
+        post_form(client, f"/coordinators/{admin.id}/deactivate", {}, page="/inbox").status_code
+        == 403
+    )
     admin_client = app.test_client()
     sign_in(admin_client, "admin@clinic.test")
-    assert post_form(admin_client, f"/coordinators/{admin.id}/deactivate", {},
-                     page="/inbox").status_code == 403
+    assert (
+        post_form(
+            admin_client, f"/coordinators/{admin.id}/deactivate", {}, page="/inbox"
+        ).status_code
+        == 403
+    )
     db.session.expire_all()
     assert db.session.get(Coordinator, admin.id).active
     assert db.session.get(Coordinator, other.id).active
@@ -115,11 +128,15 @@ def test_it_resets_a_password_from_the_command_line_and_lifts_the_lock(app, runn
     coordinator = make_coordinator()
     coordinator.locked_until = utcnow() + timedelta(minutes=10)
     db.session.commit()
-    result = runner.invoke(args=["coordinators", "set-password", "Nurse@clinic.test",
-                                 "--password-stdin"], input=NEW + "\n")
+    result = runner.invoke(
+        args=["coordinators", "set-password", "Nurse@clinic.test", "--password-stdin"],
+        input=NEW + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert NEW not in result.output
     assert sign_in(app.test_client(), password=NEW).status_code == 302
-    unknown = runner.invoke(args=["coordinators", "set-password", "nobody@clinic.test",
-                                  "--password-stdin"], input=NEW + "\n")
+    unknown = runner.invoke(
+        args=["coordinators", "set-password", "nobody@clinic.test", "--password-stdin"],
+        input=NEW + "\n",
+    )
     assert unknown.exit_code != 0 and "no coordinator" in unknown.output

@@ -128,33 +128,43 @@ RECORDING_SID = "RE" + "ab" * 16
 
 
 def _voicemail(patient, url):
-    alert = Alert(kind="voicemail", phone=patient.phone, patient_id=patient.id,
-                  detail="recorded message", recording_url=url)
+    alert = Alert(
+        kind="voicemail",
+        phone=patient.phone,
+        patient_id=patient.id,
+        detail="recorded message",
+        recording_url=url,
+    )
     db.session.add(alert)
     db.session.commit()
     return alert
 
 
 def test_a_coordinator_plays_a_voicemail_which_the_app_fetches_from_twilio(
-        app, client, nurse, patient, fake_twilio):
+    app, client, nurse, patient, fake_twilio
+):
     fake_twilio.recordings[RECORDING_SID] = b"ID3 fake mp3 audio"
     # The stored URL names another host: only the recording's SID is taken from it.
-    alert = _voicemail(patient, "https://elsewhere.example/2010-04-01/Accounts/ACx/Recordings/"
-                                + RECORDING_SID)
+    alert = _voicemail(
+        patient, "https://elsewhere.example/2010-04-01/Accounts/ACx/Recordings/" + RECORDING_SID
+    )
     page = client.get("/inbox").get_data(as_text=True)
     assert f'src="/inbox/{alert.id}/voicemail.mp3"' in page
     response = client.get(f"/inbox/{alert.id}/voicemail.mp3")
     assert response.status_code == 200 and response.mimetype == "audio/mpeg"
     assert response.data == b"ID3 fake mp3 audio"
     assert response.headers["Cache-Control"] == "no-store"
-    assert db.session.scalar(db.select(AuditEvent).filter_by(action="listen_voicemail",
-                                                             entity_id=alert.id))
+    assert db.session.scalar(
+        db.select(AuditEvent).filter_by(action="listen_voicemail", entity_id=alert.id)
+    )
 
 
 def test_a_voicemail_twilio_cannot_give_says_why_and_nothing_breaks(
-        app, client, nurse, patient, fake_twilio):
-    alert = _voicemail(patient, "https://api.twilio.com/2010-04-01/Accounts/ACx/Recordings/"
-                                + RECORDING_SID)
+    app, client, nurse, patient, fake_twilio
+):
+    alert = _voicemail(
+        patient, "https://api.twilio.com/2010-04-01/Accounts/ACx/Recordings/" + RECORDING_SID
+    )
     fake_twilio.fail_next(500)
     failed = client.get(f"/inbox/{alert.id}/voicemail.mp3")
     assert failed.status_code == 502
@@ -166,8 +176,9 @@ def test_a_voicemail_twilio_cannot_give_says_why_and_nothing_breaks(
 
 
 def test_without_a_twilio_account_a_voicemail_says_where_it_would_be(app, client, nurse, patient):
-    alert = _voicemail(patient, "https://api.twilio.com/2010-04-01/Accounts/ACx/Recordings/"
-                                + RECORDING_SID)
+    alert = _voicemail(
+        patient, "https://api.twilio.com/2010-04-01/Accounts/ACx/Recordings/" + RECORDING_SID
+    )
     response = client.get(f"/inbox/{alert.id}/voicemail.mp3")
     assert response.status_code == 404
     assert "no Twilio account is set up here" in response.get_data(as_text=True)
@@ -175,7 +186,8 @@ def test_without_a_twilio_account_a_voicemail_says_where_it_would_be(app, client
 
 
 def test_a_pretend_voicemail_from_the_try_it_panel_says_it_has_no_recording(
-        app, client, nurse, patient):
+    app, client, nurse, patient
+):
     _voicemail(patient, "https://example.invalid/try-it-recording")
     page = client.get("/inbox").get_data(as_text=True)
     assert "Left in the try-it panel: there is no recording." in page

@@ -97,7 +97,8 @@ def test_enrolling_saves_the_patient_consent_and_caregiver_and_texts_the_confirm
 
 
 def test_a_caregiver_who_lives_elsewhere_is_enrolled_with_their_own_time_zone(
-        app, client, signed_in):
+    app, client, signed_in
+):
     enroll(client, caregiver_phone="310-555-0177", caregiver_timezone="America/Los_Angeles")
     caregiver = db.session.scalar(db.select(Caregiver))
     assert caregiver.timezone == "America/Los_Angeles"

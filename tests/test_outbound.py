@@ -17,8 +17,11 @@ def test_a_text_goes_through_the_sdk_and_is_recorded_with_its_sid(app, fake_twil
     message = outbound.send_sms(TO, "Hello from the clinic", content_key="test.key")
     db.session.commit()
     [received] = fake_twilio.accepted("sms")
-    assert (received.to, received.sender, received.body) == (TO, "+12025550100",
-                                                             "Hello from the clinic")
+    assert (received.to, received.sender, received.body) == (
+        TO,
+        "+12025550100",
+        "Hello from the clinic",
+    )
     assert received.status_callback == "https://navigator.example.org/twilio/status"
     assert message.provider_sid == received.sid and received.sid.startswith("SM")
     assert (message.transport, message.status, message.direction) == ("twilio", "queued", "out")
@@ -65,8 +68,11 @@ def test_a_network_failure_is_temporary(app, fake_twilio):
 
 
 def test_a_call_asks_twilio_to_fetch_our_twiml_and_report_its_status(app, fake_twilio):
-    message = outbound.place_call(TO, "https://navigator.example.org/twilio/reminder-call/7",
-                                  status_callback="https://navigator.example.org/s")
+    message = outbound.place_call(
+        TO,
+        "https://navigator.example.org/twilio/reminder-call/7",
+        status_callback="https://navigator.example.org/s",
+    )
     [received] = fake_twilio.accepted("call")
     assert received.url == "https://navigator.example.org/twilio/reminder-call/7"
     assert received.status_callback == "https://navigator.example.org/s"

@@ -11,12 +11,27 @@ def enroll(runner, *args):
 
 
 def test_enroll_stores_the_number_in_e164_with_language_and_zone(runner):
-    result = enroll(runner, "--name", "Ana Demo", "--phone", "(617) 555-0143",
-                    "--language", "es", "--timezone", "America/Chicago", "--channel", "voice")
+    result = enroll(
+        runner,
+        "--name",
+        "Ana Demo",
+        "--phone",
+        "(617) 555-0143",
+        "--language",
+        "es",
+        "--timezone",
+        "America/Chicago",
+        "--channel",
+        "voice",
+    )
     assert result.exit_code == 0, result.output
     patient = db.session.scalar(db.select(Patient))
     assert (patient.phone, patient.language, patient.timezone, patient.channel) == (
-        "+16175550143", "es", "America/Chicago", "voice")
+        "+16175550143",
+        "es",
+        "America/Chicago",
+        "voice",
+    )
     contact = db.session.scalar(db.select(Contact).filter_by(phone="+16175550143"))
     assert contact.language == "es"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,13 +26,17 @@ def utc(local: str, zone: str) -> datetime:
 
 
 def due_times(appointment) -> dict[str, datetime]:
-    return {r.offset: r.due_at for r in appointment.reminders
-            if r.role == "patient" and r.status == "pending"}
+    return {
+        r.offset: r.due_at
+        for r in appointment.reminders
+        if r.role == "patient" and r.status == "pending"
+    }
 
 
 def book(patient, at: str, zone: str = "America/New_York", kind: str = "ct", now=UTC_NOW, **kw):
-    appointment = appointments.schedule(patient, kind, datetime.fromisoformat(at), zone,
-                                        kw.pop("location", PLACE), now=now, **kw)
+    appointment = appointments.schedule(
+        patient, kind, datetime.fromisoformat(at), zone, kw.pop("location", PLACE), now=now, **kw
+    )
     db.session.commit()
     return appointment
 
@@ -70,13 +75,17 @@ def test_day_reminders_keep_the_wall_clock_across_the_us_autumn_change(new_patie
     assert due["2h"] == datetime(2026, 11, 2, 17, 0)
 
 
-@pytest.mark.parametrize(("start", "three_days", "one_day"), [
-    # Berlin goes forward on 29 March 2026 and back on 25 October 2026.
-    ("2026-03-30 10:00", datetime(2026, 3, 27, 9, 0), datetime(2026, 3, 29, 8, 0)),
-    ("2026-10-26 10:00", datetime(2026, 10, 23, 8, 0), datetime(2026, 10, 25, 9, 0)),
-])
+@pytest.mark.parametrize(
+    ("start", "three_days", "one_day"),
+    [
+        # Berlin goes forward on 29 March 2026 and back on 25 October 2026.
+        ("2026-03-30 10:00", datetime(2026, 3, 27, 9, 0), datetime(2026, 3, 29, 8, 0)),
+        ("2026-10-26 10:00", datetime(2026, 10, 23, 8, 0), datetime(2026, 10, 25, 9, 0)),
+    ],
+)
 def test_day_reminders_keep_the_wall_clock_across_both_changes_in_berlin(
-        new_patient, start, three_days, one_day):
+    new_patient, start, three_days, one_day
+):
     patient = new_patient(timezone="Europe/Berlin")
     appointment = book(patient, start, zone="Europe/Berlin", now=datetime(2026, 3, 1))
     due = due_times(appointment)
@@ -110,10 +119,12 @@ def test_moving_out_of_quiet_hours_is_right_on_the_night_the_clocks_go_back(new_
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "Australia/Sydney"])
-@pytest.mark.parametrize("day", ["2026-03-08", "2026-03-29", "2026-04-05", "2026-10-04",
-                                 "2026-10-25", "2026-11-01"])
+@pytest.mark.parametrize(
+    "day", ["2026-03-08", "2026-03-29", "2026-04-05", "2026-10-04", "2026-10-25", "2026-11-01"]
+)
 def test_no_reminder_is_ever_planned_in_the_past_in_quiet_hours_or_after_the_start(
-        new_patient, zone, day):
+    new_patient, zone, day
+):
     patient = new_patient(timezone=zone)
     now = datetime.fromisoformat(day) - timedelta(days=2, hours=5)
     for hour in range(0, 24, 3):
@@ -126,8 +137,10 @@ def test_no_reminder_is_ever_planned_in_the_past_in_quiet_hours_or_after_the_sta
 def test_an_appointment_booked_late_gets_only_the_reminders_still_ahead(new_patient):
     now = utc("2026-02-11 09:00", "America/New_York")
     appointment = book(new_patient(), "2026-02-12 14:00", now=now)
-    assert due_times(appointment) == {"1d": utc("2026-02-11 14:00", "America/New_York"),
-                                      "2h": utc("2026-02-12 12:00", "America/New_York")}
+    assert due_times(appointment) == {
+        "1d": utc("2026-02-11 14:00", "America/New_York"),
+        "2h": utc("2026-02-12 12:00", "America/New_York"),
+    }
 
 
 def test_an_appointment_booked_too_late_for_any_offset_gets_one_reminder_now(new_patient):
@@ -189,8 +202,9 @@ def test_a_caregiver_in_another_zone_never_gets_a_copy_in_their_night(new_patien
     caregiver = "+13105550198"  # lives in Los Angeles; the patient in New York
     patient = new_patient(caregivers=[(caregiver, "reminders", "America/Los_Angeles")])
     appointment = book(patient, "2026-02-12 10:00")  # 2h before is 8:00 NY, 5:00 LA
-    rows = db.session.scalars(db.select(Reminder).filter_by(
-        appointment_id=appointment.id, status="pending")).all()
+    rows = db.session.scalars(
+        db.select(Reminder).filter_by(appointment_id=appointment.id, status="pending")
+    ).all()
     mine = {r.offset: r.due_at for r in rows if r.role == "patient"}
     theirs = {r.offset: r.due_at for r in rows if r.role == "caregiver"}
     assert mine["2h"] == utc("2026-02-12 08:00", "America/New_York")
@@ -199,10 +213,10 @@ def test_a_caregiver_in_another_zone_never_gets_a_copy_in_their_night(new_patien
         local = due.replace(tzinfo=ZoneInfo("UTC")).astimezone(la).time()
         assert datetime(2026, 1, 1, 8).time() <= local < datetime(2026, 1, 1, 21).time()
     # the two-hour copy moves to the evening before, in Los Angeles
-    assert theirs["2h"].replace(tzinfo=ZoneInfo("UTC")).astimezone(la).strftime(
-        "%a %H") == "Wed 20"
-    assert theirs["1d"].replace(tzinfo=ZoneInfo("UTC")).astimezone(la).strftime(
-        "%a %H") == "Tue 20"  # 10:00 NY the day before is 7:00 in LA: moved too
+    assert theirs["2h"].replace(tzinfo=ZoneInfo("UTC")).astimezone(la).strftime("%a %H") == "Wed 20"
+    assert (
+        theirs["1d"].replace(tzinfo=ZoneInfo("UTC")).astimezone(la).strftime("%a %H") == "Tue 20"
+    )  # 10:00 NY the day before is 7:00 in LA: moved too
 
 
 def test_an_opted_out_caregiver_gets_nothing_while_the_patient_still_does(new_patient):
@@ -221,13 +235,18 @@ def test_the_default_text_names_no_test_and_says_how_to_confirm_and_stop(new_pat
     book(new_patient(), "2026-02-12 14:00", kind="pet-ct")
     reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     [text] = [m.body for m in outbox()]
-    assert text == ("Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM, "
-                    f"{PLACE}. Reply C to confirm, R for a new time. STOP to opt out.")
+    assert text == (
+        "Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM, "
+        f"{PLACE}. Reply C to confirm, R for a new time. STOP to opt out."
+    )
 
 
 def test_a_patient_who_chose_detailed_texts_is_told_the_test(new_patient):
-    patient = new_patient(detailed_texts=True, detailed_texts_at=datetime(2026, 1, 5),
-                          detailed_texts_how="asked in clinic; told texts are not secure")
+    patient = new_patient(
+        detailed_texts=True,
+        detailed_texts_at=datetime(2026, 1, 5),
+        detailed_texts_how="asked in clinic; told texts are not secure",
+    )
     book(patient, "2026-02-12 14:00", kind="pet-ct")
     reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     assert outbox()[0].body.startswith("Hope Clinic Navigator: PET/CT scan Thu Feb 12")
@@ -238,8 +257,10 @@ def test_the_day_before_reminder_is_followed_by_the_sites_own_prep(new_patient):
     reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     bodies = [m.body for m in outbox()]
     assert len(bodies) == 2
-    assert bodies[1] == ("Hope Clinic Navigator: To get ready for your visit Thu Feb 12: "
-                         "No food after 8 AM. Bring your scans.")
+    assert bodies[1] == (
+        "Hope Clinic Navigator: To get ready for your visit Thu Feb 12: "
+        "No food after 8 AM. Bring your scans."
+    )
 
 
 def test_without_site_notes_the_day_before_prep_is_the_generic_safe_one(new_patient):
@@ -262,13 +283,26 @@ def test_reminders_that_piled_up_while_the_worker_was_down_go_out_once(new_patie
 
 
 def _realistic(key: str, language: str) -> str:
-    return catalog().render(key, language, program="Hope Clinic Navigator", date="Wed Sep 30",
-                            time="10:30 AM", place="Mercy Imaging, 2100 Main St",
-                            name="Margaret", contact="(617) 555-0100")
+    return catalog().render(
+        key,
+        language,
+        program="Hope Clinic Navigator",
+        date="Wed Sep 30",
+        time="10:30 AM",
+        place="Mercy Imaging, 2100 Main St",
+        name="Margaret",
+        contact="(617) 555-0100",
+    )
 
 
-@pytest.mark.parametrize("key", ["reminders.sms.default", "reminders.sms.caregiver",
-                                 *[f"reminders.sms.detailed.{kind}" for kind in KINDS]])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "reminders.sms.default",
+        "reminders.sms.caregiver",
+        *[f"reminders.sms.detailed.{kind}" for kind in KINDS],
+    ],
+)
 def test_every_english_reminder_fits_one_gsm7_segment_and_spanish_fits_160(app, key):
     english = _realistic(key, "en")
     assert is_gsm7(english) and len(english) <= 160, (len(english), english)
@@ -276,9 +310,14 @@ def test_every_english_reminder_fits_one_gsm7_segment_and_spanish_fits_160(app, 
 
 
 def _wording(language: str) -> dict[str, str]:
-    return {key: value for key, value in catalog().strings[language].items()
-            if key.startswith("reminders.") and ".settings." not in key and isinstance(value, str)
-            and key != "reminders.replies.choice"}
+    return {
+        key: value
+        for key, value in catalog().strings[language].items()
+        if key.startswith("reminders.")
+        and ".settings." not in key
+        and isinstance(value, str)
+        and key != "reminders.replies.choice"
+    }
 
 
 def test_english_reminder_wording_is_plain_at_grade_six_or_below(app):
@@ -299,8 +338,14 @@ def test_no_prep_wording_tells_anyone_to_stop_or_change_a_medicine(app):
     for language in ("en", "es"):
         for kind in KINDS:
             text = catalog().render(f"reminders.prep.{kind}", language).lower()
-            for banned in ("stop taking", "stop your", "do not take", "skip your", "deje de tomar",
-                           "no tome su"):
+            for banned in (
+                "stop taking",
+                "stop your",
+                "do not take",
+                "skip your",
+                "deje de tomar",
+                "no tome su",
+            ):
                 assert banned not in text, (language, kind)
 
 
@@ -358,7 +403,7 @@ def test_the_rate_limit_spaces_sends_and_never_goes_above_it():
     for _ in range(9):
         limiter.acquire()
         stamps.append(clock.now)
-    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
     assert all(gap == pytest.approx(0.25 / 0.97) for gap in gaps)  # 3% under 4 a second
 
 
@@ -395,8 +440,9 @@ def test_two_workers_share_one_send_rate_on_postgresql(app):
     """Two worker processes each pace through the same database row, so together they
     never go faster than SEND_RATE_PER_SECOND."""
     waits: list[float] = []
-    first, second = (reminders.SharedRateLimiter(5.0, db.engine, sleep=waits.append)
-                     for _ in range(2))
+    first, second = (
+        reminders.SharedRateLimiter(5.0, db.engine, sleep=waits.append) for _ in range(2)
+    )
     for _ in range(5):
         first.acquire()
         second.acquire()
@@ -404,7 +450,7 @@ def test_two_workers_share_one_send_rate_on_postgresql(app):
     interval = 1 / (5.0 * reminders.RateLimiter.HEADROOM)
     assert len(waits) == 9
     assert waits == sorted(waits)
-    gaps = [later - earlier for earlier, later in zip(waits, waits[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(waits)]
     assert all(gap == pytest.approx(interval, abs=0.05) for gap in gaps)
 
 
@@ -412,8 +458,11 @@ def test_the_embedded_mode_paces_in_process(app):
     app.config["SEND_RATE_PER_SECOND"] = 3.0
     app.extensions.pop("reminder_rate", None)
     limiter = reminders._limiter()
-    expected = reminders.SharedRateLimiter if db.engine.dialect.name == "postgresql" else (
-        reminders.RateLimiter)
+    expected = (
+        reminders.SharedRateLimiter
+        if db.engine.dialect.name == "postgresql"
+        else (reminders.RateLimiter)
+    )
     assert type(limiter) is expected and limiter.rate == 3.0
 
 
@@ -427,7 +476,9 @@ def test_a_late_caregiver_copy_waits_for_morning_where_the_caregiver_lives(new_p
     reminders.send_due(utc("2026-02-12 09:00", "America/New_York"), "w")
     sent_to = [m.phone for m in outbox()]
     assert patient.phone in sent_to and caregiver not in sent_to
-    waiting = db.session.scalars(db.select(Reminder).filter_by(
-        recipient_phone=caregiver, status="pending")).all()
-    assert waiting and all(r.due_at >= utc("2026-02-12 08:00", "America/Los_Angeles")
-                           for r in waiting)
+    waiting = db.session.scalars(
+        db.select(Reminder).filter_by(recipient_phone=caregiver, status="pending")
+    ).all()
+    assert waiting and all(
+        r.due_at >= utc("2026-02-12 08:00", "America/Los_Angeles") for r in waiting
+    )

@@ -15,8 +15,9 @@ NOW = datetime(2026, 2, 1, 15, 0)
 
 
 def book(patient, at: str, kind: str = "ct"):
-    appointment = appointments.schedule(patient, kind, datetime.fromisoformat(at),
-                                        "America/New_York", "Mercy Imaging", now=NOW)
+    appointment = appointments.schedule(
+        patient, kind, datetime.fromisoformat(at), "America/New_York", "Mercy Imaging", now=NOW
+    )
     db.session.commit()
     return appointment
 
@@ -25,13 +26,23 @@ def said(patient, answer) -> list[str]:
     return [catalog().render(key, patient.language, **values) for key, values in answer]
 
 
-@pytest.mark.parametrize(("text", "parsed"), [
-    ("C", ("confirm", None)), ("c", ("confirm", None)), ("Confirm", ("confirm", None)),
-    ("yes!", ("confirm", None)), ("SI", ("confirm", None)), ("sí", ("confirm", None)),
-    ("R", ("reschedule", None)), ("reschedule", ("reschedule", None)),
-    ("Cambiar", ("reschedule", None)), ("C2", ("confirm", 2)), ("r 1", ("reschedule", 1)),
-    ("confirm 2.", ("confirm", 2)),
-])
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("C", ("confirm", None)),
+        ("c", ("confirm", None)),
+        ("Confirm", ("confirm", None)),
+        ("yes!", ("confirm", None)),
+        ("SI", ("confirm", None)),
+        ("sí", ("confirm", None)),
+        ("R", ("reschedule", None)),
+        ("reschedule", ("reschedule", None)),
+        ("Cambiar", ("reschedule", None)),
+        ("C2", ("confirm", 2)),
+        ("r 1", ("reschedule", 1)),
+        ("confirm 2.", ("confirm", 2)),
+    ],
+)
 def test_reply_words_are_recognised_in_either_language_and_with_a_number(app, text, parsed):
     assert replies.parse_reply(text) == parsed
 
@@ -47,7 +58,8 @@ def test_confirming_the_only_appointment_confirms_it_and_thanks_the_patient(new_
     answer = replies.answer_reply(patient, "confirm", "C", NOW)
     assert appointment.status == "confirmed"
     assert said(patient, answer) == [
-        "Hope Clinic Navigator: Thanks, your visit Thu Feb 12 at 2:00 PM is confirmed. See you then."]
+        "Hope Clinic Navigator: Thanks, your visit Thu Feb 12 at 2:00 PM is confirmed. See you then."
+    ]
 
 
 def test_asking_for_a_new_time_alerts_the_coordinators(new_patient):
@@ -58,7 +70,10 @@ def test_asking_for_a_new_time_alerts_the_coordinators(new_patient):
     assert appointment.status == "reschedule_requested"
     [alert] = db.session.scalars(db.select(Alert))
     assert (alert.kind, alert.appointment_id, alert.patient_id) == (
-        "reschedule", appointment.id, patient.id)
+        "reschedule",
+        appointment.id,
+        patient.id,
+    )
     assert "nurse navigator will call you" in said(patient, answer)[0]
 
 
@@ -77,8 +92,11 @@ def test_with_two_appointments_waiting_the_patient_is_asked_which_one(new_patien
     second = book(patient, "2026-02-16 09:30", kind="biopsy")
     answer = replies.answer_reply(patient, "confirm", "C", NOW)
     assert said(patient, answer) == [
-        "Hope Clinic Navigator: You have more than one visit. Which one? Reply C1 for Thu Feb 12"
-        " at 2:00 PM; C2 for Mon Feb 16 at 9:30 AM."]
+        (
+            "Hope Clinic Navigator: You have more than one visit. Which one? Reply C1 for Thu Feb 12"
+            " at 2:00 PM; C2 for Mon Feb 16 at 9:30 AM."
+        )
+    ]
     assert (first.status, second.status) == ("scheduled", "scheduled")
 
     replies.answer_reply(patient, "confirm", "C2", NOW)
@@ -107,7 +125,8 @@ def test_with_nothing_ahead_the_patient_is_told_so_and_given_the_number(new_pati
     appointments.cancel(appointment, now=NOW)
     answer = replies.answer_reply(patient, "confirm", "C", NOW)
     assert said(patient, answer) == [
-        "Hope Clinic Navigator: You have no visit waiting for a reply. Questions? Call (617) 555-0100."]
+        "Hope Clinic Navigator: You have no visit waiting for a reply. Questions? Call (617) 555-0100."
+    ]
 
 
 def test_a_spanish_speaker_is_asked_which_one_in_spanish(new_patient):
@@ -115,4 +134,6 @@ def test_a_spanish_speaker_is_asked_which_one_in_spanish(new_patient):
     book(patient, "2026-02-12 14:00")
     book(patient, "2026-02-16 09:30")
     [text] = said(patient, replies.answer_reply(patient, "reschedule", "cambiar", NOW))
-    assert text.startswith("Hope Clinic Navigator: Tiene más de una cita. ¿Cuál? Responda R1 para el")
+    assert text.startswith(
+        "Hope Clinic Navigator: Tiene más de una cita. ¿Cuál? Responda R1 para el"
+    )

@@ -21,14 +21,17 @@ def text(twilio):
     """Send one text as PHONE (or another number); return the reply texts."""
 
     def send(body: str, phone: str = PHONE, sid: str | None = None):
-        response = twilio.post("/twilio/sms", {
-            "MessageSid": sid or f"SM{next(_sids):032d}",
-            "AccountSid": "AC" + "0" * 32,
-            "From": phone,
-            "To": "+12025550100",
-            "Body": body,
-            "NumMedia": "0",
-        })
+        response = twilio.post(
+            "/twilio/sms",
+            {
+                "MessageSid": sid or f"SM{next(_sids):032d}",
+                "AccountSid": "AC" + "0" * 32,
+                "From": phone,
+                "To": "+12025550100",
+                "Body": body,
+                "NumMedia": "0",
+            },
+        )
         assert response.status_code == 200
         assert response.mimetype == "text/xml"
         return texts_of(response.data)
@@ -46,8 +49,11 @@ def alerts(kind: str) -> list[Alert]:
 
 
 def words(app, key, language="en", **values):
-    base = {"program": "Hope Clinic Navigator", "care_team": "(617) 555-0100",
-            "contact": "(617) 555-0100"}
+    base = {
+        "program": "Hope Clinic Navigator",
+        "care_team": "(617) 555-0100",
+        "contact": "(617) 555-0100",
+    }
     return app.extensions["content"].render(key, language, **{**base, **values})
 
 
@@ -70,8 +76,9 @@ def test_a_greeting_gets_the_menu_without_an_apology(text, app, greeting):
     assert "1 " + words(app, "topics.next.label") in joined
 
 
-@pytest.mark.parametrize(("thanks", "language"), [("Thank you!", "en"), ("thx", "en"),
-                                                   ("Muchas gracias", "es")])
+@pytest.mark.parametrize(
+    ("thanks", "language"), [("Thank you!", "en"), ("thx", "en"), ("Muchas gracias", "es")]
+)
 def test_a_thank_you_gets_a_short_welcome_and_keeps_the_place(text, app, thanks, language):
     if language == "es":
         text("ESPANOL")
@@ -122,9 +129,15 @@ def test_every_menu_option_is_reachable_by_text_and_no_page_is_a_dead_end(text, 
                 assert replies, f"{child} gave no reply"
                 assert all(len(r) <= 320 for r in replies), child
                 last = replies[-1]
-                ways_on = [words(app, k, language) for k in (
-                    "prompts.sms.footer_menu", "prompts.sms.footer_topic", "prompts.sms.more",
-                    "prompts.sms.footer_main")]
+                ways_on = [
+                    words(app, k, language)
+                    for k in (
+                        "prompts.sms.footer_menu",
+                        "prompts.sms.footer_topic",
+                        "prompts.sms.more",
+                        "prompts.sms.footer_main",
+                    )
+                ]
                 if catalog.nodes[child].action is None:
                     assert any(w in last for w in ways_on), f"{child} ({language}) is a dead end"
 
@@ -166,8 +179,22 @@ def test_help_names_the_program_a_contact_rates_how_to_stop_and_911(text, keywor
     assert "rates" in reply.lower() or "tarifas" in reply.lower()
 
 
-@pytest.mark.parametrize("keyword", ["STOP", "stop", "STOPALL", "End", "QUIT", "cancel",
-                                     "UNSUBSCRIBE", "revoke", "OPT OUT", "PARA", "Stop."])
+@pytest.mark.parametrize(
+    "keyword",
+    [
+        "STOP",
+        "stop",
+        "STOPALL",
+        "End",
+        "QUIT",
+        "cancel",
+        "UNSUBSCRIBE",
+        "revoke",
+        "OPT OUT",
+        "PARA",
+        "Stop.",
+    ],
+)
 def test_stop_words_opt_out_with_one_confirmation(text, app, keyword):
     replies = text(keyword)
     assert replies == [words(app, "prompts.sms.stop")]
@@ -176,8 +203,15 @@ def test_stop_words_opt_out_with_one_confirmation(text, app, keyword):
     assert text("STOP") == []  # a second STOP is recorded but not answered again
 
 
-@pytest.mark.parametrize("request_text", ["stop texting me", "Please STOP sending these",
-                                          "ya no me manden mensajes", "no more texts please"])
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "stop texting me",
+        "Please STOP sending these",
+        "ya no me manden mensajes",
+        "no more texts please",
+    ],
+)
 def test_plain_requests_to_stop_are_honoured(text, request_text):
     text(request_text)
     assert contact().opted_out
@@ -210,20 +244,23 @@ def test_zero_or_call_asks_for_a_person_and_tells_the_coordinators(text, app, ke
 # -- glossary ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question,term", [
-    ("what is HER2?", "her2"),
-    ("whats her 2", "her2"),
-    ("what does HER2-low mean", "her2_low"),
-    ("what is a pet scan", "pet"),
-    ("bone scan?", "bone_scan"),
-    ("what is a biopsy", "biopsy"),
-    ("biopsey??", "biopsy"),
-    ("what's metastatic", "metastatic"),
-    ("metastatc", "metastatic"),
-    ("what is herceptin", "trastuzumab"),
-    ("Perjeta", "pertuzumab"),
-    ("what does oncologist mean", "oncologist"),
-])
+@pytest.mark.parametrize(
+    "question,term",
+    [
+        ("what is HER2?", "her2"),
+        ("whats her 2", "her2"),
+        ("what does HER2-low mean", "her2_low"),
+        ("what is a pet scan", "pet"),
+        ("bone scan?", "bone_scan"),
+        ("what is a biopsy", "biopsy"),
+        ("biopsey??", "biopsy"),
+        ("what's metastatic", "metastatic"),
+        ("metastatc", "metastatic"),
+        ("what is herceptin", "trastuzumab"),
+        ("Perjeta", "pertuzumab"),
+        ("what does oncologist mean", "oncologist"),
+    ],
+)
 def test_questions_that_name_a_term_get_its_definition(text, app, question, term):
     replies = text(question)
     assert words(app, f"glossary.{term}.text") in replies[0]
@@ -235,13 +272,15 @@ def test_glossary_answers_in_the_numbers_language(text, app):
     assert words(app, "glossary.her2.text", "es") in replies[0]
 
 
-@pytest.mark.parametrize("question,term", [
-    ("para que es la biopsia", "biopsy"),
-    ("que es HER2", "her2"),
-    ("Qué significa metastásico", "metastatic"),
-])
-def test_a_question_in_spanish_from_a_new_number_is_answered_in_spanish(text, app, question,
-                                                                        term):
+@pytest.mark.parametrize(
+    "question,term",
+    [
+        ("para que es la biopsia", "biopsy"),
+        ("que es HER2", "her2"),
+        ("Qué significa metastásico", "metastatic"),
+    ],
+)
+def test_a_question_in_spanish_from_a_new_number_is_answered_in_spanish(text, app, question, term):
     replies = text(question)
     assert words(app, f"glossary.{term}.text", "es") in replies[0]
     assert contact().language == "es"  # and the menus that follow are in Spanish too
@@ -262,14 +301,17 @@ def test_a_spanish_text_that_is_not_understood_is_answered_in_spanish(text, app)
 # -- safety --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("message,rule", [
-    ("I cant breathe and my chest hurts", "breathing_chest"),
-    ("my back hurts and my legs feel numb", "spinal_cord"),
-    ("I have a fever of 101 and chills", "fever"),
-    ("I don't want to be here anymore", "crisis"),
-    ("no puedo respirar", "breathing_chest"),
-    ("tengo fiebre y escalofrios", "fever"),
-])
+@pytest.mark.parametrize(
+    "message,rule",
+    [
+        ("I cant breathe and my chest hurts", "breathing_chest"),
+        ("my back hurts and my legs feel numb", "spinal_cord"),
+        ("I have a fever of 101 and chills", "fever"),
+        ("I don't want to be here anymore", "crisis"),
+        ("no puedo respirar", "breathing_chest"),
+        ("tengo fiebre y escalofrios", "fever"),
+    ],
+)
 def test_warning_signs_get_the_action_first_and_an_alert(text, app, message, rule):
     replies = text(message)
     expected = words(app, f"redflags.{rule}.text", "es" if rule and _spanish(message) else "en")
@@ -321,8 +363,11 @@ def test_the_same_message_sid_twice_has_one_effect(text):
 
 
 def test_a_forged_signature_is_refused(client):
-    response = client.post("/twilio/sms", data={"From": PHONE, "Body": "hi", "MessageSid": "SM1"},
-                           headers={"X-Twilio-Signature": "forged"})
+    response = client.post(
+        "/twilio/sms",
+        data={"From": PHONE, "Body": "hi", "MessageSid": "SM1"},
+        headers={"X-Twilio-Signature": "forged"},
+    )
     assert response.status_code == 403
     assert db.session.scalar(db.select(Message)) is None
 
@@ -336,8 +381,11 @@ def test_a_signature_for_other_parameters_is_refused(client):
     from twilio_signing import twilio_signature
 
     signature = twilio_signature("http://localhost/twilio/sms", {"From": PHONE, "Body": "hi"})
-    response = client.post("/twilio/sms", data={"From": PHONE, "Body": "STOP", "MessageSid": "S"},
-                           headers={"X-Twilio-Signature": signature})
+    response = client.post(
+        "/twilio/sms",
+        data={"From": PHONE, "Body": "STOP", "MessageSid": "S"},
+        headers={"X-Twilio-Signature": signature},
+    )
     assert response.status_code == 403
 
 
@@ -351,7 +399,8 @@ def test_a_malformed_post_gets_valid_empty_twiml_and_changes_nothing(twilio):
 
 
 def test_an_internal_failure_still_answers_with_an_apology_and_a_way_to_a_person(
-        text, app, monkeypatch):
+    text, app, monkeypatch
+):
     from navigator import conversation
 
     def broken(*args, **kwargs):
@@ -359,7 +408,10 @@ def test_an_internal_failure_still_answers_with_an_apology_and_a_way_to_a_person
 
     monkeypatch.setattr(conversation.Engine, "text", broken)
     replies = text("hello")
-    assert replies == [words(app, "prompts.sms.apology", "en"), words(app, "prompts.sms.apology", "es")]
+    assert replies == [
+        words(app, "prompts.sms.apology", "en"),
+        words(app, "prompts.sms.apology", "es"),
+    ]
 
 
 def test_signatures_are_checked_over_the_public_url_behind_a_proxy(app, client):
@@ -396,12 +448,16 @@ def test_delivery_reports_move_forward_only(twilio):
     for state in ("delivered", "sent"):
         twilio.post("/twilio/status", {"MessageSid": "SMabc", "MessageStatus": state})
     db.session.expire_all()
-    assert db.session.scalar(db.select(Message.status).filter_by(provider_sid="SMabc")) == "delivered"
+    assert (
+        db.session.scalar(db.select(Message.status).filter_by(provider_sid="SMabc")) == "delivered"
+    )
 
 
 def test_a_failed_delivery_becomes_an_alert(twilio):
     db.session.add(Message(direction="out", phone=PHONE, provider_sid="SMdef", status="sent"))
     db.session.commit()
-    twilio.post("/twilio/status", {"MessageSid": "SMdef", "MessageStatus": "undelivered",
-                                   "ErrorCode": "30003"})
+    twilio.post(
+        "/twilio/status",
+        {"MessageSid": "SMdef", "MessageStatus": "undelivered", "ErrorCode": "30003"},
+    )
     assert [a.detail for a in alerts("delivery_failed")] == ["Twilio error 30003"]

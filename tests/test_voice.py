@@ -30,8 +30,14 @@ class Call:
     def post(self, url: str, **params):
         parts = urlsplit(url)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        data = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller,
-                "To": "+12025550100", "CallStatus": "in-progress", **params}
+        data = {
+            "CallSid": self.sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.caller,
+            "To": "+12025550100",
+            "CallStatus": "in-progress",
+            **params,
+        }
         response = self.twilio.post(parts.path, data, query=query or None)
         assert response.status_code == 200
         assert response.mimetype == "text/xml"
@@ -63,8 +69,11 @@ def call(twilio):
 
 
 def words(app, key, language="en", **values):
-    base = {"program": "Hope Clinic Navigator", "care_team": "(617) 555-0100",
-            "contact": "(617) 555-0100"}
+    base = {
+        "program": "Hope Clinic Navigator",
+        "care_team": "(617) 555-0100",
+        "contact": "(617) 555-0100",
+    }
     return app.extensions["content"].render(key, language, **{**base, **values})
 
 
@@ -136,9 +145,15 @@ def test_the_whole_voice_tree_is_reachable_and_has_no_dead_end(twilio, app):
                 assert catalog.render(f"topics.{parent}.voice", language) in call.heard
 
 
-@pytest.mark.parametrize("speech,node", [("imaging", "imaging"), ("biopsia", "biopsy"),
-                                         ("tell me about the biopsy", "biopsy"),
-                                         ("radiation", "radiation")])
+@pytest.mark.parametrize(
+    "speech,node",
+    [
+        ("imaging", "imaging"),
+        ("biopsia", "biopsy"),
+        ("tell me about the biopsy", "biopsy"),
+        ("radiation", "radiation"),
+    ],
+)
 def test_callers_can_say_a_topic_instead_of_pressing_keys(call, app, speech, node):
     call.start()
     call.press("1")
@@ -182,8 +197,9 @@ def test_without_a_care_team_line_zero_takes_a_message_that_becomes_an_alert(cal
     call.press("0")
     record = parse(call.last).find("Record")
     assert record is not None
-    call.post(record.get("action"), RecordingUrl="https://api.twilio.com/rec/RE1",
-              RecordingDuration="12")
+    call.post(
+        record.get("action"), RecordingUrl="https://api.twilio.com/rec/RE1", RecordingDuration="12"
+    )
     alert = db.session.scalar(db.select(Alert).filter_by(kind="voicemail"))
     assert alert.recording_url == "https://api.twilio.com/rec/RE1"
     assert alert.phone == CALLER
@@ -203,7 +219,9 @@ def test_a_warning_sign_said_aloud_gets_the_advice_then_a_person_and_an_alert(ca
     call.say("I can't breathe and my chest hurts")
     assert words(app, "redflags.breathing_chest.text").split(".")[0] in call.heard
     assert dial(call.last) is not None
-    assert db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
+    assert (
+        db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
+    )
 
 
 def test_a_caller_can_get_what_they_heard_by_text(call, app):
@@ -276,8 +294,11 @@ def test_a_failure_inside_a_call_apologises_and_connects_to_a_person(call, app, 
 
 
 def test_a_call_with_a_forged_signature_is_refused(client):
-    response = client.post("/twilio/voice", data={"From": CALLER, "CallSid": "CA1"},
-                           headers={"X-Twilio-Signature": "nope"})
+    response = client.post(
+        "/twilio/voice",
+        data={"From": CALLER, "CallSid": "CA1"},
+        headers={"X-Twilio-Signature": "nope"},
+    )
     assert response.status_code == 403
 
 

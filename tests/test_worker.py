@@ -31,16 +31,40 @@ def seed(count: int, due_at: datetime, first: int = 1000) -> list[str]:
     phones = []
     for index in range(first, first + count):
         phone = f"+1617555{index:04d}"
-        patient = Patient(phone=phone, name=f"Patient {index}", language="en",
-                          timezone="America/New_York", channel="sms", quiet_start="00:00",
-                          quiet_end="00:00")
-        appointment = Appointment(patient=patient, kind="ct", starts_at=due_at + timedelta(days=1),
-                                  timezone="America/New_York", location="Mercy Imaging",
-                                  status="scheduled")
-        db.session.add_all([patient, Contact(phone=phone), appointment,
-                            Reminder(appointment=appointment, recipient_phone=phone,
-                                     role="patient", channel="sms", offset="1d", due_at=due_at,
-                                     status="pending", attempts=0)])
+        patient = Patient(
+            phone=phone,
+            name=f"Patient {index}",
+            language="en",
+            timezone="America/New_York",
+            channel="sms",
+            quiet_start="00:00",
+            quiet_end="00:00",
+        )
+        appointment = Appointment(
+            patient=patient,
+            kind="ct",
+            starts_at=due_at + timedelta(days=1),
+            timezone="America/New_York",
+            location="Mercy Imaging",
+            status="scheduled",
+        )
+        db.session.add_all(
+            [
+                patient,
+                Contact(phone=phone),
+                appointment,
+                Reminder(
+                    appointment=appointment,
+                    recipient_phone=phone,
+                    role="patient",
+                    channel="sms",
+                    offset="1d",
+                    due_at=due_at,
+                    status="pending",
+                    attempts=0,
+                ),
+            ]
+        )
         phones.append(phone)
     db.session.commit()
     return phones
@@ -64,7 +88,9 @@ def test_a_due_reminder_is_handed_to_twilio_and_its_sid_recorded(app, fake_twili
 
 
 @pytest.mark.parametrize(("status", "code"), [(500, None), (429, 20429)])
-def test_a_server_error_or_throttling_is_retried_later_and_sent_once(app, fake_twilio, status, code):
+def test_a_server_error_or_throttling_is_retried_later_and_sent_once(
+    app, fake_twilio, status, code
+):
     seed(1, NOW)
     fake_twilio.fail_next(status, code)
     assert reminders.send_due(NOW, "w") == {"retry": 1}
@@ -110,8 +136,9 @@ def _dead_worker_left(reminder_id: int, *, wrote_message: bool, reached_twilio: 
     assert reminders.claim_due(NOW, "dead-worker") == [reminder_id]
     if wrote_message:
         reminder = db.session.get(Reminder, reminder_id)
-        message = outbound.prepare_sms(reminder.recipient_phone, reminders.sms_text(reminder),
-                                       reminder_id=reminder_id)
+        message = outbound.prepare_sms(
+            reminder.recipient_phone, reminders.sms_text(reminder), reminder_id=reminder_id
+        )
         db.session.commit()
         if reached_twilio:
             return outbound.request_twilio("sms", message.phone, message.body)[0]
@@ -181,26 +208,32 @@ def test_an_in_doubt_text_waits_when_twilio_cannot_be_asked(app, fake_twilio):
 
 def _worker_env(app, fake) -> dict:
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": app.config["TWILIO_AUTH_TOKEN"],
-        "TWILIO_API_URL": fake.url,
-        "TWILIO_PHONE_NUMBER": "+12025550100",
-        "PUBLIC_BASE_URL": "https://navigator.example.org",
-        "PROGRAM_NAME": app.config["PROGRAM_NAME"],
-        "SEND_RATE_PER_SECOND": "0",
-        "LOG_LEVEL": "DEBUG",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": app.config["TWILIO_AUTH_TOKEN"],
+            "TWILIO_API_URL": fake.url,
+            "TWILIO_PHONE_NUMBER": "+12025550100",
+            "PUBLIC_BASE_URL": "https://navigator.example.org",
+            "PROGRAM_NAME": app.config["PROGRAM_NAME"],
+            "SEND_RATE_PER_SECOND": "0",
+            "LOG_LEVEL": "DEBUG",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
 def _spawn(app, fake, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "navigator.scheduler", "--once", *args],
-                            cwd=ROOT, env=_worker_env(app, fake), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "navigator.scheduler", "--once", *args],
+        cwd=ROOT,
+        env=_worker_env(app, fake),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _each_once(fake, phones) -> None:

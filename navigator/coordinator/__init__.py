@@ -167,5 +167,13 @@ def _load_coordinator(session_id: str):
 
 
 from . import (  # noqa: F401  (routes on bp)
-    account, appointments, audit, auth, inbox, patients, preferences, tryit, workup,
+    account,
+    appointments,
+    audit,
+    auth,
+    inbox,
+    patients,
+    preferences,
+    tryit,
+    workup,
 )

@@ -83,15 +83,15 @@ def set_password_command(email, password_stdin):
 
     from ..models import Coordinator
 
-    coordinator = db.session.scalar(
-        db.select(Coordinator).filter_by(email=email.strip().lower()))
+    coordinator = db.session.scalar(db.select(Coordinator).filter_by(email=email.strip().lower()))
     if coordinator is None:
         raise click.UsageError(f"no coordinator signs in with {email!r}")
     coordinator.password_hash = generate_password_hash(_read_password(password_stdin))
     coordinator.failed_logins = 0
     coordinator.locked_until = None
-    record("set_password", "coordinator", coordinator.id, "from the command line",
-           coordinator_id=None)
+    record(
+        "set_password", "coordinator", coordinator.id, "from the command line", coordinator_id=None
+    )
     db.session.commit()
     click.echo(f"New password set for coordinator #{coordinator.id}; their sessions are ended.")
 

@@ -300,6 +300,7 @@ class PatientForm(FlaskForm):
         ),
         default="reminders",
     )
+
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.detailed_texts.data == "yes":

@@ -12,8 +12,8 @@ from flask_login import current_user
 from sqlalchemy import case
 
 from ..extensions import db
-from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from ..models import Alert, Coordinator, Message, Patient, utcnow
+from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from . import bp
 from .audit import record
 from .forms import ConfirmForm
@@ -112,12 +112,19 @@ def voicemail(alert_id: int):
     try:
         audio = fetch_recording(alert.recording_url)
     except RecordingUnavailable as exc:
-        return render_template("coordinator/error.html", code=exc.status,
-                               title="The voicemail cannot be played", text=exc.reason), exc.status
+        return render_template(
+            "coordinator/error.html",
+            code=exc.status,
+            title="The voicemail cannot be played",
+            text=exc.reason,
+        ), exc.status
     record("listen_voicemail", "alert", alert.id)
     db.session.commit()
-    return Response(audio, mimetype="audio/mpeg",
-                    headers={"Content-Disposition": f'inline; filename="voicemail-{alert.id}.mp3"'})
+    return Response(
+        audio,
+        mimetype="audio/mpeg",
+        headers={"Content-Disposition": f'inline; filename="voicemail-{alert.id}.mp3"'},
+    )
 
 
 @bp.get("/outbox")

@@ -22,12 +22,17 @@ from .audit import record
 from .forms import PatientEditForm, PatientForm
 
 #: Patient fields the edit form sets directly, with the words the audit log uses.
-PLAIN_FIELDS = {"name": "name", "language": "language", "channel": "reminders by",
-                "timezone": "time zone"}
+PLAIN_FIELDS = {
+    "name": "name",
+    "language": "language",
+    "channel": "reminders by",
+    "timezone": "time zone",
+}
 
 
-def apply_detailed_texts(patient: Patient, form: PatientForm, now: datetime, *,
-                         enrolling: bool = False) -> bool:
+def apply_detailed_texts(
+    patient: Patient, form: PatientForm, now: datetime, *, enrolling: bool = False
+) -> bool:
     """Record the detailed-texts choice with when and how (always at enrolment, later only
     when it changes); True if it was recorded."""
     chosen = form.detailed_texts.data == "yes"
@@ -36,8 +41,10 @@ def apply_detailed_texts(patient: Patient, form: PatientForm, now: datetime, *,
     patient.detailed_texts = chosen
     patient.detailed_texts_at = now
     patient.detailed_texts_how = (
-        (form.detailed_how.data.strip() + "; told texts are not secure")[:200] if chosen
-        else "chose short texts without details")
+        (form.detailed_how.data.strip() + "; told texts are not secure")[:200]
+        if chosen
+        else "chose short texts without details"
+    )
     return True
 
 
@@ -51,9 +58,11 @@ def apply_caregiver(patient: Patient, form: PatientForm, now: datetime) -> str |
         patient.caregivers.remove(current)
         db.session.delete(current)
         return "caregiver removed"
-    details = {"name": (form.caregiver_name.data or "").strip() or None,
-               "scope": form.caregiver_scope.data,
-               "timezone": (form.caregiver_timezone.data or "").strip() or None}
+    details = {
+        "name": (form.caregiver_name.data or "").strip() or None,
+        "scope": form.caregiver_scope.data,
+        "timezone": (form.caregiver_timezone.data or "").strip() or None,
+    }
     if current is not None and current.phone == phone:
         changed = [k for k, v in details.items() if getattr(current, k) != v]
         for key in changed:
@@ -62,9 +71,14 @@ def apply_caregiver(patient: Patient, form: PatientForm, now: datetime) -> str |
     if current is not None:
         patient.caregivers.remove(current)
         db.session.delete(current)
-    patient.caregivers.append(Caregiver(
-        phone=phone, consent_at=now,
-        consent_how=f"recorded by coordinator #{current_user.id}", **details))
+    patient.caregivers.append(
+        Caregiver(
+            phone=phone,
+            consent_at=now,
+            consent_how=f"recorded by coordinator #{current_user.id}",
+            **details,
+        )
+    )
     return f"caregiver ({details['scope']})"
 
 
@@ -93,8 +107,10 @@ def edit_patient(patient_id: int):
     if form.validate_on_submit():
         changed = _save(patient, form)
         if changed:
-            flash("Saved: " + ", ".join(changed) + ". Upcoming reminders were planned again.",
-                  "success")
+            flash(
+                "Saved: " + ", ".join(changed) + ". Upcoming reminders were planned again.",
+                "success",
+            )
         else:
             flash("Nothing was changed.", "info")
         return redirect(url_for("coordinator.patient", patient_id=patient.id))

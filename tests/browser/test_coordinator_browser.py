@@ -163,9 +163,14 @@ def test_the_inbox_puts_warning_signs_first_and_marks_items_done(app, page, nurs
                 kind="delivery_failed", phone=patient.phone, patient_id=patient.id, detail="30008"
             ),
             Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="fever"),
-            Alert(kind="voicemail", phone=patient.phone, patient_id=patient.id,
-                  detail="recorded message", recording_url="https://api.twilio.com/2010-04-01"
-                  "/Accounts/ACx/Recordings/RE" + "ab" * 16),
+            Alert(
+                kind="voicemail",
+                phone=patient.phone,
+                patient_id=patient.id,
+                detail="recorded message",
+                recording_url="https://api.twilio.com/2010-04-01"
+                "/Accounts/ACx/Recordings/RE" + "ab" * 16,
+            ),
         ]
     )
     db.session.commit()
