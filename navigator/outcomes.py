@@ -108,7 +108,7 @@ def _apply_one(
         contact.opted_in_at = now
     elif kind == "set_language":
         contact.language_chosen = True
-    elif kind == "callback":
+    elif kind == "callback" and not _callback_waiting(contact):
         raise_alert(
             "callback",
             contact,
@@ -121,6 +121,26 @@ def _apply_one(
     elif kind == "appointment_reply":
         replies = replies + appointment_reply(patient, effect, text, now)
     return replies
+
+
+def _callback_waiting(contact: Contact) -> bool:
+    """A call-back request from this number is already in the inbox, not yet done.
+
+    Asking again (a worried patient texts 0 three times) still gets the reply, but adds no
+    second inbox item: the first one is already waiting, oldest first.
+    """
+    return (
+        db.session.scalar(
+            db.select(Alert.id)
+            .where(
+                Alert.kind == "callback",
+                Alert.phone == contact.phone,
+                Alert.resolved_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def next_appointment_replies(

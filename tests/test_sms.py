@@ -241,6 +241,18 @@ def test_zero_or_call_asks_for_a_person_and_tells_the_coordinators(text, app, ke
     assert len(alerts("callback")) == 1
 
 
+def test_asking_again_while_a_call_back_is_waiting_adds_no_second_inbox_item(text, app):
+    text("0")
+    again = text("CALL")
+    assert words(app, "prompts.sms.callback") in again[0]  # still answered
+    assert len(alerts("callback")) == 1
+    [waiting] = alerts("callback")
+    waiting.resolved_at = waiting.created_at
+    db.session.commit()
+    text("0")  # after a nurse marked it done, a new request is a new item
+    assert len(alerts("callback")) == 2
+
+
 # -- glossary ------------------------------------------------------------------------
 
 
