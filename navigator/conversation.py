@@ -110,6 +110,7 @@ class Engine:
             return out
 
         kinds = self.keywords.kinds(message)
+        self._answer_in_their_language(out, message, facts, None)  # "PARA", "AYUDA", "hola"
         if self.keywords.asks_to_stop(message):
             return self._opt_out(out)
         if "opt_in" in kinds and (facts.opted_out or "confirm" not in kinds):
@@ -161,7 +162,6 @@ class Engine:
             self._answer_in_their_language(out, message, facts, words_language)
             out.replies.append(Say(f"glossary.{term}.text"))
             return out
-        self._answer_in_their_language(out, message, facts, None)
         out.replies += [Say("prompts.sms.not_understood"), Show(here)]
         return out
 

@@ -68,12 +68,14 @@ def test_a_first_text_gets_a_kind_reply_with_the_menu_and_a_way_to_a_person(text
     assert all(len(reply) <= 320 for reply in replies)
 
 
-@pytest.mark.parametrize("greeting", ["Hi", "hello", "Hola", "buenos dias!"])
-def test_a_greeting_gets_the_menu_without_an_apology(text, app, greeting):
-    replies = text(greeting)
-    joined = "\n".join(replies)
-    assert words(app, "prompts.sms.not_understood") not in joined
-    assert "1 " + words(app, "topics.next.label") in joined
+@pytest.mark.parametrize(
+    ("greeting", "language"),
+    [("Hi", "en"), ("hello", "en"), ("Hola", "es"), ("buenos dias!", "es")],
+)
+def test_a_greeting_gets_the_menu_without_an_apology(text, app, greeting, language):
+    joined = "\n".join(text(greeting))
+    assert words(app, "prompts.sms.not_understood", language) not in joined
+    assert "1 " + words(app, "topics.next.label", language) in joined
 
 
 @pytest.mark.parametrize(
@@ -197,7 +199,8 @@ def test_help_names_the_program_a_contact_rates_how_to_stop_and_911(text, keywor
 )
 def test_stop_words_opt_out_with_one_confirmation(text, app, keyword):
     replies = text(keyword)
-    assert replies == [words(app, "prompts.sms.stop")]
+    language = "es" if keyword == "PARA" else "en"  # a new number is answered as it wrote
+    assert replies == [words(app, "prompts.sms.stop", language)]
     assert contact().opted_out
     assert contact().opted_out_at is not None
     assert text("STOP") == []  # a second STOP is recorded but not answered again
@@ -303,6 +306,18 @@ def test_a_chosen_language_wins_over_the_words_used(text, app):
     assert words(app, "glossary.biopsy.text", "en") in text("biopsia?")[0]
     text("ESPANOL")
     assert words(app, "glossary.biopsy.text", "es") in text("what is a biopsy")[0]
+
+
+@pytest.mark.parametrize(
+    ("message", "key"),
+    [
+        ("PARA", "prompts.sms.stop"),
+        ("Ayuda", "prompts.sms.help"),
+        ("gracias", "prompts.sms.thanks"),
+    ],
+)
+def test_a_spanish_keyword_from_a_new_number_is_answered_in_spanish(text, app, message, key):
+    assert text(message)[0].startswith(words(app, key, "es")[:20])
 
 
 def test_a_spanish_text_that_is_not_understood_is_answered_in_spanish(text, app):
