@@ -19,6 +19,13 @@ from .models import APPOINTMENT_KINDS, Appointment, Patient, utcnow
 
 #: Appointments still ahead of the patient, which reminders and replies are about.
 ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
+#: The longest location a reminder can carry beside its date, time and reply words in one
+#: 160-character text; a longer one (entered before this limit) is shortened when sent.
+LOCATION_MAX = 60
+LOCATION_TOO_LONG = (
+    f"keep the location to {LOCATION_MAX} characters or fewer, so a reminder fits in one text"
+    " (put directions in the preparation notes)"
+)
 
 
 class AppointmentError(ValueError):
@@ -67,7 +74,8 @@ def schedule(
 ) -> Appointment:
     """Add an appointment and plan its reminders; the caller commits.
 
-    :raise AppointmentError: unknown kind or zone, no location, or a time in the past.
+    :raise AppointmentError: unknown kind or zone, no location or a too long one, or a time
+        in the past.
     """
     now = now or utcnow()
     if kind not in APPOINTMENT_KINDS:
@@ -77,6 +85,8 @@ def schedule(
     location = (location or "").strip()
     if not location:
         raise AppointmentError("location", "a location is required")
+    if len(location) > LOCATION_MAX:
+        raise AppointmentError("location", LOCATION_TOO_LONG)
     starts_at = to_utc(starts_at_local, timezone)
     _check_future(starts_at, now)
     appointment = Appointment(

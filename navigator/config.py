@@ -15,6 +15,7 @@ import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import available_timezones
 
 import phonenumbers
 
@@ -35,8 +36,10 @@ SETTINGS_HELP = {
     "QUIET_HOURS": "default quiet hours in the patient's zone, e.g. 21:00-08:00",
     "SEND_RATE_PER_SECOND": "outbound messages per second at most (0 lifts the limit)",
     "TRUSTED_PROXIES": "how many proxies in front of the app set X-Forwarded-* (0 = none)",
-    "LOG_LEVEL": "logging level name",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
+    "SESSION_IDLE_MINUTES": "minutes without a request before a coordinator must sign in again",
+    "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
 }
 
 PRODUCTION_REQUIRED = (
@@ -46,7 +49,11 @@ PRODUCTION_REQUIRED = (
     "TWILIO_AUTH_TOKEN",
     "TWILIO_PHONE_NUMBER",
     "PROGRAM_NAME",
+    # Callers who press 0 and every "call your care team" reply need a real 24-hour line,
+    # never the navigator's own number.
+    "CARE_TEAM_PHONE",
 )
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEMO_PROGRAM_NAME = "Care Navigator"
 DEMO_PHONE_NUMBER = "+12025550100"
@@ -111,6 +118,25 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number
+
+
+def _zone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError("expected an IANA zone such as America/Chicago")
+    return value
+
+
+def _log_level(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise ValueError("expected " + ", ".join(LOG_LEVELS))
+    return value.upper()
+
+
 def _account_sid(value: str) -> str:
     if not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
         raise ValueError("expected AC followed by 32 hex digits")
@@ -143,6 +169,9 @@ PARSERS = {
     "QUIET_HOURS": _quiet_hours,
     "SEND_RATE_PER_SECOND": _non_negative_float,
     "TRUSTED_PROXIES": _non_negative_int,
+    "LOG_LEVEL": _log_level,
+    "SESSION_IDLE_MINUTES": _positive_int,
+    "SITE_TIMEZONE": _zone,
 }
 
 
@@ -181,6 +210,10 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
             values[name] = parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} is malformed: {exc}") from None
+    if production and values["CARE_TEAM_PHONE"] == values["TWILIO_PHONE_NUMBER"]:
+        raise ConfigError(
+            "CARE_TEAM_PHONE must be the care team's own line, not TWILIO_PHONE_NUMBER"
+        )
 
     instance = Path(instance_path)
     config = {
@@ -203,14 +236,20 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "QUIET_HOURS": values.get("QUIET_HOURS", "21:00-08:00"),
         "SEND_RATE_PER_SECOND": values.get("SEND_RATE_PER_SECOND", 1.0),
         "TRUSTED_PROXIES": values.get("TRUSTED_PROXIES", 0),
-        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_LEVEL": values.get("LOG_LEVEL", "INFO"),
         "MESSAGES_DIR": environ.get("MESSAGES_DIR", "").strip(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
+        "SESSION_IDLE_MINUTES": values.get("SESSION_IDLE_MINUTES", 30),
+        # A form's CSRF token lives as long as the session it was made in (sign-out and the
+        # idle timeout end both), so a nurse mid-form is never refused for a timer of its own.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SITE_TIMEZONE": values.get("SITE_TIMEZONE", "America/New_York"),
         # No pre-ping: it costs a round trip on every request. A connection the server
         # dropped fails one request (which gets the apology) and is then replaced.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
+        # hide_parameters: a database error must not quote a text's body into the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "hide_parameters": True},
     }
     return config

@@ -112,6 +112,9 @@ class Engine:
         kinds = self.keywords.kinds(message)
         self._answer_in_their_language(out, message, facts, None)  # "PARA", "AYUDA", "hola"
         if self.keywords.asks_to_stop(message):
+            # "no me escriban" is confirmed in Spanish, "please stop texting" in English.
+            request = self.keywords.stop_request_language(message)
+            self._answer_in_their_language(out, message, facts, request)
             return self._opt_out(out)
         if "opt_in" in kinds and (facts.opted_out or "confirm" not in kinds):
             out.effects.append(Effect("opt_in"))
@@ -187,6 +190,11 @@ class Engine:
         return out
 
     def _more(self, out: Outcome, here: Position) -> Outcome:
+        if menus.node(self.catalog, here.node).children:
+            # A menu has no rest to read: show it again rather than "That is all on this
+            # topic" and a move up that the person never asked for.
+            out.replies.append(Show(here))
+            return out
         following = menus.more(self.catalog, here, out.language)
         if following is None:
             out.replies += [Say("prompts.sms.end_of_topic"), Show(menus.back(self.catalog, here))]
@@ -242,7 +250,9 @@ class Engine:
             if out.position != here:
                 return self._arrive(out)
         if key == "0":
-            out.effects.append(Effect("person"))
+            # Connected now, and a call-back item for the coordinators too (as 0 by text
+            # does): the line may not answer, and a coordinator should see who asked.
+            out.effects += [Effect("person"), Effect("callback", "asked for a person by phone")]
         elif key == "8":
             out.replies.append(Show(here))
         elif key == "*":

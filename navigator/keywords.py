@@ -2,8 +2,10 @@
 
 Carriers and CTIA expect these to work as the whole message, in any case. So "Para"
 alone opts out, while "para que es la biopsia" is a question. Plain requests such as
-"stop texting me" also opt out, as the FCC's revocation rule expects. The words are
-content (messages/keywords.yaml); this module only decides which one a message is.
+"stop texting me" or "no me escriban" also opt out, as the FCC's revocation rule expects;
+they are matched without typo tolerance, because wrongly stopping a patient's reminders
+is worse than asking them to send STOP. The words are content (messages/keywords.yaml);
+this module only decides which one a message is.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ class Keywords:
             kind: {normalize(str(word)) for word in keywords.get(kind, [])}
             for kind in WHOLE_MESSAGE_KEYWORDS
         }
-        self.opt_out_phrases = PhraseIndex(keywords.get("opt_out_phrases", []))
+        self.opt_out_phrases = {
+            language: PhraseIndex(phrases, typos=False)
+            for language, phrases in (keywords.get("opt_out_phrases") or {}).items()
+        }
         self.spanish_cues = {normalize(str(word)) for word in keywords.get("spanish_cues", [])}
         self.spoken = {
             kind: PhraseIndex(words) for kind, words in (keywords.get("spoken") or {}).items()
@@ -62,7 +67,15 @@ class Keywords:
         return any(word in self.spanish_cues for word in normalize(text).split())
 
     def asks_to_stop(self, text: str) -> bool:
-        return "opt_out" in self.kinds(text) or bool(self.opt_out_phrases.find(text))
+        return "opt_out" in self.kinds(text) or self.stop_request_language(text) is not None
+
+    def stop_request_language(self, text: str) -> str | None:
+        """The language of a plain request to stop ("no me escriban": es), or None."""
+        longest: tuple[int, str | None] = (0, None)
+        for language, index in self.opt_out_phrases.items():
+            for phrase in index.find(text):
+                longest = max(longest, (len(phrase.words), language))
+        return longest[1]
 
     def spoken_kind(self, speech: str) -> str | None:
         """What a spoken answer asks for: repeat, back, person, text_me, english, spanish."""

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
+
+from .config import LOG_LEVELS, ConfigError
 
 # E.164 (+16175550143) or a North American number as people write it ((617) 555-0143).
 PHONE = re.compile(
@@ -38,8 +41,26 @@ class RedactingFormatter(logging.Formatter):
         return PHONE.sub("[number]", super().format(record))
 
 
+def failure(exc: BaseException) -> str:
+    """An exception as the logs may hold it: its type, database error code and where.
+
+    Never its message: a database error quotes the values it failed on (PostgreSQL's
+    "Failing row contains (...)" can hold a whole text message), and a chained cause may
+    too. The frames name files, lines and code, never data.
+    """
+    original = getattr(exc, "orig", None)
+    code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
+    kind = type(original or exc).__name__ + (f" ({code})" if code else "")
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = "".join(traceback.format_list(frames)).rstrip()
+    return f"{kind}\n{where}" if where else kind
+
+
 def init_app(app) -> None:
-    level = getattr(logging, app.config.get("LOG_LEVEL", "INFO"), logging.INFO)
+    name = str(app.config.get("LOG_LEVEL", "INFO")).upper()
+    if name not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {name!r}")
+    level = logging.getLevelName(name)
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactPhones())

@@ -4,7 +4,10 @@ Patients write on small keypads, tired and worried: "numbess", "her 2", "biopcy"
 "espalda" without the accent. Every lookup here ignores case, accents and punctuation,
 and accepts one typo in a word of 4 to 7 letters and two in longer words. Words of 3
 letters or fewer must match exactly ("er", "ct", "pr" would otherwise match anything).
-A pattern word ending in ``*`` matches any word that starts with it.
+A pattern word ending in ``*`` matches any word that starts with it. An index built
+with ``typos=False`` forgives case, accents and punctuation only: for phrases where a
+one-letter slip changes the meaning ("no me escriban", do not write to me, against
+"no me escriben", they do not write to me).
 
 Lookups must stay fast (every inbound message is screened), so fuzzy matching uses a
 deletion index (the SymSpell idea): candidate words are found by shared deletions and
@@ -22,12 +25,16 @@ from dataclasses import dataclass
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
 
 
-def normalize(text: str) -> str:
-    """Lower case, no accents, apostrophes dropped, anything else not a letter or digit a space."""
+def fold(text: str) -> str:
+    """Lower case, no accents, apostrophes dropped; punctuation and digits kept."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = plain.replace("'", "").replace("\u2019", "")
-    return _NON_WORD.sub(" ", plain).strip()
+    return plain.replace("'", "").replace("\u2019", "")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, apostrophes dropped, anything else not a letter or digit a space."""
+    return _NON_WORD.sub(" ", fold(text)).strip()
 
 
 def tokens(text: str) -> list[str]:
@@ -79,10 +86,24 @@ class Phrase:
     words: tuple[str, ...]
 
 
-class PhraseIndex:
-    """Finds which of many phrases occur in a text, typo-tolerant."""
+@dataclass(frozen=True)
+class Match:
+    """Where a phrase occurs in a text, and how many typos it took to see it there."""
 
-    def __init__(self, phrases: Iterable[str]):
+    phrase: Phrase
+    start: int
+    typos: int
+
+    @property
+    def positions(self) -> range:
+        return range(self.start, self.start + len(self.phrase.words))
+
+
+class PhraseIndex:
+    """Finds which of many phrases occur in a text, typo-tolerant unless told otherwise."""
+
+    def __init__(self, phrases: Iterable[str], typos: bool = True):
+        self.typos = typos
         self.phrases: dict[str, Phrase] = {}
         self._exact: dict[str, set[str]] = defaultdict(set)  # word -> pattern words
         self._deleted: dict[str, set[str]] = defaultdict(set)  # deletion -> pattern words
@@ -106,40 +127,51 @@ class PhraseIndex:
         for variant in _deletions(word, allowed_typos(word)):
             self._deleted[variant].add(word)
 
-    def _word_matches(self, token: str) -> set[str]:
-        """Pattern words (including ``stem*`` ones) that this token counts as."""
-        found = set(self._exact.get(token, ()))
-        if len(token) > 3:
+    def word_matches(self, token: str) -> dict[str, int]:
+        """Pattern words (including ``stem*`` ones) this one word counts as, with the typos."""
+        found = dict.fromkeys(self._exact.get(token, ()), 0)
+        if self.typos and len(token) > 3:
             candidates: set[str] = set()
             for variant in _deletions(token, 2 if len(token) > 7 else 1):
                 candidates |= self._deleted.get(variant, set())
-            for word in candidates - found:
-                if len(word) > 3 and edit_distance(
-                    token, word, allowed_typos(word)
-                ) <= allowed_typos(word):
-                    found.add(word)
+            for word in candidates - found.keys():
+                if len(word) > 3:
+                    distance = edit_distance(token, word, allowed_typos(word))
+                    if distance <= allowed_typos(word):
+                        found[word] = distance
         for prefix in self._prefixes:
             stem = prefix[:-1]
+            if token.startswith(stem):
+                found[prefix] = 0
             # A long stem also forgives one typo in the token's start.
-            if token.startswith(stem) or (
-                len(stem) >= 5
+            elif (
+                self.typos
+                and len(stem) >= 5
                 and len(token) >= len(stem)
                 and edit_distance(token[: len(stem)], stem, 1) <= 1
             ):
-                found.add(prefix)
+                found[prefix] = 1
         return found
+
+    def matches(self, text: str) -> list[Match]:
+        """Every phrase that occurs in ``text``, each where it needs the fewest typos."""
+        words = tokens(text)
+        per_word = [self.word_matches(token) for token in words]
+        best: dict[str, Match] = {}
+        for start in range(len(words)):
+            for first in per_word[start]:
+                for phrase in self._by_first.get(first, ()):
+                    end = start + len(phrase.words)
+                    if end > len(words) or not all(
+                        phrase.words[k] in per_word[start + k] for k in range(len(phrase.words))
+                    ):
+                        continue
+                    typos = sum(per_word[start + k][w] for k, w in enumerate(phrase.words))
+                    if phrase.text not in best or typos < best[phrase.text].typos:
+                        best[phrase.text] = Match(phrase, start, typos)
+        return list(best.values())
 
     def find(self, text: str) -> list[Phrase]:
         """Every phrase that occurs in ``text``, longest first."""
-        words = tokens(text)
-        matches = [self._word_matches(token) for token in words]
-        found: dict[str, Phrase] = {}
-        for start in range(len(words)):
-            for first in matches[start]:
-                for phrase in self._by_first.get(first, ()):
-                    end = start + len(phrase.words)
-                    if end <= len(words) and all(
-                        phrase.words[k] in matches[start + k] for k in range(len(phrase.words))
-                    ):
-                        found[phrase.text] = phrase
-        return sorted(found.values(), key=lambda p: (-len(p.words), -len(p.text)))
+        found = [match.phrase for match in self.matches(text)]
+        return sorted(found, key=lambda p: (-len(p.words), -len(p.text)))

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -271,6 +272,23 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class EarlyReport(db.Model):
+    """A delivery report that came before its SID was recorded, kept until it is.
+
+    Twilio can report on a text or call (a reminder call nobody answered) before the sender
+    has written down the SID it got back. ``delivery.record`` keeps such a report here, and
+    ``delivery.apply_early`` applies it once the SID is known, so none is lost.
+    """
+
+    __tablename__ = "early_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 ALERT_KINDS = ("red_flag", "voicemail", "callback", "reschedule", "delivery_failed")
 
 
@@ -307,6 +325,12 @@ class Coordinator(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: Sessions that began before this moment are over (sign-out, a new password).
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime)
+    #: An admin set this password: the coordinator must choose their own first.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this
@@ -378,3 +402,27 @@ class SendPacing(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
+
+
+PATIENT_EVENT_KINDS = ("opted_out", "opted_in", "confirmed", "reschedule_requested")
+
+
+class PatientEvent(db.Model):
+    """Something a patient did or agreed to, one row each time: never updated or deleted.
+
+    The timeline is built from these rows because the current state forgets: a contact
+    keeps only its latest opt-out and opt-in, an appointment only its latest status (a
+    moved appointment is ``scheduled`` again). Written in the transaction of the change it
+    records. Opt-outs belong to a number, so ``phone`` is always set, ``patient_id`` when
+    the number is enrolled. ``channel``: sms, voice or coordinator (None: backfilled).
+    """
+
+    __tablename__ = "patient_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    channel: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -28,9 +28,11 @@ from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from .extensions import db
 from .models import Message, utcnow
+from .phones import is_fictional
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ class SendError(Exception):
 
     ``permanent`` is True when retrying cannot help (unsubscribed, invalid or landline
     number, any other 4xx except 429); network errors, 5xx and 429 are temporary.
+    ``in_doubt`` is True when the request may have reached Twilio and been accepted (the
+    answer timed out or the connection broke after the request went): such a send must be
+    looked up (``find_sent``) before it is tried again, or the patient may get it twice.
     """
 
     def __init__(
@@ -55,12 +60,14 @@ class SendError(Exception):
         code: int | None = None,
         status: int | None = None,
         permanent: bool = False,
+        in_doubt: bool = False,
     ):
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.status = status
         self.permanent = permanent
+        self.in_doubt = in_doubt
 
 
 class LocalApiHttpClient(TwilioHttpClient):
@@ -89,6 +96,13 @@ def uses_outbox() -> bool:
     return not current_app.config.get("TWILIO_ACCOUNT_SID")
 
 
+def transport_for(to: str) -> str:
+    """Where a text or call to ``to`` goes: ``outbox`` in the embedded mode, and always for a
+    fictional number (practice patients, the try-it panel's unknown callers), so trying the
+    navigator never reaches a carrier even with a Twilio account; ``twilio`` otherwise."""
+    return "outbox" if uses_outbox() or is_fictional(to) else "twilio"
+
+
 def public_url(path: str) -> str:
     """An absolute URL Twilio can call back, built from ``PUBLIC_BASE_URL``."""
     base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
@@ -101,12 +115,21 @@ _local = threading.local()
 def client() -> Client:
     """A Twilio client for this thread (requests sessions are not shared between threads)."""
     config = current_app.config
-    key = (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_API_URL"))
+    timeout = float(config.get("TWILIO_TIMEOUT_SECONDS", 15.0))
+    key = (
+        config["TWILIO_ACCOUNT_SID"],
+        config["TWILIO_AUTH_TOKEN"],
+        config.get("TWILIO_API_URL"),
+        timeout,
+    )
     cached = getattr(_local, "clients", None)
     if cached is None:
         cached = _local.clients = {}
     if key not in cached:
-        http_client = LocalApiHttpClient(key[2]) if key[2] else TwilioHttpClient(timeout=15.0)
+        if key[2]:
+            http_client = LocalApiHttpClient(key[2], timeout=timeout)
+        else:
+            http_client = TwilioHttpClient(timeout=timeout)
         cached[key] = Client(key[0], key[1], http_client=http_client)
     return cached[key]
 
@@ -131,8 +154,20 @@ def _error(exc: Exception) -> SendError:
         permanent = code in PERMANENT_CODES or not temporary
         return SendError(f"twilio {status} {code}", code=code, status=status, permanent=permanent)
     if isinstance(exc, requests.RequestException):
-        return SendError(f"network: {type(exc).__name__}")
+        return SendError(f"network: {type(exc).__name__}", in_doubt=not _never_left(exc))
     return SendError(f"twilio client: {type(exc).__name__}")
+
+
+def _never_left(exc: requests.RequestException) -> bool:
+    """True when the request surely never reached Twilio: no connection was made.
+
+    Anything else (a read timeout, a connection closed while waiting for the answer) may
+    have happened after Twilio accepted the request, so it is treated as in doubt.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def prepare_sms(
@@ -153,7 +188,7 @@ def prepare_sms(
         content_key=content_key,
         reminder_id=reminder_id,
         status="sending",
-        transport="outbox" if uses_outbox() else "twilio",
+        transport=transport_for(to),
     )
     db.session.add(message)
     db.session.flush()
@@ -172,7 +207,7 @@ def prepare_call(
         patient_id=patient_id,
         reminder_id=reminder_id,
         status="sending",
-        transport="outbox" if uses_outbox() else "twilio",
+        transport=transport_for(to),
     )
     db.session.add(message)
     db.session.flush()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from . import phones
+from . import patient_events, phones
 from .conversation import Effect, Outcome, Say
 from .extensions import db
 from .models import Alert, Contact, Message, Patient
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 def common_values() -> dict:
     """Placeholders every message may use: program name and the numbers to call."""
     config = current_app.config
+    # Production refuses to start without a care team line of its own; only the embedded
+    # mode can lack one, and there the navigator's own (demo) number stands in for it.
     care_team = config.get("CARE_TEAM_PHONE") or config.get("TWILIO_PHONE_NUMBER", "")
     return {
         "program": config["PROGRAM_NAME"],
@@ -33,17 +35,21 @@ def common_values() -> dict:
 
 def raise_alert(
     kind: str,
-    contact: Contact,
+    contact: Contact | None,
     patient: Patient | None,
     *,
     detail: str = "",
     message: Message | None = None,
     recording_url: str | None = None,
 ) -> Alert:
-    """Put something in front of a person: the coordinators' inbox."""
+    """Put something in front of a person: the coordinators' inbox.
+
+    ``contact`` is None for a caller whose number is hidden: a warning sign or a message
+    from them still reaches the inbox, as an unknown caller with no number.
+    """
     alert = Alert(
         kind=kind,
-        phone=contact.phone,
+        phone=contact.phone if contact else "",
         patient_id=patient.id if patient else None,
         message_id=message.id if message else None,
         detail=detail,
@@ -64,16 +70,18 @@ def apply(
     now: datetime,
     inbound: Message | None = None,
     message_text: str = "",
+    channel: str = "sms",
 ) -> list:
     """Carry out the outcome's effects; return its replies with effect answers added.
 
     Returns the list of Say/Show items to render (a repeated STOP gets no second
-    confirmation; a visit question gets the visit).
+    confirmation; a visit question gets the visit). ``channel`` (sms or voice) is how the
+    patient asked, kept on the timeline's events.
     """
     replies = list(outcome.replies)
     for effect in outcome.effects:
         replies = _apply_one(
-            effect, replies, contact, patient, now, inbound, message_text, outcome.language
+            effect, replies, contact, patient, now, inbound, message_text, outcome.language, channel
         )
     contact.menu_node = outcome.position.node
     contact.menu_page = outcome.position.page
@@ -93,6 +101,7 @@ def _apply_one(
     inbound: Message | None,
     text: str,
     language: str,
+    channel: str,
 ) -> list:
     kind = effect.kind
     if kind == "red_flag":
@@ -103,24 +112,41 @@ def _apply_one(
             replies = [
                 r for r in replies if not (isinstance(r, Say) and r.key == "prompts.sms.stop")
             ]
+        else:
+            _event("opted_out", contact, patient, channel, now)
         contact.opted_out_at = now
     elif kind == "opt_in":
+        if contact.opted_out:
+            _event("opted_in", contact, patient, channel, now)
         contact.opted_in_at = now
     elif kind == "set_language":
         contact.language_chosen = True
-    elif kind == "callback" and not _callback_waiting(contact):
-        raise_alert(
-            "callback",
-            contact,
-            patient,
-            detail=effect.detail or "asked for a person",
-            message=inbound,
-        )
+    elif kind == "callback":
+        request_callback(contact, patient, detail=effect.detail, message=inbound)
     elif kind == "next_appointment":
         replies = replies + next_appointment_replies(patient, language, now, channel="sms")
     elif kind == "appointment_reply":
         replies = replies + appointment_reply(patient, effect, text, now)
     return replies
+
+
+def _event(
+    kind: str, contact: Contact, patient: Patient | None, channel: str, now: datetime
+) -> None:
+    """Keep the change of state on the timeline (only a change: a second STOP is not one)."""
+    patient_events.record(
+        kind, contact.phone, patient_id=patient.id if patient else None, channel=channel, at=now
+    )
+
+
+def request_callback(
+    contact: Contact, patient: Patient | None, *, detail: str = "", message: Message | None = None
+) -> None:
+    """Ask the coordinators to call this number back, unless a request already waits."""
+    if not _callback_waiting(contact):
+        raise_alert(
+            "callback", contact, patient, detail=detail or "asked for a person", message=message
+        )
 
 
 def _callback_waiting(contact: Contact) -> bool:

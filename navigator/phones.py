@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 
 import phonenumbers
+
+#: NANP numbers 555-0100 to 555-0199 in any area code: reserved for fiction, never assigned.
+FICTIONAL = re.compile(r"\+1\d{3}55501\d{2}")
 
 
 class InvalidPhone(ValueError):
@@ -40,3 +44,12 @@ def for_humans(e164: str) -> str:
 def masked(e164: str) -> str:
     """The last two digits only, for places where a number must be hinted at, never shown."""
     return "***" + e164[-2:] if e164 else ""
+
+
+def is_fictional(e164: str | None) -> bool:
+    """True for a number no phone answers: 555-0100 to 555-0199 in any North American area.
+
+    Practice patients and the try-it panel's unknown callers use these, and nothing sent to
+    one may leave for a real carrier (``outbound`` keeps it in the local outbox).
+    """
+    return bool(e164) and FICTIONAL.fullmatch(e164) is not None

@@ -11,37 +11,51 @@ When a reminder goes
     real time. A time inside the patient's quiet hours (in the patient's own zone) moves to
     ``QUIET_MARGIN`` before the quiet hours begin, the last allowed time before it. A
     caregiver's copy does the same in the caregiver's own zone when it differs. Nothing is
-    planned in the past or after the start. The reminder nearest one day ahead also carries
-    the preparation, as a second text (``role='prep'``) one minute later.
+    planned in the past or after the start. An appointment booked too late for every offset
+    gets one reminder now, or when the patient's quiet hours end if it is booked at night and
+    that is still before the start. The reminder nearest one day ahead also carries the
+    preparation, as a second text (``role='prep'``) one minute later.
 
 How a reminder is sent at most once (two workers, or a worker killed with SIGKILL)
     1. Claim: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks due ``pending`` rows, then an
        ``UPDATE ... WHERE status='pending' RETURNING id`` moves them to ``sending`` with
-       ``claimed_by`` and a lease, and the transaction commits. Two workers never claim the
-       same row: PostgreSQL skips rows another transaction has locked, and the UPDATE's own
-       status test re-checks. SQLite ignores the lock clause; it has one writer at a time,
+       ``claimed_by`` and a lease measured from that claim (not from the start of a long
+       tick), and the transaction commits. Two workers never claim the same row:
+       PostgreSQL skips rows another transaction has locked, and the UPDATE's own status
+       test re-checks. SQLite ignores the lock clause; it has one writer at a time,
        and the UPDATE's status test and RETURNING give the same effect.
     2. Record: for each claimed row the worker renders the text and writes the outbound
        ``Message`` row (status ``sending``, no SID yet), and commits, before any network call.
     3. Send: HTTP calls run in a small thread pool (no database in the threads). A worker
-       stops starting new sends before its lease runs out and hands the rest back.
-    4. Record the answer: SID and ``sent`` (or retry/failed) in one commit per batch.
+       checks its lease before each send (also after waiting for the rate limit) and hands
+       back what it can no longer start safely.
+    4. Record the answer: SID and ``sent`` (or retry/failed) as soon as the send returns,
+       in a short commit with whatever else returned in the same ``SETTLE_EVERY``, never
+       waiting for the batch; a delivery report that comes even sooner is kept and applied
+       then (see delivery.py).
     A worker killed between 2 and 4 leaves rows in ``sending`` whose lease runs out. Such a
-    row is *in doubt*: Twilio may or may not have it. It is never resent blindly. The next
-    worker claims it with a fresh lease and looks at its Message row: no row means step 3
-    never began, so it is sent; a row with a SID means it went; a row without a SID is looked
-    up at Twilio (``outbound.find_sent``: same number, our number, same body, since the row
-    was written). Found: the SID is adopted and the reminder is ``sent``. Not found: it is
-    sent now. If the lookup fails, the row waits for the next tick. Nothing is lost, and
+    row is *in doubt*: Twilio may or may not have it. So is a send whose answer never came
+    (a read timeout, a connection broken after the request went): it stays in ``sending``
+    with a lease until its retry time, and is settled the same way. It is never resent
+    blindly. The next worker claims it with a fresh lease and looks at its Message row: no
+    row means step 3 never began, so it is sent; a row with a SID means it went; a row
+    without a SID is looked up at Twilio (``outbound.find_sent``: same number, our number,
+    same body, since the row was written). Found: the SID is adopted and the reminder is
+    ``sent``. Not found: it is sent now, or given up once its tries are spent. If the lookup
+    fails, the row waits for the next tick. Nothing is lost, and
     nothing is sent twice unless Twilio accepts a request and then hides it from its own
     message list for longer than the lease, which it does not do.
 
 Failures
     Network errors, 5xx and 429 are retried with backoff (``BACKOFF``) while the appointment
-    is still ahead; permanent errors (21610, 21211, 21614, other 4xx) mark the reminder
-    ``failed`` with the reason and raise a ``delivery_failed`` alert. So does running out of
-    attempts. Status callbacks (``record_delivery``) may arrive in any order and never move a
-    reminder back (delivered never becomes sent again).
+    is still ahead (an in-doubt one is looked up first, as above); permanent errors (21610,
+    21211, 21614, other 4xx) mark the reminder ``failed`` with the reason and raise a
+    ``delivery_failed`` alert. So does running out of attempts. 21610 (the number unsubscribed
+    at the carrier) is also recorded as that number's opt-out, so later reminders are not
+    tried and raise no more alerts. A reminder call Twilio refuses (or that runs out of
+    attempts) is followed by the reminder as a text, as a missed call is. Status callbacks
+    (``record_delivery``) may arrive in any order and never move a reminder back
+    (delivered never becomes sent again).
 
 Rate
     ``SEND_RATE_PER_SECOND`` paces hand-overs for the whole site (0 lifts it): sends are
@@ -49,6 +63,11 @@ Rate
     above it, even when the network bunches a few requests together. On PostgreSQL every
     worker takes its slot from one shared row, so a second worker for failover does not
     double the ceiling; the embedded SQLite mode runs one worker and paces in process.
+
+Moving or cancelling an appointment cancels its ``pending`` reminders and those in
+``sending`` without a SID (a dead worker's, or one in doubt), so a stale one is never sent;
+a worker whose send of such a row was already on its way records the answer and leaves the
+row cancelled, never retried.
 
 This module never talks to Twilio itself (outbound.py does) and never commits inside
 ``plan`` or ``replace_pending`` (the caller's transaction owns those).
@@ -63,7 +82,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -74,10 +93,19 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from . import outbound
+from . import delivery, gsm, outbound
 from .content import catalog
 from .extensions import db
-from .models import Alert, Appointment, Caregiver, Contact, Message, Patient, Reminder
+from .models import (
+    Alert,
+    Appointment,
+    Caregiver,
+    Contact,
+    Message,
+    Patient,
+    Reminder,
+    contact_upsert,
+)
 from .phones import for_humans
 
 log = logging.getLogger(__name__)
@@ -97,6 +125,13 @@ QUIET_MARGIN = timedelta(minutes=10)
 PREP_DELAY = timedelta(minutes=1)
 DEFAULT_BATCH = 200
 CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
+#: Twilio's "the number has unsubscribed" (a STOP sent to the carrier, not to us).
+UNSUBSCRIBED = 21610
+#: Share of the lease a batch may spend starting sends; the rest covers the last answers.
+SEND_WINDOW = 0.8
+#: How often (seconds) the answers of sends that have returned are recorded, together.
+SETTLE_EVERY = 0.05
+SEGMENT = 160  # a reminder text fits one GSM-7 segment
 
 
 @dataclass(frozen=True)
@@ -187,7 +222,8 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
 
     Never in the past, never at or after the start, never in the patient's quiet hours.
     Offsets already past are dropped while a later reminder remains; an appointment booked
-    too late for every offset gets one reminder now, unless now is quiet.
+    too late for every offset gets one reminder now, or, booked during quiet hours, one when
+    they end, if that is still before the start.
     """
     site = ZoneInfo(appointment.timezone)
     start = appointment.starts_at
@@ -212,10 +248,12 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
             continue
         if due not in planned or offset == day_before:
             planned[due] = PlannedReminder(offset, due, prep=offset == day_before)
-    if missed and not planned and now < start and not in_quiet_hours(patient, now):
-        # Booked too late for any offset: one reminder now rather than none at all.
-        offset = min(missed, key=lambda o: deltas[o])
-        planned[now] = PlannedReminder(offset, now, prep=day_before in missed)
+    if missed and not planned:
+        # Booked too late for any offset: one reminder as soon as allowed rather than none.
+        soonest = _after_quiet(patient, now) if in_quiet_hours(patient, now) else now
+        if soonest < start:
+            offset = min(missed, key=lambda o: deltas[o])
+            planned[soonest] = PlannedReminder(offset, soonest, prep=day_before in missed)
     return sorted(planned.values(), key=lambda p: p.due_at)
 
 
@@ -236,12 +274,19 @@ def _caregiver_due(caregiver: Caregiver, due: datetime, now: datetime) -> dateti
 def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
     """Cancel the appointment's unsent reminders and plan new ones; the caller commits.
 
-    An appointment that is cancelled, done or already started gets no new reminders.
+    Unsent means ``pending``, or ``sending`` with no SID yet: a row a dead worker left, or
+    one whose send is in doubt, must not be finished later with the old time or place (the
+    in-doubt lookup is then never made, so nothing can be sent twice either). An
+    appointment that is cancelled, done or already started gets no new reminders.
     """
+    unsent = sa.or_(
+        Reminder.status == "pending",
+        sa.and_(Reminder.status == "sending", Reminder.provider_sid.is_(None)),
+    )
     db.session.execute(
         update(Reminder)
-        .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
-        .values(status="cancelled", error_reason="replaced"),
+        .where(Reminder.appointment_id == appointment.id, unsent)
+        .values(status="cancelled", error_reason="replaced", lease_until=None),
         execution_options={"synchronize_session": False},
     )
     if appointment.status not in ACTIVE or appointment.starts_at <= now:
@@ -346,16 +391,28 @@ def language_for(reminder: Reminder) -> str:
 
 
 def sms_text(reminder: Reminder) -> str:
-    """The words of a reminder text, in the patient's language."""
+    """The words of a reminder text, in the patient's language.
+
+    What coordinators typed (place, name, preparation notes) is made safe for the language
+    (gsm.py), and a place too long for one 160-character segment is shortened: the date,
+    time and reply words always stay whole.
+    """
     from .appointments import prep_text
 
     appointment = reminder.appointment
     language = language_for(reminder)
     values = _values(appointment, language)
-    values["name"] = appointment.patient.name.split()[0] if appointment.patient.name else ""
+    first_name = appointment.patient.name.split()[0] if appointment.patient.name else ""
+    values["name"] = gsm.shorten(gsm.for_language(first_name, language), 20, language)
+    key = sms_key(reminder)
     if reminder.role == "prep":
-        values["prep"] = prep_text(appointment, language)
-    return catalog().render(sms_key(reminder), language, **values)
+        values["prep"] = gsm.for_language(prep_text(appointment, language), language)
+        return catalog().render(key, language, **values)
+    place = gsm.for_language(appointment.location, language)
+    room = SEGMENT - gsm.size(catalog().render(key, language, **{**values, "place": ""}), language)
+    return catalog().render(
+        key, language, **{**values, "place": gsm.shorten(place, room, language)}
+    )
 
 
 def voice_lines(reminder: Reminder) -> list[str]:
@@ -502,29 +559,43 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim_due(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) -> list[int]:
-    """Claim up to ``limit`` due pending reminders for ``worker_id``; commits. Returns their ids."""
+def claim_due(
+    now: datetime,
+    worker_id: str,
+    limit: int = DEFAULT_BATCH,
+    *,
+    claimed_at: datetime | None = None,
+) -> list[int]:
+    """Claim up to ``limit`` reminders due by ``now`` for ``worker_id``; commits. Returns their
+    ids. The lease runs from ``claimed_at`` (default ``now``): later in a long tick, the
+    moment of this claim."""
     return _claim(
         Reminder.status == "pending",
         Reminder.due_at <= now,
-        now=now,
+        lease_until=(claimed_at or now) + LEASE,
         worker_id=worker_id,
         limit=limit,
     )
 
 
-def claim_in_doubt(now: datetime, worker_id: str, limit: int = DEFAULT_BATCH) -> list[int]:
-    """Claim rows left in ``sending`` by a worker whose lease ran out; commits."""
+def claim_in_doubt(
+    now: datetime,
+    worker_id: str,
+    limit: int = DEFAULT_BATCH,
+    *,
+    claimed_at: datetime | None = None,
+) -> list[int]:
+    """Claim rows left in ``sending`` whose lease ran out by ``now``; commits."""
     return _claim(
         Reminder.status == "sending",
         Reminder.lease_until < now,
-        now=now,
+        lease_until=(claimed_at or now) + LEASE,
         worker_id=worker_id,
         limit=limit,
     )
 
 
-def _claim(*conditions, now: datetime, worker_id: str, limit: int) -> list[int]:
+def _claim(*conditions, lease_until: datetime, worker_id: str, limit: int) -> list[int]:
     # Two statements in one transaction. On PostgreSQL the SELECT locks the rows it returns
     # and skips rows another worker has locked; the locks last until our commit. (A single
     # UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) is planned as a semi-join that can
@@ -548,7 +619,7 @@ def _claim(*conditions, now: datetime, worker_id: str, limit: int) -> list[int]:
         .values(
             status="sending",
             claimed_by=worker_id,
-            lease_until=now + LEASE,
+            lease_until=lease_until,
             attempts=Reminder.attempts + 1,
         )
         .returning(Reminder.id)
@@ -604,12 +675,13 @@ def _alert(reminder: Reminder, detail: str, message: Message | None = None) -> N
     )
 
 
-def _fail(reminder: Reminder, code: str | None, reason: str) -> None:
+def _fail(reminder: Reminder, code: str | None, reason: str, *, alert: bool = True) -> None:
     reminder.status = "failed"
     reminder.error_code = code
     reminder.error_reason = reason[:300]
     reminder.lease_until = None
-    _alert(reminder, f"reminder {reminder.id} to {reminder.role}: {reason}")
+    if alert:
+        _alert(reminder, f"reminder {reminder.id} to {reminder.role}: {reason}")
     log.warning("reminder=%s failed: %s", reminder.id, reason)
 
 
@@ -649,9 +721,14 @@ def _resolve_in_doubt(reminders: list[Reminder], now: datetime) -> tuple[list, C
                 counts["in_doubt"] += 1
                 continue
             if sid:
-                outbound.record_result(doubtful, sid, "queued")
-                _mark_sent(reminder, sid, now)
+                _adopt(reminder, doubtful, sid, "queued", now)
+                delivery.apply_early([sid])
                 counts["recovered"] += 1
+            elif reminder.attempts > MAX_ATTEMPTS:
+                # Every try so far timed out and Twilio has none of them: stop trying.
+                doubtful.status = "not_sent"
+                reason = f"gave up after {reminder.attempts - 1} tries: {reminder.error_reason}"
+                _give_up(reminder, reminder.error_code, reason, counts)
             else:
                 work.append((reminder, doubtful))
         else:
@@ -665,6 +742,12 @@ def _mark_sent(reminder: Reminder, sid: str, now: datetime) -> None:
     reminder.sent_at = now
     reminder.lease_until = None
     reminder.error_code = None
+
+
+def _adopt(reminder: Reminder, message: Message, sid: str, status: str, now: datetime) -> None:
+    """Record the SID Twilio gave; the caller then applies reports that came before it."""
+    outbound.record_result(message, sid, status)
+    _mark_sent(reminder, sid, now)
 
 
 def _prepare(
@@ -726,18 +809,25 @@ def _send_one(
     app,
     limiter: RateLimiter,
     deadline: float,
+    clock,
     kind: str,
     to: str,
     body: str,
     url: str | None,
     callback: str | None,
 ):
-    """Runs in a pool thread: no database here, only the HTTP call."""
-    if time.monotonic() > deadline:
+    """Runs in a pool thread: no database here, only the HTTP call.
+
+    The lease is checked before and again after waiting for the rate limit, which can be
+    long: a send is only started while the claim is safely ours.
+    """
+    if clock() > deadline:
         return ("late", None, None)
     with app.app_context():
         outbound.warm()  # build this thread's client first, so pacing is what Twilio sees
         limiter.acquire()
+        if clock() > deadline:
+            return ("late", None, None)
         try:
             sid, status = outbound.request_twilio(kind, to, body, url=url, status_callback=callback)
         except outbound.SendError as exc:
@@ -745,11 +835,45 @@ def _send_one(
     return ("ok", sid, status)
 
 
-def _apply(reminder: Reminder, message: Message, outcome, now: datetime, counts: Counter) -> None:
+def _still_ours(reminders: list[Reminder]) -> set[int]:
+    """The ids of these reminders still ours to settle, locked until the commit (PostgreSQL).
+
+    A coordinator may have moved or cancelled the appointment while a send was on its way
+    (``replace_pending`` cancels rows in ``sending`` without a SID).
+    """
+    return set(
+        db.session.scalars(
+            db.select(Reminder.id)
+            .where(Reminder.id.in_([r.id for r in reminders]), Reminder.status == "sending")
+            .order_by(Reminder.id)
+            .with_for_update()
+        )
+    )
+
+
+def _settle_superseded(reminder: Reminder, message: Message, outcome, now, counts) -> None:
+    """Keep a superseded reminder cancelled: record what Twilio said, retry nothing."""
     state, first, second = outcome
     if state == "ok":
         outbound.record_result(message, first, second)
-        _mark_sent(reminder, first, now)
+        reminder.provider_sid = first
+        reminder.sent_at = now
+    elif state == "late":
+        db.session.delete(message)
+    elif not first.in_doubt:
+        outbound.record_result(message, None, "failed", first)
+    counts["cancelled"] += 1
+
+
+def _apply(
+    reminder: Reminder, message: Message, outcome, now: datetime, counts: Counter, *, ours: bool
+) -> None:
+    state, first, second = outcome
+    if not ours:
+        _settle_superseded(reminder, message, outcome, now, counts)
+        return
+    if state == "ok":
+        _adopt(reminder, message, first, second, now)
         counts["sent"] += 1
         return
     if state == "late":
@@ -758,21 +882,77 @@ def _apply(reminder: Reminder, message: Message, outcome, now: datetime, counts:
         counts["handed_back"] += 1
         return
     error: outbound.SendError = first
-    outbound.record_result(message, None, "failed", error)
     code = str(error.code) if error.code else (str(error.status) if error.status else None)
     reminder.error_code = code
     reminder.error_reason = error.reason[:300]
-    if error.permanent:
-        _fail(reminder, code, error.reason)
+    retry_at = now + BACKOFF[min(reminder.attempts, len(BACKOFF)) - 1]
+    if error.in_doubt:
+        _hold_in_doubt(reminder, retry_at, now)
+        counts["retry"] += 1
+        return
+    outbound.record_result(message, None, "failed", error)
+    if error.code == UNSUBSCRIBED:
+        first_time = _carrier_opt_out(reminder.recipient_phone, now)
+        _fail(reminder, code, f"{error.reason}: unsubscribed, now an opt-out", alert=first_time)
         counts["failed"] += 1
         return
-    retry_at = now + BACKOFF[min(reminder.attempts, len(BACKOFF)) - 1]
+    if error.permanent:
+        _give_up(reminder, code, error.reason, counts)
+        return
     if reminder.attempts >= MAX_ATTEMPTS or retry_at >= reminder.appointment.starts_at:
-        _fail(reminder, code, f"gave up after {reminder.attempts} tries: {error.reason}")
-        counts["failed"] += 1
+        _give_up(reminder, code, f"gave up after {reminder.attempts} tries: {error.reason}", counts)
         return
     _release(reminder, retry_at)
     counts["retry"] += 1
+
+
+def _hold_in_doubt(reminder: Reminder, retry_at: datetime, now: datetime) -> None:
+    """Twilio may have accepted this send: leave the row in ``sending`` and its Message
+    without a SID, exactly as a killed worker would, so the in-doubt recovery asks Twilio
+    before anything is sent again: at the retry time, or at the next tick when no retry
+    fits before the appointment."""
+    reminder.lease_until = retry_at if retry_at < reminder.appointment.starts_at else now
+    log.warning("reminder=%s send in doubt; Twilio will be asked first", reminder.id)
+
+
+def _give_up(reminder: Reminder, code: str | None, reason: str, counts: Counter) -> None:
+    """A refused text fails with an alert; a refused call is followed by the same reminder
+    as a text, as an unanswered call is (its own failure, if any, alerts)."""
+    if reminder.channel != "voice":
+        _fail(reminder, code, reason)
+        counts["failed"] += 1
+        return
+    reminder.status = "undelivered"
+    reminder.error_code = code
+    reminder.error_reason = f"call refused ({reason}); texted instead"[:300]
+    reminder.lease_until = None
+    db.session.add_all(_texts_instead_of(reminder))
+    log.warning("reminder=%s call refused; texted instead", reminder.id)
+    counts["texted_instead"] += 1
+
+
+def _carrier_opt_out(phone: str, now: datetime) -> bool:
+    """Record the carrier's word that ``phone`` unsubscribed as that number's opt-out, so no
+    later reminder tries it (or alerts again). True the first time."""
+    db.session.execute(contact_upsert(phone, now))
+    contact = db.session.scalar(
+        db.select(Contact).where(Contact.phone == phone).execution_options(populate_existing=True)
+    )
+    if contact.opted_out:
+        return False
+    contact.opted_out_at = now
+    return True
+
+
+def _settle(returned: list[tuple], now: datetime, counts: Counter) -> None:
+    """Record the outcomes of the sends that have returned, in one short commit, at once:
+    (reminder, message, outcome) triples. Then any delivery report that beat them here."""
+    ours = _still_ours([reminder for reminder, _, _ in returned])
+    for reminder, message, outcome in returned:
+        _apply(reminder, message, outcome, now, counts, ours=reminder.id in ours)
+    db.session.flush()
+    delivery.apply_early(m.provider_sid for _, m, _ in returned if m.provider_sid)
+    db.session.commit()
 
 
 def _process(
@@ -781,13 +961,16 @@ def _process(
     now: datetime,
     limiter: RateLimiter,
     counts: Counter,
+    *,
+    deadline: float,
+    clock,
 ) -> None:
     # The claimed rows are ours until we commit their outcome, so they need not be reloaded
     # after the intermediate commit (reloading cost one query per row and per message).
     session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
-        _process_claimed(reminders, existing, now, limiter, counts)
+        _process_claimed(reminders, existing, now, limiter, counts, deadline, clock)
     finally:
         session.expire_on_commit = expire_on_commit
 
@@ -798,6 +981,8 @@ def _process_claimed(
     now: datetime,
     limiter: RateLimiter,
     counts: Counter,
+    deadline: float,
+    clock,
 ) -> None:
     opted_out = _opted_out({r.recipient_phone for r in reminders})
     latest: dict[tuple, datetime] = {}
@@ -823,36 +1008,35 @@ def _process_claimed(
     if not work:
         return
     app = current_app._get_current_object()
-    deadline = time.monotonic() + LEASE.total_seconds() * 0.8
     sms_callback = outbound.public_url("/twilio/status")
     call_callback = outbound.public_url("/twilio/reminder-call/status")
-    jobs = []
-    for reminder, message in work:
-        if message.transport == "outbox":
-            jobs.append(None)
-            continue
-        url = callback = None
-        if message.channel == "voice":
-            url = outbound.public_url(f"/twilio/reminder-call/{reminder.id}")
-            callback = call_callback
-        else:
-            callback = sms_callback
-        jobs.append((message.channel, message.phone, message.body, url, callback))
     threads = int(app.config.get("REMINDER_SEND_THREADS", 16))
-    outcomes = []
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [
-            pool.submit(_send_one, app, limiter, deadline, *job) if job else None for job in jobs
-        ]
-        for (reminder, message), future in zip(work, futures, strict=True):
-            if future is None:
-                limiter.acquire()
-                outcomes.append(("ok", outbound.outbox_sid(message.channel), "queued"))
-            else:
-                outcomes.append(future.result())
-    for (reminder, message), outcome in zip(work, outcomes, strict=True):
-        _apply(reminder, message, outcome, now, counts)
-    db.session.commit()
+        on_the_wire = {}
+        kept_here = []
+        for reminder, message in work:
+            if message.transport == "outbox":
+                kept_here.append((reminder, message))
+                continue
+            url = None
+            callback = sms_callback
+            if message.channel == "voice":
+                url = outbound.public_url(f"/twilio/reminder-call/{reminder.id}")
+                callback = call_callback
+            job = (message.channel, message.phone, message.body, url, callback)
+            future = pool.submit(_send_one, app, limiter, deadline, clock, *job)
+            on_the_wire[future] = (reminder, message)
+        for reminder, message in kept_here:
+            limiter.acquire()
+            outcome = ("ok", outbound.outbox_sid(message.channel), "queued")
+            _settle([(reminder, message, outcome)], now, counts)
+        waiting = set(on_the_wire)
+        while waiting:
+            # What returned in the last moment is recorded together: no send waits for the
+            # rest of its batch, and a busy worker does not commit once per send.
+            returned, waiting = wait(waiting, timeout=SETTLE_EVERY)
+            if returned:
+                _settle([(*on_the_wire[f], f.result()) for f in returned], now, counts)
 
 
 def send_due(
@@ -861,10 +1045,13 @@ def send_due(
     *,
     limit: int | None = None,
     limiter: RateLimiter | None = None,
+    clock=time.monotonic,
 ) -> Counter:
     """One worker tick: settle in-doubt rows, then claim and send everything due.
 
-    Returns counts by outcome (sent, retry, failed, skipped, recovered, ...). Commits.
+    ``now`` is the tick's time; ``clock`` (seconds, monotonic) measures how long the tick
+    has run, so each batch's lease counts from its own claim. Returns counts by outcome
+    (sent, retry, failed, skipped, recovered, ...). Commits.
     """
     worker_id = worker_id or default_worker_id()
     limiter = limiter or _limiter()
@@ -873,14 +1060,29 @@ def send_due(
         # A batch must finish well inside the lease at the configured pace.
         batch = max(1, min(batch, int(limiter.rate * LEASE.total_seconds() / 2)))
     counts: Counter = Counter()
-    while ids := claim_in_doubt(now, worker_id, batch):
+    delivery.apply_all_early(now)
+    db.session.commit()
+    started = clock()
+
+    def claim(claimer) -> tuple[list[int], float]:
+        """Claim a batch; returns its ids and the clock time to stop starting sends."""
+        at = clock()
+        ids = claimer(now, worker_id, batch, claimed_at=now + timedelta(seconds=at - started))
+        return ids, at + LEASE.total_seconds() * SEND_WINDOW
+
+    while (claimed := claim(claim_in_doubt))[0]:
+        ids, deadline = claimed
         work, settled = _resolve_in_doubt(_load(ids), now)
         counts.update(settled)
-        _process([r for r, _ in work], {r.id: m for r, m in work}, now, limiter, counts)
+        db.session.commit()
+        existing = {r.id: m for r, m in work}
+        reminders = [r for r, _ in work]
+        _process(reminders, existing, now, limiter, counts, deadline=deadline, clock=clock)
         if settled["in_doubt"]:
             break
-    while ids := claim_due(now, worker_id, batch):
-        _process(_load(ids), {}, now, limiter, counts)
+    while (claimed := claim(claim_due))[0]:
+        ids, deadline = claimed
+        _process(_load(ids), {}, now, limiter, counts, deadline=deadline, clock=clock)
         if limit:
             break
     return counts

@@ -6,7 +6,10 @@ A reminder call's keypad (1 or 2) comes through ``confirm`` and ``request_new_ti
 
 When more than one appointment could be meant, the answer asks which one, numbering the
 patient's upcoming appointments soonest first (C1, C2... or R1, R2...); a reply with a
-number picks from that same list. Nothing here commits: the caller's transaction does.
+number picks from that same list. A reply never changes an appointment that is cancelled
+or done (a reminder sent before a cancellation can still be answered): the patient is told
+that visit was cancelled, and the number to call. Nothing here commits: the caller's
+transaction does.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from datetime import datetime
 
 from flask import current_app
 
-from .appointments import upcoming
+from .appointments import ACTIVE, upcoming
 from .content import catalog
 from .extensions import db
-from .models import Alert, Appointment, Patient
+from .models import Alert, Appointment, Patient, utcnow
+from .patient_events import record as record_event
 from .phones import for_humans
 from .reminders import when
 
@@ -75,17 +79,40 @@ def _values(patient: Patient, appointment: Appointment | None = None) -> dict:
     return values
 
 
-def confirm(appointment: Appointment) -> None:
-    """The patient confirmed: the appointment is ``confirmed``."""
+def closed(appointment: Appointment) -> str | None:
+    """Why a reply can no longer change ``appointment``: "cancelled", "over" (done), or None
+    while it is open. A late C or R must not bring a cancelled visit back."""
+    if appointment.status == "cancelled":
+        return "cancelled"
+    return None if appointment.status in ACTIVE else "over"
+
+
+def confirm(appointment: Appointment, via: str = "call", now: datetime | None = None) -> bool:
+    """The patient confirmed (by a reminder call's keypad unless ``via`` says "text"): the
+    appointment is ``confirmed``, and the timeline keeps it even if the status moves on.
+
+    Returns False, changing nothing, when the appointment is ``closed``.
+    """
+    if closed(appointment):
+        return False
+    if appointment.status != "confirmed":
+        _event("confirmed", appointment, via, now)
     appointment.status = "confirmed"
     db.session.flush()
+    return True
 
 
-def request_new_time(appointment: Appointment, via: str) -> None:
-    """The patient asked for a new time: record it and alert the coordinators (once)."""
+def request_new_time(appointment: Appointment, via: str, now: datetime | None = None) -> bool:
+    """The patient asked for a new time: record it and alert the coordinators (once).
+
+    Returns False, changing nothing, when the appointment is ``closed``.
+    """
+    if closed(appointment):
+        return False
     if appointment.status == "reschedule_requested":
-        return
+        return True
     appointment.status = "reschedule_requested"
+    _event("reschedule_requested", appointment, via, now)
     patient = appointment.patient
     db.session.add(
         Alert(
@@ -97,6 +124,19 @@ def request_new_time(appointment: Appointment, via: str) -> None:
         )
     )
     db.session.flush()
+    return True
+
+
+def _event(kind: str, appointment: Appointment, via: str, now: datetime | None) -> None:
+    patient = appointment.patient
+    record_event(
+        kind,
+        patient.phone,
+        patient_id=patient.id,
+        appointment_id=appointment.id,
+        channel=via,
+        at=now or utcnow(),
+    )
 
 
 def answer_reply(patient: Patient, intent: str, text: str, now: datetime) -> list[tuple[str, dict]]:
@@ -111,6 +151,9 @@ def answer_reply(patient: Patient, intent: str, text: str, now: datetime) -> lis
     number = parsed[1] if parsed and parsed[0] == intent else None
     choices = upcoming(patient, now)
     if not choices:
+        cancelled = _cancelled_ahead(patient, now)
+        if cancelled is not None:  # a reply to a reminder sent before the visit was cancelled
+            return [("reminders.replies.cancelled", _values(patient, cancelled))]
         return [("reminders.replies.none", _values(patient))]
     if number is not None and 1 <= number <= len(choices):
         target = choices[number - 1]
@@ -125,10 +168,24 @@ def answer_reply(patient: Patient, intent: str, text: str, now: datetime) -> lis
             return [_which_one(patient, intent, choices)]
         target = targets[0]
     if intent == "confirm":
-        confirm(target)
+        confirm(target, "text", now)
         return [("reminders.replies.confirmed", _values(patient, target))]
-    request_new_time(target, "text")
+    request_new_time(target, "text", now)
     return [("reminders.replies.reschedule", _values(patient, target))]
+
+
+def _cancelled_ahead(patient: Patient, now: datetime) -> Appointment | None:
+    """The patient's soonest cancelled appointment whose time has not come."""
+    return db.session.scalar(
+        db.select(Appointment)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.status == "cancelled",
+            Appointment.starts_at > now,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(1)
+    )
 
 
 def _which_one(patient: Patient, intent: str, choices: list[Appointment]) -> tuple[str, dict]:

@@ -6,21 +6,64 @@ their words (English and Spanish, both always checked) are content: messages/red
 gives the order, most urgent first; messages/<lang>/redflags.yaml the words and replies.
 A rule fires when, for any one of its entries, every group of words has a match.
 When in doubt it escalates: the navigator never rules out an emergency.
+
+A rule with ``fever_at`` thresholds also reads numbers: "temp is 101", "temperatura de
+39". A number next to one of the rule's ``temperature.words`` is a stated temperature.
+At or above the threshold it is a fever; when every stated temperature is below it,
+phrases built on those neutral words ("a temperature of 98.6") are not a warning sign.
+Words the patient chose, "fever" or "chills", always are.
+
+The reply is in the language of the words: "me quiero suicidar" is Spanish even though
+"suicidar" is one typo from the English "suicidal". The language whose words match with
+fewer typos wins, then the one whose exact words cover more of the message, then the
+person's own language. A language the person chose wins over all of this, but that is
+the conversation's decision, not the screen's.
 """
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 from .content import LANGUAGES, Catalog
-from .matching import PhraseIndex
+from .matching import Match, PhraseIndex, fold
+
+#: Body temperatures as people write them: a number in a range is read in that scale.
+CELSIUS = (34.0, 45.0)
+FAHRENHEIT = (90.0, 115.0)
+#: How many words may stand between a number and "temperature" for it to be one.
+NEAR = 4
+_NUMBER_OR_WORD = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+|°")
+_UNITS = {"°", "f", "c"}
 
 
 @dataclass(frozen=True)
 class RedFlag:
     rule: str
     action: str  # 911 | 988 | care_team_now | care_team_today
-    language: str  # the language whose words matched
+    language: str  # the language of the words that matched
+
+
+@dataclass(frozen=True)
+class Temperature:
+    """A number the person gave as a temperature, and the words that said so."""
+
+    value: float
+    words: dict[str, int]  # temperature word -> typos; empty when a unit (°, F, C) said so
+
+    def at_least(self, threshold: dict) -> bool:
+        low, high = CELSIUS
+        if low <= self.value <= high:
+            return self.value >= threshold["celsius"]
+        low, high = FAHRENHEIT
+        return low <= self.value <= high and self.value >= threshold["fahrenheit"]
+
+    @property
+    def plausible(self) -> bool:
+        return (
+            CELSIUS[0] <= self.value <= CELSIUS[1] or FAHRENHEIT[0] <= self.value <= FAHRENHEIT[1]
+        )
 
 
 class Screen:
@@ -28,31 +71,115 @@ class Screen:
 
     def __init__(self, catalog: Catalog):
         self.rules = [(rule["id"], str(rule["action"])) for rule in catalog.redflag_rules]
+        self.thresholds = {
+            rule["id"]: {
+                scale: float(rule["fever_at"][scale]) for scale in ("celsius", "fahrenheit")
+            }
+            for rule in catalog.redflag_rules
+            if "fever_at" in rule
+        }
         self.entries: dict[tuple[str, str], list[list[list[str]]]] = {}
-        words: set[str] = set()
+        self.languages: dict[str, set[str]] = defaultdict(set)  # pattern -> whose words
+        temperature_words: dict[str, set[str]] = defaultdict(set)
         for language in LANGUAGES:
             for rule, _ in self.rules:
                 entries = catalog.get(f"redflags.{rule}.match", language)
                 self.entries[(rule, language)] = entries
                 for entry in entries:
                     for group in entry:
-                        words.update(group)
-        self.index = PhraseIndex(words)
+                        for word in group:
+                            self.languages[word].add(language)
+            for rule in self.thresholds:
+                for word in catalog.get(f"redflags.{rule}.temperature.words", language):
+                    temperature_words[word].add(language)
+        self.index = PhraseIndex(self.languages)
+        self.temperature_index = PhraseIndex(temperature_words)
+        self.temperature_languages = {
+            phrase.words[0]: temperature_words[text]
+            for text, phrase in self.temperature_index.phrases.items()
+        }
 
     def check(self, text: str, prefer: str = "en") -> RedFlag | None:
         """The most urgent rule ``text`` triggers, or None.
 
-        ``prefer`` is the person's language, tried first so the reply matches it.
+        ``prefer`` (the number's language) only settles a tie between the languages.
         """
         if not text or not text.strip():
             return None
-        present = {phrase.text for phrase in self.index.find(text)}
-        if not present:
+        found = self.index.matches(text)
+        temperatures = self._stated_temperatures(text)
+        if not found and not temperatures:
             return None
-        order = [prefer] + [lang for lang in LANGUAGES if lang != prefer]
         for rule, action in self.rules:
-            for language in order:
-                for entry in self.entries[(rule, language)]:
-                    if all(any(word in present for word in group) for group in entry):
-                        return RedFlag(rule, action, language)
+            threshold = self.thresholds.get(rule)
+            matches = found
+            if threshold and temperatures and not any(t.at_least(threshold) for t in temperatures):
+                matches = [m for m in found if not self._neutral_temperature(m)]
+            scores = self._typos_by_language(rule, matches)
+            if threshold:
+                for temperature in temperatures:
+                    if temperature.at_least(threshold):
+                        self._add_temperature(scores, temperature)
+            if scores:
+                return RedFlag(rule, action, self._language(scores, found, prefer))
         return None
+
+    def _typos_by_language(self, rule: str, found: list[Match]) -> dict[str, int]:
+        """For each language whose entries fire, the fewest typos any firing entry needs."""
+        present: dict[str, int] = {}
+        for match in found:
+            present[match.phrase.text] = min(match.typos, present.get(match.phrase.text, 99))
+        scores: dict[str, int] = {}
+        for language in LANGUAGES:
+            for entry in self.entries[(rule, language)]:
+                groups = [[present[w] for w in group if w in present] for group in entry]
+                if all(groups):
+                    typos = sum(min(group) for group in groups)
+                    scores[language] = min(typos, scores.get(language, typos))
+        return scores
+
+    def _language(self, scores: dict[str, int], found: list[Match], prefer: str) -> str:
+        """Fewest typos first, then the most words matched exactly, then ``prefer``."""
+
+        def covered(language: str) -> int:
+            return len(
+                {
+                    position
+                    for match in found
+                    if match.typos == 0 and language in self.languages[match.phrase.text]
+                    for position in match.positions
+                }
+            )
+
+        return min(scores, key=lambda lang: (scores[lang], -covered(lang), lang != prefer))
+
+    def _neutral_temperature(self, match: Match) -> bool:
+        return any(word in self.temperature_languages for word in match.phrase.words)
+
+    def _add_temperature(self, scores: dict[str, int], temperature: Temperature) -> None:
+        said_by: dict[str, int] = {}
+        for word, typos in temperature.words.items():
+            for language in self.temperature_languages[word]:
+                said_by[language] = min(typos, said_by.get(language, typos))
+        for language, typos in (said_by or dict.fromkeys(LANGUAGES, 0)).items():  # "39°" alone
+            scores[language] = min(typos, scores.get(language, typos))
+
+    def _stated_temperatures(self, text: str) -> list[Temperature]:
+        """Numbers given as a body temperature: beside a temperature word or a unit."""
+        if not any(ch.isdigit() for ch in text):
+            return []
+        words = _NUMBER_OR_WORD.findall(fold(text.replace("º", "°")))
+        named = [self.temperature_index.word_matches(w) if w.isalpha() else {} for w in words]
+        stated = []
+        for i, word in enumerate(words):
+            if not word[0].isdigit():
+                continue
+            nearby: dict[str, int] = {}
+            for j in range(max(0, i - NEAR), min(len(words), i + NEAR + 1)):
+                for found, typos in named[j].items():
+                    nearby[found] = min(typos, nearby.get(found, typos))
+            has_unit = i + 1 < len(words) and words[i + 1] in _UNITS
+            temperature = Temperature(float(word.replace(",", ".")), nearby)
+            if (nearby or has_unit) and temperature.plausible:
+                stated.append(temperature)
+        return stated

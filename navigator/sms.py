@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import delivery, menus, outcomes, turns
+from . import delivery, gsm, menus, outcomes, turns
 from .content import LANGUAGES, catalog
 from .conversation import Facts, Say, Show, engine_for
 from .extensions import csrf, db
@@ -128,15 +128,26 @@ def _first_key(replies: list) -> str | None:
 
 
 def render(replies: list, language: str) -> list[str]:
-    """The replies as texts, packed into as few messages of at most 320 characters as fit."""
+    """The replies as texts, packed into as few messages of at most 320 characters as fit.
+
+    Replies can carry what a coordinator typed (a visit's place, a site's preparation
+    notes), so every filled-in value is made safe for the language first (GSM-7 for
+    English, see gsm.py; our own words are checked by tests), and a reply longer than 320
+    characters is cut between words into several messages.
+    """
     words = catalog()
     values = outcomes.common_values()
     parts = []
     for reply in replies:
         if isinstance(reply, Say):
-            parts.append(words.render(reply.key, language, **{**values, **reply.values}))
+            safe = {
+                name: gsm.for_language(value, language) if isinstance(value, str) else value
+                for name, value in reply.values.items()
+            }
+            text = words.render(reply.key, language, **{**values, **safe})
         else:
-            parts.append(node_text(reply.position, language))
+            text = node_text(reply.position, language)
+        parts.extend(gsm.split(text, MAX_SMS))
     messages: list[str] = []
     for part in parts:
         if messages and len(messages[-1]) + 2 + len(part) <= MAX_SMS:

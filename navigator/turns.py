@@ -46,7 +46,7 @@ class Turn:
     patient_id: int | None
 
 
-def _autocommit():
+def autocommit():
     """A connection whose every statement is its own transaction (PostgreSQL only).
 
     Its commits do not wait for the write-ahead log to reach the disk
@@ -63,6 +63,7 @@ def _autocommit():
             db.engine.url,
             isolation_level="AUTOCOMMIT",
             pool_recycle=1800,
+            hide_parameters=True,  # errors must not quote a text's body into the logs
             connect_args={"options": "-c synchronous_commit=off"},
         )
         app.extensions["turns_engine"] = engine
@@ -120,7 +121,7 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
     params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
     if _postgres():
         (combined,) = _open_statements("postgresql")
-        with _autocommit() as conn:
+        with autocommit() as conn:
             row = conn.execute(combined, params).one()
         if row.message_id is None:
             return None
@@ -200,7 +201,7 @@ def close_turn(
         "bodies": texts,
     }
     if _postgres():
-        with _autocommit() as conn:
+        with autocommit() as conn:
             conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
         return
     with db.engine.begin() as conn:
@@ -267,7 +268,7 @@ def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> 
     params = {"t_phone": phone, "t_now": now}
     statement = _caller_statement(db.engine.dialect.name, create)
     if _postgres():
-        with _autocommit() as conn:
+        with autocommit() as conn:
             row = conn.execute(statement, params).one_or_none()
         patient_id = row.patient_id if row is not None else None
     else:

@@ -14,12 +14,13 @@ a person rather than hung up on. The position in the menu travels in the action 
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from werkzeug.security import check_password_hash
 
-from . import menus, outbound, outcomes, turns
+from . import calls, identity_check, menus, outbound, outcomes, turns
 from .content import LANGUAGES, catalog
 from .conversation import Facts, Show, engine_for
 from .conversation import Say as SayKey
@@ -39,8 +40,9 @@ VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Lupe", "es-US")}
 SPEECH_RATE = "90%"  # a little slower than the default, for older and anxious callers
 GATHER_SECONDS = 10  # the longest of the ISO 13714 range; relay callers need it
 MISSES_BEFORE_PERSON = 2
+SPOKEN_NUMBER = re.compile(r"[\d\s.,-]+")  # how speech recognition writes a number said aloud
 #: Effects of a key press that need the caller's records; the rest need no database.
-NEEDS_RECORDS = {"red_flag", "set_language", "text_me", "next_appointment"}
+NEEDS_RECORDS = {"red_flag", "set_language", "text_me", "next_appointment", "callback"}
 
 
 def say(parent, text: str, language: str) -> None:
@@ -56,14 +58,40 @@ def words(key: str, language: str, **values) -> str:
 
 
 def apology() -> VoiceResponse:
-    """Said when a step fails: sorry, then straight to a person. Touches no database."""
+    """Said when a step fails: sorry, then the care team's line or a message, then goodbye.
+
+    Touches no database (the failure may be the database), and never sends the caller
+    back into a step that reads it: from here a call only moves forward, to the care
+    team's line, then ``after_dial``, then ``recorded``, and the apology of each of those
+    drops the step before it. So a call with the database down ends; it cannot loop.
+    """
+    return _apology(dial=True, record=True)
+
+
+def _apology_after_dial() -> VoiceResponse:
+    return _apology(dial=False, record=True)
+
+
+def _apology_after_recording() -> VoiceResponse:
+    return _apology(dial=False, record=False)
+
+
+def _apology(*, dial: bool, record: bool) -> VoiceResponse:
+    """English, then Spanish: with the database down, the caller's language is unknown."""
     response = VoiceResponse()
-    say(response, words("prompts.voice.apology", "en"), "en")
+    for language in LANGUAGES:
+        say(response, words("prompts.voice.apology", language), language)
     care_team = current_app.config.get("CARE_TEAM_PHONE")
-    if care_team:
-        response.dial(care_team)
-    else:
-        response.redirect(url_for("voice.person", miss=0), method="POST")
+    if dial and care_team:
+        for language in LANGUAGES:
+            say(response, words("prompts.voice.connecting", language), language)
+        _dial_care_team(response, care_team)
+        return response
+    if record:
+        for language in LANGUAGES:
+            say(response, words("prompts.voice.leave_message", language), language)
+        _record(response)
+    response.hangup()
     return response
 
 
@@ -115,9 +143,13 @@ def incoming():
     Sample payload: ``CallSid=CA...&AccountSid=AC...&From=%2B16175550143&To=%2B12025550100
     &CallStatus=ringing&Direction=inbound``. The greeting names the emergency line first,
     then offers both languages, each in its own voice; a known caller hears their own
-    language first and keeps it if they press nothing.
+    language first and keeps it if they press nothing. The call is recorded once, for the
+    caller's timeline; the later steps write nothing unless a key press has effects.
     """
     state = _state(create=True)
+    sid = request.form.get("CallSid", "").strip()
+    if state is not None and sid:  # a hidden number has no timeline
+        calls.record(sid, _phone(), state.patient_id, utcnow())
     language = state.language if state else "en"
     response = VoiceResponse()
     first = [language] + [other for other in LANGUAGES if other != language]
@@ -130,18 +162,36 @@ def incoming():
     return xml(response)
 
 
+@bp.post("/status")
+@webhook(VoiceResponse)
+def status():
+    """Twilio's call status callback for calls to the number: how the call ended, how long.
+
+    Sample payload: ``CallSid=CA...&CallStatus=completed&CallDuration=125&From=%2B1617...``.
+    """
+    sid = request.form.get("CallSid", "").strip()
+    ended = request.form.get("CallStatus", "").strip().lower()
+    if sid and ended:
+        seconds = request.form.get("CallDuration", "")
+        calls.finish(sid, ended, int(seconds) if seconds.isdigit() else None, utcnow())
+        db.session.commit()
+    return xml(VoiceResponse())
+
+
 @bp.post("/language")
 @webhook(apology)
 def language():
-    """The caller's answer to the language offer: 1 English, 2 Spanish, or spoken."""
-    contact, current = _caller()
+    """The caller's answer to the greeting: 1 English, 2 Spanish, or anything else.
+
+    Words ("espanol", "operator", a warning sign, "biopsia") and 0 are answered as at the
+    main menu, with the same screen and the same way to a person as every other prompt.
+    """
     choice = request.form.get("Digits", "")
     speech = request.form.get("SpeechResult", "")
-    engine = engine_for(catalog())
-    spoken = engine.keywords.spoken_kind(speech) if speech else None
-    chosen = {"1": "en", "2": "es"}.get(choice) or {"english": "en", "spanish": "es"}.get(
-        spoken or ""
-    )
+    if choice == "0" or (speech and not choice):
+        return xml(_answer(Position(), 0, choice, speech))
+    contact, current = _caller()
+    chosen = {"1": "en", "2": "es"}.get(choice)
     if contact is not None and chosen:
         contact.language = chosen
         contact.language_chosen = True
@@ -215,12 +265,17 @@ def render_node(
 @webhook(apology)
 def choose():
     """What the caller pressed or said at a node."""
-    state = _state()
-    language = state.language if state else "en"
     here = Position(request.args.get("node", menus.MAIN))
     miss = request.args.get("miss", 0, type=int)
-    digits = request.form.get("Digits", "")
-    speech = request.form.get("SpeechResult", "")
+    return xml(
+        _answer(here, miss, request.form.get("Digits", ""), request.form.get("SpeechResult", ""))
+    )
+
+
+def _answer(here: Position, miss: int, digits: str, speech: str) -> VoiceResponse:
+    """A key press or spoken answer at ``here``: screened first, then the menu's rules."""
+    state = _state()
+    language = state.language if state else "en"
     facts = Facts(
         language,
         bool(state and state.language_chosen),
@@ -239,22 +294,26 @@ def choose():
         outcomes.apply(outcome, contact, patient, now=utcnow())
         contact.menu_node, contact.menu_page = text_position
         db.session.commit()
+    elif state is None and "red_flag" in kinds:
+        # A hidden number: nobody to call back, but the warning sign still reaches the inbox.
+        outcomes.raise_alert("red_flag", None, None, detail=outcome.effect("red_flag").detail)
+        db.session.commit()
 
     spoken_first = [
         words(r.key, language, **r.values) for r in outcome.replies if isinstance(r, SayKey)
     ]
     if "red_flag" in kinds or "person" in kinds:
-        return xml(_to_person(language, before=spoken_first))
+        return _to_person(language, before=spoken_first)
     if "no_match" in kinds:
         if miss + 1 >= MISSES_BEFORE_PERSON:
-            return xml(_to_person(language))
-        return xml(render_node(here, language, miss=miss + 1, lead="prompts.voice.no_match"))
+            return _to_person(language)
+        return render_node(here, language, miss=miss + 1, lead="prompts.voice.no_match")
     if "text_me" in kinds:
-        return xml(_text_me(contact, patient, here, language))
+        return _text_me(contact, patient, here, language)
     if "next_appointment" in kinds:
-        return xml(_next_step(contact, patient, language))
+        return _next_step(contact, patient, language)
     shown = next((r.position for r in outcome.replies if isinstance(r, Show)), here)
-    return xml(render_node(shown, language, miss=0, before=spoken_first))
+    return render_node(shown, language, miss=0, before=spoken_first)
 
 
 def _text_me(contact, patient, here: Position, language: str) -> VoiceResponse:
@@ -288,15 +347,10 @@ def _next_step(contact, patient, language: str) -> VoiceResponse:
             Position(), language, miss=0, before=[words("prompts.voice.next_unknown", language)]
         )
     if contact.verified_call_sid != request.form.get("CallSid"):
+        if identity_check.locked(contact):
+            return _check_locked(language)
         response = VoiceResponse()
-        gather = Gather(
-            input="dtmf",
-            action=url_for("voice.verify"),
-            method="POST",
-            timeout=GATHER_SECONDS,
-            finish_on_key="#",
-            num_digits=8,
-        )
+        gather = _gather(url_for("voice.verify"), language, finish_on_key="#", num_digits=8)
         say(gather, words("prompts.voice.verify", language), language)
         response.append(gather)
         response.redirect(url_for("voice.node", node=menus.MAIN, miss=1), method="POST")
@@ -311,19 +365,36 @@ def _next_step(contact, patient, language: str) -> VoiceResponse:
 @bp.post("/verify")
 @webhook(apology)
 def verify():
-    """Check the date of birth (MMDDYYYY) or PIN keyed in before telling a visit."""
+    """Check the date of birth (MMDDYYYY) or PIN keyed in before telling a visit.
+
+    This is a prompt like the others: 0 (with or without the pound key) or words such as
+    "operator" reach a person, and spoken words are screened for warning signs first.
+    Neither counts as a failed check. After ``identity_check.TRIES`` wrong tries in a row
+    the number is locked: nothing is compared until a coordinator allows it again.
+    """
+    entered = request.form.get("Digits", "").strip().rstrip("#")
+    speech = request.form.get("SpeechResult", "").strip()
+    if speech and not entered:
+        if not SPOKEN_NUMBER.fullmatch(speech):
+            return xml(_answer(Position(), 0, "", speech))
+        entered = re.sub(r"\D", "", speech)  # a date of birth or PIN said aloud
+    if entered == "0":
+        return xml(_answer(Position(), 0, "0", ""))
     contact, language = _caller()
+    if contact is not None and not identity_check.claim_try(contact):
+        return xml(_check_locked(language))
     patient = patient_for(contact.phone) if contact else None
-    entered = request.form.get("Digits", "").strip()
     if patient is not None and _matches(patient, entered):
         contact.verified_call_sid = request.form.get("CallSid")
-        contact.failed_checks = 0
+        identity_check.passed(contact)
         db.session.commit()
         return xml(_next_step(contact, patient, language))
     if contact is not None:
-        contact.failed_checks = (contact.failed_checks or 0) + 1
+        identity_check.failed(contact, patient)
         db.session.commit()
         log.info("phone identity check failed (%d in a row)", contact.failed_checks)
+        if identity_check.locked(contact):
+            return xml(_check_locked(language, words("prompts.voice.verify_failed", language)))
         if contact.failed_checks % MISSES_BEFORE_PERSON == 0:
             return xml(
                 _to_person(language, before=[words("prompts.voice.verify_failed", language)])
@@ -333,6 +404,13 @@ def verify():
             Position(), language, miss=0, before=[words("prompts.voice.verify_failed", language)]
         )
     )
+
+
+def _check_locked(language: str, *before: str) -> VoiceResponse:
+    """The check is locked for this number: why no details today, then the main menu
+    (which offers a person)."""
+    spoken = [*before, words("prompts.voice.check_locked", language)]
+    return render_node(Position(), language, miss=0, before=spoken)
 
 
 def _matches(patient, entered: str) -> bool:
@@ -359,40 +437,57 @@ def _to_person(language: str, before: list[str] | None = None) -> VoiceResponse:
     care_team = current_app.config.get("CARE_TEAM_PHONE")
     if care_team:
         say(response, words("prompts.voice.connecting", language), language)
-        response.dial(
-            care_team,
-            action=url_for("voice.after_dial"),
-            method="POST",
-            timeout=30,
-            caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,
-        )
+        _dial_care_team(response, care_team)
         return response
     return _voicemail(response, language)
 
 
+def _dial_care_team(response: VoiceResponse, care_team: str) -> None:
+    response.dial(
+        care_team,
+        action=url_for("voice.after_dial"),
+        method="POST",
+        timeout=30,
+        caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,
+    )
+
+
 def _voicemail(response: VoiceResponse, language: str) -> VoiceResponse:
     say(response, words("prompts.voice.voicemail", language), language)
-    response.record(
-        action=url_for("voice.recorded"), method="POST", max_length=120, play_beep=True, timeout=10
-    )
+    _record(response)
     say(response, words("prompts.voice.goodbye", language), language)
     return response
 
 
+def _record(response: VoiceResponse) -> None:
+    response.record(
+        action=url_for("voice.recorded"), method="POST", max_length=120, play_beep=True, timeout=10
+    )
+
+
 @bp.post("/after-dial")
-@webhook(apology)
+@webhook(_apology_after_dial)
 def after_dial():
-    """When nobody at the care team answered, take a message instead of hanging up."""
-    _, language = _caller()
+    """When nobody at the care team answered, take a message instead of hanging up.
+
+    The coordinators get a call-back item at once: a caller who hangs up without leaving
+    a message has still asked for a person, and must not vanish.
+    """
     response = VoiceResponse()
     if request.form.get("DialCallStatus") in ("completed", "answered"):
         response.hangup()
         return xml(response)
+    contact, language = _caller()
+    if contact is not None:
+        outcomes.request_callback(
+            contact, patient_for(contact.phone), detail="the care team line did not answer"
+        )
+        db.session.commit()
     return xml(_voicemail(response, language))
 
 
 @bp.post("/recorded")
-@webhook(apology)
+@webhook(_apology_after_recording)
 def recorded():
     """A message left for the care team: it becomes an alert for the coordinators.
 
@@ -400,16 +495,15 @@ def recorded():
     &RecordingDuration=14``.
     """
     contact, language = _caller()
-    if contact is not None:
-        patient = patient_for(contact.phone)
-        outcomes.raise_alert(
-            "voicemail",
-            contact,
-            patient,
-            detail="recorded message",
-            recording_url=request.form.get("RecordingUrl") or None,
-        )
-        db.session.commit()
+    # From a hidden number too: the message may say who is calling.
+    outcomes.raise_alert(
+        "voicemail",
+        contact,
+        patient_for(contact.phone) if contact else None,
+        detail="recorded message",
+        recording_url=request.form.get("RecordingUrl") or None,
+    )
+    db.session.commit()
     response = VoiceResponse()
     say(response, words("prompts.voice.voicemail_thanks", language), language)
     response.hangup()

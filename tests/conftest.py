@@ -138,3 +138,23 @@ def written_logs(app):
     yield stream
     logger.removeHandler(copy)
     logger.setLevel(level)
+
+
+@pytest.fixture
+def app_with(app):
+    """Another app on the test settings with some of them changed (``TRUSTED_PROXIES``,
+    an unreachable database): settings that ``create_app`` reads once, when it builds."""
+    made = []
+
+    def make(**overrides):
+        other = create_app({**app.config, **overrides})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if "turns_engine" in other.extensions:
+            other.extensions["turns_engine"].dispose()

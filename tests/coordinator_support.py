@@ -8,6 +8,19 @@ from navigator.coordinator.auth import create_coordinator
 from navigator.extensions import db
 
 PASSWORD = "correct horse battery staple"
+#: A consent to texts as a coordinator records it: every disclosure ticked.
+CONSENT = {
+    "consent_obtained_by": "Nora Nurse",
+    "consent_date": "2026-11-20",
+    "consent_time": "10:15",
+    "consent_method": "in person",
+    "told_program": "y",
+    "told_purpose": "y",
+    "told_frequency": "y",
+    "told_rates": "y",
+    "told_help": "y",
+    "told_stop": "y",
+}
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

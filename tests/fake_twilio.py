@@ -5,6 +5,9 @@ It answers what the official SDK asks of it here: create and list Messages and C
 recordings put in ``recordings`` (``/Recordings/{RE...}.mp3``). It records every request,
 and fails on demand: ``fail_next(status, code)`` queues answers such as a 500, a 429 or a
 400 with Twilio error 21610; ``latency`` delays every answer (the benchmark uses 50 ms).
+The network fails on demand too: ``drop_next()`` closes the connection without answering
+(before or after taking the request), ``answer_late(seconds)`` takes the request and answers
+only after the client has given up waiting.
 
 Run it alone with ``python tests/fake_twilio.py --port 8765 --latency 0.05``.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
 import time
 import uuid
@@ -63,6 +67,7 @@ class FakeTwilio:
         self.hold_in_queue = False
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
+        self._network: deque[tuple[str, float]] = deque()  # ("drop"|"drop-after"|"late", s)
         self._lock = threading.Lock()
         self._server = make_server(
             host, port, self._wsgi, threaded=True, request_handler=_QuietHandler
@@ -91,6 +96,17 @@ class FakeTwilio:
         with self._lock:
             self._failures_for.setdefault(to, deque()).extend([(status, code)] * times)
 
+    def drop_next(self, times: int = 1, *, after_taking_it: bool = False) -> None:
+        """Close the next ``times`` create requests' connections without an answer; with
+        ``after_taking_it`` the message or call is accepted first, as when the answer is lost."""
+        with self._lock:
+            self._network.extend([("drop-after" if after_taking_it else "drop", 0.0)] * times)
+
+    def answer_late(self, seconds: float, times: int = 1) -> None:
+        """Accept the next ``times`` create requests, but answer only after ``seconds``."""
+        with self._lock:
+            self._network.extend([("late", seconds)] * times)
+
     def accepted(self, kind: str | None = None) -> list[Received]:
         with self._lock:
             return [r for r in self.received if r.sid and (kind is None or r.kind == kind)]
@@ -102,6 +118,7 @@ class FakeTwilio:
             self.recordings.clear()
             self._failures.clear()
             self._failures_for.clear()
+            self._network.clear()
             self.hold_in_queue = False
 
     # -- HTTP --------------------------------------------------------------------------------
@@ -166,10 +183,25 @@ class FakeTwilio:
                 "status": status,
             }
             return _json(payload, status)
+        with self._lock:
+            trouble, seconds = self._network.popleft() if self._network else (None, 0.0)
+        if trouble == "drop":
+            self._record(kind, form, None, 0, arrived)  # answered 0: no answer at all
+            return self._hang_up(request)
         prefix = "SM" if kind == "sms" else "CA"
         sid = prefix + uuid.uuid4().hex
         self._record(kind, form, sid, 201, arrived)
+        if trouble == "drop-after":
+            return self._hang_up(request)
+        if trouble == "late":
+            time.sleep(seconds)
         return _json(self._resource(kind, account, sid, form, datetime.now(UTC)), 201)
+
+    def _hang_up(self, request: Request) -> Response:
+        """Close the connection with no answer; the client sees it broken mid-request."""
+        connection = request.environ["werkzeug.socket"]
+        connection.shutdown(socket.SHUT_RDWR)
+        return Response(b"", status=204)
 
     def _recording(self, resource: str, name: str, request: Request) -> Response:
         with self._lock:

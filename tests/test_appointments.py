@@ -102,7 +102,14 @@ def test_without_notes_prep_is_generic_and_never_says_to_stop_a_medicine(new_pat
 PHONE = "+16175550143"
 
 
-def add(runner, *extra, at="2027-03-10 09:30", kind="ct", zone="America/New_York"):
+def add(
+    runner,
+    *extra,
+    at="2027-03-10 09:30",
+    kind="ct",
+    zone="America/New_York",
+    location="Mercy Imaging",
+):
     return runner.invoke(
         args=[
             "appointments",
@@ -116,7 +123,7 @@ def add(runner, *extra, at="2027-03-10 09:30", kind="ct", zone="America/New_York
             "--timezone",
             zone,
             "--location",
-            "Mercy Imaging",
+            location,
             *extra,
         ]
     )
@@ -142,6 +149,7 @@ def test_the_cli_adds_an_appointment_with_its_reminders(runner, new_patient):
         ({"zone": "Atlantis/Capital"}, "--timezone: unknown time zone 'Atlantis/Capital'"),
         ({"at": "2020-01-01 09:00"}, "--at: that time is in the past"),
         ({"at": "next tuesday"}, "is not a time like"),
+        ({"location": "x" * 61}, "--location: keep the location to 60 characters or fewer"),
     ],
 )
 def test_the_cli_refuses_bad_details_with_a_clear_error(runner, new_patient, change, message):
@@ -167,6 +175,33 @@ def test_the_cli_moves_and_cancels_and_lists(runner, new_patient):
     cancelled = runner.invoke(args=["appointments", "cancel", "1"])
     assert cancelled.exit_code == 0 and "[cancelled], 0 reminders pending" in cancelled.output
     assert runner.invoke(args=["appointments", "cancel", "99"]).exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--at", "2020-01-01 09:00"], "--at: that time is in the past"),
+        (
+            ["--at", "2027-03-11 10:00", "--timezone", "Atlantis/Capital"],
+            "--timezone: unknown time zone 'Atlantis/Capital'",
+        ),
+        (["--at", "tomorrow"], "is not a time like"),
+    ],
+)
+def test_the_cli_refuses_to_move_into_the_past_or_an_unknown_zone(
+    runner, new_patient, change, message
+):
+    new_patient(phone=PHONE)
+    add(runner)
+    before = db.session.scalar(db.select(Appointment))
+    starts_at, zone = before.starts_at, before.timezone
+    pending = {r.id for r in before.reminders if r.status == "pending"}
+    result = runner.invoke(args=["appointments", "move", "1", *change])
+    assert result.exit_code != 0 and message in result.output
+    db.session.expire_all()
+    after = db.session.get(Appointment, 1)
+    assert (after.starts_at, after.timezone, after.status) == (starts_at, zone, "scheduled")
+    assert {r.id for r in after.reminders if r.status == "pending"} == pending
 
 
 def test_send_due_and_the_outbox_let_anyone_try_it_without_twilio(runner, new_patient):

@@ -15,6 +15,7 @@ PRODUCTION = {
     "TWILIO_AUTH_TOKEN": "b" * 32,
     "TWILIO_PHONE_NUMBER": "+12025550100",
     "PROGRAM_NAME": "Hope Clinic Navigator",
+    "CARE_TEAM_PHONE": "+16175550100",
 }
 
 
@@ -25,6 +26,7 @@ def test_embedded_mode_needs_nothing_and_keeps_its_secrets_in_the_instance_folde
     assert settings["SECRET_KEY"] == config.load({}, str(tmp_path))["SECRET_KEY"]
     assert settings["TWILIO_ACCOUNT_SID"] == ""  # outbound goes to the outbox
     assert settings["SESSION_COOKIE_SECURE"] is False
+    assert settings["CARE_TEAM_PHONE"] == ""  # callers who press 0 leave a recorded message
 
 
 def test_production_mode_with_everything_set_starts(tmp_path):
@@ -54,11 +56,36 @@ def test_production_mode_names_a_missing_variable(tmp_path, name):
         ("REMINDER_OFFSETS", "3 days"),
         ("QUIET_HOURS", "9pm-8am"),
         ("SEND_RATE_PER_SECOND", "-1"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_LEVEL", "basic_format"),
     ],
 )
 def test_a_malformed_value_is_refused_naming_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         config.load({**PRODUCTION, name: value}, str(tmp_path))
+
+
+def test_production_refuses_the_navigators_own_number_as_the_care_team_line(tmp_path):
+    """Callers pressing 0 would be sent back to the menu they are trying to leave."""
+    with pytest.raises(ConfigError, match="CARE_TEAM_PHONE"):
+        config.load({**PRODUCTION, "CARE_TEAM_PHONE": "(202) 555-0100"}, str(tmp_path))
+
+
+@pytest.mark.parametrize("value", ["debug", "WARNING", " error "])
+def test_a_log_level_is_read_in_any_case(tmp_path, value):
+    assert config.load({"LOG_LEVEL": value}, str(tmp_path))["LOG_LEVEL"] == value.strip().upper()
+
+
+def test_logging_given_a_bad_level_directly_stops_naming_the_variable():
+    """A test mapping skips the parsers; the logging set-up still refuses the value."""
+    from flask import Flask
+
+    from navigator import logs
+
+    app = Flask(__name__)
+    app.config["LOG_LEVEL"] = "basic_format"
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        logs.init_app(app)
 
 
 def test_an_unknown_mode_is_refused(tmp_path):

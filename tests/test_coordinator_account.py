@@ -140,3 +140,86 @@ def test_it_resets_a_password_from_the_command_line_and_lifts_the_lock(app, runn
         input=NEW + "\n",
     )
     assert unknown.exit_code != 0 and "no coordinator" in unknown.output
+
+
+TEMPORARY = "temporary password 4821"
+
+
+def _set_temporary(client, coordinator_id, password=TEMPORARY, confirm=None):
+    return post_form(
+        client,
+        f"/coordinators/{coordinator_id}/password",
+        {"password": password, "confirm": confirm or password},
+    )
+
+
+def test_an_admin_sets_a_temporary_password_which_ends_the_others_sessions_and_lock(
+    app, client, written_logs
+):
+    from datetime import timedelta
+
+    from navigator.models import utcnow
+
+    make_coordinator("admin@clinic.test", admin=True)
+    forgetful = make_coordinator("forgetful@clinic.test")
+    theirs = app.test_client()
+    sign_in(theirs, "forgetful@clinic.test")
+    forgetful.locked_until = utcnow() + timedelta(minutes=10)
+    db.session.commit()
+    sign_in(client, "admin@clinic.test")
+    assert f"/coordinators/{forgetful.id}/password" in client.get("/coordinators").get_data(
+        as_text=True
+    )
+    response = _set_temporary(client, forgetful.id)
+    assert response.status_code == 302 and response.headers["Location"] == "/coordinators"
+    assert theirs.get("/inbox").headers["Location"].startswith("/sign-in")
+    db.session.expire_all()
+    assert db.session.get(Coordinator, forgetful.id).locked_until is None
+    event = db.session.scalar(db.select(AuditEvent).filter_by(action="set_temporary_password"))
+    assert event.entity_id == forgetful.id and event.coordinator_id != forgetful.id
+    assert TEMPORARY not in event.detail and TEMPORARY not in written_logs.getvalue()
+
+
+def test_a_temporary_password_must_be_replaced_before_any_other_page_opens(app, client):
+    admin_client = app.test_client()
+    make_coordinator("admin@clinic.test", admin=True)
+    forgetful = make_coordinator("forgetful@clinic.test")
+    sign_in(admin_client, "admin@clinic.test")
+    _set_temporary(admin_client, forgetful.id)
+
+    response = sign_in(client, "forgetful@clinic.test", TEMPORARY)
+    assert response.headers["Location"] == "/account"
+    account = client.get("/account").get_data(as_text=True)
+    assert "An admin gave you a temporary password." in account
+    for page in ("/inbox", "/patients", "/coordinators"):
+        assert client.get(page).headers["Location"] == "/account", page
+    same = _change_password(client, current=TEMPORARY, new=TEMPORARY)
+    assert same.status_code == 422
+    assert "Choose a password different from the current one." in same.get_data(as_text=True)
+    assert _change_password(client, current=TEMPORARY).status_code == 302
+    assert client.get("/inbox").status_code == 200
+    assert sign_in(app.test_client(), "forgetful@clinic.test", NEW).headers["Location"] == "/inbox"
+
+
+def test_only_an_admin_sets_temporary_passwords_and_never_their_own(app, client):
+    admin = make_coordinator("admin@clinic.test", admin=True)
+    other = make_coordinator("other@clinic.test")
+    sign_in(client, "other@clinic.test")
+    assert client.get(f"/coordinators/{admin.id}/password").status_code == 403
+    admin_client = app.test_client()
+    sign_in(admin_client, "admin@clinic.test")
+    assert admin_client.get(f"/coordinators/{admin.id}/password").status_code == 403
+    assert admin_client.get(f"/coordinators/{other.id}/password").status_code == 200
+    assert admin_client.get("/coordinators/999/password").status_code == 404
+
+
+def test_a_short_or_mistyped_temporary_password_is_refused_next_to_the_field(app, client):
+    make_coordinator("admin@clinic.test", admin=True)
+    other = make_coordinator("other@clinic.test")
+    sign_in(client, "admin@clinic.test")
+    short = _set_temporary(client, other.id, password="short")
+    assert short.status_code == 422
+    assert "Use at least 12 characters." in short.get_data(as_text=True)
+    mistyped = _set_temporary(client, other.id, confirm="temporary password 4822")
+    assert "The two passwords are not the same." in mistyped.get_data(as_text=True)
+    assert sign_in(app.test_client(), "other@clinic.test").status_code == 302  # unchanged

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html as markup
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from coordinator_support import make_coordinator, post_form, sign_in
+from coordinator_support import csrf_token, make_coordinator, post_form, sign_in
 
 from navigator.coordinator.workup import StageView, order_warnings
 from navigator.extensions import db
@@ -100,6 +101,7 @@ def test_change_details_goes_back_to_the_form_with_what_was_typed(app, client, p
         ({"day": "next tuesday"}, "Enter a date like 2026-12-01."),
         ({"at": "2:30pm"}, "Enter a time like 09:30 or 14:30"),
         ({"location": ""}, "Enter where it is."),
+        ({"location": "x" * 61}, "Keep the location to 60 characters or fewer, so a reminder"),
         ({"day": "2020-01-01"}, "That time is in the past"),
         ({"timezone": "Nowhere/Land"}, "Choose a time zone from the list"),
     ],
@@ -176,6 +178,46 @@ def test_cancelling_asks_first_then_stops_the_reminders(app, client, patient):
     assert db.session.get(Appointment, appointment.id).status == "cancelled"
     assert count(Reminder, status="pending") == 0
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="cancel_appointment"))
+
+
+def test_cancelling_an_already_cancelled_appointment_changes_nothing_and_says_so(
+    app, client, patient
+):
+    appointment = _saved(client, patient)
+    path = f"/appointments/{appointment.id}/cancel"
+    post_form(client, path, {})
+    token = csrf_token(client, f"/patients/{patient.id}")
+    again = client.post(path, data={"csrf_token": token})  # a second tab, or a double click
+    assert again.status_code == 302
+    assert again.headers["Location"] == f"/patients/{patient.id}#appointments"
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This appointment was already cancelled. Nothing changed." in page
+    assert count(AuditEvent, action="cancel_appointment", entity="appointment") == 1
+    assert client.get(path).headers["Location"] == f"/patients/{patient.id}#appointments"
+
+
+def _zone_offered(client, patient) -> str:
+    html = client.get(f"/patients/{patient.id}/appointments/new").get_data(as_text=True)
+    return re.search(r'<option selected value="([^"]+)"', html).group(1)
+
+
+def test_a_new_appointment_starts_in_the_clinics_zone_not_the_patients(app, client, patient):
+    assert patient.timezone == "America/Los_Angeles"
+    html = client.get(f"/patients/{patient.id}/appointments/new").get_data(as_text=True)
+    assert "Site&#39;s time zone (where the appointment is)" in html
+    assert "not the patient&#39;s" in html
+    assert _zone_offered(client, patient) == "America/New_York"
+    app.config["SITE_TIMEZONE"] = "America/Chicago"
+    assert _zone_offered(client, patient) == "America/Chicago"
+
+
+def test_a_new_appointment_starts_in_the_zone_of_the_patients_latest_one(app, client, patient):
+    post_form(
+        client,
+        f"/patients/{patient.id}/appointments/new",
+        {**appointment_form(timezone="America/Denver"), "step": "save"},
+    )
+    assert _zone_offered(client, patient) == "America/Denver"
 
 
 def _stage(stage, on_date, status="scheduled"):

@@ -1,14 +1,21 @@
-"""Signing in, the failed sign-in limit, CSRF, headers, and who may reach what."""
+"""Signing in, the failed sign-in limit, sessions, CSRF, headers, and who may reach what."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from coordinator_support import PASSWORD, csrf_token, make_coordinator, post_form, sign_in
 
+from navigator import config
+from navigator.config import ConfigError
+from navigator.coordinator import sessions
+from navigator.coordinator.auth import LOCKED, WRONG
 from navigator.extensions import db
 from navigator.models import AuditEvent, Coordinator, utcnow
+
+LOCKED_15 = LOCKED.format(minutes=15)
 
 
 def _coordinator_urls(app):
@@ -64,6 +71,43 @@ def test_sign_in_goes_back_to_the_page_asked_for_but_never_off_site(app, client)
     assert response.headers["Location"] == "/inbox"
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example",  # browsers drop the tab: //evil.example
+        "/\r\n/x",  # a header split; it used to crash
+        "/\\evil.example",  # browsers read \\ as /
+        "/ /evil.example",
+        "//evil.example/",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "/\x7f/evil.example",
+    ],
+)
+def test_after_sign_in_a_next_address_that_could_leave_the_site_goes_to_the_inbox(
+    app, client, target
+):
+    make_coordinator()
+    token = csrf_token(client, "/sign-in")
+    response = client.post(
+        "/sign-in?next=" + quote(target, safe=""),
+        data={"email": "nurse@clinic.test", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/inbox"
+
+
+def test_after_sign_in_a_page_on_this_site_with_its_query_is_kept(app, client):
+    make_coordinator()
+    token = csrf_token(client, "/sign-in")
+    response = client.post(
+        "/sign-in?next=" + quote("/audit?page=2", safe=""),
+        data={"email": "nurse@clinic.test", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/audit?page=2"
+
+
 def test_a_wrong_password_is_refused_without_saying_whether_the_email_exists(app, client):
     make_coordinator()
     wrong = sign_in(client, password="not the password")
@@ -81,14 +125,58 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(app, c
     db.session.refresh(coordinator)
     assert coordinator.failed_logins == 4 and coordinator.locked_until is None
     fifth = sign_in(client, password="nope nope nope")
-    assert "locked for 15 minutes" in fifth.get_data(as_text=True)
+    assert LOCKED_15 in fifth.get_data(as_text=True)
     right = sign_in(client)
     assert right.status_code == 422
-    assert "locked" in right.get_data(as_text=True)
+    assert LOCKED_15 in right.get_data(as_text=True)
     assert client.get("/inbox").status_code == 302
     db.session.refresh(coordinator)
     assert coordinator.locked_until > utcnow() + timedelta(minutes=14)
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="lock"))
+
+
+def _messages(client, email, tries):
+    """What the sign-in page says to each of ``tries`` wrong passwords for ``email``."""
+    said = []
+    for _ in range(tries):
+        html = sign_in(client, email=email, password="nope nope nope").get_data(as_text=True)
+        said.append(WRONG if WRONG in html else LOCKED_15 if LOCKED_15 in html else html)
+    return said
+
+
+def test_a_locked_account_and_an_unknown_email_are_told_exactly_the_same(app, client):
+    make_coordinator()
+    known = _messages(client, "nurse@clinic.test", 6)
+    unknown = _messages(app.test_client(), "nobody@clinic.test", 6)
+    assert known == unknown == [WRONG] * 4 + [LOCKED_15] * 2
+
+
+def test_an_unknown_email_is_locked_too_and_its_lock_ends_after_its_minutes(app, client):
+    _messages(client, "nobody@clinic.test", 5)
+    assert _messages(client, "nobody@clinic.test", 1) == [LOCKED_15]
+    for event in db.session.scalars(db.select(AuditEvent)):
+        event.created_at -= timedelta(minutes=16)  # the lock was 16 minutes ago
+    db.session.commit()
+    assert _messages(client, "nobody@clinic.test", 1) == [WRONG]
+
+
+def test_one_client_trying_many_emails_is_stopped_even_with_a_right_password(app, client):
+    app.config["COORDINATOR_MAX_FAILED_SIGN_INS_PER_CLIENT"] = 3
+    make_coordinator()
+    for n in range(3):
+        sign_in(client, email=f"guess{n}@clinic.test", password="nope nope nope")
+    refused = sign_in(client)
+    assert refused.status_code == 422 and LOCKED_15 in refused.get_data(as_text=True)
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert sign_in(elsewhere).headers["Location"] == "/inbox"
+
+
+def test_failed_sign_ins_are_audited_without_the_email_typed_or_the_address(app, client):
+    sign_in(client, email="someone.unknown@clinic.test", password="nope nope nope")
+    [event] = db.session.scalars(db.select(AuditEvent).filter_by(action="sign_in_failed"))
+    assert event.coordinator_id is None
+    assert "someone" not in event.detail and "127.0.0.1" not in event.detail
 
 
 def test_a_lock_ends_after_its_minutes(app, client):
@@ -105,7 +193,7 @@ def test_the_limit_and_the_lock_length_come_from_the_settings(app, client):
     make_coordinator()
     sign_in(client, password="nope nope nope")
     response = sign_in(client, password="nope nope nope")
-    assert "locked for 3 minutes" in response.get_data(as_text=True)
+    assert LOCKED.format(minutes=3) in response.get_data(as_text=True)
 
 
 def test_a_form_without_its_csrf_token_is_rejected(app, client):
@@ -116,6 +204,24 @@ def test_a_form_without_its_csrf_token_is_rejected(app, client):
     sign_in(client)
     response = client.post("/patients/new", data={"name": "Ann"})
     assert response.status_code == 400
+
+
+def test_a_form_opened_before_signing_out_explains_how_to_send_it_again(app, client):
+    make_coordinator()
+    sign_in(client)
+    old_token = csrf_token(client, "/patients/new")
+    post_form(client, "/sign-out", {}, page="/inbox")
+    sign_in(client)
+    response = client.post("/patients/new", data={"name": "Ann", "csrf_token": old_token})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This form has expired" in html
+    assert "Nothing was saved." in html and "send it again" in html
+    assert 'href="/"' in html  # a way on, not a bare error
+
+
+def test_csrf_tokens_last_as_long_as_the_session_with_no_clock_of_their_own(app):
+    assert app.config["WTF_CSRF_TIME_LIMIT"] is None
 
 
 def test_session_cookies_are_http_only_and_same_site(app, client):
@@ -139,6 +245,81 @@ def test_signing_out_ends_the_session(app, client):
     response = post_form(client, "/sign-out", {}, page="/inbox")
     assert response.headers["Location"] == "/sign-in"
     assert client.get("/inbox").status_code == 302
+
+
+def test_a_copy_of_the_cookie_taken_before_sign_out_opens_nothing_after_it(app, client):
+    make_coordinator()
+    sign_in(client)
+    copied = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/inbox").status_code == 200
+    post_form(client, "/sign-out", {}, page="/inbox")
+    assert thief.get("/inbox").headers["Location"].startswith("/sign-in")
+    assert thief.get("/patients/new").headers["Location"].startswith("/sign-in")
+    sign_in(client)  # signing in again starts a new session that works
+    assert client.get("/inbox").status_code == 200
+    assert thief.get("/inbox").status_code == 302
+
+
+def _last_request_was(client, minutes_ago):
+    with client.session_transaction() as cookie:
+        cookie[sessions.SEEN] = (utcnow() - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def test_after_30_idle_minutes_the_next_page_asks_to_sign_in_then_returns_there(app, client):
+    make_coordinator()
+    sign_in(client)
+    _last_request_was(client, 29)
+    assert client.get("/patients").status_code == 200  # and that request counts as use
+    _last_request_was(client, 31)
+    response = client.get("/audit?page=1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in?next=/audit?page%3D1"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "signed out after 30 minutes without using the app" in page
+    assert client.get("/inbox").status_code == 302  # the idle session is over
+    token = csrf_token(client, response.headers["Location"])
+    back = client.post(
+        response.headers["Location"],
+        data={"email": "nurse@clinic.test", "password": PASSWORD, "csrf_token": token},
+    )
+    assert back.headers["Location"] == "/audit?page=1"
+
+
+def test_a_form_sent_after_the_idle_time_returns_to_the_form_page_after_sign_in(app, client):
+    make_coordinator()
+    sign_in(client)
+    token = csrf_token(client, "/patients/new")
+    _last_request_was(client, 45)
+    response = client.post(
+        "/patients/new",
+        data={"name": "Ann", "csrf_token": token},
+        headers={"Referer": "http://localhost/patients/new"},
+    )
+    assert response.headers["Location"] == "/sign-in?next=/patients/new"
+
+
+def test_the_idle_time_comes_from_the_settings(app, client):
+    app.config["SESSION_IDLE_MINUTES"] = 5
+    make_coordinator()
+    sign_in(client)
+    _last_request_was(client, 6)
+    assert client.get("/inbox").headers["Location"].startswith("/sign-in")
+
+
+@pytest.mark.parametrize(
+    "name,value", [("SESSION_IDLE_MINUTES", "0"), ("SITE_TIMEZONE", "Mars/Base")]
+)
+def test_a_bad_session_or_site_setting_stops_start_up_naming_it(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        config.load({name: value}, str(tmp_path))
+
+
+def test_session_and_site_settings_have_working_defaults(tmp_path):
+    settings = config.load({}, str(tmp_path))
+    assert settings["SESSION_IDLE_MINUTES"] == 30
+    assert settings["SITE_TIMEZONE"] == "America/New_York"
 
 
 def test_an_admin_adds_a_coordinator_who_can_then_sign_in(app, client):

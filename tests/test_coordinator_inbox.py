@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from coordinator_support import make_coordinator, post_form, sign_in
+from reminder_support import book_ct_and_tick
 
 from navigator.extensions import db
 from navigator.models import Alert, AuditEvent, Message, utcnow
@@ -113,6 +114,23 @@ def test_the_outbox_lists_what_would_have_been_sent(app, client, nurse, patient)
     html = client.get("/outbox").get_data(as_text=True)
     assert "Outbox text" in html and "Real text" not in html
     assert "without a Twilio account" in html
+
+
+def test_the_outbox_shows_a_reminder_call_and_what_it_says_in_the_patients_language(
+    app, client, nurse
+):
+    from html import unescape
+
+    from navigator.content import catalog
+
+    patient = enroll(NewPatient("Rosa Diaz", "+16175552150", "es", "America/New_York", "voice"))
+    book_ct_and_tick(patient)
+    [call] = db.session.scalars(db.select(Message).filter_by(channel="voice")).all()
+    assert call.transport == "outbox" and call.body == ""
+    html = unescape(client.get("/outbox").get_data(as_text=True))
+    assert "<strong>Phone call</strong>, which says: " in html
+    assert catalog().render("reminders.voice.menu", "es") in html
+    assert catalog().render("reminders.voice.menu", "en") not in html
 
 
 def test_the_audit_page_lists_who_changed_what_and_when(app, client, nurse, patient):

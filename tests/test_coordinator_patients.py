@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import html as markup
-from datetime import timedelta
+import itertools
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from coordinator_support import make_coordinator, post_form, sign_in
+from coordinator_support import CONSENT, make_coordinator, post_form, sign_in
 
+from navigator import appointments
 from navigator.extensions import db
 from navigator.models import (
     Alert,
@@ -17,6 +21,7 @@ from navigator.models import (
     Contact,
     Message,
     Patient,
+    PatientEvent,
     utcnow,
 )
 
@@ -30,16 +35,7 @@ VALID = {
     "quiet_end": "08:00",
     "detailed_texts": "no",
     "caregiver_scope": "reminders",
-    "consent_obtained_by": "Nora Nurse",
-    "consent_date": "2026-11-20",
-    "consent_time": "10:15",
-    "consent_method": "in person",
-    "told_program": "y",
-    "told_purpose": "y",
-    "told_frequency": "y",
-    "told_rates": "y",
-    "told_help": "y",
-    "told_stop": "y",
+    **CONSENT,
 }
 
 
@@ -116,7 +112,7 @@ def test_enrolling_logs_ids_only_never_the_name_or_number(app, client, signed_in
     enroll(client, caregiver_phone="617-555-0177", caregiver_name="Luis")
     logged = written_logs.getvalue()
     assert "enrolled patient" in logged
-    for private in ("Ana", "Ruiz", "Luis", "555", "0143", "0177"):
+    for private in ("Ana", "Ruiz", "Luis", "555-01", "55501", "0143", "0177"):
         assert private not in logged
 
 
@@ -155,7 +151,7 @@ def test_every_disclosure_must_be_ticked(app, client, signed_in):
     data = {k: v for k, v in VALID.items() if k != "told_rates"}
     response = post_form(client, "/patients/new", data)
     assert response.status_code == 422
-    assert "Tell the patient this and tick the box before enrolling." in response.get_data(
+    assert "Tell the patient this and tick the box before saving." in response.get_data(
         as_text=True
     )
     assert count(Patient) == 0
@@ -231,27 +227,28 @@ def test_a_number_that_texted_stop_is_enrolled_but_not_texted(app, client, signe
 
 
 def test_a_failed_confirmation_keeps_the_enrolment_and_lands_in_the_inbox(
-    app, client, signed_in, monkeypatch
+    app, client, signed_in, fake_twilio
 ):
-    from navigator import outbound
-
-    def refuse(message, **kwargs):
-        outbound.record_result(message, None, "failed", outbound.SendError("refused", code=21610))
-        raise outbound.SendError("refused", code=21610)
-
-    monkeypatch.setattr(outbound, "deliver", refuse)
-    response = enroll(client)
+    # Twilio refuses the opt-in text: 21610, the number has unsubscribed at the carrier. (A
+    # real-looking number: texts to 555-01xx practice numbers never leave the outbox.)
+    fake_twilio.fail_for("+16172530143", 400, 21610)
+    response = enroll(client, phone="(617) 253-0143")
     assert response.status_code == 302
     assert count(Patient) == 1
+    [refused] = fake_twilio.received
+    assert (refused.kind, refused.to, refused.sid) == ("sms", "+16172530143", None)
     alert = db.session.scalar(db.select(Alert))
     assert alert.kind == "delivery_failed"
-    assert db.session.get(Message, alert.message_id).status == "failed"
+    message = db.session.get(Message, alert.message_id)
+    assert message.status == "failed" and message.content_key == "prompts.sms.start"
 
 
-def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(app, client, signed_in):
+def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(
+    app, client, signed_in, twilio
+):
     enroll(client)
     patient = db.session.scalar(db.select(Patient))
-    at = utcnow().replace(hour=15, minute=30, second=0, microsecond=0)
+    at = (utcnow() - timedelta(days=1)).replace(hour=15, minute=30, second=0, microsecond=0)
     db.session.add_all(
         [
             Message(
@@ -273,15 +270,6 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(app, clien
                 transport="twilio",
                 created_at=at + timedelta(minutes=1),
             ),
-            Message(
-                direction="in",
-                channel="voice",
-                phone=patient.phone,
-                patient_id=patient.id,
-                body="",
-                status="completed",
-                created_at=at + timedelta(minutes=2),
-            ),
             Alert(
                 kind="red_flag",
                 phone=patient.phone,
@@ -291,26 +279,219 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(app, clien
             ),
         ]
     )
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
-    contact.opted_out_at = at + timedelta(minutes=4)
-    contact.opted_in_at = at + timedelta(minutes=5)
     db.session.commit()
+    text(twilio, "STOP")
+    text(twilio, "START")
     html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    for text in (
+    for words in (
         "I have a new pain in my back",
         "Text from patient",
         "Reminder: your visit",
         "delivered",
-        "Call from patient",
         "Warning sign reported",
         "Opted out of texts (STOP)",
         "Opted back in to texts (START)",
+        "Agreed to texts at enrolment (consent recorded)",
         "Coordinator: enroll",
     ):
-        assert text in html, text
+        assert words in html, words
     zone = "EST" if at.month in (1, 2, 3, 11, 12) else "EDT"
     assert f"10:30 {zone}" in html or f"11:30 {zone}" in html
+    stop = db.session.scalar(db.select(PatientEvent).filter_by(kind="opted_out"))
+    assert in_new_york(stop.created_at) in html
     assert html.index("Opted back in") < html.index("I have a new pain")  # newest first
+
+
+# -- the timeline keeps everything, in order ---------------------------------------------
+
+_sids = itertools.count(1)
+
+
+def text(twilio, body: str, phone: str = "+16175550143") -> None:
+    """The patient texts the navigator, through the signed webhook as Twilio posts it."""
+    response = twilio.post(
+        "/twilio/sms",
+        {
+            "MessageSid": f"SM{next(_sids):032d}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": phone,
+            "To": "+12025550100",
+            "Body": body,
+        },
+    )
+    assert response.status_code == 200
+
+
+def call(twilio, path: str, sid: str, **fields):
+    """One step of a call to the navigator, signed as Twilio signs it."""
+    data = {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+16175550143",
+        "To": "+12025550100",
+        "CallStatus": "in-progress",
+        **fields,
+    }
+    response = twilio.post(path, data)
+    assert response.status_code == 200 and response.mimetype == "text/xml"
+    return response
+
+
+def in_new_york(moment) -> str:
+    """A stored UTC time as the coordinator (in New York) sees it on the page."""
+    local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("America/New_York"))
+    return local.strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def timeline_titles(client, patient_id: int) -> list[str]:
+    """The timeline's headings, newest first, as the coordinator reads them."""
+    html = client.get(f"/patients/{patient_id}").get_data(as_text=True)
+    section = html[html.index('id="timeline"') :]
+    return [markup.unescape(t) for t in re.findall(r"<strong>(.*?)</strong>", section)]
+
+
+def test_stop_start_stop_start_shows_four_events_in_order(app, client, signed_in, twilio):
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    for word in ("STOP", "START", "STOP", "START"):
+        text(twilio, word)
+    opt = [t for t in timeline_titles(client, patient.id) if t.startswith("Opted")]
+    assert opt == [
+        "Opted back in to texts (START)",
+        "Opted out of texts (STOP)",
+        "Opted back in to texts (START)",
+        "Opted out of texts (STOP)",
+    ]
+
+
+def test_a_second_stop_in_a_row_is_not_a_second_opt_out(app, client, signed_in, twilio):
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    text(twilio, "STOP")
+    text(twilio, "STOP")
+    titles = timeline_titles(client, patient.id)
+    assert titles.count("Opted out of texts (STOP)") == 1
+    assert titles.count("Text from patient") == 2  # both texts are still there
+
+
+def test_a_stop_texted_before_enrolment_stays_and_is_not_undone_by_enrolling(
+    app, client, signed_in, twilio
+):
+    text(twilio, "STOP")
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    titles = timeline_titles(client, patient.id)
+    assert "Opted out of texts (STOP)" in titles
+    assert "Agreed to texts at enrolment (consent recorded)" not in titles
+
+
+def book(patient, days: int = 10):
+    """A CT scan ``days`` from now at a New York site, saved as the coordinator saves it."""
+    starts = (utcnow() + timedelta(days=days)).replace(hour=14, minute=0, second=0, microsecond=0)
+    appointment = appointments.schedule(
+        patient, "ct", starts, "America/New_York", "Mercy Imaging", now=utcnow()
+    )
+    db.session.commit()
+    return appointment
+
+
+def test_a_confirmation_then_a_reschedule_request_both_stay_on_the_timeline(
+    app, client, signed_in, twilio
+):
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    book(patient)
+    text(twilio, "C")
+    text(twilio, "R")
+    titles = timeline_titles(client, patient.id)
+    assert titles.index("Reschedule requested: CT scan") < titles.index(
+        "Appointment confirmed: CT scan"
+    )
+    event = db.session.scalar(db.select(PatientEvent).filter_by(kind="confirmed"))
+    assert (event.channel, event.patient_id) == ("sms", patient.id)
+
+
+def test_moving_the_appointment_keeps_the_reschedule_request(app, client, signed_in, twilio):
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    appointment = book(patient)
+    text(twilio, "R")
+    appointments.move(appointment, datetime(2030, 3, 4, 9, 0), now=utcnow())
+    db.session.commit()
+    assert db.session.get(type(appointment), appointment.id).status == "scheduled"
+    assert "Reschedule requested: CT scan" in timeline_titles(client, patient.id)
+
+
+def test_a_reminder_calls_keypad_answer_is_on_the_timeline_as_by_phone(app, client, signed_in):
+    from navigator import replies
+
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    replies.confirm(book(patient))
+    db.session.commit()
+    html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "Appointment confirmed: CT scan" in html and "By phone" in html
+
+
+def test_a_call_from_the_patient_shows_once_even_when_twilio_retries_the_greeting(
+    app, client, signed_in, twilio
+):
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    sid = "CA" + "7" * 32
+    call(twilio, "/twilio/voice", sid, CallStatus="ringing")
+    call(twilio, "/twilio/voice", sid, CallStatus="ringing")  # Twilio retried
+    call(twilio, "/twilio/voice/choose", sid, SpeechResult="what is her2", Confidence="0.9")
+    call(twilio, "/twilio/voice/status", sid, CallStatus="completed", CallDuration="125")
+    titles = timeline_titles(client, patient.id)
+    assert titles.count("Call from patient") == 1
+    [row] = db.session.scalars(db.select(Message).filter_by(channel="voice", direction="in"))
+    assert (row.provider_sid, row.patient_id, row.status) == (sid, patient.id, "completed")
+    assert row.body == "lasted 2 min 5 s"  # what was said on the call is never stored
+    html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "lasted 2 min 5 s" in html and in_new_york(row.created_at) in html
+
+
+def test_a_call_from_a_number_not_yet_enrolled_is_kept_and_shows_once_it_is(
+    app, client, signed_in, twilio
+):
+    call(twilio, "/twilio/voice", "CA" + "8" * 32)
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    assert "Call from patient" in timeline_titles(client, patient.id)
+
+
+def test_an_upgraded_database_keeps_what_its_timelines_showed(app, client, signed_in):
+    """The migration backfills one event per opt-out, opt-in, confirmation and request."""
+    from flask_migrate import downgrade, upgrade
+
+    enroll(client)
+    patient = db.session.scalar(db.select(Patient))
+    patient_id, appointment = patient.id, book(patient)
+    at = utcnow().replace(microsecond=0)
+    db.session.add(
+        Alert(
+            kind="reschedule",
+            phone=patient.phone,
+            patient_id=patient.id,
+            appointment_id=appointment.id,
+            created_at=at,
+        )
+    )
+    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
+    contact.opted_out_at = at - timedelta(hours=2)
+    contact.opted_in_at = at - timedelta(hours=1)
+    appointment.status = "confirmed"
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="a1d3e5f7b902")
+    upgrade()
+    kinds = db.session.scalars(
+        db.select(PatientEvent.kind).where(PatientEvent.patient_id == patient_id)
+    ).all()
+    assert sorted(kinds) == ["confirmed", "opted_in", "opted_out", "reschedule_requested"]
+    titles = timeline_titles(client, patient_id)
+    assert "Opted out of texts (STOP)" in titles and "Appointment confirmed: CT scan" in titles
 
 
 def test_the_patient_list_finds_by_name_and_by_number_without_putting_them_in_urls(
@@ -329,3 +510,63 @@ def test_an_unknown_patient_is_a_404_page(app, client, signed_in):
     response = client.get("/patients/999")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def _many_patients(number):
+    start = utcnow() - timedelta(days=1)
+    for n in range(number):
+        db.session.add(
+            Patient(
+                name=f"Patient {n:03d}",
+                phone=f"+1202555{n:04d}",
+                created_at=start + timedelta(minutes=n),
+            )
+        )
+    db.session.commit()
+
+
+def test_the_patient_list_shows_fifty_a_page_with_next_and_previous(app, client, signed_in):
+    _many_patients(120)
+    first = client.get("/patients").get_data(as_text=True)
+    assert "Showing 1–50 of 120 patients. Page 1 of 3." in first
+    assert "Patient 119" in first and "Patient 069" not in first  # newest first
+    assert 'href="/patients?page=2">Next page' in first and "Previous page" not in first
+    last = client.get("/patients?page=3").get_data(as_text=True)
+    assert "Showing 101–120 of 120 patients. Page 3 of 3." in last
+    assert "Patient 000" in last and "Next page" not in last
+    assert 'href="/patients?page=2">Previous page' in last
+    beyond = client.get("/patients?page=99").get_data(as_text=True)
+    assert "Showing 101–120 of 120" in beyond
+
+
+def test_the_pages_of_a_search_are_posts_that_keep_the_words_searched(app, client, signed_in):
+    _many_patients(60)
+    found = post_form(client, "/patients", {"q": "patient"}).get_data(as_text=True)
+    assert "Showing 1–50 of 60 patients matching your search." in found
+    assert 'name="q" value="patient"' in found and 'name="page" value="2"' in found
+    second = post_form(client, "/patients", {"q": "patient", "page": "2"}, page="/patients")
+    assert "Showing 51–60 of 60" in second.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["_", "%", "\\", "a_a", "%Ruiz"])
+def test_search_treats_percent_and_underscore_as_plain_characters(app, client, signed_in, typed):
+    enroll(client)
+    enroll(client, name="Beth Jones", phone="617-555-0188")
+    html = post_form(client, "/patients", {"q": typed}).get_data(as_text=True)
+    assert "Ana Ruiz" not in html and "Beth Jones" not in html
+    assert "No patients match." in html
+
+
+def test_a_name_with_an_underscore_is_found_by_it(app, client, signed_in):
+    enroll(client, name="Ana_Ruiz")
+    enroll(client, name="Beth Jones", phone="617-555-0188")
+    html = post_form(client, "/patients", {"q": "_"}).get_data(as_text=True)
+    assert "Ana_Ruiz" in html and "Beth Jones" not in html
+
+
+@pytest.mark.parametrize("typed", ["(617) 555-0188", "617.555.0188", "+1 617 555 0188", "0188"])
+def test_search_finds_a_number_however_its_digits_are_written(app, client, signed_in, typed):
+    enroll(client)
+    enroll(client, name="Beth Jones", phone="617-555-0188")
+    html = post_form(client, "/patients", {"q": typed}).get_data(as_text=True)
+    assert "Beth Jones" in html and "Ana Ruiz" not in html

@@ -10,7 +10,7 @@ from navigator import outbound
 from navigator.extensions import db
 from navigator.models import Message
 
-TO = "+16175550143"
+TO = "+16175552143"  # not 555-01xx: fictional numbers never reach Twilio
 
 
 def test_a_text_goes_through_the_sdk_and_is_recorded_with_its_sid(app, fake_twilio):
@@ -100,3 +100,15 @@ def test_a_failed_lookup_is_an_error_not_a_silent_none(app, fake_twilio):
     app.config["TWILIO_API_URL"] = f"http://127.0.0.1:{_closed_port()}"
     with pytest.raises(outbound.SendError):
         outbound.find_sent(unsure)
+
+
+def test_texts_and_calls_to_fictional_numbers_stay_in_the_outbox_even_with_twilio(app, fake_twilio):
+    """555-0100 to 555-0199 belong to practice patients and the try-it panel: never sent."""
+    text = outbound.send_sms("+16175550150", "Practice")
+    call = outbound.place_call("+16175550150", "https://navigator.example.org/twilio/x")
+    db.session.commit()
+    assert (text.transport, call.transport) == ("outbox", "outbox")
+    assert text.provider_sid.startswith("OS") and call.provider_sid.startswith("OC")
+    assert fake_twilio.received == []
+    lists = fake_twilio.list_requests
+    assert outbound.find_sent(text) is None and fake_twilio.list_requests == lists

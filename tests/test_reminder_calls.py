@@ -6,11 +6,12 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import pytest
+from reminder_support import book_ct_and_tick
 from twilio_signing import TwilioSigner
 
 from navigator import appointments, reminders
 from navigator.extensions import db
-from navigator.models import Alert, Message, Reminder
+from navigator.models import Alert, Contact, Message, Reminder
 
 PUBLIC = "https://navigator.example.org"
 SENT_AT = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York, three days before
@@ -24,16 +25,7 @@ def signed(client, fake_twilio):
 def called(new_patient, fake_twilio, at=SENT_AT, **fields):
     """A voice patient, an appointment, and the reminder call the worker placed."""
     patient = new_patient(channel="voice", **fields)
-    appointments.schedule(
-        patient,
-        "ct",
-        datetime(2026, 2, 12, 14, 0),
-        "America/New_York",
-        "Mercy Imaging",
-        now=datetime(2026, 2, 1),
-    )
-    db.session.commit()
-    reminders.send_due(at, "w")
+    book_ct_and_tick(patient, at)
     reminder = db.session.scalar(db.select(Reminder).where(Reminder.status == "sent"))
     return patient, reminder
 
@@ -108,29 +100,170 @@ def test_pressing_2_asks_for_a_new_time_and_alerts_a_coordinator(new_patient, fa
     assert (alert.kind, alert.appointment_id) == ("reschedule", reminder.appointment_id)
 
 
-def test_pressing_9_or_anything_else_plays_it_again(new_patient, fake_twilio, signed):
-    patient, reminder = called(new_patient, fake_twilio)
-    for digit in ("9", "5"):
-        root = twiml(
-            signed.post(
-                f"/twilio/reminder-call/{reminder.id}/answer",
-                {"To": patient.phone, "Digits": digit},
-            )
+def press(signed, patient, reminder, digit: str, miss: int = 0) -> ET.Element:
+    return twiml(
+        signed.post(
+            f"/twilio/reminder-call/{reminder.id}/answer",
+            {"To": patient.phone, "Digits": digit},
+            query={"miss": str(miss)},
         )
-        assert root.find("Redirect").text == f"/twilio/reminder-call/{reminder.id}"
+    )
 
 
-def test_silence_repeats_the_reminder_once_then_says_goodbye(new_patient, fake_twilio, signed):
+def test_the_keypad_waits_ten_seconds_and_offers_a_person(new_patient, fake_twilio, signed):
+    patient, reminder = called(new_patient, fake_twilio)
+    root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
+    assert int(root.find("Gather").get("timeout")) >= 10
+    assert "To talk to a person, press 0." in spoken(root.find("Gather"))
+
+
+def test_pressing_9_plays_it_again(new_patient, fake_twilio, signed):
+    patient, reminder = called(new_patient, fake_twilio)
+    root = press(signed, patient, reminder, "9")
+    assert "You have a visit on Thu Feb 12" in spoken(root.find("Gather"))
+
+
+def test_a_wrong_key_says_so_and_reads_it_again_then_a_second_connects_to_a_person(
+    new_patient, fake_twilio, signed
+):
+    patient, reminder = called(new_patient, fake_twilio)
+    first = press(signed, patient, reminder, "5")
+    assert spoken(first).startswith("Sorry, that is not one of the choices.")
+    again = first.find("Gather").get("action")
+    assert again == f"/twilio/reminder-call/{reminder.id}/answer?miss=1"
+    second = press(signed, patient, reminder, "5", miss=1)
+    assert second.find("Dial").text == "+16175550100"
+    assert second.find("Hangup") is None
+    assert reminder.appointment.status == "scheduled"
+
+
+def test_zero_connects_to_the_care_team_from_the_reminder(new_patient, fake_twilio, signed):
+    patient, reminder = called(new_patient, fake_twilio)
+    root = press(signed, patient, reminder, "0")
+    assert "connecting you to a person" in spoken(root)
+    dial = root.find("Dial")
+    assert dial.text == "+16175550100"
+    assert dial.get("action") == f"/twilio/reminder-call/{reminder.id}/after-dial"
+
+
+def test_without_a_care_team_line_zero_takes_a_message_that_becomes_an_alert(
+    new_patient, fake_twilio, signed, app
+):
+    app.config["CARE_TEAM_PHONE"] = ""
+    patient, reminder = called(new_patient, fake_twilio)
+    root = press(signed, patient, reminder, "0")
+    record = root.find("Record")
+    assert record.get("action") == f"/twilio/reminder-call/{reminder.id}/recorded"
+    assert "After the tone, say your name" in spoken(root)
+    thanks = twiml(
+        signed.post(
+            f"/twilio/reminder-call/{reminder.id}/recorded",
+            {"To": patient.phone, "RecordingUrl": "https://api.twilio.com/recordings/RE1"},
+        )
+    )
+    assert "We got your message" in spoken(thanks)
+    [alert] = db.session.scalars(db.select(Alert))
+    assert (alert.kind, alert.phone, alert.patient_id, alert.appointment_id) == (
+        "voicemail",
+        patient.phone,
+        patient.id,
+        reminder.appointment_id,
+    )
+
+
+def test_when_nobody_at_the_care_team_answers_the_patient_can_leave_a_message(
+    new_patient, fake_twilio, signed
+):
+    patient, reminder = called(new_patient, fake_twilio)
+    root = twiml(
+        signed.post(
+            f"/twilio/reminder-call/{reminder.id}/after-dial",
+            {"To": patient.phone, "DialCallStatus": "no-answer"},
+        )
+    )
+    assert root.find("Record").get("action") == f"/twilio/reminder-call/{reminder.id}/recorded"
+
+
+def test_silence_reads_it_once_more_then_ends_politely_and_texts_the_reminder(
+    new_patient, fake_twilio, signed
+):
     patient, reminder = called(new_patient, fake_twilio)
     first = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
-    assert first.find("Redirect").text == f"/twilio/reminder-call/{reminder.id}?tries=1"
+    assert first.find("Redirect").text == f"/twilio/reminder-call/{reminder.id}?miss=1"
+    second = twiml(
+        signed.post(
+            f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}, query={"miss": 1}
+        )
+    )
+    assert second.find("Redirect").text == f"/twilio/reminder-call/{reminder.id}?miss=2"
     last = twiml(
         signed.post(
-            f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}, query={"tries": "2"}
+            f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}, query={"miss": 2}
         )
     )
     assert last.find("Gather") is None and last.find("Hangup") is not None
+    assert "send you this reminder by text" in spoken(last)
     assert "call (617) 555-0100" in spoken(last)
+    signed.post(  # the call itself completed: that changes nothing more
+        "/twilio/reminder-call/status",
+        {"CallSid": reminder.provider_sid, "CallStatus": "completed"},
+    )
+    assert reminders.send_due(SENT_AT.replace(minute=5), "w") == {"sent": 1}
+    [text] = fake_twilio.accepted("sms")
+    assert text.to == patient.phone
+    assert text.body.startswith("Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM")
+
+
+def test_silence_twice_from_a_number_that_opted_out_of_texts_promises_no_text(
+    new_patient, fake_twilio, signed
+):
+    patient, reminder = called(new_patient, fake_twilio)
+    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
+    contact.opted_out_at = SENT_AT
+    db.session.commit()
+    last = twiml(
+        signed.post(
+            f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}, query={"miss": 2}
+        )
+    )
+    assert "by text" not in spoken(last) and last.find("Hangup") is not None
+    assert reminders.send_due(SENT_AT.replace(minute=5), "w") == {}
+
+
+@pytest.mark.parametrize("digit", ["1", "2"])
+def test_a_key_pressed_for_a_cancelled_visit_changes_nothing_and_says_so(
+    new_patient, fake_twilio, signed, digit
+):
+    patient, reminder = called(new_patient, fake_twilio)
+    appointments.cancel(reminder.appointment, now=SENT_AT)
+    db.session.commit()
+    root = press(signed, patient, reminder, digit)
+    words = spoken(root)
+    assert "This visit was cancelled" in words and "call (617) 555-0100" in words
+    assert "press 0" in words and root.find("Gather").get("timeout") == "10"
+    db.session.expire_all()
+    assert db.session.get(Reminder, reminder.id).appointment.status == "cancelled"
+    assert db.session.scalars(db.select(Alert)).all() == []
+
+
+def test_a_finished_visit_is_not_confirmed_again(new_patient, fake_twilio, signed):
+    patient, reminder = called(new_patient, fake_twilio)
+    reminder.appointment.status = "done"
+    db.session.commit()
+    root = press(signed, patient, reminder, "1")
+    assert "The time for this visit has passed" in spoken(root)
+    db.session.expire_all()
+    assert db.session.get(Reminder, reminder.id).appointment.status == "done"
+
+
+def test_a_call_answered_after_the_visit_was_cancelled_does_not_read_the_old_time(
+    new_patient, fake_twilio, signed
+):
+    patient, reminder = called(new_patient, fake_twilio)
+    appointments.cancel(reminder.appointment, now=SENT_AT)
+    db.session.commit()
+    root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
+    assert "This visit was cancelled" in spoken(root) and "2:00 PM" not in spoken(root)
 
 
 def test_a_call_that_is_not_to_the_reminders_patient_hears_nothing_private(

@@ -12,7 +12,7 @@ from readability import english_grades, inflesz, is_gsm7
 from navigator import appointments, delivery, reminders
 from navigator.content import catalog
 from navigator.extensions import db
-from navigator.models import Alert, Contact, Message, Reminder, utcnow
+from navigator.models import Alert, Contact, EarlyReport, Message, Reminder, utcnow
 
 UTC_NOW = datetime(2026, 2, 1, 15, 0)  # a Sunday afternoon, far from any clock change
 KINDS = ("ct", "pet-ct", "bone-scan", "mri", "biopsy", "visit")
@@ -147,6 +147,16 @@ def test_an_appointment_booked_too_late_for_any_offset_gets_one_reminder_now(new
     now = utc("2026-02-12 12:30", "America/New_York")
     appointment = book(new_patient(), "2026-02-12 14:00", now=now)
     assert due_times(appointment) == {"2h": now}
+
+
+def test_an_appointment_booked_at_night_for_the_next_morning_is_reminded_when_quiet_hours_end(
+    new_patient,
+):
+    now = utc("2026-02-11 21:30", "America/New_York")
+    appointment = book(new_patient(), "2026-02-12 09:30", kind="biopsy", now=now)
+    assert due_times(appointment) == {"2h": utc("2026-02-12 08:00", "America/New_York")}
+    prep = [r for r in appointment.reminders if r.role == "prep"]
+    assert [r.due_at for r in prep] == [utc("2026-02-12 08:01", "America/New_York")]
 
 
 def test_a_reminder_whose_evening_slot_has_passed_is_not_sent_at_night(new_patient):
@@ -379,8 +389,32 @@ def test_an_undelivered_text_alerts_the_coordinators_once(new_patient):
     assert (reminder.status, reminder.error_code) == ("undelivered", "30003")
 
 
-def test_a_callback_for_an_unknown_sid_changes_nothing(app):
-    assert delivery.record("SM" + "f" * 32, "delivered", None, now=utcnow()) is None
+def test_a_report_that_comes_before_its_sid_is_recorded_is_applied_at_the_next_tick(
+    app, fake_twilio
+):
+    """The report crossed the sender's recording of the SID; the worker's tick catches it."""
+    from navigator import outbound
+
+    sid, _ = outbound.request_twilio("sms", "+16175552301", "Hello")
+    assert delivery.record(sid, "undelivered", "30003", now=utcnow()) is None
+    db.session.commit()
+    message = outbound.prepare_sms("+16175552301", "Hello")
+    outbound.record_result(message, sid, "queued")
+    db.session.commit()
+    reminders.send_due(utcnow(), "w")
+    db.session.expire_all()
+    assert (message.status, message.error_code) == ("undelivered", "30003")
+    assert [a.kind for a in db.session.scalars(db.select(Alert))] == ["delivery_failed"]
+
+
+def test_a_report_for_a_sid_never_recorded_changes_nothing_and_is_dropped_in_two_days(app):
+    assert delivery.record("SM" + "f" * 32, "delivered", None, now=UTC_NOW) is None
+    db.session.commit()
+    reminders.send_due(UTC_NOW + timedelta(days=1), "w")
+    assert db.session.scalar(db.select(db.func.count(EarlyReport.id))) == 1
+    reminders.send_due(UTC_NOW + timedelta(days=2, minutes=1), "w")
+    assert db.session.scalar(db.select(db.func.count(EarlyReport.id))) == 0
+    assert outbox() == []
 
 
 class FakeClock:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
+from readability import is_gsm7
 from twiml_helpers import texts_of
 
 from navigator import menus
 from navigator.extensions import db
-from navigator.models import Alert, Contact, Message
+from navigator.models import Alert, Contact, Message, utcnow
 from navigator.patients import NewPatient, enroll
 
 PHONE = "+16175550143"
@@ -116,6 +118,18 @@ def test_more_reads_a_long_topic_page_by_page_then_offers_a_way_on(text, app):
     assert contact().menu_node == "about"
 
 
+@pytest.mark.parametrize("more", ["MORE", "mas"])
+def test_more_on_a_menu_shows_that_menu_again_and_stays_there(text, app, more):
+    """A menu has no rest to read: no "That is all on this topic", no move up."""
+    text("MENU")
+    menu = text("2")  # the tests menu
+    assert text(more) == menu
+    assert contact().menu_node == "tests"
+    main = text("MENU")
+    assert text(more) == main
+    assert contact().menu_node == "main"
+
+
 def test_every_menu_option_is_reachable_by_text_and_no_page_is_a_dead_end(text, app):
     catalog = app.extensions["content"]
     for language in ("en", "es"):
@@ -173,12 +187,29 @@ def test_english_switches_back(text, app, keyword):
 # -- carrier keywords ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("keyword", ["HELP", "help", "Info", "AYUDA"])
-def test_help_names_the_program_a_contact_rates_how_to_stop_and_911(text, keyword):
+@pytest.mark.parametrize(
+    ("keyword", "frequency"),
+    [
+        ("HELP", "Msg frequency varies."),
+        ("help", "Msg frequency varies."),
+        ("Info", "Msg frequency varies."),
+        ("AYUDA", "La frecuencia de mensajes varía."),
+    ],
+)
+def test_help_names_the_program_a_contact_frequency_rates_how_to_stop_and_911(
+    text, keyword, frequency
+):
     reply = text(keyword)[0]
-    for needed in ("Hope Clinic Navigator", "(617) 555-0100", "STOP", "911"):
+    for needed in ("Hope Clinic Navigator", "(617) 555-0100", frequency, "STOP", "911"):
         assert needed in reply
     assert "rates" in reply.lower() or "tarifas" in reply.lower()
+    assert "3 msgs" not in reply and "3 mensajes" not in reply  # no promise we cannot keep
+
+
+def test_start_says_the_frequency_varies(text):
+    text("STOP")
+    [reply] = text("START")
+    assert "Msg frequency varies." in reply and "Msg & data rates may apply." in reply
 
 
 @pytest.mark.parametrize(
@@ -207,23 +238,50 @@ def test_stop_words_opt_out_with_one_confirmation(text, app, keyword):
 
 
 @pytest.mark.parametrize(
-    "request_text",
+    ("request_text", "language"),
     [
-        "stop texting me",
-        "Please STOP sending these",
-        "ya no me manden mensajes",
-        "no more texts please",
+        ("stop texting me", "en"),
+        ("Please STOP sending these", "en"),
+        ("no more texts please", "en"),
+        ("please stop", "en"),
+        ("stop please", "en"),
+        ("Stop please!", "en"),
+        ("stop it", "en"),
+        ("unsubscribe me", "en"),
+        ("quit texting me", "en"),
+        ("don't message me", "en"),
+        ("ya no me manden mensajes", "es"),
+        ("no me envíen más mensajes", "es"),
+        ("no me escriban", "es"),
+        ("ya no quiero recibir mensajes", "es"),
+        ("dejen de escribirme por favor", "es"),
+        ("Basta ya", "es"),
     ],
 )
-def test_plain_requests_to_stop_are_honoured(text, request_text):
-    text(request_text)
+def test_plain_requests_to_stop_are_honoured_with_one_confirmation_in_their_language(
+    text, app, request_text, language
+):
+    assert text(request_text) == [words(app, "prompts.sms.stop", language)]
     assert contact().opted_out
+    assert text(request_text) == []  # asking again is not answered again
 
 
-def test_a_question_that_starts_with_para_is_not_an_opt_out(text, app):
-    replies = text("¿para qué es la biopsia?")
+@pytest.mark.parametrize(
+    "message",
+    [
+        "¿para qué es la biopsia?",
+        "when do the scans stop",
+        "stop sign",
+        "how do I stop it from spreading",
+        "¿por qué no me escriben?",  # a complaint that nobody writes, not a request
+        "no me envían los resultados",
+    ],
+)
+def test_questions_and_complaints_that_use_stop_words_are_not_an_opt_out(text, app, message):
+    replies = text(message)
     assert not contact().opted_out
-    assert replies and replies[0] != words(app, "prompts.sms.stop")
+    assert replies and words(app, "prompts.sms.stop", "en") not in replies
+    assert words(app, "prompts.sms.stop", "es") not in replies
 
 
 @pytest.mark.parametrize("keyword", ["START", "unstop", "YES"])
@@ -351,6 +409,23 @@ def _spanish(message: str) -> bool:
     return any(w in message for w in ("puedo", "fiebre"))
 
 
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        ("me quiero suicidar", "crisis"),
+        ("convulsiones", "stroke_seizure"),
+        ("es una emergencia", "emergency_question"),
+        ("ambulancia", "emergency_question"),
+        ("temperatura de 39", "fever"),
+    ],
+)
+def test_a_warning_sign_in_spanish_from_a_new_number_is_answered_in_spanish(
+    text, app, message, rule
+):
+    assert text(message)[0] == words(app, f"redflags.{rule}.text", "es")
+    assert [a.detail for a in alerts("red_flag")] == [rule]
+
+
 def test_warning_signs_are_screened_before_stop(text, app):
     replies = text("stop texting me I want to kill myself")
     assert replies[0].startswith(words(app, "redflags.crisis.text")[:30])
@@ -376,6 +451,54 @@ def test_next_for_an_enrolled_patient_with_nothing_scheduled_says_so(text, app):
     enroll(NewPatient("Ana Demo", PHONE))
     db.session.commit()
     assert text("NEXT") == [words(app, "prompts.sms.next_none")]
+
+
+#: Preparation notes as a coordinator might paste them from a site's letter (651 characters).
+PASTED_PREP = (
+    "Please don\u2019t eat or drink anything \u2014 not even gum \u2014 for 6 hours before "
+    "your scan \U0001f37d\ufe0f. \u201cClear\u201d water is OK until 2 hours before. "
+) * 5 + "Bring your insurance card \u2013 and a list of your medicines\u2026 Thanks! \U0001f60a"
+
+
+def _visit_with_pasted_notes(language: str) -> None:
+    from navigator import appointments
+
+    now = utcnow()
+    patient = enroll(NewPatient("Ana Demo", PHONE, language=language))
+    appointments.schedule(
+        patient,
+        "ct",
+        (now + timedelta(days=10)).replace(hour=14, minute=0, second=0, microsecond=0),
+        "America/New_York",
+        "Cl\u00ednica San Jos\u00e9 \u2013 2nd floor \U0001f3e5",
+        PASTED_PREP,
+        now=now,
+    )
+    db.session.commit()
+
+
+def test_next_with_pasted_notes_is_cut_between_words_into_plain_texts(text):
+    _visit_with_pasted_notes("en")
+    replies = text("NEXT")
+    assert len(PASTED_PREP) > 640 and len(replies) >= 3
+    assert all(len(reply) <= 320 for reply in replies)
+    assert all(is_gsm7(reply) for reply in replies), replies
+    joined = " ".join(replies)
+    assert "at Clinica San José - 2nd floor." in joined
+    assert "Please don't eat or drink anything - not even gum - for 6 hours" in joined
+    assert '"Clear" water' in joined and "medicines... Thanks!" in joined
+    for reply in replies:  # every cut falls between words
+        assert reply == reply.strip() and not reply.startswith(("-", "."))
+    assert joined.count("Please don't eat") == 5
+
+
+def test_next_in_spanish_keeps_the_accents_of_the_place(text):
+    _visit_with_pasted_notes("es")
+    replies = text("NEXT")
+    assert all(len(reply) <= 320 for reply in replies)
+    joined = " ".join(replies)
+    assert "Clínica San José - 2nd floor" in joined
+    assert "\U0001f3e5" not in joined and "\U0001f60a" not in joined
 
 
 # -- Twilio done right ---------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from twilio_signing import TwilioSigner
 from twiml_helpers import dial, gather, parse, redirect, spoken
 
 from navigator import menus
@@ -180,14 +181,150 @@ def test_two_wrong_keys_connect_to_a_person_instead_of_hanging_up(call, app):
     assert dial(call.last) is not None
 
 
-def test_zero_connects_to_the_care_team_from_any_prompt(call, app):
+SILENCE = None  # a step where the caller presses nothing
+ASKING_FOR_A_PERSON = ["operator", "representative", "operadora", "a person please", "persona"]
+
+
+def every_prompt(catalog):
+    """Each prompt a caller can be at, with the steps that bring them there from the greeting.
+
+    The first step picks the language; the visit step of an enrolled caller is the
+    date-of-birth or PIN prompt; a topic after "text me this" is the send-by-text offer's
+    answer; a reprompt after silence and after a wrong key are prompts too.
+    """
+    yield "the greeting", []
+    for node_id in menus.walk(catalog):
+        yield node_id, [str(step) for step in menus.path_to(catalog, node_id)]
+    leaf = next(
+        n
+        for n in menus.walk(catalog)
+        if not catalog.nodes[n].children and not catalog.nodes[n].action
+    )
+    yield f"{leaf} after it was texted", [*map(str, menus.path_to(catalog, leaf)), "7"]
+    yield "the reprompt after silence", [SILENCE]
+    yield "the main menu after a wrong key", ["9"]
+
+
+def test_zero_connects_to_the_care_team_from_any_prompt(twilio, app):
+    """0, or words asking for a person, at every prompt of the call, in both languages."""
+    enroll(NewPatient("Ana Demo", CALLER, pin="4321"))  # so the visit step asks for the PIN
+    db.session.commit()
+    catalog = app.extensions["content"]
+    asking = itertools.cycle(ASKING_FOR_A_PERSON)
+    for language, key in (("en", "1"), ("es", "2")):
+        for prompt, steps in every_prompt(catalog):
+            for answer in ("0", next(asking)):
+                call = Call(twilio)
+                call.start()
+                for step in [] if prompt == "the greeting" else [key, *steps]:
+                    call.silence() if step is SILENCE else call.press(step)
+                assert gather(call.last) is not None, prompt
+                call.press(answer) if answer == "0" else call.say(answer)
+                where = f"{answer!r} at {prompt} ({language})"
+                assert dial(call.last) is not None, where
+                assert dial(call.last).text.strip() == "+16175550100", where
+                # At the greeting the caller has not chosen yet: the last call's language.
+                spoken_in = ("en", "es") if prompt == "the greeting" else (language,)
+                assert any(
+                    words(app, "prompts.voice.connecting", each) in call.heard for each in spoken_in
+                ), where
+
+
+def test_the_identity_check_offers_0_and_0_is_not_a_failed_check(call, app):
+    enroll(NewPatient("Ana Demo", CALLER, pin="4321"))
+    db.session.commit()
     call.start()
     call.press("1")
-    call.press("2")
+    call.press("1")
+    assert "press 0" in call.heard
+    call.post(gather(call.last).get("action"), Digits="0#")
+    assert dial(call.last) is not None
+    db.session.expire_all()
+    assert db.session.scalar(db.select(Contact.failed_checks).filter_by(phone=CALLER)) == 0
+
+
+def test_a_warning_sign_said_at_the_greeting_gets_the_advice_a_person_and_an_alert(call, app):
+    call.start()
+    call.say("I can't breathe and my chest hurts")
+    assert call.heard.startswith(words(app, "redflags.breathing_chest.text").split(".")[0])
+    assert dial(call.last) is not None
+    assert (
+        db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
+    )
+
+
+def test_a_warning_sign_from_a_hidden_number_still_reaches_the_inbox(twilio, app):
+    call = Call(twilio, caller="anonymous")
+    call.start()
+    call.press("1")
+    call.say("I can't breathe and my chest hurts")
+    assert dial(call.last) is not None
+    alert = db.session.scalar(db.select(Alert).filter_by(kind="red_flag"))
+    assert (alert.detail, alert.phone, alert.patient_id) == ("breathing_chest", "", None)
+
+
+def test_spanish_said_at_the_greeting_is_remembered(call, twilio, app):
+    call.start()
+    call.say("Español.")
+    assert words(app, "prompts.voice.reserved_main", "es") in call.heard
+    again = Call(twilio)
+    again.start()
+    assert again.heard.startswith(words(app, "prompts.voice.greeting", "es"))
+
+
+def test_pressing_0_puts_a_call_back_request_in_the_inbox_even_when_the_line_answers(call, app):
+    """Coordinators see that a caller asked for a person, as they do when 0 is texted."""
+    call.start()
     call.press("1")
     call.press("0")
-    assert words(app, "prompts.voice.connecting") in call.heard
-    assert dial(call.last).text.strip() == "+16175550100"
+    call.post(dial(call.last).get("action"), DialCallStatus="completed")
+    assert parse(call.last).find("Hangup") is not None
+    [callback] = db.session.scalars(db.select(Alert).filter_by(kind="callback")).all()
+    assert callback.phone == CALLER
+
+
+def test_an_unanswered_transfer_leaves_a_call_back_request_if_the_caller_hangs_up(call, app):
+    call.start()
+    call.press("1")
+    call.silence()
+    call.silence()  # two misses: put through to the care team, who do not answer
+    call.post(dial(call.last).get("action"), DialCallStatus="no-answer")
+    assert parse(call.last).find("Record") is not None  # ...and the caller hangs up here
+    [callback] = db.session.scalars(db.select(Alert).filter_by(kind="callback")).all()
+    assert callback.phone == CALLER
+
+
+UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/down"
+
+
+@pytest.mark.parametrize("care_team", ["", "+16175550100"])
+def test_with_the_database_down_a_call_apologises_in_both_languages_and_ends(
+    app_with, app, care_team
+):
+    """Never a redirect back into a step that needs the database: the call ends."""
+    down = app_with(SQLALCHEMY_DATABASE_URI=UNREACHABLE_DATABASE, CARE_TEAM_PHONE=care_team)
+    call = Call(TwilioSigner(down.test_client()))
+    call.start()
+    line = "(617) 555-0100" if care_team else "(202) 555-0100"
+    english = words(app, "prompts.voice.apology", "en", care_team=line)
+    spanish = words(app, "prompts.voice.apology", "es", care_team=line)
+    for _step in range(4):
+        response = parse(call.last)
+        assert response.find("Redirect") is None
+        heard = call.heard
+        assert heard.index(english) < heard.index(spanish)
+        assert "9 1 1" in english and "9 1 1" in spanish
+        if response.find("Dial") is not None:
+            assert response.find("Dial").text.strip() == care_team
+            call.post(response.find("Dial").get("action"), DialCallStatus="no-answer")
+        elif response.find("Record") is not None:
+            recording = {"RecordingUrl": "https://api.twilio.com/rec/RE1", "RecordingDuration": "9"}
+            call.post(response.find("Record").get("action"), **recording)
+        else:
+            assert response[-1].tag == "Hangup"
+            break
+    else:
+        pytest.fail("the call never ended")
 
 
 def test_without_a_care_team_line_zero_takes_a_message_that_becomes_an_alert(call, app):
@@ -277,6 +414,90 @@ def test_a_pin_also_passes_the_check(call, app):
     call.press("1")
     call.press("4321")
     assert words(app, "prompts.voice.next_none") in call.heard
+
+
+def asking_for_the_visit(twilio, language_key="1"):
+    """A new call that asks for the caller's visit: it stops at the identity check."""
+    call = Call(twilio)
+    call.start()
+    call.press(language_key)
+    call.press("1")
+    return call
+
+
+def wrong_tries(twilio, count, language_key="1"):
+    """``count`` wrong PINs, each on a call of its own, as someone guessing would call."""
+    for _ in range(count):
+        call = asking_for_the_visit(twilio, language_key)
+        call.press("1111")
+    return call
+
+
+def identity_alerts():
+    db.session.expire_all()
+    return db.session.scalars(db.select(Alert).filter_by(kind="identity_locked")).all()
+
+
+def test_five_wrong_tries_in_a_row_lock_the_phone_check_and_tell_the_coordinators_once(twilio, app):
+    patient = enroll(NewPatient("Ana Demo", CALLER, pin="4321"))
+    db.session.commit()
+    wrong_tries(twilio, 4)
+    assert identity_alerts() == []
+    call = wrong_tries(twilio, 1)
+    assert words(app, "prompts.voice.verify_failed") in call.heard
+    assert words(app, "prompts.voice.check_locked") in call.heard
+    assert gather(call.last).get("action").startswith("/twilio/voice/choose?node=main")
+    [alert] = identity_alerts()
+    assert alert.patient_id == patient.id and alert.phone == CALLER
+    assert "1111" not in alert.detail and "4321" not in alert.detail
+    # Later calls are told at once, are offered a person, and raise no second alert.
+    call = asking_for_the_visit(twilio)
+    assert words(app, "prompts.voice.check_locked") in call.heard
+    assert words(app, "prompts.voice.verify") not in call.heard
+    call.press("0")
+    assert dial(call.last) is not None
+    assert len(identity_alerts()) == 1
+
+
+def test_the_right_pin_is_refused_while_the_phone_check_is_locked(twilio, app):
+    enroll(NewPatient("Ana Demo", CALLER, pin="4321"))
+    db.session.commit()
+    waiting = asking_for_the_visit(twilio)  # at the PIN prompt when the lock happens
+    wrong_tries(twilio, 5)
+    waiting.press("4321")
+    assert words(app, "prompts.voice.check_locked") in waiting.heard
+    assert words(app, "prompts.voice.next_none") not in waiting.heard
+    db.session.expire_all()
+    contact = db.session.scalar(db.select(Contact).filter_by(phone=CALLER))
+    assert contact.failed_checks == 5 and contact.verified_call_sid is None
+    assert len(identity_alerts()) == 1
+
+
+def test_the_tries_must_be_wrong_in_a_row_to_lock(twilio, app):
+    enroll(NewPatient("Ana Demo", CALLER, pin="4321"))
+    db.session.commit()
+    wrong_tries(twilio, 4)
+    asking_for_the_visit(twilio).press("4321")
+    call = wrong_tries(twilio, 4)
+    assert words(app, "prompts.voice.check_locked") not in call.heard
+    assert identity_alerts() == []
+
+
+def test_a_spanish_caller_hears_that_the_phone_check_is_locked_in_spanish(twilio, app):
+    enroll(NewPatient("Ana Demo", CALLER, language="es", pin="4321"))
+    db.session.commit()
+    call = wrong_tries(twilio, 5, language_key="2")
+    assert words(app, "prompts.voice.check_locked", "es") in call.heard
+    call = asking_for_the_visit(twilio, language_key="2")
+    assert words(app, "prompts.voice.check_locked", "es") in call.heard
+
+
+def test_the_digits_keyed_in_are_never_logged(twilio, app, written_logs):
+    enroll(NewPatient("Ana Demo", CALLER, pin="4321"))
+    db.session.commit()
+    wrong_tries(twilio, 6)
+    logged = written_logs.getvalue()
+    assert "locked" in logged and "1111" not in logged
 
 
 def test_a_failure_inside_a_call_apologises_and_connects_to_a_person(call, app, monkeypatch):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest_twilio import ACCOUNT_SID
 
-from navigator import outbound, reminders, scheduler
+from navigator import appointments, delivery, outbound, reminders, scheduler
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Contact, Message, Patient, Reminder, utcnow
 
@@ -75,6 +75,26 @@ def reminder_rows() -> list[Reminder]:
     return list(db.session.scalars(db.select(Reminder).order_by(Reminder.id)))
 
 
+def booked(new_patient, phone: str, channel: str = "sms") -> Appointment:
+    """A patient with no quiet hours and a CT scan three days after NOW, reminders planned."""
+    patient = new_patient(phone=phone, channel=channel, quiet_start="00:00", quiet_end="00:00")
+    appointment = appointments.schedule(
+        patient, "ct", datetime(2026, 2, 12, 14, 0), "America/New_York", "Mercy", now=NOW
+    )
+    db.session.commit()
+    return appointment
+
+
+class Clock:
+    """Injected monotonic time: a rate limiter's waits move it on."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 # -- one worker, Twilio misbehaving ----------------------------------------------------------
 
 
@@ -102,6 +122,65 @@ def test_a_server_error_or_throttling_is_retried_later_and_sent_once(
     assert reminder_rows()[0].attempts == 2
 
 
+def test_a_network_error_is_retried_later_and_sent_once(app, fake_twilio):
+    """The connection breaks before Twilio takes the text: the worker tries again later."""
+    seed(1, NOW)
+    fake_twilio.drop_next()
+    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    assert fake_twilio.accepted() == []
+    assert reminders.send_due(NOW + timedelta(seconds=30), "w") == {}
+    assert reminders.send_due(NOW + timedelta(minutes=1, seconds=1), "w") == {"sent": 1}
+    assert len(fake_twilio.accepted()) == 1
+    [reminder] = reminder_rows()
+    assert (reminder.status, reminder.provider_sid) == ("sent", fake_twilio.accepted()[0].sid)
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
+
+
+def test_twilio_that_cannot_be_reached_at_all_is_tried_again_later(app, fake_twilio):
+    seed(1, NOW)
+    url = app.config["TWILIO_API_URL"]
+    app.config["TWILIO_API_URL"] = "http://127.0.0.1:9"  # nothing listens on the discard port
+    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    app.config["TWILIO_API_URL"] = url
+    assert reminders.send_due(NOW + timedelta(minutes=1), "w") == {"sent": 1}
+    assert len(fake_twilio.accepted()) == 1
+
+
+@pytest.mark.parametrize("trouble", ["answer never came", "connection broke after"])
+def test_a_send_twilio_may_have_taken_is_looked_up_before_it_is_sent_again(
+    app, fake_twilio, trouble
+):
+    seed(1, NOW)
+    app.config["TWILIO_TIMEOUT_SECONDS"] = 0.2
+    if trouble == "answer never came":
+        fake_twilio.answer_late(1.0)
+    else:
+        fake_twilio.drop_next(after_taking_it=True)
+    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    fake_twilio.settle()
+    [taken] = fake_twilio.accepted()
+    assert reminders.send_due(NOW + timedelta(minutes=1, seconds=1), "w") == {"recovered": 1}
+    assert fake_twilio.accepted() == [taken]
+    [reminder] = reminder_rows()
+    assert (reminder.status, reminder.provider_sid) == ("sent", taken.sid)
+
+
+def test_a_send_that_never_gets_an_answer_is_given_up_after_its_tries_with_an_alert(
+    app, fake_twilio
+):
+    seed(1, NOW)
+    fake_twilio.drop_next(times=reminders.MAX_ATTEMPTS + 1)
+    moment = NOW
+    for _ in range(reminders.MAX_ATTEMPTS + 1):
+        reminders.send_due(moment, "w")
+        moment += timedelta(minutes=31)
+    [reminder] = reminder_rows()
+    assert reminder.status == "failed" and "gave up" in reminder.error_reason
+    assert len(fake_twilio.received) == reminders.MAX_ATTEMPTS
+    assert fake_twilio.accepted() == []
+    assert [a.kind for a in db.session.scalars(db.select(Alert))] == ["delivery_failed"]
+
+
 @pytest.mark.parametrize("code", [21610, 21211, 21614])
 def test_a_permanent_refusal_fails_the_reminder_and_alerts_a_coordinator(app, fake_twilio, code):
     [phone] = seed(1, NOW)
@@ -126,6 +205,117 @@ def test_a_reminder_that_keeps_failing_is_given_up_with_an_alert(app, fake_twili
     assert reminder.status == "failed" and reminder.attempts == reminders.MAX_ATTEMPTS
     assert len(fake_twilio.received) == reminders.MAX_ATTEMPTS
     assert [a.kind for a in db.session.scalars(db.select(Alert))] == ["delivery_failed"]
+
+
+def test_a_number_unsubscribed_at_the_carrier_is_opted_out_and_alerted_once(
+    app, fake_twilio, new_patient
+):
+    appointment = booked(new_patient, "+16175552201")
+    phone = appointment.patient.phone
+    fake_twilio.fail_for(phone, 400, 21610, times=10)
+    first = NOW + timedelta(minutes=1)
+    assert reminders.send_due(first, "w") == {"failed": 1}
+    for later in (timedelta(days=2, minutes=2), timedelta(days=2, hours=22, minutes=1)):
+        assert reminders.send_due(NOW + later, "w")["skipped"] >= 1
+    assert len(fake_twilio.received) == 1
+    contact = db.session.scalar(db.select(Contact).filter_by(phone=phone))
+    assert contact.opted_out and contact.opted_out_at == first
+    [alert] = db.session.scalars(db.select(Alert))
+    assert (alert.kind, alert.phone) == ("delivery_failed", phone)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "times"), [((400, 13224), 1), ((503, None), reminders.MAX_ATTEMPTS)]
+)
+def test_a_reminder_call_twilio_refuses_is_followed_by_the_reminder_as_a_text(
+    app, fake_twilio, new_patient, refusal, times
+):
+    appointment = booked(new_patient, "+16175552202", channel="voice")
+    phone = appointment.patient.phone
+    fake_twilio.fail_for(phone, *refusal, times=times)
+    moment = NOW + timedelta(minutes=1)
+    for _ in range(times + 1):
+        reminders.send_due(moment, "w")
+        moment += timedelta(minutes=31)
+    assert [r.kind for r in fake_twilio.received] == ["call"] * times + ["sms"]
+    [text] = fake_twilio.accepted("sms")
+    assert text.to == phone and "Reply C to confirm" in text.body
+    call = next(r for r in reminder_rows() if r.channel == "voice" and r.offset == "3d")
+    assert call.status == "undelivered" and "texted instead" in call.error_reason
+
+
+class MidBatch(reminders.RateLimiter):
+    """No pacing; before the n-th send of a batch, ``then`` runs in its own app context, as
+    a webhook or a second process would, while the worker is still sending."""
+
+    def __init__(self, app, before_send: int, then):
+        super().__init__(0)
+        self.app, self.before_send, self.then, self.sends = app, before_send, then, 0
+
+    def acquire(self) -> None:
+        self.sends += 1
+        if self.sends == self.before_send:
+            with self.app.app_context():
+                self.then()
+                db.session.commit()
+
+
+def test_a_missed_call_reported_while_the_batch_is_still_sending_is_texted(
+    app, fake_twilio, new_patient
+):
+    """Twilio says "no-answer" for the first call before the worker has sent the rest."""
+    app.config["REMINDER_SEND_THREADS"] = 1
+    for index in range(3):
+        booked(new_patient, f"+1617555{2210 + index:04d}", channel="voice")
+
+    def first_call_not_answered():
+        first = fake_twilio.accepted("call")[0].sid
+        delivery.record(first, "no-answer", None, now=NOW + timedelta(minutes=1))
+
+    reminders.send_due(
+        NOW + timedelta(minutes=1), "w", limiter=MidBatch(app, 3, first_call_not_answered)
+    )
+    reminders.send_due(NOW + timedelta(minutes=2), "w")
+    assert len(fake_twilio.accepted("call")) == 3
+    first = fake_twilio.accepted("call")[0]
+    [text] = fake_twilio.accepted("sms")
+    assert text.to == first.to
+    missed = next(r for r in reminder_rows() if r.provider_sid == first.sid)
+    assert missed.status == "undelivered"
+
+
+def test_a_report_that_comes_while_a_send_is_in_doubt_is_applied_when_it_is_found(app, fake_twilio):
+    seed(1, NOW)
+    [reminder] = reminder_rows()
+    sid = _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=True)
+    assert delivery.record(sid, "delivered", None, now=NOW + timedelta(minutes=1)) is None
+    db.session.commit()
+    later = NOW + reminders.LEASE + timedelta(minutes=1)
+    assert reminders.send_due(later, "rescuer") == {"recovered": 1}
+    [reminder] = reminder_rows()
+    message = db.session.scalar(db.select(Message).filter_by(provider_sid=sid))
+    assert (reminder.status, message.status) == ("delivered", "delivered")
+
+
+def test_each_batch_of_a_long_tick_is_leased_from_its_own_claim(app):
+    """Sends paced 100 s apart, one reminder a batch: at every send, a second worker
+    looking for rows whose lease ran out finds none, so none is sent twice."""
+    seed(4, NOW)
+    app.config["REMINDER_BATCH"] = 1
+    clock = Clock()
+    taken_over = []
+
+    def wait(seconds: float) -> None:
+        clock.now += seconds
+        with app.app_context():
+            moment = NOW + timedelta(seconds=clock.now)
+            taken_over.extend(reminders.claim_in_doubt(moment, "second-worker"))
+
+    limiter = reminders.RateLimiter(0.01, clock=clock, sleep=wait)
+    assert reminders.send_due(NOW, "first-worker", limiter=limiter, clock=clock) == {"sent": 4}
+    assert clock.now > reminders.LEASE.total_seconds(), "the tick should outlast one lease"
+    assert taken_over == []
+    assert [r.claimed_by for r in reminder_rows()] == ["first-worker"] * 4
 
 
 # -- a worker that died ----------------------------------------------------------------------
@@ -188,6 +378,36 @@ def test_an_in_doubt_text_is_not_sent_to_someone_who_opted_out_meanwhile(app, fa
     assert reminders.send_due(later, "rescuer") == {"skipped": 1}
     assert fake_twilio.received == []
     assert db.session.scalar(db.select(Message)).status == "not_sent"
+
+
+def test_a_text_a_dead_worker_left_is_never_sent_once_the_visit_has_moved(app, fake_twilio):
+    seed(1, NOW)
+    [reminder] = reminder_rows()
+    _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=False)
+    appointments.move(reminder.appointment, datetime(2026, 2, 17, 14, 0), now=NOW)
+    db.session.commit()
+    later = NOW + reminders.LEASE + timedelta(minutes=1)
+    assert reminders.send_due(later, "rescuer") == {}
+    assert fake_twilio.received == []
+    assert db.session.get(Reminder, reminder.id).status == "cancelled"
+
+
+def test_a_send_on_its_way_when_the_visit_moves_is_not_tried_again(app, fake_twilio, new_patient):
+    """The send fails while the coordinator moves the visit: the old reminder is not retried
+    (the new time has its own reminders)."""
+    appointment = booked(new_patient, "+16175552203")
+    fake_twilio.fail_next(500)
+
+    def coordinator_moves_it():
+        moved = db.session.get(Appointment, appointment.id)
+        appointments.move(moved, datetime(2026, 2, 19, 14, 0), now=NOW)
+
+    limiter = MidBatch(app, 1, coordinator_moves_it)
+    assert reminders.send_due(NOW + timedelta(minutes=1), "w", limiter=limiter) == {"cancelled": 1}
+    assert reminders.send_due(NOW + timedelta(minutes=5), "w") == {}
+    assert len(fake_twilio.received) == 1
+    old = [r for r in reminder_rows() if r.due_at <= NOW + timedelta(minutes=1)]
+    assert [r.status for r in old] == ["cancelled"]
 
 
 def test_an_in_doubt_text_waits_when_twilio_cannot_be_asked(app, fake_twilio):

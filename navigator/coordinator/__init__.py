@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import db, login_manager
-from ..models import Coordinator
+from ..models import Coordinator, utcnow
 from ..phones import for_humans
 
 bp = Blueprint(
@@ -32,11 +33,11 @@ bp = Blueprint(
 
 #: Endpoints reachable without signing in.
 PUBLIC_ENDPOINTS = {"coordinator.sign_in", "coordinator.static"}
-
-#: Defaults for the sign-in limit; a deployment may override them in app.config.
-DEFAULTS = {
-    "COORDINATOR_MAX_FAILED_SIGN_INS": 5,
-    "COORDINATOR_LOCKOUT_MINUTES": 15,
+#: What a coordinator signed in with a temporary password may open until they change it.
+TEMPORARY_PASSWORD_ENDPOINTS = {
+    "coordinator.account",
+    "coordinator.change_password",
+    "coordinator.sign_out",
 }
 
 SECURITY_HEADERS = {
@@ -53,9 +54,41 @@ SECURITY_HEADERS = {
 
 @bp.before_request
 def _require_sign_in():
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    """Signed in, active within ``SESSION_IDLE_MINUTES``, and not on a temporary password."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    return login_manager.unauthorized()
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    now = utcnow()
+    if sessions.idle_too_long(now):
+        return _signed_out_for_idleness()
+    sessions.touch(now)
+    if sessions.must_change() and request.endpoint not in TEMPORARY_PASSWORD_ENDPOINTS:
+        flash("You signed in with a temporary password. Choose your own to go on.", "warning")
+        return redirect(url_for("coordinator.account"))
+    return None
+
+
+def _signed_out_for_idleness():
+    """End the idle session; after signing in again, return to the page they were on."""
+    sessions.end()
+    minutes = current_app.config["SESSION_IDLE_MINUTES"]
+    flash(
+        f"You were signed out after {minutes} minutes without using the app. "
+        "Sign in to go back to where you were.",
+        "info",
+    )
+    return redirect(url_for("coordinator.sign_in", next=_where_they_were()))
+
+
+def _where_they_were() -> str | None:
+    """This page for a GET; for a form sent after the timeout, the page the form was on."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path:
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 @bp.after_request
@@ -111,12 +144,18 @@ def _error_page(code: int, title: str, text: str):
 
 
 def _csrf_error(error):
+    # The token is tied to the session, so this means the session behind the page ended
+    # (signed out, timed out, signed in again elsewhere) or the form came from another site.
     return (
         render_template(
             "coordinator/error.html",
             code=400,
             title="This form has expired",
-            text="The page was open too long or was sent twice. Go back, reload it and try again.",
+            text=(
+                "Nothing was saved. The form was opened before you last signed in or out, "
+                "so for safety it could not be sent. Go back, reload the page, "
+                "then fill in the form and send it again."
+            ),
         ),
         400,
     )
@@ -124,8 +163,10 @@ def _csrf_error(error):
 
 def init_app(app) -> None:
     """Register the blueprint at ``/``, sign-in, security headers and error pages."""
-    for key, value in DEFAULTS.items():
+    for key, value in sign_in_limit.DEFAULTS.items():
         app.config.setdefault(key, value)
+    app.config.setdefault("SESSION_IDLE_MINUTES", 30)
+    app.config.setdefault("SITE_TIMEZONE", "America/New_York")
     login_manager.login_view = "coordinator.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -134,6 +175,14 @@ def init_app(app) -> None:
     app.before_request(_forget_loaded_user)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(
+        400,
+        _error_page(
+            400,
+            "This request could not be read",
+            "Nothing was saved. Go back, reload the page and try again.",
+        ),
+    )
     app.register_error_handler(
         403, _error_page(403, "Not allowed", "Your account cannot open this page.")
     )
@@ -153,8 +202,9 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def _load_coordinator(session_id: str):
-    """The signed-in coordinator, unless the account was deactivated or its password
-    changed since this session began (then the session ends: see ``Coordinator.get_id``)."""
+    """The signed-in coordinator, unless the account was deactivated, its password
+    changed (see ``Coordinator.get_id``), or it signed out since this session began
+    (see ``sessions``): then the session is over."""
     number, _, token = session_id.partition(".")
     if not number.isdigit():
         return None
@@ -162,6 +212,8 @@ def _load_coordinator(session_id: str):
     if coordinator is None or not coordinator.active:
         return None
     if not hmac.compare_digest(token, coordinator.session_token()):
+        return None
+    if sessions.ended_by_later_event(coordinator):
         return None
     return coordinator
 
@@ -173,7 +225,11 @@ from . import (  # noqa: F401  (routes on bp)
     auth,
     inbox,
     patients,
+    phone_change,
+    phone_check,
     preferences,
+    sessions,
+    sign_in_limit,
     tryit,
     workup,
 )

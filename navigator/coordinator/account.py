@@ -1,26 +1,31 @@
-"""A coordinator's own account (time zone, password) and an admin switching accounts off.
+"""A coordinator's own account (time zone, password), and what admins do to accounts:
+switch them off and on, and set a temporary password for someone who forgot theirs.
 
-Changing a password or deactivating an account ends that coordinator's other sessions
-(the session cookie carries a token derived from the password and the active flag), so a
-nurse who leaves, or whose password was seen, is signed out everywhere at once.
+Changing a password, having one set, or deactivating an account ends that coordinator's
+other sessions (see ``sessions``), so a nurse who leaves, or whose password was seen, is
+signed out everywhere at once. A temporary password works once: the coordinator must
+choose their own before any other page opens. Passwords are never logged or audited.
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_user
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import Coordinator
-from . import bp
+from . import bp, sessions
 from .audit import record
-from .forms import ConfirmForm, PasswordChangeForm, TimezoneForm
+from .forms import ConfirmForm, PasswordChangeForm, TemporaryPasswordForm, TimezoneForm
 
 
 def _page(zone_form: TimezoneForm, password_form: PasswordChangeForm, status: int = 200):
     return render_template(
-        "coordinator/account.html", zone_form=zone_form, password_form=password_form
+        "coordinator/account.html",
+        zone_form=zone_form,
+        password_form=password_form,
+        temporary=sessions.must_change(),
     ), status
 
 
@@ -52,10 +57,15 @@ def change_password():
     if not check_password_hash(current_user.password_hash, form.current.data):
         form.current.errors.append("This is not your current password.")
         return _page(zone_form, form, 422)
+    if form.password.data == form.current.data:
+        form.password.errors.append("Choose a password different from the current one.")
+        return _page(zone_form, form, 422)
     current_user.password_hash = generate_password_hash(form.password.data)
+    current_user.must_change_password = False
     record("change_password", "coordinator", current_user.id)
+    sessions.end_everywhere(current_user)
     db.session.commit()
-    login_user(current_user._get_current_object())  # this browser gets the new token
+    sessions.password_changed(current_user._get_current_object())
     flash("Your password is changed. Other browsers signed in as you are signed out.", "success")
     return redirect(url_for("coordinator.account"))
 
@@ -93,3 +103,41 @@ def reactivate(coordinator_id: int):
     db.session.commit()
     flash(f"{coordinator.email} can sign in again.", "success")
     return redirect(url_for("coordinator.coordinators"))
+
+
+@bp.route("/coordinators/<int:coordinator_id>/password", methods=["GET", "POST"])
+def temporary_password(coordinator_id: int):
+    """An admin sets a temporary password for another coordinator.
+
+    Their sessions end and any sign-in lock is lifted; at their next sign-in they must
+    choose their own password. The audit row says who did it, never the password.
+
+    :raise 403: not an admin, or their own account (they use *Your account*).
+    """
+    if not current_user.is_admin or coordinator_id == current_user.id:
+        abort(403)
+    coordinator = db.get_or_404(Coordinator, coordinator_id)
+    form = TemporaryPasswordForm()
+    if form.validate_on_submit():
+        coordinator.password_hash = generate_password_hash(form.password.data)
+        coordinator.failed_logins = 0
+        coordinator.locked_until = None
+        coordinator.must_change_password = True
+        sessions.end_everywhere(coordinator)
+        record(
+            "set_temporary_password",
+            "coordinator",
+            coordinator.id,
+            "they must choose their own at next sign-in; their sessions ended",
+        )
+        db.session.commit()
+        flash(
+            f"Temporary password set for {coordinator.email}. Tell it to them in person or "
+            "by phone. They must choose their own when they next sign in.",
+            "success",
+        )
+        return redirect(url_for("coordinator.coordinators"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "coordinator/temporary_password.html", form=form, coordinator=coordinator
+    ), status

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..models import Appointment, Patient, Reminder, utcnow
@@ -52,6 +52,19 @@ def _plan_views(appointment: Appointment, patient: Patient) -> list[PlannedView]
         )
         for row in rows
     ]
+
+
+def site_zone(patient: Patient) -> str:
+    """The zone a new appointment's site is likely in: that of the patient's latest
+    appointment, else the clinic's (``SITE_TIMEZONE``). Never the patient's own zone:
+    a patient who lives elsewhere still comes to the clinic's sites."""
+    latest = db.session.scalar(
+        db.select(Appointment.timezone)
+        .where(Appointment.patient_id == patient.id)
+        .order_by(Appointment.created_at.desc(), Appointment.id.desc())
+        .limit(1)
+    )
+    return latest or current_app.config["SITE_TIMEZONE"]
 
 
 def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | None, now):
@@ -109,7 +122,7 @@ def _edit(patient: Patient, appointment: Appointment | None):
         form.location.data = appointment.location
         form.prep_notes.data = appointment.prep_notes or ""
     elif request.method == "GET":
-        form.timezone.data = patient.timezone
+        form.timezone.data = site_zone(patient)
     step = request.form.get("step", "preview")
     if request.method == "POST" and step != "edit" and form.validate_on_submit():
         now = utcnow()
@@ -183,7 +196,15 @@ def cancel_appointment(appointment_id: int):
     """Cancel an appointment after showing the reminders that will be stopped."""
     from ..appointments import cancel
 
-    appointment = db.get_or_404(Appointment, appointment_id)
+    query = db.select(Appointment).where(Appointment.id == appointment_id)
+    if request.method == "POST":
+        # Two cancels at once: the second waits for the first, then sees it.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    appointment = db.first_or_404(query)
+    back = url_for("coordinator.patient", patient_id=appointment.patient_id) + "#appointments"
+    if appointment.status == "cancelled":
+        flash("This appointment was already cancelled. Nothing changed.", "info")
+        return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
         cancel(appointment, now=utcnow())
@@ -201,9 +222,7 @@ def cancel_appointment(appointment_id: int):
         )
         db.session.commit()
         flash("Appointment cancelled. Its pending reminders will not go out.", "success")
-        return redirect(
-            url_for("coordinator.patient", patient_id=appointment.patient_id) + "#appointments"
-        )
+        return redirect(back)
     pending = db.session.scalars(
         db.select(Reminder)
         .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")

@@ -1,31 +1,37 @@
-"""Signing in and out, the failed sign-in limit, and admins adding coordinators.
+"""Signing in and out, and admins adding coordinators.
 
-After ``COORDINATOR_MAX_FAILED_SIGN_INS`` wrong passwords in a row an account is locked
-for ``COORDINATOR_LOCKOUT_MINUTES``; while locked, even the right password is refused.
-The message for a wrong password never says whether the email exists.
+Sign-in is limited (``sign_in_limit``): after ``COORDINATOR_MAX_FAILED_SIGN_INS`` wrong
+passwords in a row an email is locked for ``COORDINATOR_LOCKOUT_MINUTES``; while locked,
+even the right password is refused. Every refusal reads the same whether or not the email
+belongs to anyone, so the sign-in page never tells who has an account.
+
+Signing out ends the session on the server too (``sessions``): a copy of the cookie taken
+before it opens nothing afterwards.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
+import string
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import Coordinator, utcnow
-from . import bp
+from . import bp, sessions, sign_in_limit
 from .audit import record
 from .forms import ConfirmForm, CoordinatorForm, SignInForm
-
-log = logging.getLogger(__name__)
 
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
 WRONG = "The email or password is not right."
+LOCKED = (
+    "Too many failed sign-ins: sign-in is locked for {minutes} minutes. "
+    "Try again then, or ask an admin to unlock it."
+)
 
 
 def create_coordinator(
@@ -55,8 +61,23 @@ def create_coordinator(
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """``target`` when it is a path on this site, else the inbox.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
+    ``/%09/evil.example`` (a tab) would leave the site: any control character, space or
+    backslash refuses the target, as does anything urlsplit reads as having a scheme or a
+    host.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch in target for ch in "\\" + string.whitespace)
+        and all(ch.isprintable() for ch in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("coordinator.inbox")
 
 
@@ -76,6 +97,8 @@ def sign_in():
     if form.validate_on_submit():
         error = _check_credentials(form.email.data, form.password.data)
         if error is None:
+            if sessions.must_change():
+                return redirect(url_for("coordinator.account"))
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         error = "Check the fields below."
@@ -84,57 +107,44 @@ def sign_in():
 
 
 def _check_credentials(email: str, password: str) -> str | None:
-    """Sign in and return None, or return what to tell the person."""
+    """Sign in and return None, or return what to tell the person.
+
+    An unknown email and a switched-off account are treated alike, and the same as a
+    wrong password: same words, same limit, same time spent hashing.
+    """
     now = utcnow()
-    limit = current_app.config["COORDINATOR_MAX_FAILED_SIGN_INS"]
-    minutes = current_app.config["COORDINATOR_LOCKOUT_MINUTES"]
+    locked = LOCKED.format(minutes=current_app.config["COORDINATOR_LOCKOUT_MINUTES"])
+    attempt = sign_in_limit.Attempt(email)
     coordinator = db.session.scalar(db.select(Coordinator).filter_by(email=email.strip().lower()))
-    if coordinator is None:
+    if coordinator is not None and not coordinator.active:
+        coordinator = None
+    if sign_in_limit.locked(attempt, coordinator, now):
         check_password_hash(_DUMMY_HASH, password)
-        return WRONG
-    if coordinator.locked_until and coordinator.locked_until > now:
-        left = max(1, int((coordinator.locked_until - now).total_seconds() // 60) + 1)
-        return (
-            f"This account is locked after too many failed sign-ins. "
-            f"Try again in {left} minute{'s' if left != 1 else ''}, or ask an admin."
-        )
-    if not coordinator.active:
-        check_password_hash(_DUMMY_HASH, password)
-        return WRONG
-    if not check_password_hash(coordinator.password_hash, password):
-        coordinator.failed_logins = (coordinator.failed_logins or 0) + 1
-        if coordinator.failed_logins >= limit:
-            coordinator.locked_until = now + timedelta(minutes=minutes)
-            coordinator.failed_logins = 0
-            record(
-                "lock",
-                "coordinator",
-                coordinator.id,
-                f"locked for {minutes} minutes after {limit} failed sign-ins",
-                coordinator_id=coordinator.id,
-            )
-            db.session.commit()
-            log.warning("coordinator %s locked after %s failed sign-ins", coordinator.id, limit)
-            return f"Too many failed sign-ins. This account is locked for {minutes} minutes."
-        record("sign_in_failed", "coordinator", coordinator.id, coordinator_id=coordinator.id)
+        return locked
+    known_hash = coordinator.password_hash if coordinator is not None else _DUMMY_HASH
+    if not check_password_hash(known_hash, password) or coordinator is None:
+        now_locked = sign_in_limit.failed(attempt, coordinator, now)
         db.session.commit()
-        return WRONG
-    coordinator.failed_logins = 0
-    coordinator.locked_until = None
+        return locked if now_locked else WRONG
+    sign_in_limit.succeeded(coordinator)
     record("sign_in", "coordinator", coordinator.id, coordinator_id=coordinator.id)
     db.session.commit()
-    login_user(coordinator)
+    sessions.start(coordinator)
+    if sessions.must_change():
+        flash("You signed in with a temporary password. Choose your own to go on.", "warning")
     return None
 
 
 @bp.post("/sign-out")
 def sign_out():
+    """Sign out here, and end every other session of this account on the server."""
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     record("sign_out", "coordinator", current_user.id)
+    sessions.end_everywhere(current_user)
     db.session.commit()
-    logout_user()
+    sessions.end()
     flash("You are signed out.", "info")
     return redirect(url_for("coordinator.sign_in"))
 

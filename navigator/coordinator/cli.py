@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 
 from ..extensions import db
 from ..patients import EnrollmentError, check_timezone
+from . import sessions
 from .audit import record
 
 coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts, reset passwords.")
@@ -89,6 +90,8 @@ def set_password_command(email, password_stdin):
     coordinator.password_hash = generate_password_hash(_read_password(password_stdin))
     coordinator.failed_logins = 0
     coordinator.locked_until = None
+    coordinator.must_change_password = False
+    sessions.end_everywhere(coordinator)
     record(
         "set_password", "coordinator", coordinator.id, "from the command line", coordinator_id=None
     )

@@ -23,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from ..appointments import LOCATION_MAX
 from ..models import APPOINTMENT_KINDS, WORKUP_STAGES, WORKUP_STATUSES
 from ..patients import EnrollmentError, check_timezone
 from ..phones import InvalidPhone, to_e164
@@ -70,7 +71,7 @@ CONSENT_METHODS = [
 DISCLOSURES = [
     ("told_program", "Program: who the texts come from"),
     ("told_purpose", "Purpose: appointment reminders and information about the workup"),
-    ("told_frequency", "Frequency: up to 3 messages a week, more around appointments"),
+    ("told_frequency", "Frequency: varies, most of them in the days before an appointment"),
     ("told_rates", "Message and data rates may apply"),
     ("told_help", "Reply HELP for help"),
     ("told_stop", "Reply STOP to stop texts at any time"),
@@ -350,7 +351,11 @@ class PatientEditForm(PatientForm):
         return self.own_phone
 
 
-class EnrollForm(PatientForm):
+class ConsentFields(FlaskForm):
+    """Consent to texts at a number: who obtained it, when, how, and what the patient was
+    told. Asked at enrolment and again when a patient's number changes, because consent
+    to texts belongs to a number."""
+
     consent_obtained_by = StringField(
         "Consent obtained by",
         validators=[DataRequired("Enter who obtained consent."), Length(max=200)],
@@ -382,7 +387,7 @@ class EnrollForm(PatientForm):
         for name, _ in DISCLOSURES:
             if not getattr(self, name).data:
                 getattr(self, name).errors.append(
-                    "Tell the patient this and tick the box before enrolling."
+                    "Tell the patient this and tick the box before saving."
                 )
                 ok = False
         # No zone on earth is more than a day ahead of UTC's date.
@@ -400,6 +405,20 @@ class EnrollForm(PatientForm):
         return "\n".join(line for name, line in DISCLOSURES if getattr(self, name).data)
 
 
+class EnrollForm(PatientForm, ConsentFields):
+    """Everything about a new patient, with their consent to texts."""
+
+
+class PhoneChangeForm(ConsentFields):
+    """A patient's corrected or new mobile number, with consent to texts at it."""
+
+    phone = StringField(
+        "New mobile number",
+        validators=[DataRequired("Enter the patient's new mobile number."), _is_mobile],
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+
+
 class AppointmentForm(FlaskForm):
     kind = SelectField(
         "Kind",
@@ -415,15 +434,24 @@ class AppointmentForm(FlaskForm):
         render_kw={"type": "time"},
     )
     timezone = SelectField(
-        "Site's time zone",
+        "Site's time zone (where the appointment is)",
         choices=options(TIMEZONES),
         default="America/New_York",
         validators=[_is_zone],
         validate_choice=False,
+        description="The zone of the clinic or imaging site, not the patient's. "
+        "The date and time above are in this zone.",
     )
     location = StringField(
         "Location",
-        validators=[DataRequired("Enter where it is."), Length(max=300)],
+        validators=[
+            DataRequired("Enter where it is."),
+            Length(
+                max=LOCATION_MAX,
+                message=f"Keep the location to {LOCATION_MAX} characters or fewer, so a reminder"
+                " fits in one text. Put directions in the preparation notes.",
+            ),
+        ],
         description="Site, building and floor, e.g. Main campus, Radiology, 2nd floor.",
     )
     prep_notes = TextAreaField(
@@ -476,7 +504,11 @@ class ConfirmForm(FlaskForm):
 
 class TryTextForm(FlaskForm):
     body = StringField(
-        "Message", validators=[DataRequired("Type a message to send."), Length(max=1600)]
+        "Text message",
+        validators=[
+            DataRequired("Type a message to send."),
+            Length(max=1600, message="Keep a text to 1600 characters or fewer."),
+        ],
     )
 
 
@@ -490,4 +522,23 @@ class TryAsForm(FlaskForm):
     )
     language = RadioField(
         "Language for an unknown caller", choices=options(LANGUAGE_CHOICES), default="en"
+    )
+
+
+class TemporaryPasswordForm(FlaskForm):
+    """An admin sets a password another coordinator must replace at their next sign-in."""
+
+    password = PasswordField(
+        "Temporary password",
+        validators=[
+            DataRequired("Choose a temporary password."),
+            Length(min=12, message="Use at least 12 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Temporary password again",
+        validators=[
+            DataRequired("Type the temporary password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
     )

@@ -11,15 +11,25 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 from sqlalchemy import case
 
+from .. import reminders
+from ..content import catalog
 from ..extensions import db
-from ..models import Alert, Coordinator, Message, Patient, utcnow
+from ..models import Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
+from ..phones import for_humans
 from . import bp
 from .audit import record
 from .forms import ConfirmForm
 from .patients import ALERT_LABELS
 
-PRIORITY = ("red_flag", "voicemail", "callback", "reschedule", "delivery_failed")
+PRIORITY = (
+    "red_flag",
+    "voicemail",
+    "callback",
+    "identity_locked",
+    "reschedule",
+    "delivery_failed",
+)
 GROUPS = [
     ("red_flag", "Warning signs"),
     ("voicemail", "Voicemails and callback requests"),
@@ -30,6 +40,7 @@ GROUP_OF = {
     "red_flag": "red_flag",
     "voicemail": "voicemail",
     "callback": "voicemail",
+    "identity_locked": "voicemail",  # someone should call the patient
     "reschedule": "reschedule",
     "delivery_failed": "delivery_failed",
 }
@@ -127,15 +138,36 @@ def voicemail(alert_id: int):
     )
 
 
+def call_script(message: Message) -> str:
+    """What a reminder call kept in the outbox would say, in the patient's language.
+
+    A call's row has no body (Twilio fetches the words from our TwiML URL when the call is
+    answered), so they are rendered here as that URL would render them now.
+    """
+    reminder = db.session.get(Reminder, message.reminder_id) if message.reminder_id else None
+    if reminder is None or reminder.channel != "voice":
+        return ""
+    language = reminders.language_for(reminder)
+    config = current_app.config
+    contact = for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"])
+    menu = catalog().render("reminders.voice.menu", language, contact=contact)
+    return " ".join([*reminders.voice_lines(reminder), menu])
+
+
 @bp.get("/outbox")
 def outbox():
-    """Embedded mode: every text that would have gone out, newest first."""
-    messages = db.session.execute(
+    """Every text and call kept in the local outbox instead of being sent, newest first.
+
+    That is everything in the embedded mode, and with a Twilio account what went to
+    fictional numbers (practice patients and the try-it panel's unknown callers).
+    """
+    rows = db.session.execute(
         db.select(Message, Patient)
         .outerjoin(Patient, Patient.id == Message.patient_id)
         .where(Message.transport == "outbox")
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(200)
     ).all()
+    messages = [(m, p, call_script(m) if m.channel == "voice" else m.body) for m, p in rows]
     embedded = not current_app.config.get("TWILIO_ACCOUNT_SID")
     return render_template("coordinator/outbox.html", messages=messages, embedded=embedded)

@@ -9,6 +9,11 @@ ourselves (which a single-threaded server would deadlock on). The outer transact
 committed first so the inner request never waits on our locks. The TwiML that comes
 back is parsed and shown: message bodies, spoken prompts as text, and the Gather or
 Redirect URL the next keypad press goes to.
+
+Because the webhooks are real, what the panel does changes the caller's record. So the
+known callers offered are practice patients only (``navigator.practice``: a fictional
+number, consent recorded as "practice record, not a person"), made here in one click, and
+everything sent to them, or to the unknown callers, stays in the local outbox.
 """
 
 from __future__ import annotations
@@ -19,20 +24,24 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from twilio.request_validator import RequestValidator
 from wtforms import SelectChoice
 
+from .. import practice
+from ..content import LANGUAGES, catalog
 from ..extensions import db
-from ..models import Patient
+from ..models import Patient, utcnow
+from ..outbound import send_sms
 from ..patients import contact_for
+from ..phones import is_fictional
+from ..practice import UNKNOWN_CALLERS
 from . import bp
 from .audit import record
-from .forms import LANGUAGE_CHOICES, TryAsForm, TryCallForm, TryTextForm, options
+from .forms import LANGUAGE_CHOICES, ConfirmForm, TryAsForm, TryCallForm, TryTextForm, options
 
 SMS_PATH = "/twilio/sms"
 VOICE_PATH = "/twilio/voice"
-#: Made-up numbers (555-01xx is reserved for fiction) for the unknown caller, per language.
-UNKNOWN_CALLERS = {"en": "+12025550198", "es": "+12025550197"}
 #: The transcript lives in the signed session cookie, so it is kept short.
 TRANSCRIPT_BUDGET = 2500
 MAX_REDIRECTS = 5
@@ -148,13 +157,22 @@ def _save(state: dict) -> None:
     session["tryit"] = state
 
 
-def _caller_phone(state: dict) -> tuple[str, str]:
-    """The caller's number and how to name them."""
+def _practice_caller(state: dict) -> Patient | None:
+    """The practice patient the panel is texting as, if any (never a real patient)."""
     kind, _, value = state["caller"].partition(":")
     if kind == "p" and value.isdigit():
         patient = db.session.get(Patient, int(value))
-        if patient is not None:
-            return patient.phone, f"patient #{patient.id}"
+        if practice.is_practice(patient):
+            return patient
+    return None
+
+
+def _caller_phone(state: dict) -> tuple[str, str]:
+    """The caller's number and how to name them (ids only: the name goes to the audit log)."""
+    patient = _practice_caller(state)
+    if patient is not None:
+        return patient.phone, f"practice patient #{patient.id}"
+    _, _, value = state["caller"].partition(":")
     language = value if value in UNKNOWN_CALLERS else "en"
     return UNKNOWN_CALLERS[language], f"unknown caller ({dict(LANGUAGE_CHOICES)[language]})"
 
@@ -213,15 +231,21 @@ def _voice(state: dict, url: str, extra: dict) -> None:
 
 
 def _caller_choices() -> list[SelectChoice]:
+    """The unknown callers, then every practice patient; real patients are never offered."""
     choices = [(f"u:{code}", f"Unknown caller, {label}") for code, label in LANGUAGE_CHOICES]
-    for patient in db.session.scalars(db.select(Patient).order_by(Patient.name).limit(100)):
+    for patient in practice.practice_patients():
         choices.append((f"p:{patient.id}", f"{patient.name} (patient #{patient.id})"))
     return options(choices)
 
 
-@bp.get("/try")
-def tryit():
-    """The phone-like panel."""
+@bp.app_template_test("practice")
+def practice_number(phone: str | None) -> bool:
+    """A practice patient's or try-it caller's number: `{% if p.phone is practice %}`."""
+    return is_fictional(phone)
+
+
+def _page(text_form: TryTextForm | None = None, status: int = 200):
+    """The panel, with a rejected text's error next to its field when there is one."""
     state = _state()
     as_form = TryAsForm(caller=state["caller"])
     as_form.caller.choices = _caller_choices()
@@ -230,11 +254,51 @@ def tryit():
         "coordinator/tryit.html",
         state=state,
         as_form=as_form,
-        text_form=TryTextForm(),
-        call_form=TryCallForm(),
+        text_form=text_form or TryTextForm(formdata=None),
+        call_form=TryCallForm(formdata=None),
+        make_form=ConfirmForm(formdata=None),
         who=who,
+        caller=_practice_caller(state),
+        practice=practice,
+        languages=dict(LANGUAGE_CHOICES),
         keys="123456789*0#",
+    ), status
+
+
+@bp.get("/try")
+def tryit():
+    """The phone-like panel."""
+    return _page()
+
+
+@bp.post("/try/practice")
+def tryit_practice():
+    """Make a practice patient in one click, and text or call as them from now on.
+
+    Audited (who, when) like an enrolment; its opt-in confirmation goes to the outbox.
+    """
+    form = ConfirmForm()
+    language = request.form.get("language", "")
+    if not form.validate_on_submit() or language not in LANGUAGES:
+        flash("Choose English or Spanish for the practice patient.", "error")
+        return redirect(url_for("coordinator.tryit"))
+    try:
+        patient = practice.create(language, current_user.email, utcnow())
+    except practice.PracticeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("coordinator.tryit"))
+    record("create_practice_patient", "patient", patient.id, f"practice patient, {language}")
+    db.session.commit()
+    # The opt-in confirmation an enrolled patient gets; a fictional number keeps it in the outbox.
+    body = catalog().render(
+        "prompts.sms.start", language, program=current_app.config["PROGRAM_NAME"]
     )
+    send_sms(patient.phone, body, patient_id=patient.id, content_key="prompts.sms.start")
+    db.session.commit()
+    _save({"caller": f"p:{patient.id}", "log": [], "call": None})
+    flash(f"Made {patient.name}. You now text and call as them.", "success")
+    return redirect(url_for("coordinator.tryit"))
 
 
 @bp.post("/try/as")
@@ -264,8 +328,7 @@ def tryit_text():
     form = TryTextForm()
     state = _state()
     if not form.validate_on_submit():
-        flash(form.body.errors[0] if form.body.errors else "Type a message to send.", "error")
-        return redirect(url_for("coordinator.tryit"))
+        return _page(text_form=form, status=422)
     phone, who = _caller_phone(state)
     record("try_text", "tryit", None, who)
     state["log"].append(("you", form.body.data))

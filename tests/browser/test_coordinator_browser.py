@@ -8,10 +8,11 @@ from datetime import date, timedelta
 import pytest
 from coordinator_support import make_coordinator
 from playwright.sync_api import expect
+from reminder_support import book_ct_and_tick
 
 from browser.browser_support import assert_accessible, assert_fits, seed_patient, sign_in
 from navigator.extensions import db
-from navigator.models import Alert, Appointment, Coordinator, Patient
+from navigator.models import Alert, Appointment, Contact, Coordinator, Patient
 
 pytestmark = pytest.mark.browser
 
@@ -155,6 +156,19 @@ def test_the_workup_page_warns_when_dates_are_out_of_order(app, page, nurse):
     assert_accessible(page)
 
 
+def test_a_locked_phone_check_is_shown_and_lifted_on_the_patient_page(app, page, nurse):
+    patient = seed_patient()
+    db.session.scalar(db.select(Contact).filter_by(phone=patient.phone)).failed_checks = 5
+    db.session.commit()
+    sign_in(page)
+    page.goto(f"/patients/{patient.id}")
+    expect(page.get_by_text("Phone check locked after 5 wrong tries")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Allow the phone check again").click()
+    expect(page.get_by_text("The phone check is allowed again")).to_be_visible()
+    assert_accessible(page)
+
+
 def test_the_inbox_puts_warning_signs_first_and_marks_items_done(app, page, nurse):
     patient = seed_patient()
     db.session.add_all(
@@ -208,6 +222,45 @@ def test_the_try_it_panel_texts_and_calls_the_navigator(app, page, nurse):
     page.get_by_label("Text message").fill("MENU")
     page.get_by_role("button", name="Send text").click()
     expect(log.locator(".bubble--text").first).to_contain_text("Responda")
+    assert_accessible(page)
+
+
+def test_the_try_it_panel_offers_practice_patients_only_and_shows_errors_at_the_field(
+    app, page, nurse
+):
+    seed_patient(phone="+16175552143")  # a real patient: never offered
+    sign_in(page)
+    page.goto("/try")
+    expect(page.get_by_label("Call or text as")).not_to_contain_text("Ana Ruiz")
+    page.get_by_role("button", name="Make a Spanish practice patient").click()
+    expect(page.get_by_text("Now: Practice patient 1")).to_be_visible()
+    expect(page.get_by_text("PIN 2468")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Text message").fill("   ")
+    page.get_by_role("button", name="Send text").click()
+    field = page.get_by_label("Text message")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_value("   ")
+    expect(page.locator("#body-error")).to_have_text("Error: Type a message to send.")
+    expect(page.get_by_role("alert")).to_be_focused()
+    assert_accessible(page)
+    page.goto("/patients")
+    expect(page.get_by_role("row", name=re.compile("Practice patient 1"))).to_contain_text(
+        "Practice"
+    )
+    expect(page.get_by_role("row", name=re.compile("Ana Ruiz"))).not_to_contain_text("Practice")
+
+
+def test_the_outbox_shows_a_reminder_call_and_what_it_would_say(app, page, nurse):
+
+    patient = seed_patient(phone="+16175552143")
+    patient.channel = "voice"
+    book_ct_and_tick(patient)
+    sign_in(page)
+    page.goto("/outbox")
+    expect(page.get_by_role("row", name=re.compile("Ana Ruiz"))).to_contain_text(
+        re.compile("Phone call, which says: .*press 1")
+    )
     assert_accessible(page)
 
 
@@ -279,6 +332,27 @@ def test_a_coordinator_changes_a_patients_details(app, page, nurse):
     expect(page.get_by_role("heading", name="Ana Ruiz Soto")).to_be_visible()
 
 
+def test_a_coordinator_corrects_a_patients_mobile_number(app, page, nurse):
+    patient = seed_patient()
+    sign_in(page)
+    page.goto(f"/patients/{patient.id}")
+    page.get_by_role("link", name="Change mobile number").click()
+    assert_accessible(page)
+    page.get_by_label("New mobile number").fill("555-12")
+    page.get_by_role("button", name="Change number and send confirmation").click()
+    expect(page.get_by_role("alert")).to_contain_text("This is not a valid phone number.")
+    expect(page.get_by_label("New mobile number")).to_have_value("555-12")
+    assert_accessible(page)
+    page.get_by_label("New mobile number").fill("(617) 555-0150")
+    for box in page.get_by_role("checkbox").all():
+        box.check()
+    page.get_by_role("button", name="Change number and send confirmation").click()
+    expect(
+        page.get_by_text("Mobile number changed. The confirmation text was sent.")
+    ).to_be_visible()
+    expect(page.get_by_text("(617) 555-0150")).to_be_visible()
+
+
 def test_pages_fit_a_phone_screen(app, phone_page, nurse):
     patient = seed_patient()
     sign_in(phone_page)
@@ -290,6 +364,7 @@ def test_pages_fit_a_phone_screen(app, phone_page, nurse):
         "/try",
         f"/patients/{patient.id}/appointments/new",
         f"/patients/{patient.id}/edit",
+        f"/patients/{patient.id}/phone",
         "/audit",
         "/account",
         "/coordinators",
