@@ -26,6 +26,14 @@ LOCATION_TOO_LONG = (
     f"keep the location to {LOCATION_MAX} characters or fewer, so a reminder fits in one text"
     " (put directions in the preparation notes)"
 )
+#: The longest preparation notes the day-before text can carry in one message of at most
+#: 320 characters, beside the program's name and the date; longer instructions belong on
+#: paper or in a phone call.
+PREP_MAX = 200
+PREP_TOO_LONG = (
+    f"keep the preparation notes to {PREP_MAX} characters or fewer, so they fit in one text"
+    " (give longer instructions on paper or by phone)"
+)
 
 
 class AppointmentError(ValueError):
@@ -87,6 +95,8 @@ def schedule(
         raise AppointmentError("location", "a location is required")
     if len(location) > LOCATION_MAX:
         raise AppointmentError("location", LOCATION_TOO_LONG)
+    if len((prep_notes or "").strip()) > PREP_MAX:
+        raise AppointmentError("prep", PREP_TOO_LONG)
     starts_at = to_utc(starts_at_local, timezone)
     _check_future(starts_at, now)
     appointment = Appointment(

@@ -93,7 +93,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from . import delivery, gsm, outbound
+from . import delivery, gsm, outbound, patient_events
 from .content import catalog
 from .extensions import db
 from .models import (
@@ -261,14 +261,20 @@ def _copy_caregivers(appointment: Appointment) -> list[Caregiver]:
     return [c for c in appointment.patient.caregivers if c.scope == "reminders"]
 
 
-def _caregiver_due(caregiver: Caregiver, due: datetime, now: datetime) -> datetime | None:
+def _caregiver_due(
+    caregiver: Caregiver, due: datetime, now: datetime, start: datetime
+) -> datetime | None:
     """When a caregiver's copy of a reminder due at ``due`` goes: at the same time, unless
-    that is night where the caregiver lives; then at the last allowed time before it, or
-    not at all if that time has passed."""
+    that is night where the caregiver lives; then at the last allowed time before it. If
+    that time has passed (the patient's reminder was booked late), as soon as allowed: now,
+    or when the caregiver's night ends. None only when that is not before the start."""
     if not in_quiet_hours(caregiver, due):
         return due
     moved = _before_quiet(caregiver, due)
-    return moved if moved >= now else None
+    if moved >= now:
+        return moved
+    soonest = _after_quiet(caregiver, now) if in_quiet_hours(caregiver, now) else now
+    return soonest if soonest < start else None
 
 
 def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
@@ -314,7 +320,7 @@ def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
                 )
             )
         for caregiver in caregivers:
-            due = _caregiver_due(caregiver, planned.due_at, now)
+            due = _caregiver_due(caregiver, planned.due_at, now, appointment.starts_at)
             if due is not None and (caregiver.phone, due) not in copies_at:
                 copies_at.add((caregiver.phone, due))
                 rows.append(
@@ -941,6 +947,8 @@ def _carrier_opt_out(phone: str, now: datetime) -> bool:
     if contact.opted_out:
         return False
     contact.opted_out_at = now
+    patient_id = db.session.scalar(db.select(Patient.id).where(Patient.phone == phone))
+    patient_events.record("opted_out", phone, patient_id=patient_id, channel="carrier", at=now)
     return True
 
 

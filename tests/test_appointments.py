@@ -109,7 +109,10 @@ def add(
     kind="ct",
     zone="America/New_York",
     location="Mercy Imaging",
+    prep=None,
 ):
+    if prep is not None:
+        extra = (*extra, "--prep", prep)
     return runner.invoke(
         args=[
             "appointments",
@@ -150,6 +153,7 @@ def test_the_cli_adds_an_appointment_with_its_reminders(runner, new_patient):
         ({"at": "2020-01-01 09:00"}, "--at: that time is in the past"),
         ({"at": "next tuesday"}, "is not a time like"),
         ({"location": "x" * 61}, "--location: keep the location to 60 characters or fewer"),
+        ({"prep": "x" * 201}, "--prep: keep the preparation notes to 200 characters or fewer"),
     ],
 )
 def test_the_cli_refuses_bad_details_with_a_clear_error(runner, new_patient, change, message):

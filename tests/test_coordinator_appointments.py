@@ -102,6 +102,7 @@ def test_change_details_goes_back_to_the_form_with_what_was_typed(app, client, p
         ({"at": "2:30pm"}, "Enter a time like 09:30 or 14:30"),
         ({"location": ""}, "Enter where it is."),
         ({"location": "x" * 61}, "Keep the location to 60 characters or fewer, so a reminder"),
+        ({"prep_notes": "x" * 201}, "Keep the preparation notes to 200 characters or fewer"),
         ({"day": "2020-01-01"}, "That time is in the past"),
         ({"timezone": "Nowhere/Land"}, "Choose a time zone from the list"),
     ],

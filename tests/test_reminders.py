@@ -229,6 +229,22 @@ def test_a_caregiver_in_another_zone_never_gets_a_copy_in_their_night(new_patien
     )  # 10:00 NY the day before is 7:00 in LA: moved too
 
 
+def test_a_caregiver_copy_booked_too_late_for_the_evening_before_goes_in_their_morning(
+    new_patient,
+):
+    caregiver = "+13105550198"  # Los Angeles; the patient in New York
+    patient = new_patient(caregivers=[(caregiver, "reminders", "America/Los_Angeles")])
+    # Booked at 00:30 in New York (21:30 in LA) for noon: the 2-hour reminder is 10:00 NY,
+    # 7:00 LA, night there, and the evening before in LA has already passed.
+    appointment = book(patient, "2026-02-12 12:00", now=utc("2026-02-12 00:30", "America/New_York"))
+    rows = db.session.scalars(
+        db.select(Reminder).filter_by(appointment_id=appointment.id, status="pending")
+    ).all()
+    [copy] = [r for r in rows if r.role == "caregiver"]
+    assert copy.due_at == utc("2026-02-12 08:00", "America/Los_Angeles")  # their morning
+    assert copy.due_at < appointment.starts_at
+
+
 def test_an_opted_out_caregiver_gets_nothing_while_the_patient_still_does(new_patient):
     patient = new_patient(caregivers=[("+16175550198", "reminders")])
     db.session.add(Contact(phone="+16175550198", opted_out_at=datetime(2026, 1, 2)))
@@ -516,3 +532,15 @@ def test_a_late_caregiver_copy_waits_for_morning_where_the_caregiver_lives(new_p
     assert waiting and all(
         r.due_at >= utc("2026-02-12 08:00", "America/Los_Angeles") for r in waiting
     )
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_longest_preparation_notes_a_site_may_enter_fit_one_text(new_patient, language):
+    from navigator.appointments import PREP_MAX
+
+    patient = new_patient(language=language)
+    notes = ("Bring your list of medicines and arrive early. " * 10)[:PREP_MAX]
+    appointment = book(patient, "2026-02-12 14:00", prep_notes=notes)
+    [prep] = [r for r in appointment.reminders if r.role == "prep"]
+    text = reminders.sms_text(prep)
+    assert notes.strip() in text and len(text) <= 320

@@ -20,7 +20,16 @@ from conftest_twilio import ACCOUNT_SID
 
 from navigator import appointments, delivery, outbound, reminders, scheduler
 from navigator.extensions import db
-from navigator.models import Alert, Appointment, Contact, Message, Patient, Reminder, utcnow
+from navigator.models import (
+    Alert,
+    Appointment,
+    Contact,
+    Message,
+    Patient,
+    PatientEvent,
+    Reminder,
+    utcnow,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York
@@ -222,6 +231,12 @@ def test_a_number_unsubscribed_at_the_carrier_is_opted_out_and_alerted_once(
     assert contact.opted_out and contact.opted_out_at == first
     [alert] = db.session.scalars(db.select(Alert))
     assert (alert.kind, alert.phone) == ("delivery_failed", phone)
+    [event] = db.session.scalars(db.select(PatientEvent))  # on the patient's timeline
+    assert (event.kind, event.channel, event.patient_id) == (
+        "opted_out",
+        "carrier",
+        appointment.patient_id,
+    )
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from ..appointments import LOCATION_MAX
+from ..appointments import LOCATION_MAX, PREP_MAX
 from ..models import APPOINTMENT_KINDS, WORKUP_STAGES, WORKUP_STATUSES
 from ..patients import EnrollmentError, check_timezone
 from ..phones import InvalidPhone, to_e164
@@ -456,7 +456,14 @@ class AppointmentForm(FlaskForm):
     )
     prep_notes = TextAreaField(
         "Preparation notes (optional)",
-        validators=[Optional(), Length(max=1000)],
+        validators=[
+            Optional(),
+            Length(
+                max=PREP_MAX,
+                message=f"Keep the preparation notes to {PREP_MAX} characters or fewer, so they"
+                " fit in one text. Give longer instructions on paper or by phone.",
+            ),
+        ],
         description="The site's instructions, e.g. nothing to eat 6 hours before.",
     )
 

@@ -313,7 +313,11 @@ EVENT_TITLES = {
     "confirmed": ("appointment", "Appointment confirmed"),
     "reschedule_requested": ("appointment", "Reschedule requested"),
 }
-CHANNEL_WORDS = {"sms": "By text", "voice": "By phone"}
+CHANNEL_WORDS = {
+    "sms": "By text",
+    "voice": "By phone",
+    "carrier": "Reported by the phone company (Twilio error 21610)",
+}
 
 
 def _patient_events(patient: Patient) -> list[Event]:
