@@ -33,8 +33,8 @@ def _demo_data():
     create_coordinator(
         "nurse@clinic.test", "correct horse battery staple", name="Nora Nurse", is_admin=True
     )
-    ana = seed_patient("Ana Ruiz", "+16175550143", "es")
-    beth = seed_patient("Beth Jones", "+16175550188", "en")
+    ana = seed_patient("Ana Ruiz", "+16175552143", "es")
+    beth = seed_patient("Beth Jones", "+16175552188", "en")
     now = utcnow()
     local = (now + timedelta(days=6)).replace(hour=9, minute=30, second=0, microsecond=0)
     schedule(
@@ -97,7 +97,7 @@ def _demo_data():
             ),
             Alert(
                 kind="delivery_failed",
-                phone="+16175550199",
+                phone="+16175552199",
                 detail="carrier error 30008",
                 created_at=now - timedelta(minutes=10),
             ),
