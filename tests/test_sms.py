@@ -453,7 +453,8 @@ def test_next_for_an_enrolled_patient_with_nothing_scheduled_says_so(text, app):
     assert text("NEXT") == [words(app, "prompts.sms.next_none")]
 
 
-#: Preparation notes as a coordinator might paste them from a site's letter (651 characters).
+#: Preparation notes as a coordinator might paste them from a site's letter (651 characters):
+#: longer than new notes may be, as notes saved before that limit (or by SQL) can be.
 PASTED_PREP = (
     "Please don\u2019t eat or drink anything \u2014 not even gum \u2014 for 6 hours before "
     "your scan \U0001f37d\ufe0f. \u201cClear\u201d water is OK until 2 hours before. "
@@ -465,15 +466,15 @@ def _visit_with_pasted_notes(language: str) -> None:
 
     now = utcnow()
     patient = enroll(NewPatient("Ana Demo", PHONE, language=language))
-    appointments.schedule(
+    appointment = appointments.schedule(
         patient,
         "ct",
         (now + timedelta(days=10)).replace(hour=14, minute=0, second=0, microsecond=0),
         "America/New_York",
         "Cl\u00ednica San Jos\u00e9 \u2013 2nd floor \U0001f3e5",
-        PASTED_PREP,
         now=now,
     )
+    appointment.prep_notes = PASTED_PREP
     db.session.commit()
 
 
