@@ -16,6 +16,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from .. import identity_check
 from ..content import catalog
 from ..extensions import db
 from ..models import (
@@ -44,7 +45,7 @@ ALERT_LABELS = {
     "red_flag": "Warning sign reported",
     "voicemail": "Voicemail left",
     "callback": "Asked for a call back",
-    "identity_locked": "Phone check locked after 5 wrong tries",
+    "identity_locked": f"Phone check locked after {identity_check.TRIES} wrong tries",
     "reschedule": "Asked to reschedule",
     "delivery_failed": "Message not delivered",
 }
@@ -363,6 +364,7 @@ def patient(patient_id: int):
         "coordinator/patient.html",
         patient=patient,
         contact=contact,
+        alert_labels=ALERT_LABELS,
         stages=stages,
         warnings=order_warnings(stages),
         events=timeline(patient),
