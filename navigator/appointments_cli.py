@@ -13,6 +13,7 @@ import click
 from flask.cli import AppGroup
 
 from . import appointments, reminders
+from .coordinator.audit import FROM_COMMAND_LINE, record_appointment
 from .extensions import db
 from .models import Appointment, Message, Patient, utcnow
 from .patients import patient_for
@@ -77,6 +78,8 @@ def add_command(phone, kind, at, zone, location, prep):
         appointment = appointments.schedule(
             patient, kind, _when(at), zone, location, prep, now=utcnow()
         )
+        db.session.flush()
+        record_appointment("create_appointment", appointment, FROM_COMMAND_LINE)
         db.session.commit()
     except appointments.AppointmentError as exc:
         _fail(exc)
@@ -92,6 +95,7 @@ def move_command(appointment_id, at, zone):
     appointment = _appointment(appointment_id)
     try:
         appointments.move(appointment, _when(at), zone, now=utcnow())
+        record_appointment("update_appointment", appointment, "moved " + FROM_COMMAND_LINE)
         db.session.commit()
     except appointments.AppointmentError as exc:
         _fail(exc)
@@ -103,7 +107,11 @@ def move_command(appointment_id, at, zone):
 def cancel_command(appointment_id):
     """Cancel an appointment and its unsent reminders."""
     appointment = _appointment(appointment_id)
+    if appointment.status == "cancelled":
+        click.echo(f"Appointment #{appointment.id} was already cancelled; nothing changed.")
+        return
     appointments.cancel(appointment, now=utcnow())
+    record_appointment("cancel_appointment", appointment, FROM_COMMAND_LINE)
     db.session.commit()
     click.echo(f"Cancelled {_describe(appointment)}.")
 

@@ -7,6 +7,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from .coordinator.audit import FROM_COMMAND_LINE, record
 from .extensions import db
 from .patients import EnrollmentError, NewPatient, enroll
 
@@ -31,6 +32,8 @@ def enroll_command(name, phone, language, zone, channel, dob, pin):
         raise click.UsageError(f"--dob {dob!r} is not a date like 1960-04-30") from None
     try:
         patient = enroll(NewPatient(name, phone, language, zone, channel, birth, pin))
+        db.session.flush()
+        record("enroll", "patient", patient.id, FROM_COMMAND_LINE)
         db.session.commit()
     except EnrollmentError as exc:
         db.session.rollback()

@@ -181,6 +181,28 @@ def test_the_cli_moves_and_cancels_and_lists(runner, new_patient):
     assert runner.invoke(args=["appointments", "cancel", "99"]).exit_code != 0
 
 
+def test_every_cli_change_is_in_the_audit_log_as_from_the_command_line(runner, new_patient):
+    from navigator.models import AuditEvent
+
+    new_patient(phone=PHONE)
+    add(runner)
+    runner.invoke(args=["appointments", "move", "1", "--at", "2027-03-11 10:00"])
+    runner.invoke(args=["appointments", "cancel", "1"])
+    again = runner.invoke(args=["appointments", "cancel", "1"])
+    assert "already cancelled; nothing changed" in again.output
+    rows = db.session.scalars(
+        db.select(AuditEvent).filter_by(entity="appointment").order_by(AuditEvent.id)
+    ).all()
+    assert [(r.action, r.coordinator_id) for r in rows] == [
+        ("create_appointment", None),
+        ("update_appointment", None),
+        ("cancel_appointment", None),
+    ]
+    assert all("from the command line" in r.detail for r in rows)
+    on_patient = db.session.scalars(db.select(AuditEvent).filter_by(entity="patient")).all()
+    assert len(on_patient) == 3  # the patient's timeline shows them too
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -64,3 +64,13 @@ def test_a_new_patient_gets_the_sites_default_quiet_hours(app, runner):
     assert enroll(runner, "--name", "Ana", "--phone", "+16175550143").exit_code == 0
     patient = db.session.scalar(db.select(Patient))
     assert (patient.quiet_start, patient.quiet_end) == ("20:30", "09:00")
+
+
+def test_an_enrolment_from_the_command_line_is_audited_without_the_name_or_number(runner):
+    from navigator.models import AuditEvent
+
+    enroll(runner, "--name", "Ana Demo", "--phone", "(617) 555-2143")
+    [event] = db.session.scalars(db.select(AuditEvent)).all()
+    patient = db.session.scalar(db.select(Patient))
+    assert (event.action, event.entity, event.entity_id) == ("enroll", "patient", patient.id)
+    assert event.detail == "from the command line" and event.coordinator_id is None

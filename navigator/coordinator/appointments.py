@@ -15,7 +15,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from ..extensions import db
 from ..models import Appointment, Patient, Reminder, utcnow
 from . import bp
-from .audit import record
+from .audit import record_appointment
 from .forms import KIND_LABELS, AppointmentForm, ConfirmForm
 
 ROLE_LABELS = {
@@ -140,18 +140,7 @@ def _edit(patient: Patient, appointment: Appointment | None):
             if step == "save":
                 if changed:
                     action = "create" if appointment is None else "update"
-                    record(
-                        f"{action}_appointment",
-                        "appointment",
-                        saved.id,
-                        f"patient #{patient.id}; " + ", ".join(changed),
-                    )
-                    record(
-                        f"{action}_appointment",
-                        "patient",
-                        patient.id,
-                        f"appointment #{saved.id}: " + ", ".join(changed),
-                    )
+                    record_appointment(f"{action}_appointment", saved, ", ".join(changed))
                 db.session.commit()
                 flash(
                     "Appointment saved. Its reminders are planned."
@@ -208,18 +197,7 @@ def cancel_appointment(appointment_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         cancel(appointment, now=utcnow())
-        record(
-            "cancel_appointment",
-            "appointment",
-            appointment.id,
-            f"patient #{appointment.patient_id}",
-        )
-        record(
-            "cancel_appointment",
-            "patient",
-            appointment.patient_id,
-            f"appointment #{appointment.id}",
-        )
+        record_appointment("cancel_appointment", appointment)
         db.session.commit()
         flash("Appointment cancelled. Its pending reminders will not go out.", "success")
         return redirect(back)

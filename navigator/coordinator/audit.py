@@ -38,6 +38,19 @@ def record(
     return event
 
 
+def record_appointment(action: str, appointment, what: str = "") -> None:
+    """An appointment change, filed under the appointment and under its patient, whose page
+    shows it on the timeline; ``what`` lists what changed."""
+    tail = f"; {what}" if what else ""
+    record(action, "appointment", appointment.id, f"patient #{appointment.patient_id}{tail}")
+    tail = f": {what}" if what else ""
+    record(action, "patient", appointment.patient_id, f"appointment #{appointment.id}{tail}")
+
+
+#: What command-line changes say in the audit log, where a coordinator's email would be.
+FROM_COMMAND_LINE = "from the command line"
+
+
 @bp.get("/audit")
 def audit_log():
     """The newest changes first, fifty a page."""

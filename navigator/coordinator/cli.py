@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from ..extensions import db
 from ..patients import EnrollmentError, check_timezone
 from . import sessions
-from .audit import record
+from .audit import FROM_COMMAND_LINE, record
 
 coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts, reset passwords.")
 
@@ -55,7 +55,7 @@ def create_command(email, name, admin, zone, password_stdin):
         "create",
         "coordinator",
         coordinator.id,
-        "from the command line" + ("; admin" if admin else ""),
+        FROM_COMMAND_LINE + ("; admin" if admin else ""),
         coordinator_id=None,
     )
     db.session.commit()
@@ -92,9 +92,7 @@ def set_password_command(email, password_stdin):
     coordinator.locked_until = None
     coordinator.must_change_password = False
     sessions.end_everywhere(coordinator)
-    record(
-        "set_password", "coordinator", coordinator.id, "from the command line", coordinator_id=None
-    )
+    record("set_password", "coordinator", coordinator.id, FROM_COMMAND_LINE, coordinator_id=None)
     db.session.commit()
     click.echo(f"New password set for coordinator #{coordinator.id}; their sessions are ended.")
 
