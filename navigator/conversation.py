@@ -235,7 +235,8 @@ class Engine:
     def keypad(self, here: Position, digits: str, speech: str, facts: Facts) -> Outcome:
         """What a caller's key press or spoken answer at a menu or topic means.
 
-        Reserved keys: 0 a person, 8 repeat, * back, 7 send this by text.
+        Reserved keys: 0 a person, 8 repeat, * back, 7 send this by text. Spoken words
+        are screened for warning signs first, then for a request to stop calling.
         """
         out = Outcome(here, facts.language)
         if speech:
@@ -243,7 +244,11 @@ class Engine:
             if flag:
                 out.effects += [Effect("red_flag", flag.rule), Effect("person")]
                 out.replies.append(Say(f"redflags.{flag.rule}.text"))
+                if self.keywords.asks_to_stop(speech):
+                    self._spoken_opt_out(out, speech, facts)
                 return out
+            if self.keywords.asks_to_stop(speech):
+                return self._spoken_opt_out(out, speech, facts)
         key = (digits or "").strip()[:1]
         if not key and speech:
             key = self._spoken_key(here, speech, out)
@@ -265,6 +270,20 @@ class Engine:
             return self._arrive(out)
         else:
             out.effects.append(Effect("no_match"))
+        return out
+
+    def _spoken_opt_out(self, out: Outcome, speech: str, facts: Facts) -> Outcome:
+        """ "Stop calling me" said at any prompt: the same opt-out as a texted STOP.
+
+        Consent may be revoked by any reasonable means (TCPA), a spoken request included.
+        Keys are never read as one. The confirmation is in the language the caller spoke
+        unless they chose one, as for a text.
+        """
+        request = self.keywords.stop_request_language(speech)
+        if request and not facts.language_chosen:
+            out.language = request
+        out.effects.append(Effect("opt_out"))
+        out.replies.append(Say("prompts.voice.stop"))
         return out
 
     def _spoken_key(self, here: Position, speech: str, out: Outcome) -> str:

@@ -107,14 +107,11 @@ def _apply_one(
     if kind == "red_flag":
         raise_alert("red_flag", contact, patient, detail=effect.detail, message=inbound)
     elif kind == "opt_out":
-        if contact.opted_out:
+        if not record_opt_out(contact, patient, now=now, channel=channel):
             # One confirmation per opt-out: a second STOP is recorded, not answered.
             replies = [
                 r for r in replies if not (isinstance(r, Say) and r.key == "prompts.sms.stop")
             ]
-        else:
-            _event("opted_out", contact, patient, channel, now)
-        contact.opted_out_at = now
     elif kind == "opt_in":
         if contact.opted_out:
             _event("opted_in", contact, patient, channel, now)
@@ -128,6 +125,17 @@ def _apply_one(
     elif kind == "appointment_reply":
         replies = replies + appointment_reply(patient, effect, text, now)
     return replies
+
+
+def record_opt_out(
+    contact: Contact, patient: Patient | None, *, now: datetime, channel: str
+) -> bool:
+    """Record that the number opted out; True when it had not already (a timeline event)."""
+    first = not contact.opted_out
+    if first:
+        _event("opted_out", contact, patient, channel, now)
+    contact.opted_out_at = now
+    return first
 
 
 def _event(

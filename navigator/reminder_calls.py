@@ -2,7 +2,9 @@
 
 The worker places the call (outbound.py); Twilio then fetches ``/<reminder id>`` and reads the
 reminder in the patient's language, slowly. Keys, at every prompt: 1 confirms, 2 asks for a
-new time, 9 reads it again, 0 reaches a person. Each ``<Gather>`` waits 10 seconds, as on the
+new time, 9 reads it again, 0 reaches a person. Words are heard too: a warning sign gets the
+advice and a person, "stop calling me" opts the number out (as a texted STOP) and ends the
+call; other words count as silence. Each ``<Gather>`` waits 10 seconds, as on the
 navigator's own line (voice.py). The status callback sends the same reminder as a text when
 nobody answered, the line was busy or the call failed. Words and voice settings come from
 messages/<lang>/reminders.yaml and, for the way to a person, prompts.yaml.
@@ -39,10 +41,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from . import delivery, reminders, replies
+from . import delivery, outcomes, reminders, replies
 from .content import LANGUAGES, catalog
+from .conversation import Facts, engine_for
 from .extensions import csrf, db
+from .menus import Position
 from .models import Alert, Contact, Reminder, utcnow
+from .patients import contact_for, patient_for
 from .phones import for_humans
 from .twiml import webhook, xml
 from .voice import GATHER_SECONDS, MISSES_BEFORE_PERSON
@@ -93,18 +98,25 @@ def _reminder(reminder_id: int) -> Reminder | None:
     return reminder
 
 
-def _goodbye(language: str, key: str = "reminders.voice.goodbye") -> VoiceResponse:
+def _goodbye(
+    language: str, key: str = "reminders.voice.goodbye", said: tuple[str, ...] = ()
+) -> VoiceResponse:
     response = VoiceResponse()
+    for line in said:
+        response.append(_say(language, line))
     response.append(_say(language, _words(key, language)))
     response.hangup()
     return response
 
 
-def _keypad(reminder: Reminder, miss: int) -> Gather:
+def _keypad(reminder: Reminder, miss: int, language: str) -> Gather:
+    """Keys, and words: a warning sign or "stop calling me" must be heard (see ``_spoken``)."""
     return Gather(
-        input="dtmf",
+        input="dtmf speech",
         num_digits=1,
         timeout=GATHER_SECONDS,
+        speech_timeout="auto",
+        language=catalog().render("reminders.voice.settings.language", language),
         action=url_for(".answer", reminder_id=reminder.id, miss=miss or None),
         method="POST",
     )
@@ -113,7 +125,7 @@ def _keypad(reminder: Reminder, miss: int) -> Gather:
 def _reading(reminder: Reminder, language: str, miss: int, lead: str | None = None):
     """The reminder and its keypad menu; silence comes back to ``play`` with one more miss."""
     response = VoiceResponse()
-    gather = _keypad(reminder, miss)
+    gather = _keypad(reminder, miss, language)
     if lead:
         gather.append(_say(language, prompt(lead, language)))
     for line in reminders.voice_lines(reminder):
@@ -128,7 +140,7 @@ def _reading(reminder: Reminder, language: str, miss: int, lead: str | None = No
 def _closed(reminder: Reminder, language: str, reason: str) -> VoiceResponse:
     """The visit was cancelled or is over: say so, offer 0 for a person, change nothing."""
     response = VoiceResponse()
-    gather = _keypad(reminder, 0)
+    gather = _keypad(reminder, 0, language)
     gather.append(_say(language, _words(f"reminders.voice.{reason}", language)))
     response.append(gather)
     response.hangup()
@@ -183,6 +195,9 @@ def answer(reminder_id: int):
     language = reminders.language_for(reminder)
     digit = request.form.get("Digits", "")
     miss = request.args.get("miss", default=0, type=int)
+    speech = request.form.get("SpeechResult", "").strip()
+    if speech and not digit:
+        return xml(_spoken(reminder, language, speech, miss))
     if digit == "0":
         return xml(_to_person(reminder, language))
     appointment = reminder.appointment
@@ -205,12 +220,47 @@ def answer(reminder_id: int):
     return xml(_goodbye(language, key))
 
 
+def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceResponse:
+    """Words said at a reminder's prompt: warning signs first, then a request to stop calling.
+
+    Both are judged by the same rules as on the navigator's own line (conversation.py), and
+    a spoken opt-out is the same as a texted STOP. Other words count as silence, not as a
+    wrong key: an answering machine's greeting is words too, and must end in a text, as
+    silence does, rather than at the care team's line.
+    """
+    facts = Facts(language, language_chosen=True, enrolled=True)
+    outcome = engine_for(catalog()).keypad(Position(), "", speech, facts)
+    flag, stop = outcome.effect("red_flag"), outcome.effect("opt_out")
+    if flag is None and stop is None:
+        reason = replies.closed(reminder.appointment)
+        if reason:
+            return _closed(reminder, language, reason)
+        if miss + 1 >= MISSES_BEFORE_PERSON:
+            return _text_instead(reminder, language)
+        return _reading(reminder, language, miss + 1)
+    contact = contact_for(reminder.recipient_phone)
+    if flag:
+        outcomes.raise_alert("red_flag", contact, reminder.appointment.patient, detail=flag.detail)
+    if stop:
+        patient = patient_for(reminder.recipient_phone)
+        outcomes.record_opt_out(contact, patient, now=utcnow(), channel="voice")
+    db.session.commit()
+    said = tuple(prompt(r.key, language, **r.values) for r in outcome.replies)
+    if flag:
+        return _to_person(reminder, language, said=said)
+    return _goodbye(language, said=said)
+
+
 # -- a person --------------------------------------------------------------------------------
 
 
-def _to_person(reminder: Reminder, language: str, before: str | None = None) -> VoiceResponse:
+def _to_person(
+    reminder: Reminder, language: str, before: str | None = None, said: tuple[str, ...] = ()
+) -> VoiceResponse:
     """Connect to the care team's line; without one, take a message that becomes an alert."""
     response = VoiceResponse()
+    for line in said:
+        response.append(_say(language, line))
     if before:
         response.append(_say(language, prompt(before, language)))
     care_team = current_app.config.get("CARE_TEAM_PHONE")

@@ -42,7 +42,7 @@ GATHER_SECONDS = 10  # the longest of the ISO 13714 range; relay callers need it
 MISSES_BEFORE_PERSON = 2
 SPOKEN_NUMBER = re.compile(r"[\d\s.,-]+")  # how speech recognition writes a number said aloud
 #: Effects of a key press that need the caller's records; the rest need no database.
-NEEDS_RECORDS = {"red_flag", "set_language", "text_me", "next_appointment", "callback"}
+NEEDS_RECORDS = {"red_flag", "set_language", "text_me", "next_appointment", "callback", "opt_out"}
 
 
 def say(parent, text: str, language: str) -> None:
@@ -291,7 +291,7 @@ def _answer(here: Position, miss: int, digits: str, speech: str) -> VoiceRespons
         patient = db.session.get(Patient, state.patient_id) if state.patient_id else None
         # The phone's position travels in URLs; keep the one the texts remember.
         text_position = contact.menu_node, contact.menu_page
-        outcomes.apply(outcome, contact, patient, now=utcnow())
+        outcomes.apply(outcome, contact, patient, now=utcnow(), channel="voice")
         contact.menu_node, contact.menu_page = text_position
         db.session.commit()
     elif state is None and "red_flag" in kinds:
@@ -304,6 +304,8 @@ def _answer(here: Position, miss: int, digits: str, speech: str) -> VoiceRespons
     ]
     if "red_flag" in kinds or "person" in kinds:
         return _to_person(language, before=spoken_first)
+    if "opt_out" in kinds:
+        return _goodbye(language, before=spoken_first)
     if "no_match" in kinds:
         if miss + 1 >= MISSES_BEFORE_PERSON:
             return _to_person(language)
@@ -314,6 +316,15 @@ def _answer(here: Position, miss: int, digits: str, speech: str) -> VoiceRespons
         return _next_step(contact, patient, language)
     shown = next((r.position for r in outcome.replies if isinstance(r, Show)), here)
     return render_node(shown, language, miss=0, before=spoken_first)
+
+
+def _goodbye(language: str, before: list[str]) -> VoiceResponse:
+    """End the call politely after what must be said (an opt-out's confirmation)."""
+    response = VoiceResponse()
+    for text in [*before, words("prompts.voice.goodbye", language)]:
+        say(response, text, language)
+    response.hangup()
+    return response
 
 
 def _text_me(contact, patient, here: Position, language: str) -> VoiceResponse:

@@ -289,7 +289,7 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(
         "Reminder: your visit",
         "delivered",
         "Warning sign reported",
-        "Opted out of texts (STOP)",
+        "Opted out of texts and calls (STOP)",
         "Opted back in to texts (START)",
         "Agreed to texts at enrolment (consent recorded)",
         "Coordinator: enroll",
@@ -358,9 +358,9 @@ def test_stop_start_stop_start_shows_four_events_in_order(app, client, signed_in
     opt = [t for t in timeline_titles(client, patient.id) if t.startswith("Opted")]
     assert opt == [
         "Opted back in to texts (START)",
-        "Opted out of texts (STOP)",
+        "Opted out of texts and calls (STOP)",
         "Opted back in to texts (START)",
-        "Opted out of texts (STOP)",
+        "Opted out of texts and calls (STOP)",
     ]
 
 
@@ -370,7 +370,7 @@ def test_a_second_stop_in_a_row_is_not_a_second_opt_out(app, client, signed_in, 
     text(twilio, "STOP")
     text(twilio, "STOP")
     titles = timeline_titles(client, patient.id)
-    assert titles.count("Opted out of texts (STOP)") == 1
+    assert titles.count("Opted out of texts and calls (STOP)") == 1
     assert titles.count("Text from patient") == 2  # both texts are still there
 
 
@@ -381,7 +381,7 @@ def test_a_stop_texted_before_enrolment_stays_and_is_not_undone_by_enrolling(
     enroll(client)
     patient = db.session.scalar(db.select(Patient))
     titles = timeline_titles(client, patient.id)
-    assert "Opted out of texts (STOP)" in titles
+    assert "Opted out of texts and calls (STOP)" in titles
     assert "Agreed to texts at enrolment (consent recorded)" not in titles
 
 
@@ -491,7 +491,10 @@ def test_an_upgraded_database_keeps_what_its_timelines_showed(app, client, signe
     ).all()
     assert sorted(kinds) == ["confirmed", "opted_in", "opted_out", "reschedule_requested"]
     titles = timeline_titles(client, patient_id)
-    assert "Opted out of texts (STOP)" in titles and "Appointment confirmed: CT scan" in titles
+    assert (
+        "Opted out of texts and calls (STOP)" in titles
+        and "Appointment confirmed: CT scan" in titles
+    )
 
 
 def test_the_patient_list_finds_by_name_and_by_number_without_putting_them_in_urls(

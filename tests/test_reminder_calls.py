@@ -11,7 +11,7 @@ from twilio_signing import TwilioSigner
 
 from navigator import appointments, reminders
 from navigator.extensions import db
-from navigator.models import Alert, Contact, Message, Reminder
+from navigator.models import Alert, Contact, Message, PatientEvent, Reminder
 
 PUBLIC = "https://navigator.example.org"
 SENT_AT = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York, three days before
@@ -353,3 +353,84 @@ def test_the_two_hour_call_does_not_repeat_the_preparation(new_patient, fake_twi
     assert last.status == "sent"
     root = twiml(signed.post(f"/twilio/reminder-call/{last.id}", {"To": patient.phone}))
     assert "To get ready" not in spoken(root)
+
+
+def test_a_patient_who_said_stop_calling_me_on_the_phone_gets_no_reminder_call(
+    new_patient, fake_twilio, signed
+):
+    patient = new_patient(channel="voice")
+    heard = twiml(
+        signed.post(
+            "/twilio/voice/language",
+            {"CallSid": "CA" + "1" * 32, "From": patient.phone, "SpeechResult": "Stop calling me"},
+        )
+    )
+    assert heard.find("Hangup") is not None
+    book_ct_and_tick(patient, SENT_AT)
+    assert fake_twilio.accepted() == []
+    three_days_before = db.session.scalar(db.select(Reminder).filter_by(offset="3d"))
+    assert three_days_before.status == "skipped"
+
+
+def said_on_the_call(signed, patient, reminder, speech, miss=0):
+    return twiml(
+        signed.post(
+            f"/twilio/reminder-call/{reminder.id}/answer",
+            {"To": patient.phone, "SpeechResult": speech, "Confidence": "0.9"},
+            query={"miss": miss} if miss else None,
+        )
+    )
+
+
+def test_the_reminder_call_also_listens_for_words(new_patient, fake_twilio, signed):
+    patient, reminder = called(new_patient, fake_twilio, language="es")
+    root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
+    gather = root.find("Gather")
+    assert (gather.get("input"), gather.get("language")) == ("dtmf speech", "es-US")
+
+
+@pytest.mark.parametrize(
+    ("language", "speech", "confirmation"),
+    [
+        ("en", "Stop calling me.", "You will get no more calls or texts"),
+        ("es", "Ya no me llamen, por favor.", "Ya no recibirá más llamadas ni mensajes"),
+    ],
+)
+def test_saying_stop_calling_me_on_a_reminder_call_opts_out_and_ends_the_call(
+    new_patient, fake_twilio, signed, language, speech, confirmation
+):
+    patient, reminder = called(new_patient, fake_twilio, language=language)
+    root = said_on_the_call(signed, patient, reminder, speech)
+    assert spoken(root).startswith(confirmation)
+    assert "START" in spoken(root) and root.find("Hangup") is not None
+    assert db.session.scalar(db.select(Contact).filter_by(phone=patient.phone)).opted_out
+    event = db.session.scalar(db.select(PatientEvent))
+    assert (event.kind, event.patient_id, event.channel) == ("opted_out", patient.id, "voice")
+    reminders.send_due(datetime(2026, 2, 11, 19, 5), "w")  # the day-before reminder
+    assert len(fake_twilio.accepted()) == 1  # only the call that was answered
+    day_before = db.session.scalar(db.select(Reminder).filter_by(offset="1d"))
+    assert day_before.status == "skipped"
+
+
+def test_a_warning_sign_on_a_reminder_call_comes_before_stop_calling(
+    app, new_patient, fake_twilio, signed
+):
+    patient, reminder = called(new_patient, fake_twilio)
+    root = said_on_the_call(signed, patient, reminder, "I can't breathe, stop calling")
+    advice = app.extensions["content"].render("redflags.breathing_chest.text", "en")
+    assert spoken(root).startswith(advice.split(".")[0])
+    assert root.find("Dial").text == "+16175550100"
+    alert = db.session.scalar(db.select(Alert).filter_by(kind="red_flag"))
+    assert (alert.detail, alert.patient_id) == ("breathing_chest", patient.id)
+
+
+def test_other_words_on_a_reminder_call_count_as_silence(new_patient, fake_twilio, signed):
+    patient, reminder = called(new_patient, fake_twilio)
+    root = said_on_the_call(signed, patient, reminder, "When do the scans stop?")
+    assert "You have a visit on Thu Feb 12" in spoken(root) and root.find("Dial") is None
+    assert root.find("Gather").get("action").endswith("/answer?miss=1")
+    assert not db.session.scalar(db.select(Contact).filter_by(phone=patient.phone)).opted_out
+    # A second time, as an answering machine's greeting would: a text follows, not a person.
+    root = said_on_the_call(signed, patient, reminder, "Hi, this is Ana, leave a message", miss=1)
+    assert root.find("Dial") is None and root.find("Hangup") is not None
+    assert "text" in spoken(root)

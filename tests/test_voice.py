@@ -12,7 +12,7 @@ from twiml_helpers import dial, gather, parse, redirect, spoken
 
 from navigator import menus
 from navigator.extensions import db
-from navigator.models import Alert, Contact, Message
+from navigator.models import Alert, Contact, Message, PatientEvent
 from navigator.patients import NewPatient, enroll
 
 CALLER = "+16175550143"
@@ -359,6 +359,86 @@ def test_a_warning_sign_said_aloud_gets_the_advice_then_a_person_and_an_alert(ca
     assert (
         db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
     )
+
+
+def _opt_out_events():
+    return db.session.execute(
+        db.select(PatientEvent.kind, PatientEvent.phone, PatientEvent.channel)
+    ).all()
+
+
+def _opted_out(phone=CALLER) -> bool:
+    db.session.expire_all()
+    return db.session.scalar(db.select(Contact).filter_by(phone=phone)).opted_out
+
+
+@pytest.mark.parametrize(
+    ("speech", "language"),
+    [
+        ("Stop calling me.", "en"),
+        ("Don't call me anymore.", "en"),
+        ("Please stop calling.", "en"),
+        ("No more calls.", "en"),
+        ("Unsubscribe.", "en"),
+        ("No me llame más.", "es"),
+        ("No me llamen.", "es"),
+        ("Deje de llamarme, por favor.", "es"),
+        ("Ya no me llamen.", "es"),
+    ],
+)
+def test_a_caller_who_says_stop_calling_is_opted_out_told_so_and_the_call_ends(
+    call, app, speech, language
+):
+    call.start()
+    call.say(speech)
+    assert call.heard == " ".join(
+        [words(app, "prompts.voice.stop", language), words(app, "prompts.voice.goodbye", language)]
+    )
+    assert parse(call.last).find("Hangup") is not None and gather(call.last) is None
+    assert _opted_out()
+    assert _opt_out_events() == [("opted_out", CALLER, "voice")]
+
+
+def test_a_spoken_opt_out_deep_in_the_menu_is_on_the_patients_timeline(call, app):
+    patient = enroll(NewPatient("Ana Demo", CALLER, language="es"))
+    db.session.commit()
+    call.start()
+    call.press("2")
+    call.press("2")  # pruebas
+    call.say("Deje de llamarme.")
+    assert call.heard.startswith(words(app, "prompts.voice.stop", "es"))
+    event = db.session.scalar(db.select(PatientEvent))
+    assert (event.kind, event.patient_id, event.channel) == ("opted_out", patient.id, "voice")
+
+
+def test_warning_signs_come_before_a_request_to_stop_calling(call, app):
+    call.start()
+    call.press("1")
+    call.say("I can't breathe, stop calling")
+    assert call.heard.startswith(words(app, "redflags.breathing_chest.text").split(".")[0])
+    assert dial(call.last) is not None
+    assert (
+        db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
+    )
+    assert _opted_out()  # as for a text: the request to stop is still honoured
+
+
+def test_a_question_that_says_stop_is_not_an_opt_out(call, app):
+    call.start()
+    call.press("1")
+    call.say("When do the scans stop?")
+    assert gather(call.last) is not None
+    assert not _opted_out()
+    assert _opt_out_events() == []
+
+
+def test_keys_never_opt_a_caller_out(call, app):
+    call.start()
+    call.press("1")
+    call.press("8")
+    call.press("*")
+    assert gather(call.last) is not None
+    assert not _opted_out()
 
 
 def test_a_caller_can_get_what_they_heard_by_text(call, app):

@@ -309,7 +309,7 @@ def timeline(patient: Patient) -> list[Event]:
 
 
 EVENT_TITLES = {
-    "opted_out": ("opt-out", "Opted out of texts (STOP)"),
+    "opted_out": ("opt-out", "Opted out of texts and calls (STOP)"),
     "opted_in": ("opt-in", "Opted back in to texts (START)"),
     "confirmed": ("appointment", "Appointment confirmed"),
     "reschedule_requested": ("appointment", "Reschedule requested"),
