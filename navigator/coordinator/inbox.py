@@ -87,6 +87,13 @@ def inbox():
     )
 
 
+def mark_done(alert: Alert) -> None:
+    """The item is dealt with: who and when, and the audit row; the caller commits."""
+    alert.resolved_at = utcnow()
+    alert.resolved_by_id = current_user.id
+    record("resolve_alert", "alert", alert.id, alert.kind)
+
+
 @bp.post("/inbox/<int:alert_id>/done")
 def resolve(alert_id: int):
     """Mark an inbox item done, recording who and when."""
@@ -95,9 +102,7 @@ def resolve(alert_id: int):
         abort(400)
     alert = db.get_or_404(Alert, alert_id)
     if alert.resolved_at is None:
-        alert.resolved_at = utcnow()
-        alert.resolved_by_id = current_user.id
-        record("resolve_alert", "alert", alert.id, alert.kind)
+        mark_done(alert)
         if alert.patient_id:
             record("resolve_alert", "patient", alert.patient_id, f"{alert.kind} #{alert.id}")
         db.session.commit()

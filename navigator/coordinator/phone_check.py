@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, url_for
-from flask_login import current_user
 
 from .. import identity_check
 from ..extensions import db
-from ..models import Alert, Contact, Patient, utcnow
+from ..models import Alert, Contact, Patient
 from . import bp
 from .audit import record
 from .forms import ConfirmForm
+from .inbox import mark_done
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,4 @@ def _resolve_lock_alerts(patient: Patient) -> None:
         )
     )
     for alert in open_items:
-        alert.resolved_at = utcnow()
-        alert.resolved_by_id = current_user.id
-        record("resolve_alert", "alert", alert.id, alert.kind)
+        mark_done(alert)
