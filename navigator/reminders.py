@@ -93,7 +93,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from . import delivery, gsm, outbound, patient_events
+from . import delivery, gsm, outbound, outcomes
 from .content import catalog
 from .extensions import db
 from .models import (
@@ -946,10 +946,8 @@ def _carrier_opt_out(phone: str, now: datetime) -> bool:
     )
     if contact.opted_out:
         return False
-    contact.opted_out_at = now
-    patient_id = db.session.scalar(db.select(Patient.id).where(Patient.phone == phone))
-    patient_events.record("opted_out", phone, patient_id=patient_id, channel="carrier", at=now)
-    return True
+    patient = db.session.scalar(db.select(Patient).where(Patient.phone == phone))
+    return outcomes.record_opt_out(contact, patient, now=now, channel="carrier")
 
 
 def _settle(returned: list[tuple], now: datetime, counts: Counter) -> None:
