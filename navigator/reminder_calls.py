@@ -50,13 +50,11 @@ from .models import Alert, Contact, Reminder, utcnow
 from .patients import contact_for, patient_for
 from .phones import for_humans
 from .twiml import webhook, xml
-from .voice import GATHER_SECONDS, MISSES_BEFORE_PERSON
+from .voice import GATHER_SECONDS, MISSES_BEFORE_PERSON, dial_care_team, take_message
 from .voice import words as prompt
 
 bp = Blueprint("reminder_calls", __name__, url_prefix="/twilio/reminder-call")
 csrf.exempt(bp)
-
-DIAL_SECONDS = 30  # rings at the care team's line before a message is taken instead
 
 
 def _contact() -> str:
@@ -267,25 +265,13 @@ def _to_person(
     if not care_team:
         return _voicemail(response, reminder, language)
     response.append(_say(language, prompt("prompts.voice.connecting", language)))
-    response.dial(
-        care_team,
-        action=url_for(".after_dial", reminder_id=reminder.id),
-        method="POST",
-        timeout=DIAL_SECONDS,
-        caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,
-    )
+    dial_care_team(response, care_team, url_for(".after_dial", reminder_id=reminder.id))
     return response
 
 
 def _voicemail(response: VoiceResponse, reminder: Reminder, language: str) -> VoiceResponse:
     response.append(_say(language, prompt("prompts.voice.voicemail", language)))
-    response.record(
-        action=url_for(".recorded", reminder_id=reminder.id),
-        method="POST",
-        max_length=120,
-        play_beep=True,
-        timeout=10,
-    )
+    take_message(response, url_for(".recorded", reminder_id=reminder.id))
     response.append(_say(language, _words("reminders.voice.goodbye", language)))
     return response
 

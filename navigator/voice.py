@@ -85,12 +85,12 @@ def _apology(*, dial: bool, record: bool) -> VoiceResponse:
     if dial and care_team:
         for language in LANGUAGES:
             say(response, words("prompts.voice.connecting", language), language)
-        _dial_care_team(response, care_team)
+        dial_care_team(response, care_team)
         return response
     if record:
         for language in LANGUAGES:
             say(response, words("prompts.voice.leave_message", language), language)
-        _record(response)
+        take_message(response)
     response.hangup()
     return response
 
@@ -448,31 +448,44 @@ def _to_person(language: str, before: list[str] | None = None) -> VoiceResponse:
     care_team = current_app.config.get("CARE_TEAM_PHONE")
     if care_team:
         say(response, words("prompts.voice.connecting", language), language)
-        _dial_care_team(response, care_team)
+        dial_care_team(response, care_team)
         return response
     return _voicemail(response, language)
 
 
-def _dial_care_team(response: VoiceResponse, care_team: str) -> None:
+#: Rings at the care team's line before a message is taken instead.
+DIAL_SECONDS = 30
+
+
+def dial_care_team(response: VoiceResponse, care_team: str, action: str | None = None) -> None:
+    """Put the call through to the care team; Twilio posts to ``action`` when it ends.
+
+    Shared with reminder calls (reminder_calls.py), which pass their own ``action``.
+    """
     response.dial(
         care_team,
-        action=url_for("voice.after_dial"),
+        action=action or url_for("voice.after_dial"),
         method="POST",
-        timeout=30,
+        timeout=DIAL_SECONDS,
         caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,
     )
 
 
 def _voicemail(response: VoiceResponse, language: str) -> VoiceResponse:
     say(response, words("prompts.voice.voicemail", language), language)
-    _record(response)
+    take_message(response)
     say(response, words("prompts.voice.goodbye", language), language)
     return response
 
 
-def _record(response: VoiceResponse) -> None:
+def take_message(response: VoiceResponse, action: str | None = None) -> None:
+    """Record a message after the beep; Twilio posts the recording to ``action``."""
     response.record(
-        action=url_for("voice.recorded"), method="POST", max_length=120, play_beep=True, timeout=10
+        action=action or url_for("voice.recorded"),
+        method="POST",
+        max_length=120,
+        play_beep=True,
+        timeout=10,
     )
 
 
