@@ -16,6 +16,7 @@ from . import reminders
 from .content import catalog
 from .extensions import db
 from .models import APPOINTMENT_KINDS, Appointment, Patient, utcnow
+from .workup_path import follow_appointments
 
 #: Appointments still ahead of the patient, which reminders and replies are about.
 ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
@@ -111,6 +112,7 @@ def schedule(
     db.session.add(appointment)
     db.session.flush()
     reminders.replace_pending(appointment, now)
+    follow_appointments(patient.id)
     return appointment
 
 
@@ -137,6 +139,7 @@ def move(
     appointment.status = "scheduled"
     db.session.flush()
     reminders.replace_pending(appointment, now)
+    follow_appointments(appointment.patient_id)
     return appointment
 
 
@@ -146,6 +149,7 @@ def cancel(appointment: Appointment, now: datetime | None = None) -> Appointment
     appointment.status = "cancelled"
     db.session.flush()
     reminders.replace_pending(appointment, now)
+    follow_appointments(appointment.patient_id)
     return appointment
 
 

@@ -366,31 +366,6 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
-WORKUP_STAGES = ("imaging", "biopsy", "results", "planning")  # in the order they should happen
-WORKUP_STATUSES = ("not_started", "scheduled", "done", "not_needed")
-
-
-class WorkupStage(db.Model):
-    """One stage of a patient's workup, as the coordinator tracks it.
-
-    Stages: imaging, biopsy, receptor and genomic results, the treatment-planning visit.
-    """
-
-    __tablename__ = "workup_stages"
-    __table_args__ = (
-        UniqueConstraint("patient_id", "stage", name="uq_workup_stages_patient_stage"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="not_started")
-    on_date: Mapped[date | None] = mapped_column(Date)
-    note: Mapped[str | None] = mapped_column(String(300))
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-
-
 class SendPacing(db.Model):
     """One row: the earliest time (epoch seconds, the database's clock) the next send may go.
 

@@ -16,6 +16,7 @@ from .content import LANGUAGES
 from .extensions import db
 from .models import Contact, Patient, contact_upsert, utcnow
 from .phones import InvalidPhone, to_e164
+from .workups import start_workup
 
 CHANNELS = ("sms", "voice")
 
@@ -50,6 +51,7 @@ class NewPatient:
     channel: str = "sms"
     date_of_birth: date | None = None
     pin: str | None = None
+    suspected_on: date | None = None
 
 
 def validate(details: NewPatient) -> NewPatient:
@@ -79,6 +81,7 @@ def validate(details: NewPatient) -> NewPatient:
         details.channel,
         details.date_of_birth,
         details.pin,
+        details.suspected_on,
     )
 
 
@@ -103,6 +106,8 @@ def enroll(details: NewPatient) -> Patient:
         pin_hash=generate_password_hash(details.pin) if details.pin else None,
     )
     db.session.add(patient)
+    db.session.flush()
+    start_workup(patient.id, details.suspected_on)
     contact = contact_for(details.phone)
     contact.language = details.language
     contact.language_chosen = True

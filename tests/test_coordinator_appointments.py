@@ -1,4 +1,4 @@
-"""Appointments with a preview of their reminders, and the workup tracker's order check."""
+"""Appointments with a preview of their reminders."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from coordinator_support import csrf_token, make_coordinator, post_form, sign_in
 
-from navigator.coordinator.workup import StageView, order_warnings
 from navigator.extensions import db
-from navigator.models import Appointment, AuditEvent, Caregiver, Patient, Reminder, WorkupStage
+from navigator.models import Appointment, AuditEvent, Caregiver, Reminder
 from navigator.patients import NewPatient, enroll
 
 
@@ -219,79 +218,3 @@ def test_a_new_appointment_starts_in_the_zone_of_the_patients_latest_one(app, cl
         {**appointment_form(timezone="America/Denver"), "step": "save"},
     )
     assert _zone_offered(client, patient) == "America/Denver"
-
-
-def _stage(stage, on_date, status="scheduled"):
-    return StageView(stage, stage.title(), status, on_date, False, "")
-
-
-def test_a_biopsy_after_the_planning_visit_is_flagged():
-    warnings = order_warnings(
-        [
-            _stage("imaging", date(2026, 12, 1)),
-            _stage("biopsy", date(2026, 12, 20)),
-            _stage("results", None),
-            _stage("planning", date(2026, 12, 10)),
-        ]
-    )
-    assert warnings == [
-        "Biopsy (20 Dec 2026) is dated after planning (10 Dec 2026); biopsy usually comes first."
-    ]
-
-
-def test_dates_in_order_and_stages_not_needed_raise_no_warning():
-    assert (
-        order_warnings(
-            [
-                _stage("imaging", date(2026, 12, 1)),
-                _stage("biopsy", date(2026, 12, 20), status="not_needed"),
-                _stage("results", date(2026, 12, 5)),
-                _stage("planning", date(2026, 12, 10)),
-            ]
-        )
-        == []
-    )
-
-
-def test_the_workup_page_saves_stages_and_the_patient_page_warns(app, client, patient):
-    response = post_form(
-        client,
-        f"/patients/{patient.id}/workup",
-        {
-            "imaging_status": "done",
-            "imaging_date": "2026-12-01",
-            "imaging_note": "PET-CT",
-            "biopsy_status": "scheduled",
-            "biopsy_date": "2026-12-20",
-            "biopsy_note": "",
-            "results_status": "not_started",
-            "results_date": "",
-            "results_note": "",
-            "planning_status": "scheduled",
-            "planning_date": "2026-12-10",
-            "planning_note": "",
-        },
-    )
-    assert response.status_code == 302
-    stages = {s.stage: s for s in db.session.scalars(db.select(WorkupStage))}
-    assert stages["imaging"].status == "done" and stages["imaging"].note == "PET-CT"
-    html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    assert "Check these dates" in html and "Biopsy (20 Dec 2026) is dated after" in html
-    audit = db.session.scalar(db.select(AuditEvent).filter_by(action="update_workup"))
-    assert audit.entity_id == patient.id
-
-
-def test_a_stage_without_a_date_takes_its_appointments_date(app, client, patient):
-    _saved(client, patient)  # a PET-CT: imaging
-    html = client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    assert "(from appointment)" in html
-
-
-def test_a_bad_workup_date_is_refused(app, client, patient):
-    response = post_form(
-        client, f"/patients/{patient.id}/workup", {"imaging_status": "done", "imaging_date": "soon"}
-    )
-    assert response.status_code == 422
-    assert "Enter a date like 2026-12-01." in response.get_data(as_text=True)
-    assert count(WorkupStage) == 0
-    assert db.session.get(Patient, patient.id) is not None

@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from .. import workup_path
 from ..extensions import db, login_manager
 from ..models import Coordinator, utcnow
 from ..phones import for_humans
@@ -196,6 +197,7 @@ def init_app(app) -> None:
 
     from . import cli, fields
 
+    workup_path.init_app(app)
     fields.init_app(app)
     cli.init_app(app)
 
@@ -223,11 +225,13 @@ from . import (  # noqa: F401  (routes on bp)
     appointments,
     audit,
     auth,
+    barriers,
     inbox,
     patients,
     phone_change,
     phone_check,
     preferences,
+    results,
     sessions,
     sign_in_limit,
     tryit,

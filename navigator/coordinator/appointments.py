@@ -123,6 +123,9 @@ def _edit(patient: Patient, appointment: Appointment | None):
         form.prep_notes.data = appointment.prep_notes or ""
     elif request.method == "GET":
         form.timezone.data = site_zone(patient)
+        # "Book an appointment for this study" on the workup page names the kind.
+        if request.args.get("kind") in {choice.value for choice in form.kind.choices}:
+            form.kind.data = request.args["kind"]
     step = request.form.get("step", "preview")
     if request.method == "POST" and step != "edit" and form.validate_on_submit():
         now = utcnow()

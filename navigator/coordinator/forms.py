@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..appointments import LOCATION_MAX, PREP_MAX
-from ..models import APPOINTMENT_KINDS, WORKUP_STAGES, WORKUP_STATUSES
+from ..models import APPOINTMENT_KINDS
 from ..patients import EnrollmentError, check_timezone
 from ..phones import InvalidPhone, to_e164
 
@@ -48,18 +48,6 @@ KIND_LABELS = {
     "mri": "MRI",
     "biopsy": "Biopsy",
     "visit": "Treatment-planning visit",
-}
-STAGE_LABELS = {
-    "imaging": "Imaging",
-    "biopsy": "Biopsy",
-    "results": "Receptor and genomic results",
-    "planning": "Treatment-planning visit",
-}
-STATUS_LABELS = {
-    "not_started": "Not started",
-    "scheduled": "Scheduled",
-    "done": "Done",
-    "not_needed": "Not needed",
 }
 CONSENT_METHODS = [
     ("in person", "In person"),
@@ -469,36 +457,6 @@ class AppointmentForm(FlaskForm):
 
     def starts_at_local(self) -> datetime:
         return datetime.combine(parse_date(self.day.data), parse_time(self.at.data))
-
-
-class WorkupForm(FlaskForm):
-    """One row per stage; fields are named ``<stage>_status``, ``_date``, ``_note``."""
-
-
-for _stage in WORKUP_STAGES:
-    setattr(
-        WorkupForm,
-        f"{_stage}_status",
-        SelectField(
-            f"{STAGE_LABELS[_stage]}: status",
-            choices=options((s, STATUS_LABELS[s]) for s in WORKUP_STATUSES),
-            default="not_started",
-        ),
-    )
-    setattr(
-        WorkupForm,
-        f"{_stage}_date",
-        StringField(
-            f"{STAGE_LABELS[_stage]}: date",
-            validators=[Optional(), _is_date],
-            render_kw={"type": "date"},
-        ),
-    )
-    setattr(
-        WorkupForm,
-        f"{_stage}_note",
-        StringField(f"{STAGE_LABELS[_stage]}: note", validators=[Optional(), Length(max=300)]),
-    )
 
 
 class SearchForm(FlaskForm):

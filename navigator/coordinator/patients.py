@@ -25,6 +25,7 @@ from ..models import (
     AuditEvent,
     Consent,
     Contact,
+    Coordinator,
     Message,
     Patient,
     PatientEvent,
@@ -33,11 +34,16 @@ from ..models import (
 from ..patient_events import record as record_event
 from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
+from ..workup_path import STEP_LABELS
+from ..workups import BARRIER_LABELS, Barrier, CoordinatorNote
 from . import bp
 from .audit import record
+from .barriers import barriers_of
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
 from .preferences import apply_caregiver, apply_detailed_texts
-from .workup import order_warnings, stage_views
+from .results import changes, results_of
+from .workup import order_warnings, study_views, workup_for
+from .workup_forms import BarrierForm, NoteForm
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +298,11 @@ def timeline(patient: Patient) -> list[Event]:
                     f"Appointment cancelled: {KIND_LABELS.get(appt.kind, appt.kind)}",
                 )
             )
+    events += _notes_and_barriers(patient)
     for change in db.session.scalars(
-        db.select(AuditEvent).filter_by(entity="patient", entity_id=patient.id)
+        db.select(AuditEvent)
+        .filter_by(entity="patient", entity_id=patient.id)
+        .where(AuditEvent.action.not_in(SHOWN_ON_THEIR_OWN))
     ):
         events.append(
             Event(
@@ -305,6 +314,31 @@ def timeline(patient: Patient) -> list[Event]:
         )
     # A stable sort: rows read newest first stay so when two share a time.
     events.sort(key=lambda e: e.at, reverse=True)
+    return events
+
+
+#: Audit actions the timeline shows as events of their own (the note, the barrier).
+SHOWN_ON_THEIR_OWN = ("add_note", "raise_barrier", "resolve_barrier")
+
+
+def _notes_and_barriers(patient: Patient) -> list[Event]:
+    """Coordinator notes (never sent to the patient), and each barrier raised and resolved."""
+    events = []
+    rows = db.session.execute(
+        db.select(CoordinatorNote, Coordinator.name, Coordinator.email)
+        .outerjoin(Coordinator, Coordinator.id == CoordinatorNote.coordinator_id)
+        .where(CoordinatorNote.patient_id == patient.id)
+    ).all()
+    for note, name, email in rows:
+        who = name or email or "a coordinator"
+        events.append(Event(note.created_at, "note", f"Note by {who} (not sent)", note.body))
+    for barrier in db.session.scalars(db.select(Barrier).filter_by(patient_id=patient.id)):
+        label = BARRIER_LABELS[barrier.kind]
+        events.append(
+            Event(barrier.raised_at, "barrier", f"Barrier raised: {label}", barrier.detail or "")
+        )
+        if barrier.resolved_at:
+            events.append(Event(barrier.resolved_at, "barrier", f"Barrier resolved: {label}"))
     return events
 
 
@@ -356,8 +390,15 @@ def _delivery(message: Message) -> str:
 @bp.get("/patients/<int:patient_id>")
 def patient(patient_id: int):
     """One patient: details, consent, appointments, workup and the timeline."""
-    patient = db.get_or_404(Patient, patient_id)
-    stages = stage_views(patient)
+    return patient_page(db.get_or_404(Patient, patient_id))
+
+
+def patient_page(patient: Patient, **forms):
+    """The patient's page; ``forms`` (NoteForm=..., BarrierForm=...) carry a refused form
+    back with its errors and what was typed."""
+    workup = workup_for(patient)
+    studies = study_views(workup)
+    results = results_of(patient.id)
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     upcoming = [a for a in patient.appointments]
     return render_template(
@@ -365,8 +406,16 @@ def patient(patient_id: int):
         patient=patient,
         contact=contact,
         alert_labels=ALERT_LABELS,
-        stages=stages,
-        warnings=order_warnings(stages),
+        workup=workup,
+        step_labels=STEP_LABELS,
+        studies=studies,
+        warnings=order_warnings(studies),
+        results=results,
+        result_changes=changes(results["before"], results["now"]),
+        barriers=barriers_of(patient.id),
+        barrier_labels=BARRIER_LABELS,
+        note_form=forms.get("NoteForm") or NoteForm(formdata=None),
+        barrier_form=forms.get("BarrierForm") or BarrierForm(formdata=None),
         events=timeline(patient),
         appointments=upcoming,
         kind_labels=KIND_LABELS,

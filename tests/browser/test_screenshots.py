@@ -16,7 +16,8 @@ from browser.browser_support import seed_patient, sign_in
 from navigator.appointments import schedule
 from navigator.coordinator.auth import create_coordinator
 from navigator.extensions import db
-from navigator.models import Alert, Appointment, Message, WorkupStage, utcnow
+from navigator.models import Alert, Appointment, Message, utcnow
+from navigator.workups import Study
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -47,14 +48,8 @@ def _demo_data():
         now=now,
     )
     schedule(ana, "visit", local - timedelta(days=3), "America/Chicago", "Oncology clinic", now=now)
-    db.session.add(
-        WorkupStage(
-            patient_id=ana.id,
-            stage="biopsy",
-            status="scheduled",
-            on_date=(local + timedelta(days=8)).date(),
-        )
-    )
+    biopsy = db.session.scalar(db.select(Study).filter_by(kind="biopsy"))
+    biopsy.status, biopsy.scheduled_on = "scheduled", (local + timedelta(days=8)).date()
     db.session.add_all(
         [
             Message(
