@@ -235,5 +235,6 @@ from . import (  # noqa: F401  (routes on bp)
     sessions,
     sign_in_limit,
     tryit,
+    worklist,
     workup,
 )
