@@ -40,6 +40,11 @@ SETTINGS_HELP = {
     "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
     "SESSION_IDLE_MINUTES": "minutes without a request before a coordinator must sign in again",
     "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
+    # The worklist's overdue rules (workup_path.OVERDUE_RULES holds the defaults and sources).
+    "OVERDUE_BIOPSY_BOOKING_DAYS": "days after imaging is done with no biopsy booked (7)",
+    "OVERDUE_RESULTS_DAYS": "days after the biopsy with receptor results pending (10)",
+    "OVERDUE_GENOMIC_DAYS": "days after ordering with a genomic result pending (28)",
+    "OVERDUE_PLANNING_BOOKING_DAYS": "days after receptor results with no planning visit (10)",
 }
 
 PRODUCTION_REQUIRED = (
@@ -172,6 +177,10 @@ PARSERS = {
     "LOG_LEVEL": _log_level,
     "SESSION_IDLE_MINUTES": _positive_int,
     "SITE_TIMEZONE": _zone,
+    "OVERDUE_BIOPSY_BOOKING_DAYS": _positive_int,
+    "OVERDUE_RESULTS_DAYS": _positive_int,
+    "OVERDUE_GENOMIC_DAYS": _positive_int,
+    "OVERDUE_PLANNING_BOOKING_DAYS": _positive_int,
 }
 
 
@@ -252,4 +261,6 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # hide_parameters: a database error must not quote a text's body into the logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "hide_parameters": True},
     }
+    # Overdue rules: only what the environment gave; workup_path sets the defaults.
+    config.update({k: v for k, v in values.items() if k.startswith("OVERDUE_")})
     return config

@@ -123,3 +123,11 @@ def test_a_patient_whose_treatment_started_leaves_the_worklist(app, client, nurs
     db.session.commit()
     assert workup.step == "complete"
     assert names_in_order(client.get("/worklist").get_data(as_text=True)) == []
+
+
+def test_an_overdue_limit_comes_from_the_environment_and_a_bad_one_is_refused(tmp_path):
+    from navigator import config
+
+    assert config.load({"OVERDUE_RESULTS_DAYS": "14"}, str(tmp_path))["OVERDUE_RESULTS_DAYS"] == 14
+    with pytest.raises(config.ConfigError, match="OVERDUE_RESULTS_DAYS"):
+        config.load({"OVERDUE_RESULTS_DAYS": "two weeks"}, str(tmp_path))

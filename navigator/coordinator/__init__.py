@@ -227,6 +227,7 @@ from . import (  # noqa: F401  (routes on bp)
     auth,
     barriers,
     inbox,
+    measures,
     patients,
     phone_change,
     phone_check,
