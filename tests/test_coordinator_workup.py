@@ -236,3 +236,39 @@ def test_a_barrier_outside_the_list_is_refused(app, client, patient):
     response = post_form(client, f"/patients/{patient.id}/barriers", {"kind": "weather"}, page=page)
     assert response.status_code == 422
     assert db.session.scalar(db.select(db.func.count(Barrier.id))) == 0
+
+
+def test_the_suspected_recurrence_date_can_be_given_at_enrolment(app, client):
+    from coordinator_support import CONSENT
+
+    make_coordinator()
+    sign_in(client)
+    details = {
+        "name": "Bea Cole",
+        "phone": "(617) 555-0144",
+        "language": "es",
+        "channel": "sms",
+        "timezone": "America/Chicago",
+        "quiet_start": "21:00",
+        "quiet_end": "08:00",
+        "detailed_texts": "no",
+        "caregiver_scope": "reminders",
+        "suspected_on": "2026-11-02",
+        **CONSENT,
+    }
+    assert post_form(client, "/patients/new", details).status_code == 302
+    workup = db.session.scalar(db.select(Workup))
+    assert workup.suspected_on == date(2026, 11, 2) and workup.step == "imaging"
+
+
+def test_the_suspected_date_and_owner_are_set_later_on_the_workup_page(app, client, patient):
+    coordinator_id = db.session.scalar(db.select(AuditEvent.coordinator_id)) or 1
+    response = post_form(
+        client,
+        f"/patients/{patient.id}/workup",
+        {"suspected_on": "2026-10-30", "owner_id": str(coordinator_id)},
+    )
+    assert response.status_code == 302
+    workup = db.session.scalar(db.select(Workup))
+    db.session.refresh(workup)
+    assert workup.suspected_on == date(2026, 10, 30) and workup.owner_id == coordinator_id

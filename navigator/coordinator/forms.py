@@ -394,7 +394,15 @@ class ConsentFields(FlaskForm):
 
 
 class EnrollForm(PatientForm, ConsentFields):
-    """Everything about a new patient, with their consent to texts."""
+    """Everything about a new patient, with their consent to texts, and when a recurrence
+    was first suspected if that is known (day 0 of the worklist and the measures)."""
+
+    suspected_on = StringField(
+        "Date a recurrence was first suspected (optional)",
+        validators=[Optional(), _is_date],
+        render_kw={"type": "date"},
+        description="The scan, symptom or test that raised it. You can add it later.",
+    )
 
 
 class PhoneChangeForm(ConsentFields):

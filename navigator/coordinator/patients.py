@@ -168,6 +168,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
                 language=form.language.data,
                 timezone=form.timezone.data,
                 channel=form.channel.data,
+                suspected_on=parse_date(form.suspected_on.data) if form.suspected_on.data else None,
             )
         )
         patient.quiet_start, patient.quiet_end = form.quiet_start.data[:5], form.quiet_end.data[:5]
