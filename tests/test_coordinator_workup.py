@@ -239,23 +239,11 @@ def test_a_barrier_outside_the_list_is_refused(app, client, patient):
 
 
 def test_the_suspected_recurrence_date_can_be_given_at_enrolment(app, client):
-    from coordinator_support import CONSENT
+    from test_coordinator_patients import VALID  # a complete enrolment form
 
     make_coordinator()
     sign_in(client)
-    details = {
-        "name": "Bea Cole",
-        "phone": "(617) 555-0144",
-        "language": "es",
-        "channel": "sms",
-        "timezone": "America/Chicago",
-        "quiet_start": "21:00",
-        "quiet_end": "08:00",
-        "detailed_texts": "no",
-        "caregiver_scope": "reminders",
-        "suspected_on": "2026-11-02",
-        **CONSENT,
-    }
+    details = {**VALID, "phone": "(617) 555-0144", "suspected_on": "2026-11-02"}
     assert post_form(client, "/patients/new", details).status_code == 302
     workup = db.session.scalar(db.select(Workup))
     assert workup.suspected_on == date(2026, 11, 2) and workup.step == "imaging"
