@@ -144,18 +144,6 @@ def test_an_appointment_is_previewed_then_saved_moved_and_cancelled(app, page, n
     assert appointment.status == "cancelled" and appointment.starts_at.date().isoformat() == later
 
 
-def test_the_workup_page_warns_when_dates_are_out_of_order(app, page, nurse):
-    patient = seed_patient()
-    sign_in(page)
-    page.goto(f"/patients/{patient.id}/workup")
-    assert_accessible(page)
-    page.get_by_label("Biopsy: date").fill("2026-12-20")
-    page.get_by_label("Treatment-planning visit: date").fill("2026-12-10")
-    page.get_by_role("button", name="Save workup").click()
-    expect(page.get_by_text("Check these dates")).to_be_visible()
-    assert_accessible(page)
-
-
 def test_a_locked_phone_check_is_shown_and_lifted_on_the_patient_page(app, page, nurse):
     patient = seed_patient()
     db.session.scalar(db.select(Contact).filter_by(phone=patient.phone)).failed_checks = 5
