@@ -2,7 +2,9 @@
 receptor results and to the start of treatment, by month and by language.
 
 Pure arithmetic over recorded dates (the workup's ``suspected_on`` and milestone dates);
-nothing is estimated or filled in. A patient counts in a figure only when both of its
+nothing is estimated or filled in. The input is a tally, ``(milestone, month, language,
+days, patients)``: the database counts patients per number of days (a few hundred rows
+for thousands of patients), and ``tally`` makes the same from rows of dates. A patient counts in a figure only when both of its
 dates are recorded; a milestone dated before the suspicion is a typing error, left out of
 the figure and counted (``excluded``) so it can be found and corrected.
 
@@ -78,28 +80,36 @@ def figure(group: str, days: list[int]) -> Figure:
     )
 
 
-def _group(row: Dates, by: str) -> str:
-    if by == "month":
-        return row.suspected_on.strftime("%Y-%m")
-    return LANGUAGE_NAMES.get(row.language, row.language)
+Tally = tuple[str, str, str, int, int]  # milestone, YYYY-MM, language, days, patients
 
 
-def measures(rows: list[Dates]) -> list[Measure]:
+def tally(rows: list[Dates]) -> list[Tally]:
+    """Count patients per milestone, month of suspicion, language and number of days."""
+    counts: dict[Tally, int] = {}
+    for row in rows:
+        for milestone, _ in INTERVALS:
+            end = getattr(row, milestone)
+            if end is not None:
+                key = (milestone, row.suspected_on.strftime("%Y-%m"), row.language)
+                key += ((end - row.suspected_on).days,)
+                counts[key] = counts.get(key, 0) + 1
+    return [(*key, n) for key, n in counts.items()]
+
+
+def measures(counts: list[Tally]) -> list[Measure]:
     """Every interval by month of suspicion and by language, groups in order."""
     found = []
     for milestone, label in INTERVALS:
+        mine = [c for c in counts if c[0] == milestone]
         for by in ("month", "language"):
             groups: dict[str, list[int]] = {}
             excluded = 0
-            for row in rows:
-                end = getattr(row, milestone)
-                if end is None:
-                    continue
-                days = (end - row.suspected_on).days
+            for _, month, language, days, n in mine:
                 if days < 0:
-                    excluded += 1
+                    excluded += n
                     continue
-                groups.setdefault(_group(row, by), []).append(days)
+                name = month if by == "month" else LANGUAGE_NAMES.get(language, language)
+                groups.setdefault(name, []).extend([days] * n)
             figures = [figure(name, groups[name]) for name in sorted(groups)]
             every = [d for days in groups.values() for d in days]
             overall = figure("All patients", every) if every else None

@@ -11,7 +11,7 @@ import pytest
 from coordinator_support import make_coordinator, sign_in
 
 from navigator.extensions import db
-from navigator.measures import Dates, figure, measures
+from navigator.measures import Dates, figure, measures, tally
 from navigator.patients import NewPatient, enroll
 from navigator.workups import Workup
 
@@ -36,7 +36,7 @@ PATIENTS = [
 
 
 def rows():
-    return [Dates(s, lang, b, r, t) for _, lang, s, b, r, t in PATIENTS]
+    return tally([Dates(s, lang, b, r, t) for _, lang, s, b, r, t in PATIENTS])
 
 
 def by(found, milestone, grouping):
