@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
-from .models import Alert, Appointment, utcnow
+from .models import Alert, Appointment, Patient, utcnow
 
 #: The studies of a recurrence workup, in the order they usually happen.
 STUDY_KINDS = (
@@ -101,6 +101,9 @@ RESULT_TIMINGS = ("before", "now")
 # Core tables read by patient on the worklist (next appointment, open inbox items).
 Index("ix_appointments_patient_starts", Appointment.patient_id, Appointment.starts_at)
 Index("ix_alerts_open_patient", Alert.patient_id, Alert.resolved_at)
+Index("ix_alerts_resolved_at", Alert.resolved_at)
+# The worklist sorted by name reads patients in name order, fifty at a time.
+Index("ix_patients_name", Patient.name)
 
 
 class Workup(db.Model):

@@ -145,6 +145,9 @@ def upgrade():
         batch_op.create_index("ix_appointments_patient_starts", ["patient_id", "starts_at"])
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index("ix_alerts_open_patient", ["patient_id", "resolved_at"])
+        batch_op.create_index("ix_alerts_resolved_at", ["resolved_at"])
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.create_index("ix_patients_name", ["name"])
     _move_workup_stages()
     with op.batch_alter_table("workup_stages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_workup_stages_patient_id"))
@@ -278,7 +281,10 @@ def downgrade():
     )
     with op.batch_alter_table("workup_stages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_workup_stages_patient_id"), ["patient_id"])
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.drop_index("ix_patients_name")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_alerts_resolved_at")
         batch_op.drop_index("ix_alerts_open_patient")
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_index("ix_appointments_patient_starts")

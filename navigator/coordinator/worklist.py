@@ -24,11 +24,12 @@ from ..workups import BARRIER_LABELS, Barrier, Workup
 from . import bp
 
 PAGE_SIZE = 50
-SORTS = ("overdue", "patient", "step", "suspected", "in_step", "next")
+#: Sortable columns. Not the next appointment: ordering by it needs every patient's
+#: appointments, which grows with the program (it is shown, and ``step`` narrows).
+SORTS = ("overdue", "patient", "step", "suspected", "in_step")
 SORT_LABELS = {
     "patient": "Patient",
     "step": "Step",
-    "next": "Next appointment",
     "suspected": "Days since suspected",
     "in_step": "Days in step",
     "overdue": "Overdue",
@@ -40,41 +41,29 @@ def site_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["SITE_TIMEZONE"])).date()
 
 
-def _filters(args, overdue):
+def _filters(args, overdue) -> tuple[list, bool]:
+    """The WHERE conditions, and whether they need the patients table (language)."""
     conditions = [Workup.closed_at.is_(None), Workup.step != "complete"]
     if args.get("mine"):
         conditions.append(Workup.owner_id == current_user.id)
     if args.get("overdue"):
         conditions.append(overdue)
-    if args.get("language") in ("en", "es"):
-        conditions.append(Patient.language == args["language"])
     if args.get("step") in STEPS:
         conditions.append(Workup.step == args["step"])
-    return conditions
+    if args.get("language") in ("en", "es"):
+        conditions.append(Patient.language == args["language"])
+        return conditions, True
+    return conditions, False
 
 
-def _next_appointment(now: datetime):
-    return (
-        db.select(func.min(Appointment.starts_at))
-        .where(
-            Appointment.patient_id == Workup.patient_id,
-            Appointment.starts_at >= now,
-            Appointment.status != "cancelled",
-        )
-        .scalar_subquery()
-    )
-
-
-def _order(sort: str, descending: bool, overdue, now: datetime):
+def _order(sort: str, descending: bool, overdue):
     """ORDER BY for a sort key; the default puts overdue rows first, longest in step."""
     step_rank = case({s: i for i, s in enumerate(STEPS)}, value=Workup.step, else_=len(STEPS))
-    # "Days since" grow as the date gets older: ascending days is descending dates.
     columns = {
         "patient": Patient.name,
         "step": step_rank,
         "suspected": Workup.suspected_on,
         "in_step": Workup.step_since,
-        "next": _next_appointment(now),
         "overdue": case((overdue, 1), else_=0),
     }
     # More days since a date means an older date: those two sort the other way round.
@@ -84,25 +73,40 @@ def _order(sort: str, descending: bool, overdue, now: datetime):
 
 
 def worklist_rows(args):
-    """The page of rows the arguments ask for, and what the page needs to draw them."""
+    """The page of rows the arguments ask for, and what the page needs to draw them.
+
+    The page's fifty workup ids are chosen from the workups table alone (the patients
+    table is joined only to filter by language or sort by name), then their rows, names
+    and extras are read for those fifty only.
+    """
     today, now = site_today(), utcnow()
     days = rule_days(current_app.config)
     overdue = overdue_condition(today, days)
     sort = args.get("sort") if args.get("sort") in SORTS else "overdue"
     descending = args.get("dir", "desc" if sort == "overdue" else "asc") == "desc"
-    conditions = _filters(args, overdue)
-    base = db.select(Workup.id).join(Patient, Patient.id == Workup.patient_id).where(*conditions)
-    total = db.session.scalar(db.select(func.count()).select_from(base.subquery()))
+    conditions, by_language = _filters(args, overdue)
+    chosen = db.select(Workup.id).where(*conditions)
+    if by_language:
+        chosen = chosen.join(Patient, Patient.id == Workup.patient_id)
+    total = db.session.scalar(db.select(func.count()).select_from(chosen.subquery()))
+    if sort == "patient" and not by_language:
+        chosen = chosen.join(Patient, Patient.id == Workup.patient_id)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(args.get("page", 1, type=int) or 1, 1), pages)
-    rows = db.session.execute(
-        db.select(Workup, Patient.name, Patient.language, case((overdue, True), else_=False))
-        .join(Patient, Patient.id == Workup.patient_id)
-        .where(*conditions)
-        .order_by(*_order(sort, descending, overdue, now))
+    ids = db.session.scalars(
+        chosen.order_by(*_order(sort, descending, overdue))
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
+    found = {
+        row[0].id: row
+        for row in db.session.execute(
+            db.select(Workup, Patient.name, Patient.language, case((overdue, True), else_=False))
+            .join(Patient, Patient.id == Workup.patient_id)
+            .where(Workup.id.in_(ids))
+        )
+    }
+    rows = [found[i] for i in ids]
     patient_ids = [row[0].patient_id for row in rows]
     return {
         "rows": rows,
