@@ -195,8 +195,9 @@ def link_appointments(workup: Workup) -> None:
     """Keep studies in step with the patient's appointments.
 
     A study still to be ordered or ordered takes the earliest appointment of its kind that
-    no other study has, and is then scheduled; a linked appointment that is done makes the
-    study done on its day; a cancelled one is let go, and the study is ordered again.
+    no other study has, and is then scheduled; a scheduled study's date follows its
+    appointment when that moves; a linked appointment that is done makes the study done
+    on its day; a cancelled one is let go, and the study is ordered again.
     """
     studies = db.session.scalars(
         db.select(Study).filter_by(workup_id=workup.id).order_by(Study.position, Study.id)
@@ -228,8 +229,10 @@ def link_appointments(workup: Workup) -> None:
                 taken.add(linked.id)
                 study.appointment_id, study.status = linked.id, "scheduled"
                 study.scheduled_on = site_day(linked)
-        if linked is not None and linked.status == "done" and study.status == "scheduled":
-            study.status, study.done_on = "done", site_day(linked)
+        if linked is not None and study.status == "scheduled":
+            study.scheduled_on = site_day(linked)  # a moved appointment moves the study
+            if linked.status == "done":
+                study.status, study.done_on = "done", site_day(linked)
 
 
 def site_day(appointment: Appointment) -> date:

@@ -260,3 +260,15 @@ def test_the_suspected_date_and_owner_are_set_later_on_the_workup_page(app, clie
     workup = db.session.scalar(db.select(Workup))
     db.session.refresh(workup)
     assert workup.suspected_on == date(2026, 10, 30) and workup.owner_id == coordinator_id
+
+
+def test_moving_the_linked_appointment_moves_the_studys_date(patient):
+    from navigator.appointments import move
+
+    appointment = book(patient, "biopsy", days=8)
+    later = datetime.combine(date.today() + timedelta(days=12), datetime.min.time()).replace(
+        hour=10
+    )
+    move(appointment, later)
+    db.session.commit()
+    assert study("biopsy").scheduled_on == date.today() + timedelta(days=12)
