@@ -131,3 +131,15 @@ def test_an_overdue_limit_comes_from_the_environment_and_a_bad_one_is_refused(tm
     assert config.load({"OVERDUE_RESULTS_DAYS": "14"}, str(tmp_path))["OVERDUE_RESULTS_DAYS"] == 14
     with pytest.raises(config.ConfigError, match="OVERDUE_RESULTS_DAYS"):
         config.load({"OVERDUE_RESULTS_DAYS": "two weeks"}, str(tmp_path))
+
+
+def test_a_closed_workup_leaves_the_worklist_and_can_be_reopened(app, client, nurse):
+    from coordinator_support import post_form
+
+    patient = patient_at("Ana Ruiz", "+16175550101")
+    page = f"/patients/{patient.id}/workup"
+    post_form(client, f"{page}/close", {"reason": "Recurrence ruled out"}, page=page)
+    assert names_in_order(client.get("/worklist").get_data(as_text=True)) == []
+    assert "closed on" in client.get(page).get_data(as_text=True)
+    post_form(client, f"{page}/reopen", {}, page=page)
+    assert names_in_order(client.get("/worklist").get_data(as_text=True)) == ["Ana Ruiz"]

@@ -14,7 +14,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Appointment, AuditEvent, Coordinator, Patient
+from ..models import Appointment, AuditEvent, Coordinator, Patient, utcnow
 from ..workup_path import STEP_LABELS, STEP_OF, STEPS, refresh, site_day
 from ..workups import (
     APPOINTMENT_KIND_OF,
@@ -28,8 +28,8 @@ from ..workups import (
 )
 from . import bp
 from .audit import record
-from .forms import KIND_LABELS
-from .workup_forms import DATE_LABELS, AddStudyForm, StudyForm, WorkupDetailsForm
+from .forms import KIND_LABELS, ConfirmForm
+from .workup_forms import DATE_LABELS, AddStudyForm, CloseWorkupForm, StudyForm, WorkupDetailsForm
 
 
 @dataclass
@@ -139,11 +139,42 @@ def workup(patient_id: int):
         workup=workup,
         form=form,
         add_form=AddStudyForm(formdata=None),
+        close_form=CloseWorkupForm(formdata=None),
         studies=views,
         warnings=order_warnings(views),
         step_labels=STEP_LABELS,
         history=_history(workup),
     ), status
+
+
+@bp.post("/patients/<int:patient_id>/workup/close")
+def close_workup(patient_id: int):
+    """End the workup (recurrence ruled out, care elsewhere...): off the worklist."""
+    patient = db.get_or_404(Patient, patient_id)
+    workup = workup_for(patient)
+    form = CloseWorkupForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if workup.closed_at is None:
+        workup.closed_at, workup.closed_reason = utcnow(), form.reason.data
+        record("close_workup", "patient", patient.id, form.reason.data)
+        db.session.commit()
+        flash(f"Workup closed: {form.reason.data}. It is off the worklist.", "success")
+    return redirect(url_for("coordinator.workup", patient_id=patient.id))
+
+
+@bp.post("/patients/<int:patient_id>/workup/reopen")
+def reopen_workup(patient_id: int):
+    patient = db.get_or_404(Patient, patient_id)
+    workup = workup_for(patient)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if workup.closed_at is not None:
+        workup.closed_at, workup.closed_reason = None, None
+        record("reopen_workup", "patient", patient.id)
+        db.session.commit()
+        flash("Workup reopened. It is back on the worklist.", "success")
+    return redirect(url_for("coordinator.workup", patient_id=patient.id))
 
 
 def _history(workup: Workup) -> dict[int, list[AuditEvent]]:

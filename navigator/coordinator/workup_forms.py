@@ -144,3 +144,18 @@ class BarrierForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description="For the care team only, e.g. needs a ride to the 14 Dec biopsy.",
     )
+
+
+CLOSE_REASONS = (
+    "Recurrence ruled out",
+    "Care moved elsewhere",
+    "Patient chose to stop the workup",
+    "Patient died",
+    "Other",
+)
+
+
+class CloseWorkupForm(FlaskForm):
+    """Ending a workup before treatment starts takes it off the worklist (not the measures)."""
+
+    reason = SelectField("Why the workup ends", choices=options((r, r) for r in CLOSE_REASONS))
