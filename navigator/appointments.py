@@ -71,6 +71,26 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
         raise AppointmentError("at", "that time is in the past")
 
 
+def _checked_details(kind: str, location: str, prep_notes: str | None) -> tuple[str, str | None]:
+    """The location and notes trimmed, once kind, location and notes pass the rules.
+
+    :raise AppointmentError: unknown kind, no location or a too long one, long notes.
+    """
+    if kind not in APPOINTMENT_KINDS:
+        raise AppointmentError(
+            "kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})"
+        )
+    location = (location or "").strip()
+    if not location:
+        raise AppointmentError("location", "a location is required")
+    if len(location) > LOCATION_MAX:
+        raise AppointmentError("location", LOCATION_TOO_LONG)
+    prep_notes = (prep_notes or "").strip() or None
+    if len(prep_notes or "") > PREP_MAX:
+        raise AppointmentError("prep", PREP_TOO_LONG)
+    return location, prep_notes
+
+
 def schedule(
     patient: Patient,
     kind: str,
@@ -86,17 +106,7 @@ def schedule(
         in the past.
     """
     now = now or utcnow()
-    if kind not in APPOINTMENT_KINDS:
-        raise AppointmentError(
-            "kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})"
-        )
-    location = (location or "").strip()
-    if not location:
-        raise AppointmentError("location", "a location is required")
-    if len(location) > LOCATION_MAX:
-        raise AppointmentError("location", LOCATION_TOO_LONG)
-    if len((prep_notes or "").strip()) > PREP_MAX:
-        raise AppointmentError("prep", PREP_TOO_LONG)
+    location, prep_notes = _checked_details(kind, location, prep_notes)
     starts_at = to_utc(starts_at_local, timezone)
     _check_future(starts_at, now)
     appointment = Appointment(
@@ -105,7 +115,7 @@ def schedule(
         starts_at=starts_at,
         timezone=timezone,
         location=location,
-        prep_notes=(prep_notes or "").strip() or None,
+        prep_notes=prep_notes,
         status="scheduled",
     )
     db.session.add(appointment)
@@ -147,6 +157,36 @@ def cancel(appointment: Appointment, now: datetime | None = None) -> Appointment
     db.session.flush()
     reminders.replace_pending(appointment, now)
     return appointment
+
+
+def close(appointment: Appointment, status: str, now: datetime | None = None) -> Appointment:
+    """The appointment is over without a cancellation: ``missed`` (a no-show the
+    scheduling system reported) or ``done``. Its unsent reminders are withdrawn, as for a
+    cancellation; the caller commits."""
+    if status not in ("missed", "done"):
+        raise AppointmentError("status", f"cannot close an appointment as {status!r}")
+    now = now or utcnow()
+    appointment.status = status
+    db.session.flush()
+    reminders.replace_pending(appointment, now)
+    return appointment
+
+
+def change_details(
+    appointment: Appointment, kind: str, location: str, prep_notes: str | None
+) -> list[str]:
+    """Change what the appointment is and where, checked as ``schedule`` checks them;
+    returns the names of what changed. The caller commits.
+
+    :raise AppointmentError: unknown kind, no location or a too long one, long notes.
+    """
+    location, prep_notes = _checked_details(kind, location, prep_notes)
+    changed = []
+    for name, value in (("kind", kind), ("location", location), ("prep_notes", prep_notes)):
+        if getattr(appointment, name) != value:
+            setattr(appointment, name, value)
+            changed.append(name)
+    return changed
 
 
 def replan(patient: Patient, now: datetime | None = None) -> int:

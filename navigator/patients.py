@@ -50,6 +50,8 @@ class NewPatient:
     channel: str = "sms"
     date_of_birth: date | None = None
     pin: str | None = None
+    mrn: str | None = None
+    mrn_authority: str | None = None
 
 
 def validate(details: NewPatient) -> NewPatient:
@@ -71,6 +73,7 @@ def validate(details: NewPatient) -> NewPatient:
     check_timezone(details.timezone)
     if details.pin is not None and not (details.pin.isdigit() and 4 <= len(details.pin) <= 8):
         raise EnrollmentError("pin", "a PIN is 4 to 8 digits")
+    mrn, authority = check_mrn(details.mrn, details.mrn_authority, details.date_of_birth)
     return NewPatient(
         name,
         phone,
@@ -79,7 +82,37 @@ def validate(details: NewPatient) -> NewPatient:
         details.channel,
         details.date_of_birth,
         details.pin,
+        mrn,
+        authority,
     )
+
+
+def check_mrn(
+    mrn: str | None, authority: str | None, birth: date | None, patient_id: int | None = None
+) -> tuple[str | None, str | None]:
+    """The MRN and its assigning authority, trimmed; (None, None) without an MRN.
+
+    The scheduling feed matches on MRN, authority AND date of birth, so an MRN needs a
+    date of birth beside it. The authority defaults to ``HL7_MRN_AUTHORITY``.
+
+    :raise EnrollmentError: no date of birth, a malformed MRN, or one already enrolled.
+    """
+    mrn = (mrn or "").strip()
+    if not mrn:
+        return None, None
+    if len(mrn) > 40 or any(ch in mrn for ch in "|^~\\&"):
+        raise EnrollmentError("mrn", "an MRN is up to 40 letters and digits")
+    if birth is None:
+        raise EnrollmentError("dob", "an MRN needs the date of birth, which the feed checks too")
+    authority = (authority or "").strip() or current_app.config.get("HL7_MRN_AUTHORITY", "")
+    taken = db.session.scalar(
+        db.select(Patient.id).where(
+            Patient.mrn == mrn, Patient.mrn_authority == authority, Patient.id != (patient_id or 0)
+        )
+    )
+    if taken:
+        raise EnrollmentError("mrn", "another patient has this MRN")
+    return mrn, authority[:60]
 
 
 def enroll(details: NewPatient) -> Patient:
@@ -101,6 +134,8 @@ def enroll(details: NewPatient) -> Patient:
         channel=details.channel,
         date_of_birth=details.date_of_birth,
         pin_hash=generate_password_hash(details.pin) if details.pin else None,
+        mrn=details.mrn,
+        mrn_authority=details.mrn_authority,
     )
     db.session.add(patient)
     contact = contact_for(details.phone)

@@ -1,0 +1,292 @@
+"""Receiving one framed message from the scheduling feed: keep it, apply it, answer it.
+
+The order is the promise made to the sender:
+1. the raw bytes are committed (``FeedMessage``) before anything else, so even bytes that
+   do not parse are kept;
+2. the change is applied and its outcome committed with the message's row;
+3. only then is the ACK returned. If the database cannot be reached at any step,
+   ``StoreUnavailable`` is raised and the listener closes the connection without an
+   ACK, so the sender keeps the message and sends it again.
+
+ACK codes (original mode; enhanced mode answers CA/CE/CR, see ``_ack_code``):
+- AA: applied, ignored as stale, or a problem of meaning left for a coordinator (an
+  unknown code, an unmatched patient, ...). Never a NAK for those: a NAK stops the
+  sender's ordered queue for every other patient.
+- AE: bytes we cannot read as HL7.
+- AR: a message type or version we do not take.
+A resend (same sender, control id and SHA-256) gets the stored answer and changes nothing;
+the same key with other content is kept and left for a coordinator.
+
+Logs carry the message type, control id and internal ids, never patient data.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import hl7
+from flask import current_app
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from . import schedule_feed, siu
+from .extensions import db
+from .models import FeedMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Enhanced-mode answers for each original-mode code.
+ENHANCED = {"AA": "CA", "AE": "CE", "AR": "CR"}
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not keep the message: send no ACK, so the sender retries."""
+
+
+@dataclass
+class Answer:
+    """The ACK to send (None: send none) and the row the message is kept in."""
+
+    ack: bytes | None
+    message_id: int | None
+
+
+def _ack_code(code: str, accept_ack: str) -> str | None:
+    """What to answer under MSH-15: original mode (empty) always answers ``code``; enhanced
+    mode answers CA/CE/CR, always (AL), never (NE), only on error (ER) or only on success
+    (SU)."""
+    if not accept_ack:
+        return code
+    answer = ENHANCED[code]
+    if accept_ack == "NE" or (accept_ack == "ER" and answer == "CA"):
+        return None
+    if accept_ack == "SU" and answer != "CA":
+        return None
+    return answer
+
+
+def _clean(value: str) -> str:
+    """A value safe to place in an ACK field: no HL7 delimiters, no segment breaks."""
+    return "".join(ch for ch in value if ch not in "|^~\\&\r\n")[:80]
+
+
+def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") -> bytes:
+    """The ACK for the message: MSH-3/4 swapped with 5/6, MSA-1 the code, MSA-2 the control id."""
+    config = current_app.config
+    encoding = config.get("HL7_ENCODING", "utf-8")
+    if header is not None:
+        try:
+            original = hl7.parse(siu._decode(raw, encoding))
+            ack = original.create_ack(
+                code,
+                message_id=f"ACK{_clean(header.control_id)}"[:20] or None,
+                application=config.get("HL7_RECEIVING_APP", "NAVIGATOR"),
+                facility=config.get("HL7_RECEIVING_FACILITY", "NAVIGATOR"),
+            )
+            text = str(ack)
+            if note:
+                text += "|" + _clean(note)
+            return text.encode(encoding)
+        except (hl7.ParseException, KeyError, IndexError, ValueError):
+            pass
+    stamp = utcnow().strftime("%Y%m%d%H%M%S")
+    app = config.get("HL7_RECEIVING_APP", "NAVIGATOR")
+    text = f"MSH|^~\\&|{app}||||{stamp}||ACK|ACK{stamp}|P|2.5.1\rMSA|{code}||{_clean(note)}"
+    return text.encode("ascii")
+
+
+def _known(header: siu.Header, digest: str) -> tuple[FeedMessage | None, bool]:
+    """The stored message with this key and hash, and whether the key was seen with other
+    content."""
+    rows = db.session.scalars(
+        db.select(FeedMessage).where(
+            FeedMessage.source == "hl7",
+            FeedMessage.sending_app == header.sending_app[:180],
+            FeedMessage.sending_facility == header.sending_facility[:180],
+            FeedMessage.control_id == header.control_id[:199],
+        )
+    ).all()
+    same = next((row for row in rows if row.content_hash == digest), None)
+    return same, bool(rows) and same is None and bool(header.control_id)
+
+
+def _store(raw: bytes, header: siu.Header | None, digest: str) -> FeedMessage:
+    header = header or siu.Header()
+    row = FeedMessage(
+        source="hl7",
+        sending_app=header.sending_app[:180],
+        sending_facility=header.sending_facility[:180],
+        control_id=header.control_id[:199],
+        content_hash=digest,
+        message_type=header.message_type[:20],
+        version=header.version[:10],
+        message_time=siu.to_utc(header.message_time),
+        raw=raw,
+        status="received",
+        detail="",
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def receive(raw: bytes, now: datetime | None = None) -> Answer:
+    """Keep, apply and answer one message (the bytes between the MLLP frame marks).
+
+    :raise StoreUnavailable: the database is down; answer nothing.
+    """
+    try:
+        return _receive(raw, now or utcnow())
+    except (OperationalError, DBAPIError) as exc:
+        db.session.rollback()
+        log.error("feed: database unavailable, no ACK sent (%s)", type(exc).__name__)
+        raise StoreUnavailable from None
+
+
+def _receive(raw: bytes, now: datetime) -> Answer:
+    encoding = current_app.config.get("HL7_ENCODING", "utf-8")
+    digest = siu.content_hash(raw)
+    try:
+        header = siu.read_header(raw, encoding)
+    except siu.Unreadable:
+        header = None
+    if header is not None:
+        same, reused = _known(header, digest)
+        if same is not None and same.status != "received":
+            log.info(
+                "feed: resend of %s %s, message #%s",
+                same.message_type,
+                _clean(header.control_id),
+                same.id,
+            )
+            return Answer(_answer(raw, header, same), same.id)
+    else:
+        same = db.session.scalar(
+            db.select(FeedMessage).where(
+                FeedMessage.content_hash == digest, FeedMessage.control_id == ""
+            )
+        )
+        reused = False
+        if same is not None and same.status != "received":
+            return Answer(_answer(raw, None, same), same.id)
+    row = same or _store(raw, header, digest)
+    if header is None:
+        _finish(row, "unparseable", "AE", detail="not an HL7 message (no MSH)")
+    elif reused:
+        _finish(row, "needs_review", "AA", problem="control_id_reused")
+    else:
+        _process(row, raw, header, now)
+    db.session.commit()
+    log.info(
+        "feed: %s %s -> %s %s, message #%s",
+        row.message_type or "?",
+        _clean(row.control_id) or "-",
+        row.status,
+        row.problem or "",
+        row.id,
+    )
+    return Answer(_answer(raw, header, row), row.id)
+
+
+def _answer(raw: bytes, header: siu.Header | None, row: FeedMessage) -> bytes | None:
+    code = _ack_code(row.ack_code or "AA", header.accept_ack if header else "")
+    if code is None:
+        return None
+    note = row.detail if row.ack_code in ("AE", "AR") else ""
+    return build_ack(raw, header, code, note)
+
+
+def _finish(row: FeedMessage, status: str, ack: str, problem: str | None = None, detail=""):
+    row.status = status
+    row.ack_code = ack
+    row.problem = problem
+    row.detail = (detail or schedule_feed.PROBLEMS.get(problem or "", ""))[:300]
+
+
+def _process(row: FeedMessage, raw: bytes, header: siu.Header, now: datetime) -> None:
+    """Read and apply the message; any outcome is recorded on ``row`` (not committed)."""
+    encoding = current_app.config.get("HL7_ENCODING", "utf-8")
+    try:
+        _, event = siu.read_event(raw, encoding)
+    except siu.Refused as exc:
+        _finish(row, "rejected", "AR", detail=str(exc))
+        return
+    except siu.Unreadable as exc:
+        _finish(row, "unparseable", "AE", detail=str(exc))
+        return
+    row.external_id = event.external_id
+    apply_event(row, event, now)
+
+
+def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> None:
+    """Apply the event in a savepoint; record the outcome and the match decision on ``row``.
+
+    An error of our own is kept as a problem for a coordinator (AA), never lost: the
+    savepoint undoes the half-made change, and the message can be replayed once fixed.
+    """
+    from .coordinator.audit import record
+
+    try:
+        with db.session.begin_nested():
+            outcome = schedule_feed.apply(event, now)
+    except OperationalError:
+        raise
+    except Exception:  # kept for a person; the traceback names no patient
+        log.exception("feed: applying message #%s failed", row.id)
+        outcome = schedule_feed.Outcome("needs_review", problem="error")
+    _finish(row, outcome.status, "AA", outcome.problem, outcome.detail)
+    row.patient_id = outcome.patient_id
+    row.appointment_id = outcome.appointment_id
+    match = "matched" if outcome.patient_id and outcome.problem is None else (outcome.problem or "")
+    record(
+        "feed_" + outcome.status,
+        "feed_message",
+        row.id,
+        f"{row.message_type} {event.action}; patient #{outcome.patient_id or '-'} {match};"
+        f" appointment #{outcome.appointment_id or '-'}; {outcome.detail}",
+    )
+    if outcome.appointment_id and outcome.status == "applied":
+        record(
+            "feed_" + event.action,
+            "appointment",
+            outcome.appointment_id,
+            f"from the scheduling feed, message #{row.id}: {outcome.detail}",
+        )
+
+
+def replay(row: FeedMessage, coordinator_id: int, now: datetime | None = None) -> FeedMessage:
+    """Apply a stored message again, once a coordinator has fixed the cause (enrolled the
+    patient, added the code or location); the caller commits.
+
+    The order check still holds: a message older than what was applied since changes
+    nothing. A message whose raw bytes were purged cannot be replayed.
+    """
+    if row.raw is None:
+        raise ValueError("the message was purged and cannot be replayed")
+    now = now or utcnow()
+    encoding = current_app.config.get("HL7_ENCODING", "utf-8")
+    _, event = siu.read_event(row.raw, encoding) if row.source == "hl7" else (None, None)
+    if event is None:
+        raise ValueError("only feed messages can be replayed")
+    apply_event(row, event, now)
+    if row.status != "needs_review":
+        row.resolved_at = now
+        row.resolved_by_id = coordinator_id
+    return row
+
+
+def purge(now: datetime | None = None) -> int:
+    """Forget raw messages older than ``HL7_RETENTION_DAYS``; keys, hashes and outcomes
+    stay, so a late resend is still recognised. Returns how many were purged; commits."""
+    now = now or utcnow()
+    days = current_app.config.get("HL7_RETENTION_DAYS", 30)
+    cutoff = now - timedelta(days=days)
+    result = db.session.execute(
+        db.update(FeedMessage)
+        .where(FeedMessage.raw.is_not(None), FeedMessage.received_at < cutoff)
+        .values(raw=None, purged_at=now)
+    )
+    db.session.commit()
+    log.info("feed: purged %s raw messages older than %s days", result.rowcount, days)
+    return result.rowcount
