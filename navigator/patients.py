@@ -73,7 +73,7 @@ def validate(details: NewPatient) -> NewPatient:
     check_timezone(details.timezone)
     if details.pin is not None and not (details.pin.isdigit() and 4 <= len(details.pin) <= 8):
         raise EnrollmentError("pin", "a PIN is 4 to 8 digits")
-    mrn, authority = check_mrn(details.mrn, details.mrn_authority, details.date_of_birth)
+    mrn, authority = check_mrn(details.mrn, details.mrn_authority)
     return NewPatient(
         name,
         phone,
@@ -88,26 +88,27 @@ def validate(details: NewPatient) -> NewPatient:
 
 
 def check_mrn(
-    mrn: str | None, authority: str | None, birth: date | None, patient_id: int | None = None
+    mrn: str | None, authority: str | None, except_phone: str | None = None
 ) -> tuple[str | None, str | None]:
     """The MRN and its assigning authority, trimmed; (None, None) without an MRN.
 
-    The scheduling feed matches on MRN, authority AND date of birth, so an MRN needs a
-    date of birth beside it. The authority defaults to ``HL7_MRN_AUTHORITY``.
+    The authority defaults to ``HL7_MRN_AUTHORITY``. The scheduling feed matches on MRN,
+    authority AND date of birth: without a date of birth on file its appointments wait
+    for a coordinator. ``except_phone``: the patient being edited, who may keep theirs.
 
-    :raise EnrollmentError: no date of birth, a malformed MRN, or one already enrolled.
+    :raise EnrollmentError: a malformed MRN, or one another patient has.
     """
     mrn = (mrn or "").strip()
     if not mrn:
         return None, None
     if len(mrn) > 40 or any(ch in mrn for ch in "|^~\\&"):
         raise EnrollmentError("mrn", "an MRN is up to 40 letters and digits")
-    if birth is None:
-        raise EnrollmentError("dob", "an MRN needs the date of birth, which the feed checks too")
     authority = (authority or "").strip() or current_app.config.get("HL7_MRN_AUTHORITY", "")
     taken = db.session.scalar(
         db.select(Patient.id).where(
-            Patient.mrn == mrn, Patient.mrn_authority == authority, Patient.id != (patient_id or 0)
+            Patient.mrn == mrn,
+            Patient.mrn_authority == authority[:60],
+            Patient.phone != (except_phone or ""),
         )
     )
     if taken:

@@ -162,6 +162,8 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
                 language=form.language.data,
                 timezone=form.timezone.data,
                 channel=form.channel.data,
+                mrn=form.mrn.data,
+                mrn_authority=form.mrn_authority.data,
             )
         )
         patient.quiet_start, patient.quiet_end = form.quiet_start.data[:5], form.quiet_end.data[:5]
