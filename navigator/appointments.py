@@ -71,7 +71,7 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
         raise AppointmentError("at", "that time is in the past")
 
 
-def _checked_details(kind: str, location: str, prep_notes: str | None) -> tuple[str, str | None]:
+def check_details(kind: str, location: str, prep_notes: str | None) -> tuple[str, str | None]:
     """The location and notes trimmed, once kind, location and notes pass the rules.
 
     :raise AppointmentError: unknown kind, no location or a too long one, long notes.
@@ -106,7 +106,7 @@ def schedule(
         in the past.
     """
     now = now or utcnow()
-    location, prep_notes = _checked_details(kind, location, prep_notes)
+    location, prep_notes = check_details(kind, location, prep_notes)
     starts_at = to_utc(starts_at_local, timezone)
     _check_future(starts_at, now)
     appointment = Appointment(
@@ -180,7 +180,7 @@ def change_details(
 
     :raise AppointmentError: unknown kind, no location or a too long one, long notes.
     """
-    location, prep_notes = _checked_details(kind, location, prep_notes)
+    location, prep_notes = check_details(kind, location, prep_notes)
     changed = []
     for name, value in (("kind", kind), ("location", location), ("prep_notes", prep_notes)):
         if getattr(appointment, name) != value:

@@ -220,20 +220,22 @@ def _process(row: FeedMessage, raw: bytes, header: siu.Header, now: datetime) ->
 
 
 def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> None:
-    """Apply the event in a savepoint; record the outcome and the match decision on ``row``.
+    """Apply the event; record the outcome and the match decision on ``row``.
 
-    An error of our own is kept as a problem for a coordinator (AA), never lost: the
-    savepoint undoes the half-made change, and the message can be replayed once fixed.
+    ``row`` must be committed already. An error of our own is kept as a problem for a
+    coordinator (AA), never lost: the rollback undoes the half-made change (the row
+    stays), and the message can be replayed once fixed. Not a savepoint: SQLite's
+    driver would commit at its release.
     """
     from .coordinator.audit import record
 
     try:
-        with db.session.begin_nested():
-            outcome = schedule_feed.apply(event, now)
+        outcome = schedule_feed.apply(event, now)
     except OperationalError:
         raise
     except Exception:  # kept for a person; the traceback names no patient
         log.exception("feed: applying message #%s failed", row.id)
+        db.session.rollback()
         outcome = schedule_feed.Outcome("needs_review", problem="error")
     _finish(row, outcome.status, "AA", outcome.problem, outcome.detail)
     row.patient_id = outcome.patient_id

@@ -449,9 +449,9 @@ FEED_STATUSES = (
     "applied",  # the appointment was made, moved or cancelled
     "ignored",  # nothing to change: older than what is known, or cancelled already
     "needs_review",  # a coordinator must look: unmatched patient, unknown code, ...
+    # (once a coordinator applies it again, its new outcome, with resolved_at/_by set)
     "rejected",  # wrong message type or version (ACK AR)
     "unparseable",  # not HL7 we can read (ACK AE)
-    "resolved",  # a coordinator replayed it after fixing the cause
     "dismissed",  # a coordinator decided nothing is to be done
 )
 

@@ -233,12 +233,17 @@ def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) ->
     except AppointmentError as exc:
         return _review("refused", f"{PROBLEMS['refused']}: {exc}", patient.id)
     _remember(event, known, "booked", made.id)
-    what = ", ".join(changed) if changed else "nothing changed"
-    return Outcome("applied", what, patient_id=patient.id, appointment_id=made.id)
+    if not changed:
+        return Outcome("ignored", "nothing changed", patient_id=patient.id, appointment_id=made.id)
+    return Outcome("applied", ", ".join(changed), patient_id=patient.id, appointment_id=made.id)
 
 
 def _change(appointment, service, location, wall: datetime, now) -> list[str]:
-    """Move and re-describe an existing appointment; what changed, by name."""
+    """Move and re-describe an existing appointment; what changed, by name.
+
+    Everything is checked before anything changes, so a refused change leaves no half.
+    """
+    appointments.check_details(service.kind, location.address, location.prep_note)
     changed = appointments.change_details(
         appointment, service.kind, location.address, location.prep_note
     )

@@ -223,6 +223,7 @@ from . import (  # noqa: F401  (routes on bp)
     appointments,
     audit,
     auth,
+    feed,
     inbox,
     patients,
     phone_change,
