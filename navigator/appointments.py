@@ -10,6 +10,7 @@ Times: callers give the site's local wall time and the site's IANA zone; rows st
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from . import reminders
@@ -44,8 +45,14 @@ class AppointmentError(ValueError):
         self.field = field
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    # Reading the tz database's index takes tens of milliseconds: once per process.
+    return frozenset(available_timezones())
+
+
 def _zone(name: str) -> ZoneInfo:
-    if not name or name not in available_timezones():
+    if not name or name not in _known_zones():
         raise AppointmentError(
             "timezone", f"unknown time zone {name!r} (use a name like America/Chicago)"
         )

@@ -75,10 +75,9 @@ def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") 
     """The ACK for the message: MSH-3/4 swapped with 5/6, MSA-1 the code, MSA-2 the control id."""
     config = current_app.config
     encoding = config.get("HL7_ENCODING", "utf-8")
-    if header is not None:
+    if header is not None and header.parsed is not None:
         try:
-            original = hl7.parse(siu._decode(raw, encoding))
-            ack = original.create_ack(
+            ack = header.parsed.create_ack(
                 code,
                 message_id=f"ACK{_clean(header.control_id)}"[:20] or None,
                 application=config.get("HL7_RECEIVING_APP", "NAVIGATOR"),
@@ -111,7 +110,9 @@ def _known(header: siu.Header, digest: str) -> tuple[FeedMessage | None, bool]:
     return same, bool(rows) and same is None and bool(header.control_id)
 
 
-def _store(raw: bytes, header: siu.Header | None, digest: str) -> FeedMessage:
+def _new_row(raw: bytes, header: siu.Header | None, digest: str) -> FeedMessage:
+    """The message's row, not yet in the session: it is added with its outcome, so the
+    message and what came of it are written in one INSERT and one commit."""
     header = header or siu.Header()
     row = FeedMessage(
         source="hl7",
@@ -126,8 +127,6 @@ def _store(raw: bytes, header: siu.Header | None, digest: str) -> FeedMessage:
         status="received",
         detail="",
     )
-    db.session.add(row)
-    db.session.commit()
     return row
 
 
@@ -170,23 +169,21 @@ def _receive(raw: bytes, now: datetime) -> Answer:
         reused = False
         if same is not None and same.status != "received":
             return Answer(_answer(raw, None, same), same.id)
-    row = same or _store(raw, header, digest)
+    row = same or _new_row(raw, header, digest)
     if header is None:
         _finish(row, "unparseable", "AE", detail="not an HL7 message (no MSH)")
     elif reused:
         _finish(row, "needs_review", "AA", problem="control_id_reused")
     else:
         _process(row, raw, header, now)
+    db.session.add(row)
+    db.session.flush()
+    # Read before the commit expires them; sent only once the commit has succeeded.
+    answer = Answer(_answer(raw, header, row), row.id)
+    line = (row.message_type or "?", _clean(row.control_id) or "-", row.status, row.problem)
     db.session.commit()
-    log.info(
-        "feed: %s %s -> %s %s, message #%s",
-        row.message_type or "?",
-        _clean(row.control_id) or "-",
-        row.status,
-        row.problem or "",
-        row.id,
-    )
-    return Answer(_answer(raw, header, row), row.id)
+    log.info("feed: %s %s -> %s %s, message #%s", *line[:3], line[3] or "", answer.message_id)
+    return answer
 
 
 def _answer(raw: bytes, header: siu.Header | None, row: FeedMessage) -> bytes | None:
@@ -205,10 +202,10 @@ def _finish(row: FeedMessage, status: str, ack: str, problem: str | None = None,
 
 
 def _process(row: FeedMessage, raw: bytes, header: siu.Header, now: datetime) -> None:
-    """Read and apply the message; any outcome is recorded on ``row`` (not committed)."""
+    """Read and apply the message; the outcome is recorded on ``row`` (not committed)."""
     encoding = current_app.config.get("HL7_ENCODING", "utf-8")
     try:
-        _, event = siu.read_event(raw, encoding)
+        _, event = siu.read_event(raw, encoding, header)
     except siu.Refused as exc:
         _finish(row, "rejected", "AR", detail=str(exc))
         return
@@ -220,12 +217,13 @@ def _process(row: FeedMessage, raw: bytes, header: siu.Header, now: datetime) ->
 
 
 def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> None:
-    """Apply the event; record the outcome and the match decision on ``row``.
+    """Apply the event; record the outcome and the match decision on ``row``, and put the
+    row in the session. The caller commits both together: one commit a message.
 
-    ``row`` must be committed already. An error of our own is kept as a problem for a
-    coordinator (AA), never lost: the rollback undoes the half-made change (the row
-    stays), and the message can be replayed once fixed. Not a savepoint: SQLite's
-    driver would commit at its release.
+    An error of our own is kept as a problem for a coordinator (AA), never lost: the
+    rollback undoes the half-made change (the row, added only afterwards, survives it),
+    and the message can be replayed once fixed. Not a savepoint: SQLite's driver would
+    commit at its release.
     """
     from .coordinator.audit import record
 
@@ -234,12 +232,14 @@ def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> No
     except OperationalError:
         raise
     except Exception:  # kept for a person; the traceback names no patient
-        log.exception("feed: applying message #%s failed", row.id)
+        log.exception("feed: applying message %s failed", _clean(row.control_id))
         db.session.rollback()
         outcome = schedule_feed.Outcome("needs_review", problem="error")
     _finish(row, outcome.status, "AA", outcome.problem, outcome.detail)
     row.patient_id = outcome.patient_id
     row.appointment_id = outcome.appointment_id
+    db.session.add(row)
+    db.session.flush()
     match = "matched" if outcome.patient_id and outcome.problem is None else (outcome.problem or "")
     record(
         "feed_" + outcome.status,

@@ -22,10 +22,13 @@ import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
 from hl7.mllp import start_hl7_server
 
 from . import feed_intake
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,11 @@ class Listener:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hl7-db")
+        # One thread with one app context and one session for its whole life: a message
+        # costs no context push and no connection checkout.
+        self.worker = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="hl7-db", initializer=self._enter
+        )
         self.allowed = [
             ipaddress.ip_network(net, strict=False)
             for net in app.config.get("HL7_ALLOWED_ADDRESSES", [])
@@ -115,24 +122,31 @@ class Listener:
         finally:
             writer.close()
 
+    def _enter(self) -> None:
+        self.app.app_context().push()
+
     def _receive(self, raw: bytes):
         """On the worker thread: the ACK bytes, None for no ACK, False if the store failed."""
-        with self.app.app_context():
-            try:
-                return feed_intake.receive(raw).ack
-            except feed_intake.StoreUnavailable:
-                return False
-            finally:
-                from .extensions import db
-
-                db.session.remove()
+        try:
+            return feed_intake.receive(raw).ack
+        except feed_intake.StoreUnavailable:
+            return False
 
     def purge(self) -> None:
-        with self.app.app_context():
-            try:
-                feed_intake.purge()
-            except Exception:  # the listener must outlive a failed purge
-                log.exception("feed: purge failed")
+        try:
+            feed_intake.purge()
+        except Exception:  # the listener must outlive a failed purge
+            db.session.rollback()
+            log.exception("feed: purge failed")
+
+    def close(self) -> None:
+        """Stop the worker thread and give its database connection back."""
+
+        def leave():
+            db.session.remove()
+
+        self.worker.submit(leave).result()
+        self.worker.shutdown(wait=True)
 
     async def purge_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -154,6 +168,25 @@ async def serve(app: Flask) -> None:
             await server.serve_forever()
     finally:
         purging.cancel()
+
+
+feed_cli = AppGroup("feed", help="The HL7 scheduling feed.")
+
+
+@feed_cli.command("listen")
+def listen_command():
+    """Run the HL7 listener in this process (as the Procfile's hl7: line does)."""
+    asyncio.run(serve(current_app._get_current_object()))
+
+
+@feed_cli.command("purge")
+def purge_command():
+    """Forget raw messages older than HL7_RETENTION_DAYS now (the listener does it hourly)."""
+    click.echo(f"Purged {feed_intake.purge()} raw messages.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(feed_cli)
 
 
 def main() -> None:

@@ -204,6 +204,18 @@ def _end(event: ScheduleEvent, known: FeedAppointment | None, now: datetime) -> 
 
 
 def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
+    outcome = _booked_or_changed(event, known, now)
+    current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
+    if outcome.problem and current and current.status in appointments.ACTIVE:
+        # A change we cannot apply may be a new time or place: the reminders for the old
+        # one must not go out meanwhile. Applying it later plans them again.
+        reminders.withdraw_unsent(current)
+        outcome.detail = f"{outcome.detail}; its reminders are held until this is resolved"
+        outcome.appointment_id = current.id
+    return outcome
+
+
+def _booked_or_changed(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
     if known is not None and known.state != "booked":
         if event.action == "book":
             return Outcome("ignored", f"a booking for an appointment {known.state} earlier")
@@ -252,6 +264,7 @@ def _change(appointment, service, location, wall: datetime, now) -> list[str]:
     ):
         appointments.move(appointment, wall, location.timezone, now)
         changed.insert(0, "moved")
-    elif changed:
+    else:
+        # Also when nothing changed: reminders held for an earlier problem come back.
         reminders.replace_pending(appointment, now)
     return changed

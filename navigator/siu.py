@@ -69,6 +69,8 @@ class Header:
     version: str = ""
     message_time: datetime | None = None  # aware when MSH-7 had an offset
     accept_ack: str = ""  # MSH-15: set means enhanced mode
+    #: The whole parsed message, so reading the event and building the ACK parse once.
+    parsed: hl7.Message | None = field(default=None, compare=False, repr=False)
 
     @property
     def source(self) -> str:
@@ -186,6 +188,7 @@ def read_header(raw: bytes, encoding: str = "utf-8") -> Header:
         version=_field(message, "MSH.F12.R1.C1"),
         message_time=stamp,
         accept_ack=_field(message, "MSH.F15").upper(),
+        parsed=message,
     )
 
 
@@ -256,15 +259,17 @@ def to_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def read_event(raw: bytes, encoding: str = "utf-8") -> tuple[Header, ScheduleEvent]:
-    """The header and the appointment change the message describes.
+def read_event(
+    raw: bytes, encoding: str = "utf-8", header: Header | None = None
+) -> tuple[Header, ScheduleEvent]:
+    """The header (read again unless given) and the appointment change the message describes.
 
     :raise Unreadable: not HL7, or no SCH segment, or a date that is not a date.
     :raise Refused: not an SIU event we take, or another version.
     """
-    header = read_header(raw, encoding)
+    header = header or read_header(raw, encoding)
     check_kind(header)
-    message = hl7.parse(_decode(raw, encoding))
+    message = header.parsed
     external_id = _field(message, "SCH.F2.R1.C1") or _field(message, "SCH.F1.R1.C1")
     if not external_id:
         raise Unreadable("SCH-2 and SCH-1 are both empty")

@@ -117,7 +117,7 @@ class RunningListener:
         asyncio.run_coroutine_threadsafe(self._shut(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
-        self.listener.worker.shutdown(wait=True)
+        self.listener.close()
         self.loop.close()
 
     async def _shut(self) -> None:
@@ -142,6 +142,10 @@ async def _exchange(port: int, messages, ssl=None) -> list[hl7.Message | None]:
                 acks.append(None)
     finally:
         writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass  # the listener closed first (as it does without an ACK)
     return acks
 
 

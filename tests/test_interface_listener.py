@@ -382,3 +382,70 @@ def test_the_listener_speaks_tls_with_a_self_signed_certificate(app_with, site, 
     assert ack_code(ack) == "AA"
     assert plain == [None]  # plain MLLP is not answered
     assert [m.control_id for m in _messages()] == ["MSG0001"]
+
+
+def test_a_move_that_cannot_be_applied_holds_the_old_reminders_until_resolved(listener, site, app):
+    from navigator import feed_intake
+    from navigator.models import SiteLocation
+
+    send(listener.port, siu("S12", "MSG0001"))
+    [ack] = send(
+        listener.port,
+        siu("S13", "MSG0002", start="20270120110000-0500", location="ANNEX9",
+            sent="20261205090000-0500"),
+    )  # fmt: skip
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)
+    assert _pending(appointment) == []  # no reminder for a time that may be wrong
+    held = _messages()[-1]
+    assert held.problem == "unknown_location" and "held" in held.detail
+
+    db.session.add(SiteLocation(code="ANNEX9", address="Annex", timezone="America/New_York"))
+    db.session.commit()
+    feed_intake.replay(held, coordinator_id=None)
+    db.session.commit()
+
+    [appointment] = _appointments()
+    assert (appointment.starts_at, appointment.location) == (datetime(2027, 1, 20, 16, 0), "Annex")
+    assert _pending(appointment)
+
+
+def test_a_no_show_stops_the_reminders_and_tells_a_coordinator(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    [ack] = send(listener.port, siu("S26", "MSG0002", sent="20261205090000-0500"))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.status == "missed"
+    assert _pending(appointment) == []
+    assert (_messages()[-1].status, _messages()[-1].problem) == ("needs_review", "noshow")
+
+
+def test_a_cancelled_status_on_a_modification_cancels(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    send(listener.port, siu("S14", "MSG0002", status="Cancelled", sent="20261205090000-0500"))
+
+    [appointment] = _appointments()
+    assert appointment.status == "cancelled"
+
+
+def test_raw_messages_are_purged_after_the_retention_time_but_resends_still_match(
+    listener, site, app
+):
+    from datetime import timedelta
+
+    from navigator import feed_intake
+    from navigator.models import utcnow
+
+    send(listener.port, siu("S12", "MSG0001"))
+    app.config["HL7_RETENTION_DAYS"] = 30
+
+    assert feed_intake.purge(utcnow() + timedelta(days=29)) == 0
+    assert feed_intake.purge(utcnow() + timedelta(days=31)) == 1
+    [kept] = _messages()
+    assert kept.raw is None and kept.purged_at is not None
+    [ack] = send(listener.port, siu("S12", "MSG0001"))  # a very late resend
+    assert ack_code(ack) == "AA"
+    assert len(_messages()) == 1 and len(_appointments()) == 1
