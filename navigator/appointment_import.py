@@ -6,7 +6,7 @@ tables) in ``schedule_feed``. ``preview`` applies every row and rolls everything
 so what it shows is what applying will do; ``apply_rows`` applies the rows that can be
 applied in ONE transaction and leaves the others, listed, for the coordinator to fix.
 
-The template (``TEMPLATE_HEADER``; docs/appointment-import.md explains each column):
+The template (``TEMPLATE_HEADER``; docs/scheduling-feed.md explains each column):
 
     appointment_id,mrn,mrn_authority,date_of_birth,start,service_code,location_code,status
 
