@@ -6,9 +6,12 @@ with the site's codes and a few hundred enrolled patients. Messages are Epic-sty
 v2.5.1 SIUs: bookings (each plans its reminders), then reschedules of half of them. They
 are sent with python-hl7's MLLP client the way an interface engine sends an ordered
 queue: one connection, the next message only after the ACK of the one before. With
-``--connections N`` that many such queues run at once.
+``--connections N`` that many such queues run at once, and with ``--processes P`` that
+many listener processes share the port (SO_REUSEPORT), as ``hl7:`` scaled to P would.
+The machine's load average is printed beside the figure: on a shared machine it matters.
 
 Usage: .venv/bin/python benchmarks/hl7_feed_bench.py [--messages 2000] [--connections 1]
+       [--processes 1] [--sqlite]
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ async def _send_all(port: int, messages: list[bytes], connections: int) -> list[
 
 
 def _wait_for(port: int, process) -> None:
-    for _ in range(200):
+    for _ in range(1200):
         if process.poll() is not None:
             raise SystemExit("the listener stopped: " + process.stderr.read().decode())
         try:
@@ -133,6 +136,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--patients", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=1, help="listener processes")
     parser.add_argument("--sqlite", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -147,29 +151,37 @@ def main() -> None:
                 "HL7_MRN_AUTHORITY": "MAINHOSP",
                 "LOG_LEVEL": "WARNING",
             }
-            listener = subprocess.Popen(
-                [sys.executable, "-m", "navigator.interface_listener"],
-                cwd=ROOT,
-                env=env,
-                stderr=subprocess.PIPE,
-            )
+            listeners = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "navigator.interface_listener"],
+                    cwd=ROOT,
+                    env=env,
+                    stderr=subprocess.PIPE,
+                )
+                for _ in range(args.processes)
+            ]
             try:
-                _wait_for(port, listener)
+                for listener in listeners:
+                    _wait_for(port, listener)
                 messages = _messages(args.messages, args.patients)
                 started = time.perf_counter()
                 codes = asyncio.run(_send_all(port, messages, args.connections))
                 elapsed = time.perf_counter() - started
             finally:
-                listener.terminate()
-                listener.wait(10)
+                for listener in listeners:
+                    listener.terminate()
+                    listener.wait(10)
         finally:
             drop()
     database = "SQLite" if args.sqlite else "PostgreSQL"
+    load = os.getloadavg()[0]
     print(
-        f"{len(codes)} SIU messages on {args.connections} connection(s), {database}: "
+        f"{len(codes)} SIU messages on {args.connections} connection(s) to "
+        f"{args.processes} listener process(es), {database}: "
         f"{len(codes) / elapsed:.0f} messages/s with ACKs "
         f"({elapsed * 1000 / len(codes):.1f} ms each); ACKs: "
         + ", ".join(f"{c} {codes.count(c)}" for c in sorted(set(codes)))
+        + f"; load average {load:.1f} on {os.cpu_count()} cores"
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
@@ -75,6 +76,10 @@ class Listener:
             port if port is not None else config["HL7_PORT"],
             limit=LIMIT,
             ssl=tls_context(config),
+            # Several listener processes may share the port (PostgreSQL only: changes to
+            # one appointment are serialised across them by an advisory lock); the kernel
+            # spreads the senders' connections between them.
+            reuse_port=hasattr(socket, "SO_REUSEPORT"),
         )
 
     def _allowed(self, peer) -> bool:

@@ -60,7 +60,7 @@ def siu(
     segments += [
         (
             f"PID|1||{mrn}^^^{authority}^MR~555-44-3333^^^SSA^SS||Quintana^Rosa||{dob}|F|||"
-            "1 Main St^^Boston^MA^02110||^PRN^CP^^1^617^5550199|||||||||||||||||SPA"
+            "1 Main St^^Boston^MA^02110||^PRN^CP^^1^617^5550199||SPA"
         ),
         "RGS|1",
         f"AIS|1||{service}^CT chest abdomen pelvis|{start}",

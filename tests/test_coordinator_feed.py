@@ -83,7 +83,7 @@ def test_demographics_in_a_message_are_only_proposed(app, client, nurse):
 
     assert held.problem == "dob_mismatch"
     assert "6175550199" in page  # the number the message carries, as a proposal
-    assert "es" in page
+    assert "<td>language</td><td>es</td><td>en</td>" in page
     db.session.refresh(patient)
     assert (patient.phone, patient.language) == (PATIENT_PHONE, "en")
 

@@ -449,3 +449,12 @@ def test_raw_messages_are_purged_after_the_retention_time_but_resends_still_matc
     [ack] = send(listener.port, siu("S12", "MSG0001"))  # a very late resend
     assert ack_code(ack) == "AA"
     assert len(_messages()) == 1 and len(_appointments()) == 1
+
+
+def test_accented_names_do_not_stop_the_feed(listener, site):
+    accented = siu("S12", "MSG0001").replace(b"Quintana^Rosa", "Muñoz^María".encode())
+
+    [ack] = send(listener.port, accented)
+
+    assert ack_code(ack) == "AA"
+    assert len(_appointments()) == 1
