@@ -138,8 +138,8 @@ async def _exchange(port: int, messages, ssl=None) -> list[hl7.Message | None]:
             await writer.drain()
             try:
                 acks.append(hl7.parse((await asyncio.wait_for(reader.readblock(), 10)).decode()))
-            except asyncio.IncompleteReadError:
-                acks.append(None)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                acks.append(None)  # the listener closed the connection without an ACK
     finally:
         writer.close()
         try:
