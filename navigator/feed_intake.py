@@ -147,7 +147,7 @@ def _receive(raw: bytes, now: datetime) -> Answer:
     encoding = current_app.config.get("HL7_ENCODING", "utf-8")
     digest = siu.content_hash(raw)
     try:
-        header = siu.read_header(raw, encoding)
+        header = siu.read_header(raw, encoding, current_app.config.get("SITE_TIMEZONE", ""))
     except siu.Unreadable:
         header = None
     if header is not None:
@@ -268,7 +268,10 @@ def replay(row: FeedMessage, coordinator_id: int, now: datetime | None = None) -
         raise ValueError("the message was purged and cannot be replayed")
     now = now or utcnow()
     encoding = current_app.config.get("HL7_ENCODING", "utf-8")
-    _, event = siu.read_event(row.raw, encoding) if row.source == "hl7" else (None, None)
+    zone = current_app.config.get("SITE_TIMEZONE", "")
+    _, event = (
+        siu.read_event(row.raw, encoding, sent_zone=zone) if row.source == "hl7" else (None, None)
+    )
     if event is None:
         raise ValueError("only feed messages can be replayed")
     apply_event(row, event, now)

@@ -188,7 +188,9 @@ def _end(event: ScheduleEvent, known: FeedAppointment | None, now: datetime) -> 
     _remember(event, known, state, None)
     if not appointment:
         return Outcome("applied", f"{state} before any booking was seen; kept so none is made")
-    if event.action == "noshow":
+    if event.action == "noshow" and appointment.status == "missed":
+        outcome = Outcome("ignored", "marked missed already", patient_id=appointment.patient_id)
+    elif event.action == "noshow":
         appointments.close(appointment, "missed", now)
         outcome = _review("noshow", patient_id=appointment.patient_id)
     elif event.action == "complete":

@@ -21,6 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import hl7
 
@@ -157,8 +158,10 @@ def _decode(raw: bytes, encoding: str) -> str:
     return text.strip("\x0b\x1c\r ")
 
 
-def read_header(raw: bytes, encoding: str = "utf-8") -> Header:
-    """MSH's fields, for the key, the log line and the ACK.
+def read_header(raw: bytes, encoding: str = "utf-8", sent_zone: str = "") -> Header:
+    """MSH's fields, for the key, the log line and the ACK. An MSH-7 without an offset is
+    the sender's local time: read in ``sent_zone`` (the site's), so messages compare in
+    order whether or not the sender writes offsets.
 
     :raise Unreadable: no MSH segment to read.
     """
@@ -175,7 +178,9 @@ def read_header(raw: bytes, encoding: str = "utf-8") -> Header:
     except ValueError:
         sent = None
     if sent is not None:
-        stamp = sent.aware() or sent.wall
+        stamp = sent.aware() or (
+            sent.wall.replace(tzinfo=ZoneInfo(sent_zone)) if sent_zone else sent.wall
+        )
     kind = _field(message, "MSH.F9.R1.C1")
     trigger = _field(message, "MSH.F9.R1.C2")
     return Header(
@@ -260,14 +265,14 @@ def to_utc(moment: datetime | None) -> datetime | None:
 
 
 def read_event(
-    raw: bytes, encoding: str = "utf-8", header: Header | None = None
+    raw: bytes, encoding: str = "utf-8", header: Header | None = None, sent_zone: str = ""
 ) -> tuple[Header, ScheduleEvent]:
     """The header (read again unless given) and the appointment change the message describes.
 
     :raise Unreadable: not HL7, or no SCH segment, or a date that is not a date.
     :raise Refused: not an SIU event we take, or another version.
     """
-    header = header or read_header(raw, encoding)
+    header = header or read_header(raw, encoding, sent_zone)
     check_kind(header)
     message = header.parsed
     external_id = _field(message, "SCH.F2.R1.C1") or _field(message, "SCH.F1.R1.C1")

@@ -255,3 +255,18 @@ def test_patients_enrolled_by_mrn_are_unique_per_authority(app):
         enroll_patient(phone="+16175550144")
     db.session.rollback()
     assert len(db.session.scalars(db.select(Patient)).all()) == 1
+
+
+def test_a_no_show_item_is_closed_by_applying_it_again(app, client, nurse):
+    seed_site()
+    enroll_patient()
+    _receive(siu("S12", "MSG0001"))
+    held = _receive(siu("S26", "MSG0002", sent="20261205090000-0500"))
+    assert held.problem == "noshow"
+
+    post_form(client, f"/feed/{held.id}/replay", {}, page="/feed")
+
+    db.session.refresh(held)
+    assert held.status == "ignored" and held.resolved_at is not None
+    [appointment] = _appointments()
+    assert appointment.status == "missed"

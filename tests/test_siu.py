@@ -59,3 +59,8 @@ def test_only_the_accepted_types_and_versions_are_read():
 def test_a_start_that_is_not_an_hl7_time_cannot_be_read(value):
     with pytest.raises(reader.Unreadable):
         reader.read_event(siu(start=value))
+
+
+def test_a_sent_time_without_an_offset_is_the_sites_local_time():
+    header = reader.read_header(siu(sent="20270704120000"), sent_zone="America/Chicago")
+    assert reader.to_utc(header.message_time) == datetime(2027, 7, 4, 17, 0)
