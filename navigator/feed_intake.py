@@ -95,19 +95,21 @@ def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") 
     return text.encode("ascii")
 
 
-def _known(header: siu.Header, digest: str) -> tuple[FeedMessage | None, bool]:
-    """The stored message with this key and hash, and whether the key was seen with other
-    content."""
-    rows = db.session.scalars(
-        db.select(FeedMessage).where(
-            FeedMessage.source == "hl7",
+def _known(header: siu.Header | None, digest: str) -> tuple[FeedMessage | None, bool]:
+    """The stored message with this key and hash (a resend), and whether the key was seen
+    with other content (a reused control id). Bytes without MSH are keyed by hash alone."""
+    if header is None:
+        key = (FeedMessage.control_id == "", FeedMessage.sending_app == "")
+    else:
+        key = (
             FeedMessage.sending_app == header.sending_app[:180],
             FeedMessage.sending_facility == header.sending_facility[:180],
             FeedMessage.control_id == header.control_id[:199],
         )
-    ).all()
+    rows = db.session.scalars(db.select(FeedMessage).where(FeedMessage.source == "hl7", *key))
+    rows = [row for row in rows if header is not None or row.content_hash == digest]
     same = next((row for row in rows if row.content_hash == digest), None)
-    return same, bool(rows) and same is None and bool(header.control_id)
+    return same, bool(rows) and same is None and bool(header and header.control_id)
 
 
 def _new_row(raw: bytes, header: siu.Header | None, digest: str) -> FeedMessage:
@@ -150,26 +152,18 @@ def _receive(raw: bytes, now: datetime) -> Answer:
         header = siu.read_header(raw, encoding, current_app.config.get("SITE_TIMEZONE", ""))
     except siu.Unreadable:
         header = None
-    if header is not None:
-        same, reused = _known(header, digest)
-        if same is not None and same.status != "received":
-            log.info(
-                "feed: resend of %s %s, message #%s",
-                same.message_type,
-                _clean(header.control_id),
-                same.id,
-            )
-            return Answer(_answer(raw, header, same), same.id)
-    else:
-        same = db.session.scalar(
-            db.select(FeedMessage).where(
-                FeedMessage.content_hash == digest, FeedMessage.control_id == ""
-            )
+    same, reused = _known(header, digest)
+    if same is not None:
+        log.info(
+            "feed: resend of %s %s, message #%s",
+            same.message_type,
+            _clean(same.control_id),
+            same.id,
         )
-        reused = False
-        if same is not None and same.status != "received":
-            return Answer(_answer(raw, None, same), same.id)
-    row = same or _new_row(raw, header, digest)
+        return Answer(_answer(raw, header, same), same.id)
+    # Two connections delivering the same new message at once: the second INSERT breaks
+    # the unique key, that message gets no ACK, and its resend is answered as a resend.
+    row = _new_row(raw, header, digest)
     if header is None:
         _finish(row, "unparseable", "AE", detail="not an HL7 message (no MSH)")
     elif reused:

@@ -445,7 +445,7 @@ class PatientEvent(db.Model):
 
 
 FEED_STATUSES = (
-    "received",  # stored, not yet applied (or the process stopped before it was)
+    "received",  # being applied: a row is committed only with its outcome
     "applied",  # the appointment was made, moved or cancelled
     "ignored",  # nothing to change: older than what is known, or cancelled already
     "needs_review",  # a coordinator must look: unmatched patient, unknown code, ...
