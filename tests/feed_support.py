@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import hl7
@@ -150,8 +151,13 @@ async def _exchange(port: int, messages, ssl=None) -> list[hl7.Message | None]:
 
 
 def send(port: int, *messages: bytes, ssl=None) -> list[hl7.Message | None]:
-    """Send each message over one MLLP connection and return each ACK (None: none came)."""
-    return asyncio.run(_exchange(port, messages, ssl=ssl))
+    """Send each message over one MLLP connection and return each ACK (None: none came).
+
+    On a thread of its own: Playwright's browser fixture keeps an event loop running in
+    the main thread when browser tests ran first in the session.
+    """
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(lambda: asyncio.run(_exchange(port, messages, ssl=ssl))).result()
 
 
 def ack_code(ack: hl7.Message) -> str:
