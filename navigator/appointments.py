@@ -10,6 +10,7 @@ Times: callers give the site's local wall time and the site's IANA zone; rows st
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from . import reminders
@@ -45,8 +46,14 @@ class AppointmentError(ValueError):
         self.field = field
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    # Reading the tz database's index takes tens of milliseconds: once per process.
+    return frozenset(available_timezones())
+
+
 def _zone(name: str) -> ZoneInfo:
-    if not name or name not in available_timezones():
+    if not name or name not in _known_zones():
         raise AppointmentError(
             "timezone", f"unknown time zone {name!r} (use a name like America/Chicago)"
         )
@@ -72,6 +79,26 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
         raise AppointmentError("at", "that time is in the past")
 
 
+def check_details(kind: str, location: str, prep_notes: str | None) -> tuple[str, str | None]:
+    """The location and notes trimmed, once kind, location and notes pass the rules.
+
+    :raise AppointmentError: unknown kind, no location or a too long one, long notes.
+    """
+    if kind not in APPOINTMENT_KINDS:
+        raise AppointmentError(
+            "kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})"
+        )
+    location = (location or "").strip()
+    if not location:
+        raise AppointmentError("location", "a location is required")
+    if len(location) > LOCATION_MAX:
+        raise AppointmentError("location", LOCATION_TOO_LONG)
+    prep_notes = (prep_notes or "").strip() or None
+    if len(prep_notes or "") > PREP_MAX:
+        raise AppointmentError("prep", PREP_TOO_LONG)
+    return location, prep_notes
+
+
 def schedule(
     patient: Patient,
     kind: str,
@@ -87,17 +114,7 @@ def schedule(
         in the past.
     """
     now = now or utcnow()
-    if kind not in APPOINTMENT_KINDS:
-        raise AppointmentError(
-            "kind", f"unknown kind {kind!r} (one of {', '.join(APPOINTMENT_KINDS)})"
-        )
-    location = (location or "").strip()
-    if not location:
-        raise AppointmentError("location", "a location is required")
-    if len(location) > LOCATION_MAX:
-        raise AppointmentError("location", LOCATION_TOO_LONG)
-    if len((prep_notes or "").strip()) > PREP_MAX:
-        raise AppointmentError("prep", PREP_TOO_LONG)
+    location, prep_notes = check_details(kind, location, prep_notes)
     starts_at = to_utc(starts_at_local, timezone)
     _check_future(starts_at, now)
     appointment = Appointment(
@@ -106,7 +123,7 @@ def schedule(
         starts_at=starts_at,
         timezone=timezone,
         location=location,
-        prep_notes=(prep_notes or "").strip() or None,
+        prep_notes=prep_notes,
         status="scheduled",
     )
     db.session.add(appointment)
@@ -151,6 +168,36 @@ def cancel(appointment: Appointment, now: datetime | None = None) -> Appointment
     reminders.replace_pending(appointment, now)
     follow_appointments(appointment.patient_id)
     return appointment
+
+
+def close(appointment: Appointment, status: str, now: datetime | None = None) -> Appointment:
+    """The appointment is over without a cancellation: ``missed`` (a no-show the
+    scheduling system reported) or ``done``. Its unsent reminders are withdrawn, as for a
+    cancellation; the caller commits."""
+    if status not in ("missed", "done"):
+        raise AppointmentError("status", f"cannot close an appointment as {status!r}")
+    now = now or utcnow()
+    appointment.status = status
+    db.session.flush()
+    reminders.replace_pending(appointment, now)
+    return appointment
+
+
+def change_details(
+    appointment: Appointment, kind: str, location: str, prep_notes: str | None
+) -> list[str]:
+    """Change what the appointment is and where, checked as ``schedule`` checks them;
+    returns the names of what changed. The caller commits.
+
+    :raise AppointmentError: unknown kind, no location or a too long one, long notes.
+    """
+    location, prep_notes = check_details(kind, location, prep_notes)
+    changed = []
+    for name, value in (("kind", kind), ("location", location), ("prep_notes", prep_notes)):
+        if getattr(appointment, name) != value:
+            setattr(appointment, name, value)
+            changed.append(name)
+    return changed
 
 
 def replan(patient: Patient, now: datetime | None = None) -> int:

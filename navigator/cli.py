@@ -24,14 +24,22 @@ patients_cli = AppGroup("patients", help="Enroll and list patients.")
 @click.option("--channel", default="sms", show_default=True, help="sms or voice.")
 @click.option("--dob", default=None, help="Date of birth YYYY-MM-DD, for phone identity checks.")
 @click.option("--pin", default=None, help="4-8 digit PIN, for phone identity checks.")
-def enroll_command(name, phone, language, zone, channel, dob, pin):
+@click.option("--mrn", default=None, help="Medical record number, for the scheduling feed.")
+@click.option(
+    "--mrn-authority",
+    default=None,
+    help="Who issued the MRN (PID-3.4); HL7_MRN_AUTHORITY if unset.",
+)
+def enroll_command(name, phone, language, zone, channel, dob, pin, mrn, mrn_authority):
     """Enroll a patient by phone number."""
     try:
         birth = date.fromisoformat(dob) if dob else None
     except ValueError:
         raise click.UsageError(f"--dob {dob!r} is not a date like 1960-04-30") from None
     try:
-        patient = enroll(NewPatient(name, phone, language, zone, channel, birth, pin))
+        patient = enroll(
+            NewPatient(name, phone, language, zone, channel, birth, pin, mrn, mrn_authority)
+        )
         db.session.flush()
         record("enroll", "patient", patient.id, FROM_COMMAND_LINE)
         db.session.commit()

@@ -45,6 +45,17 @@ SETTINGS_HELP = {
     "OVERDUE_RESULTS_DAYS": "days after the biopsy with receptor results pending (10)",
     "OVERDUE_GENOMIC_DAYS": "days after ordering with a genomic result pending (28)",
     "OVERDUE_PLANNING_BOOKING_DAYS": "days after receptor results with no planning visit (10)",
+    # The scheduling feed (HL7 SIU over MLLP): python -m navigator.interface_listener
+    "HL7_BIND": "address the HL7 listener binds; 127.0.0.1 by default (never all by default)",
+    "HL7_PORT": "TCP port of the HL7 listener; 2575 by default",
+    "HL7_TLS_CERT": "PEM certificate of the HL7 listener; with HL7_TLS_KEY it speaks TLS only",
+    "HL7_TLS_KEY": "PEM private key for HL7_TLS_CERT",
+    "HL7_TLS_CLIENT_CA": "PEM CA bundle; when set, senders must show a certificate it signed",
+    "HL7_ALLOWED_ADDRESSES": "comma-separated IPs or networks allowed to connect (empty: any)",
+    "HL7_MRN_AUTHORITY": "PID-3.4 assigning authority of the MRNs enrolled here, e.g. MAINHOSP",
+    "HL7_RETENTION_DAYS": "days raw feed messages are kept before their content is purged",
+    "HL7_ENCODING": "character set the feed sends (utf-8 by default; e.g. cp1252)",
+    "HL7_RECEIVING_APP": "the navigator's name in ACKs (MSH-3); NAVIGATOR by default",
 }
 
 PRODUCTION_REQUIRED = (
@@ -160,6 +171,38 @@ def _secret_key(value: str) -> str:
     return value
 
 
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError("must be a TCP port, 0 to 65535")
+    return number
+
+
+def _readable_file(value: str) -> str:
+    if not Path(value).is_file():
+        raise ValueError("no such file")
+    return value
+
+
+def _networks(value: str) -> list[str]:
+    import ipaddress
+
+    found = [part.strip() for part in value.split(",") if part.strip()]
+    for part in found:
+        ipaddress.ip_network(part, strict=False)
+    return found
+
+
+def _encoding(value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError("unknown character set") from None
+    return value
+
+
 PARSERS = {
     "DATABASE_URL": _database_url,
     "SECRET_KEY": _secret_key,
@@ -181,6 +224,13 @@ PARSERS = {
     "OVERDUE_RESULTS_DAYS": _positive_int,
     "OVERDUE_GENOMIC_DAYS": _positive_int,
     "OVERDUE_PLANNING_BOOKING_DAYS": _positive_int,
+    "HL7_PORT": _port,
+    "HL7_TLS_CERT": _readable_file,
+    "HL7_TLS_KEY": _readable_file,
+    "HL7_TLS_CLIENT_CA": _readable_file,
+    "HL7_ALLOWED_ADDRESSES": _networks,
+    "HL7_RETENTION_DAYS": _positive_int,
+    "HL7_ENCODING": _encoding,
 }
 
 
@@ -219,6 +269,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
             values[name] = parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} is malformed: {exc}") from None
+    if bool(values.get("HL7_TLS_CERT")) != bool(values.get("HL7_TLS_KEY")):
+        raise ConfigError("HL7_TLS_CERT and HL7_TLS_KEY must be given together")
     if production and values["CARE_TEAM_PHONE"] == values["TWILIO_PHONE_NUMBER"]:
         raise ConfigError(
             "CARE_TEAM_PHONE must be the care team's own line, not TWILIO_PHONE_NUMBER"
@@ -260,7 +312,25 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # dropped fails one request (which gets the apology) and is then replaced.
         # hide_parameters: a database error must not quote a text's body into the logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "hide_parameters": True},
+        **_feed_settings(environ, values),
     }
     # Overdue rules: only what the environment gave; workup_path sets the defaults.
     config.update({k: v for k, v in values.items() if k.startswith("OVERDUE_")})
     return config
+
+
+def _feed_settings(environ, values: dict) -> dict:
+    """The HL7 listener's settings: loopback and no TLS unless told otherwise."""
+    return {
+        "HL7_BIND": environ.get("HL7_BIND", "").strip() or "127.0.0.1",
+        "HL7_PORT": values.get("HL7_PORT", 2575),
+        "HL7_TLS_CERT": values.get("HL7_TLS_CERT", ""),
+        "HL7_TLS_KEY": values.get("HL7_TLS_KEY", ""),
+        "HL7_TLS_CLIENT_CA": values.get("HL7_TLS_CLIENT_CA", ""),
+        "HL7_ALLOWED_ADDRESSES": values.get("HL7_ALLOWED_ADDRESSES", []),
+        "HL7_MRN_AUTHORITY": environ.get("HL7_MRN_AUTHORITY", "").strip(),
+        "HL7_RETENTION_DAYS": values.get("HL7_RETENTION_DAYS", 30),
+        "HL7_ENCODING": values.get("HL7_ENCODING", "utf-8"),
+        "HL7_RECEIVING_APP": environ.get("HL7_RECEIVING_APP", "").strip() or "NAVIGATOR",
+        "HL7_RECEIVING_FACILITY": "NAVIGATOR",
+    }

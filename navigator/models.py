@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -101,9 +102,15 @@ def contact_upsert(phone, now):
 
 
 class Patient(db.Model):
-    """An enrolled patient. Keyed by mobile number in E.164."""
+    """An enrolled patient. Keyed by mobile number in E.164.
+
+    ``mrn`` with ``mrn_authority`` (the hospital's medical record number and who issued
+    it, HL7 PID-3.1 and PID-3.4) is how the scheduling feed finds the patient, together
+    with the date of birth; never the phone or the name.
+    """
 
     __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("mrn_authority", "mrn", name="uq_patients_mrn"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
@@ -114,6 +121,8 @@ class Patient(db.Model):
     quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
     date_of_birth: Mapped[date | None] = mapped_column(Date)
+    mrn: Mapped[str | None] = mapped_column(String(40))
+    mrn_authority: Mapped[str | None] = mapped_column(String(60))
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     detailed_texts: Mapped[bool] = mapped_column(Boolean, default=False)
     detailed_texts_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -181,7 +190,14 @@ class Consent(db.Model):
 
 
 APPOINTMENT_KINDS = ("ct", "pet-ct", "bone-scan", "mri", "biopsy", "visit")
-APPOINTMENT_STATUSES = ("scheduled", "confirmed", "reschedule_requested", "cancelled", "done")
+APPOINTMENT_STATUSES = (
+    "scheduled",
+    "confirmed",
+    "reschedule_requested",
+    "cancelled",
+    "done",
+    "missed",  # the scheduling system reported a no-show
+)
 
 
 class Appointment(db.Model):
@@ -401,3 +417,112 @@ class PatientEvent(db.Model):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     channel: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+FEED_STATUSES = (
+    "received",  # being applied: a row is committed only with its outcome
+    "applied",  # the appointment was made, moved or cancelled
+    "ignored",  # nothing to change: older than what is known, or cancelled already
+    "needs_review",  # a coordinator must look: unmatched patient, unknown code, ...
+    # (once a coordinator applies it again, its new outcome, with resolved_at/_by set)
+    "rejected",  # wrong message type or version (ACK AR)
+    "unparseable",  # not HL7 we can read (ACK AE)
+    "dismissed",  # a coordinator decided nothing is to be done
+)
+
+
+class FeedMessage(db.Model):
+    """Every message the scheduling feed sent, kept before it is acknowledged.
+
+    The key a sender resends under is (sending application, facility, control id); the
+    SHA-256 of the bytes tells a true resend (same ACK, nothing changes) from a reused
+    control id with new content (a coordinator looks). ``raw`` is the message exactly as
+    received, even bytes that do not parse; it is purged (set to NULL) after
+    ``HL7_RETENTION_DAYS`` while the key, hash and outcome stay, so a late resend is still
+    recognised. ``problem`` and ``detail`` name fields and codes, never patient data.
+    A row whose status is ``needs_review`` is an item on the coordinators' feed page.
+    """
+
+    __tablename__ = "feed_messages"
+    __table_args__ = (
+        UniqueConstraint(
+            "sending_app",
+            "sending_facility",
+            "control_id",
+            "content_hash",
+            name="uq_feed_messages_key",
+        ),
+        Index("ix_feed_messages_status", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), default="hl7")  # hl7 | csv
+    sending_app: Mapped[str] = mapped_column(String(180), default="")
+    sending_facility: Mapped[str] = mapped_column(String(180), default="")
+    control_id: Mapped[str] = mapped_column(String(199), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    message_type: Mapped[str] = mapped_column(String(20), default="")
+    version: Mapped[str] = mapped_column(String(10), default="")
+    message_time: Mapped[datetime | None] = mapped_column(DateTime)  # MSH-7, UTC
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    ack_code: Mapped[str | None] = mapped_column(String(2))
+    problem: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    external_id: Mapped[str | None] = mapped_column(String(80))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+
+
+class FeedAppointment(db.Model):
+    """An appointment as the scheduling system knows it, keyed by the system's own id.
+
+    ``source`` is the sender (MSH-3^MSH-4, or ``csv``) and ``external_id`` its SCH-2
+    (else SCH-1). The row outlives a cancellation, and may exist before any booking (a
+    cancel that came first): it is the tombstone that stops a late S12 bringing a
+    cancelled appointment back. ``message_time`` is the newest MSH-7 applied, so an
+    older message never overwrites a newer one.
+    """
+
+    __tablename__ = "feed_appointments"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_feed_appointments_source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(80))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    state: Mapped[str] = mapped_column(String(20))  # booked | cancelled | deleted | noshow
+    message_time: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ServiceCode(db.Model):
+    """What the scheduling system's service code (AIS-3, else SCH-7/8) means to us: a kind."""
+
+    __tablename__ = "service_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(120), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SiteLocation(db.Model):
+    """A location code (AIL-3) and what patients are told: where, in which zone, how to
+    get ready. The zone is the one the feed's times without an offset are read in."""
+
+    __tablename__ = "site_locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    address: Mapped[str] = mapped_column(String(60))
+    timezone: Mapped[str] = mapped_column(String(64))
+    prep_note: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

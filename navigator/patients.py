@@ -52,6 +52,8 @@ class NewPatient:
     date_of_birth: date | None = None
     pin: str | None = None
     suspected_on: date | None = None
+    mrn: str | None = None
+    mrn_authority: str | None = None
 
 
 def validate(details: NewPatient) -> NewPatient:
@@ -73,6 +75,7 @@ def validate(details: NewPatient) -> NewPatient:
     check_timezone(details.timezone)
     if details.pin is not None and not (details.pin.isdigit() and 4 <= len(details.pin) <= 8):
         raise EnrollmentError("pin", "a PIN is 4 to 8 digits")
+    mrn, authority = check_mrn(details.mrn, details.mrn_authority)
     return NewPatient(
         name,
         phone,
@@ -82,7 +85,38 @@ def validate(details: NewPatient) -> NewPatient:
         details.date_of_birth,
         details.pin,
         details.suspected_on,
+        mrn,
+        authority,
     )
+
+
+def check_mrn(
+    mrn: str | None, authority: str | None, except_phone: str | None = None
+) -> tuple[str | None, str | None]:
+    """The MRN and its assigning authority, trimmed; (None, None) without an MRN.
+
+    The authority defaults to ``HL7_MRN_AUTHORITY``. The scheduling feed matches on MRN,
+    authority AND date of birth: without a date of birth on file its appointments wait
+    for a coordinator. ``except_phone``: the patient being edited, who may keep theirs.
+
+    :raise EnrollmentError: a malformed MRN, or one another patient has.
+    """
+    mrn = (mrn or "").strip()
+    if not mrn:
+        return None, None
+    if len(mrn) > 40 or any(ch in mrn for ch in "|^~\\&"):
+        raise EnrollmentError("mrn", "an MRN is up to 40 letters and digits")
+    authority = (authority or "").strip() or current_app.config.get("HL7_MRN_AUTHORITY", "")
+    taken = db.session.scalar(
+        db.select(Patient.id).where(
+            Patient.mrn == mrn,
+            Patient.mrn_authority == authority[:60],
+            Patient.phone != (except_phone or ""),
+        )
+    )
+    if taken:
+        raise EnrollmentError("mrn", "another patient has this MRN")
+    return mrn, authority[:60]
 
 
 def enroll(details: NewPatient) -> Patient:
@@ -104,6 +138,8 @@ def enroll(details: NewPatient) -> Patient:
         channel=details.channel,
         date_of_birth=details.date_of_birth,
         pin_hash=generate_password_hash(details.pin) if details.pin else None,
+        mrn=details.mrn,
+        mrn_authority=details.mrn_authority,
     )
     db.session.add(patient)
     db.session.flush()

@@ -285,6 +285,15 @@ def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
     in-doubt lookup is then never made, so nothing can be sent twice either). An
     appointment that is cancelled, done or already started gets no new reminders.
     """
+    withdraw_unsent(appointment)
+    if appointment.status not in ACTIVE or appointment.starts_at <= now:
+        return []
+    return _plan_rows(appointment, now)
+
+
+def withdraw_unsent(appointment: Appointment) -> None:
+    """Cancel the appointment's unsent reminders (as ``replace_pending`` defines unsent)
+    and plan none: for a change that must wait for a person. The caller commits."""
     unsent = sa.or_(
         Reminder.status == "pending",
         sa.and_(Reminder.status == "sending", Reminder.provider_sid.is_(None)),
@@ -295,8 +304,9 @@ def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
         .values(status="cancelled", error_reason="replaced", lease_until=None),
         execution_options={"synchronize_session": False},
     )
-    if appointment.status not in ACTIVE or appointment.starts_at <= now:
-        return []
+
+
+def _plan_rows(appointment: Appointment, now: datetime) -> list[Reminder]:
     patient = appointment.patient
     caregivers = _copy_caregivers(appointment)
     copies_at: set[tuple[str, datetime]] = set()

@@ -226,6 +226,7 @@ from . import (  # noqa: F401  (routes on bp)
     audit,
     auth,
     barriers,
+    feed,
     inbox,
     measures,
     patients,

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from ..appointments import LOCATION_MAX, PREP_MAX
 from ..models import APPOINTMENT_KINDS
-from ..patients import EnrollmentError, check_timezone
+from ..patients import EnrollmentError, check_mrn, check_timezone
 from ..phones import InvalidPhone, to_e164
 
 #: Zones offered in pickers; any IANA zone typed by hand is also accepted server side.
@@ -202,6 +202,14 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
+def _mrn_is_free(form, field) -> None:
+    """The MRN (with its authority) is not another patient's."""
+    try:
+        check_mrn(field.data, form.mrn_authority.data, form.patient_phone())
+    except EnrollmentError as exc:
+        raise ValidationError(str(exc)[0].upper() + str(exc)[1:] + ".") from None
+
+
 class PatientForm(FlaskForm):
     """What a coordinator records about a patient and may change later (not the number)."""
 
@@ -224,6 +232,16 @@ class PatientForm(FlaskForm):
         choices=options([("sms", "Text message"), ("voice", "Phone call")]),
         default="sms",
         validators=[DataRequired("Choose text or voice.")],
+    )
+    mrn = StringField(
+        "Medical record number (MRN)",
+        validators=[Optional(), Length(max=40), _mrn_is_free],
+        render_kw={"autocomplete": "off"},
+    )
+    mrn_authority = StringField(
+        "MRN issued by (assigning authority)",
+        validators=[Optional(), Length(max=60)],
+        render_kw={"autocomplete": "off"},
     )
     timezone = SelectField(
         "Patient's time zone",

@@ -169,6 +169,8 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
                 timezone=form.timezone.data,
                 channel=form.channel.data,
                 suspected_on=parse_date(form.suspected_on.data) if form.suspected_on.data else None,
+                mrn=form.mrn.data,
+                mrn_authority=form.mrn_authority.data,
             )
         )
         patient.quiet_start, patient.quiet_end = form.quiet_start.data[:5], form.quiet_end.data[:5]

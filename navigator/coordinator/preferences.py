@@ -16,6 +16,7 @@ from flask_login import current_user
 from .. import appointments
 from ..extensions import db
 from ..models import Caregiver, Contact, Patient, utcnow
+from ..patients import check_mrn
 from ..phones import to_e164
 from . import bp
 from .audit import record
@@ -91,6 +92,7 @@ def _form_for(patient: Patient) -> PatientEditForm:
         form.quiet_start.data, form.quiet_end.data = patient.quiet_start, patient.quiet_end
         form.detailed_texts.data = "yes" if patient.detailed_texts else "no"
         form.detailed_told_not_secure.data = bool(patient.detailed_texts)
+        form.mrn.data, form.mrn_authority.data = patient.mrn, patient.mrn_authority
         if caregiver is not None:
             form.caregiver_phone.data = caregiver.phone
             form.caregiver_name.data = caregiver.name
@@ -131,6 +133,10 @@ def _save(patient: Patient, form: PatientEditForm) -> list[str]:
     if (patient.quiet_start, patient.quiet_end) != quiet:
         patient.quiet_start, patient.quiet_end = quiet
         changed.append("quiet hours")
+    record_number = check_mrn(form.mrn.data, form.mrn_authority.data, patient.phone)
+    if (patient.mrn, patient.mrn_authority) != record_number:
+        patient.mrn, patient.mrn_authority = record_number
+        changed.append("MRN")
     if apply_detailed_texts(patient, form, now):
         changed.append("detailed texts")
     caregiver = apply_caregiver(patient, form, now)

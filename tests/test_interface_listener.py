@@ -1,0 +1,460 @@
+"""The scheduling feed, end to end: a real MLLP listener fed over TCP, answering with ACKs.
+
+Each test sends Epic-style SIU messages with python-hl7's MLLP client (or the
+``mllp_send`` program) and then looks at what a coordinator or patient would notice: the
+ACK, the appointment, the reminders planned, the item left for a coordinator.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from datetime import datetime
+
+import pytest
+from feed_support import (
+    MRN,
+    PATIENT_NAME,
+    RunningListener,
+    ack_code,
+    enroll_patient,
+    seed_site,
+    send,
+    siu,
+)
+
+from navigator.extensions import db
+from navigator.models import (
+    Appointment,
+    AuditEvent,
+    FeedAppointment,
+    FeedMessage,
+    Reminder,
+)
+
+
+@pytest.fixture
+def listener(app):
+    running = RunningListener(app)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def site(app):
+    seed_site()
+    return enroll_patient()
+
+
+def _appointments():
+    db.session.expire_all()
+    return db.session.scalars(db.select(Appointment).order_by(Appointment.id)).all()
+
+
+def _pending(appointment):
+    return db.session.scalars(
+        db.select(Reminder).where(
+            Reminder.appointment_id == appointment.id, Reminder.status == "pending"
+        )
+    ).all()
+
+
+def _messages():
+    db.session.expire_all()
+    return db.session.scalars(db.select(FeedMessage).order_by(FeedMessage.id)).all()
+
+
+def test_a_booking_makes_the_appointment_and_plans_its_reminders(listener, site):
+    [ack] = send(listener.port, siu("S12", "MSG0001"))
+
+    assert ack_code(ack) == "AA"
+    assert str(ack["MSA.F2"]) == "MSG0001"
+    assert str(ack["MSH.F3"]) == "NAVIGATOR" and str(ack["MSH.F5"]) == "EPIC"
+    [appointment] = _appointments()
+    assert appointment.patient_id == site.id
+    assert appointment.kind == "ct"
+    assert appointment.location == "Main Hospital Radiology, 2nd floor"
+    assert appointment.prep_notes == "Drink only water for 4 hours before."
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)  # 09:30 -05:00
+    assert appointment.timezone == "America/New_York"
+    assert {r.offset for r in _pending(appointment)} >= {"3d", "1d", "2h"}
+    [message] = _messages()
+    assert (message.status, message.ack_code, message.external_id) == ("applied", "AA", "FL7001")
+    assert message.raw == siu("S12", "MSG0001")
+
+
+def test_a_v23_booking_takes_its_start_from_sch_11(listener, site):
+    [ack] = send(listener.port, siu("S12", "V23", version="2.3", start="20270115093000"))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)
+
+
+def test_a_resend_gets_the_same_ack_and_changes_nothing(listener, site):
+    first, again = send(listener.port, siu("S12", "MSG0001"), siu("S12", "MSG0001"))
+
+    assert ack_code(first) == ack_code(again) == "AA"
+    assert str(again["MSA.F2"]) == "MSG0001"
+    assert len(_appointments()) == 1
+    assert len(_messages()) == 1
+    assert len(_pending(_appointments()[0])) == len(db.session.scalars(db.select(Reminder)).all())
+
+
+def test_a_reused_control_id_with_new_content_goes_to_a_coordinator(listener, site):
+    moved = siu("S12", "MSG0001", start="20270116100000-0500")
+    first, reused = send(listener.port, siu("S12", "MSG0001"), moved)
+
+    assert ack_code(first) == ack_code(reused) == "AA"  # never a NAK: it would block the queue
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)  # unchanged
+    _, held = _messages()
+    assert (held.status, held.problem, held.raw) == ("needs_review", "control_id_reused", moved)
+
+
+def test_a_reschedule_moves_the_appointment_and_replans_its_reminders(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    [appointment] = _appointments()
+    old = {r.id for r in _pending(appointment)}
+
+    [ack] = send(
+        listener.port,
+        siu("S13", "MSG0002", start="20270120110000-0500", sent="20261205090000-0500"),
+    )
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 20, 16, 0)
+    fresh = _pending(appointment)
+    assert fresh and not old & {r.id for r in fresh}
+    assert {db.session.get(Reminder, i).status for i in old} == {"cancelled"}
+
+
+def test_a_cancel_withdraws_every_unsent_reminder(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    [ack] = send(listener.port, siu("S15", "MSG0002", sent="20261205090000-0500"))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.status == "cancelled"
+    assert _pending(appointment) == []
+
+
+def test_a_cancel_before_its_booking_stops_the_late_booking(listener, site):
+    cancel, booking = send(
+        listener.port,
+        siu("S15", "MSG0002", sent="20261205090000-0500"),
+        siu("S12", "MSG0001", sent="20261204090000-0500"),
+    )
+
+    assert ack_code(cancel) == ack_code(booking) == "AA"
+    assert _appointments() == []
+    [tombstone] = db.session.scalars(db.select(FeedAppointment)).all()
+    assert tombstone.state == "cancelled"
+    assert [m.status for m in _messages()] == ["applied", "ignored"]
+
+
+def test_a_late_booking_never_revives_a_cancelled_appointment(listener, site):
+    send(
+        listener.port,
+        siu("S12", "MSG0001", sent="20261204090000-0500"),
+        siu("S15", "MSG0002", sent="20261205090000-0500"),
+        siu("S12", "MSG0003", sent="20261206090000-0500"),
+    )
+
+    [appointment] = _appointments()
+    assert appointment.status == "cancelled"
+    assert _pending(appointment) == []
+
+
+def test_a_stale_reschedule_never_overwrites_a_newer_one(listener, site):
+    send(
+        listener.port,
+        siu("S12", "MSG0001", sent="20261204090000-0500"),
+        siu("S13", "MSG0003", start="20270125100000-0500", sent="20261206090000-0500"),
+    )
+    [ack] = send(
+        listener.port,
+        siu("S13", "MSG0002", start="20270120100000-0500", sent="20261205090000-0500"),
+    )
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 25, 15, 0)
+    assert _messages()[-1].status == "ignored"
+
+
+def test_a_time_without_an_offset_is_read_in_the_sites_zone_across_a_dst_change(listener, site):
+    # Sent in December (EST, -05:00) for a July appointment (EDT, -04:00), no offset.
+    [ack] = send(
+        listener.port,
+        siu("S12", "MSG0001", start="20270715093000", sent="20261204090000-0500"),
+    )
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 7, 15, 13, 30)
+
+
+@pytest.mark.parametrize(
+    ("start", "problem"),
+    [("20271107013000", "ambiguous_time"), ("20270314023000", "impossible_time")],
+)
+def test_a_local_time_a_dst_change_makes_unclear_waits_for_a_coordinator(
+    listener, site, start, problem
+):
+    [ack] = send(listener.port, siu("S12", "MSG0001", start=start))
+
+    assert ack_code(ack) == "AA"
+    assert _appointments() == []
+    [held] = _messages()
+    assert (held.status, held.problem) == ("needs_review", problem)
+
+
+def test_an_unknown_service_code_makes_no_appointment_and_waits_for_a_coordinator(listener, site):
+    [ack] = send(listener.port, siu("S12", "MSG0001", service="MAMMO"))
+
+    assert ack_code(ack) == "AA"
+    assert _appointments() == []
+    [held] = _messages()
+    assert (held.status, held.problem) == ("needs_review", "unknown_service")
+    assert "MAMMO" in held.detail
+
+
+def test_an_unknown_location_makes_no_appointment(listener, site):
+    send(listener.port, siu("S12", "MSG0001", location="ANNEX9"))
+
+    assert _appointments() == []
+    assert _messages()[0].problem == "unknown_location"
+
+
+def test_a_date_of_birth_mismatch_makes_no_appointment(listener, site):
+    [ack] = send(listener.port, siu("S12", "MSG0001", dob="19650413"))
+
+    assert ack_code(ack) == "AA"
+    assert _appointments() == []
+    [held] = _messages()
+    assert (held.status, held.problem, held.patient_id) == ("needs_review", "dob_mismatch", site.id)
+
+
+def test_the_same_mrn_from_another_authority_is_not_the_patient(listener, site):
+    send(listener.port, siu("S12", "MSG0001", authority="OTHERHOSP"))
+
+    assert _appointments() == []
+    assert _messages()[0].problem == "not_enrolled"
+
+
+def test_an_appointment_for_someone_not_enrolled_waits_for_a_coordinator(listener, site):
+    send(listener.port, siu("S12", "MSG0001", mrn="E7654321"))
+
+    assert _appointments() == []
+    assert _messages()[0].problem == "not_enrolled"
+
+
+def test_garbage_bytes_are_kept_and_answered_ae(listener, site):
+    garbage = b"\x00\xff this is not HL7 at all \xfe"
+    [ack] = send(listener.port, garbage)
+
+    assert ack_code(ack) == "AE"
+    [kept] = _messages()
+    assert (kept.status, kept.raw) == ("unparseable", garbage)
+
+
+def test_a_message_of_another_type_or_version_is_answered_ar(listener, site):
+    adt = siu("S12", "ADT1").replace(b"SIU^S12^SIU_S12", b"ADT^A08^ADT_A01")
+    old = siu("S12", "V22", version="2.2")
+    first, second = send(listener.port, adt, old)
+
+    assert ack_code(first) == ack_code(second) == "AR"
+    assert [m.status for m in _messages()] == ["rejected", "rejected"]
+    assert _appointments() == []
+
+
+def test_enhanced_mode_gets_a_commit_accept(listener, site):
+    [ack] = send(listener.port, siu("S12", "MSG0001", accept_ack="AL"))
+
+    assert ack_code(ack) == "CA"
+    assert len(_appointments()) == 1
+
+
+def test_a_connection_dropped_mid_message_applies_nothing(listener, site):
+    with socket.create_connection(("127.0.0.1", listener.port)) as sock:
+        sock.sendall(b"\x0b" + siu("S12", "MSG0001")[:120])
+    time.sleep(0.3)
+
+    assert _messages() == []
+    assert _appointments() == []
+    [ack] = send(listener.port, siu("S12", "MSG0001"))  # the sender's retry
+    assert ack_code(ack) == "AA"
+    assert len(_appointments()) == 1
+
+
+def test_no_ack_when_the_database_is_down(app_with, tmp_path):
+    down = app_with(SQLALCHEMY_DATABASE_URI="sqlite:///" + str(tmp_path / "no" / "such.db"))
+    running = RunningListener(down)
+    try:
+        [ack] = send(running.port, siu("S12", "MSG0001"))
+    finally:
+        running.stop()
+
+    assert ack is None
+
+
+def test_no_patient_data_reaches_the_logs(listener, site, written_logs):
+    send(
+        listener.port,
+        siu("S12", "MSG0001"),
+        siu("S12", "MSG0002", dob="19650413"),
+        b"garbage",
+    )
+
+    logged = written_logs.getvalue()
+    assert "MSG0001" in logged  # the control id is what an interface analyst searches for
+    for private in (MRN, "Quintana", "Rosa", "19650412", "5550199", "555-44-3333"):
+        assert private not in logged
+
+
+def test_every_match_decision_is_audited(listener, site):
+    send(listener.port, siu("S12", "MSG0001"), siu("S12", "MSG0002", dob="19650413"))
+
+    details = [
+        e.detail
+        for e in db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.entity == "feed_message")
+        ).all()
+    ]
+    assert any(f"patient #{site.id} matched" in d for d in details)
+    assert any("dob_mismatch" in d for d in details)
+    assert not any(PATIENT_NAME in d for d in details)
+
+
+def test_mllp_send_delivers_a_file_of_messages(listener, site, tmp_path):
+    program = shutil.which("mllp_send") or str(
+        __import__("pathlib").Path(__import__("sys").executable).with_name("mllp_send")
+    )
+    path = tmp_path / "feed.hl7"
+    path.write_bytes(
+        siu("S12", "MSG0001") + b"\r" + siu("S13", "MSG0002", start="20270120110000-0500",
+                                            sent="20261205090000-0500")
+    )  # fmt: skip
+    done = subprocess.run(
+        [program, "--port", str(listener.port), "--file", str(path), "--loose", "127.0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("MSA|AA|") == 2
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 20, 16, 0)
+
+
+def _self_signed(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_the_listener_speaks_tls_with_a_self_signed_certificate(app_with, site, tmp_path):
+    cert, key = _self_signed(tmp_path)
+    secure = app_with(HL7_TLS_CERT=str(cert), HL7_TLS_KEY=str(key))
+    running = RunningListener(secure)
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        [ack] = send(running.port, siu("S12", "MSG0001"), ssl=trusting)
+        plain = send(running.port, siu("S12", "MSG0002"))
+    finally:
+        running.stop()
+
+    assert ack_code(ack) == "AA"
+    assert plain == [None]  # plain MLLP is not answered
+    assert [m.control_id for m in _messages()] == ["MSG0001"]
+
+
+def test_a_move_that_cannot_be_applied_holds_the_old_reminders_until_resolved(listener, site, app):
+    from navigator import feed_intake
+    from navigator.models import SiteLocation
+
+    send(listener.port, siu("S12", "MSG0001"))
+    [ack] = send(
+        listener.port,
+        siu("S13", "MSG0002", start="20270120110000-0500", location="ANNEX9",
+            sent="20261205090000-0500"),
+    )  # fmt: skip
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)
+    assert _pending(appointment) == []  # no reminder for a time that may be wrong
+    held = _messages()[-1]
+    assert held.problem == "unknown_location" and "held" in held.detail
+
+    db.session.add(SiteLocation(code="ANNEX9", address="Annex", timezone="America/New_York"))
+    db.session.commit()
+    feed_intake.replay(held, coordinator_id=None)
+    db.session.commit()
+
+    [appointment] = _appointments()
+    assert (appointment.starts_at, appointment.location) == (datetime(2027, 1, 20, 16, 0), "Annex")
+    assert _pending(appointment)
+
+
+def test_a_no_show_stops_the_reminders_and_tells_a_coordinator(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    [ack] = send(listener.port, siu("S26", "MSG0002", sent="20261205090000-0500"))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.status == "missed"
+    assert _pending(appointment) == []
+    assert (_messages()[-1].status, _messages()[-1].problem) == ("needs_review", "noshow")
+
+
+def test_a_cancelled_status_on_a_modification_cancels(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    send(listener.port, siu("S14", "MSG0002", status="Cancelled", sent="20261205090000-0500"))
+
+    [appointment] = _appointments()
+    assert appointment.status == "cancelled"
+
+
+def test_raw_messages_are_purged_after_the_retention_time_but_resends_still_match(
+    listener, site, app
+):
+    from datetime import timedelta
+
+    from navigator import feed_intake
+    from navigator.models import utcnow
+
+    send(listener.port, siu("S12", "MSG0001"))
+    app.config["HL7_RETENTION_DAYS"] = 30
+
+    assert feed_intake.purge(utcnow() + timedelta(days=29)) == 0
+    assert feed_intake.purge(utcnow() + timedelta(days=31)) == 1
+    [kept] = _messages()
+    assert kept.raw is None and kept.purged_at is not None
+    [ack] = send(listener.port, siu("S12", "MSG0001"))  # a very late resend
+    assert ack_code(ack) == "AA"
+    assert len(_messages()) == 1 and len(_appointments()) == 1
+
+
+def test_accented_names_do_not_stop_the_feed(listener, site):
+    accented = siu("S12", "MSG0001").replace(b"Quintana^Rosa", "Muñoz^María".encode())
+
+    [ack] = send(listener.port, accented)
+
+    assert ack_code(ack) == "AA"
+    assert len(_appointments()) == 1
