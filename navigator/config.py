@@ -40,6 +40,9 @@ SETTINGS_HELP = {
     "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
     "SESSION_IDLE_MINUTES": "minutes without a request before a coordinator must sign in again",
     "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
+    "DATABASE_CONNECT_TIMEOUT": "seconds to wait for a database connection (default 3)",
+    "DATABASE_STATEMENT_TIMEOUT": "seconds a database statement or lock wait may take (4)",
+    "SPOOL_DIR": "folder for texts kept while the database is down; instance/spool by default",
 }
 
 PRODUCTION_REQUIRED = (
@@ -125,6 +128,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0.5 <= number <= 10:
+        raise ValueError("expected 0.5 to 10 seconds, well within Twilio's 15")
+    return number
+
+
 def _zone(value: str) -> str:
     if value not in available_timezones():
         raise ValueError("expected an IANA zone such as America/Chicago")
@@ -172,6 +182,8 @@ PARSERS = {
     "LOG_LEVEL": _log_level,
     "SESSION_IDLE_MINUTES": _positive_int,
     "SITE_TIMEZONE": _zone,
+    "DATABASE_CONNECT_TIMEOUT": _seconds,
+    "DATABASE_STATEMENT_TIMEOUT": _seconds,
 }
 
 
@@ -247,9 +259,10 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # idle timeout end both), so a nurse mid-form is never refused for a timer of its own.
         "WTF_CSRF_TIME_LIMIT": None,
         "SITE_TIMEZONE": values.get("SITE_TIMEZONE", "America/New_York"),
-        # No pre-ping: it costs a round trip on every request. A connection the server
-        # dropped fails one request (which gets the apology) and is then replaced.
-        # hide_parameters: a database error must not quote a text's body into the logs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "hide_parameters": True},
+        # Time limits for every database connection (database.py builds the engine options).
+        "DATABASE_CONNECT_TIMEOUT": values.get("DATABASE_CONNECT_TIMEOUT", 3.0),
+        "DATABASE_STATEMENT_TIMEOUT": values.get("DATABASE_STATEMENT_TIMEOUT", 4.0),
+        # Where a text or call step goes when the database cannot take it (durable_inbound).
+        "SPOOL_DIR": environ.get("SPOOL_DIR", "").strip() or str(instance / "spool"),
     }
     return config

@@ -296,6 +296,7 @@ class Alert(db.Model):
     """Something a person on the care team must act on."""
 
     __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "source_sid", name="uq_alerts_kind_source_sid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
@@ -305,6 +306,8 @@ class Alert(db.Model):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     detail: Mapped[str] = mapped_column(String(300), default="")  # a rule id or reason
     recording_url: Mapped[str | None] = mapped_column(String(500))
+    # The Twilio SID that raised it, where one may be posted twice (a RecordingSid).
+    source_sid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))

@@ -1,0 +1,35 @@
+"""issue 9: alerts remember the Twilio SID that raised them; inbound texts say when handled
+
+Revision ID: e9a1c3d5f709
+Revises: d5f7b9c1e324
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "e9a1c3d5f709"
+down_revision = "d5f7b9c1e324"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("alerts") as batch:
+        batch.add_column(sa.Column("source_sid", sa.String(length=64), nullable=True))
+        batch.create_unique_constraint("uq_alerts_kind_source_sid", ["kind", "source_sid"])
+    # Texts stored before this revision were handled when they came: only texts stored from
+    # now on may be 'received' (stored, not yet handled) and finished by the worker.
+    op.execute(
+        "UPDATE messages SET status = 'handled' "
+        "WHERE direction = 'in' AND channel = 'sms' AND status = 'received'"
+    )
+
+
+def downgrade():
+    op.execute(
+        "UPDATE messages SET status = 'received' "
+        "WHERE direction = 'in' AND channel = 'sms' AND status = 'handled'"
+    )
+    with op.batch_alter_table("alerts") as batch:
+        batch.drop_constraint("uq_alerts_kind_source_sid", type_="unique")
+        batch.drop_column("source_sid")
