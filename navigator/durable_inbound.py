@@ -55,15 +55,21 @@ def spool() -> Spool:
     return Spool(current_app.config["SPOOL_DIR"])
 
 
-def _keep(step: dict, exc: BaseException) -> None:
+def _keep(step: dict, exc: BaseException | None, reason: str) -> None:
     """Roll back what failed, then put the step in the spool (flushed before returning)."""
-    log.error(
-        "could not store %s %s; kept in the spool: %s", step["kind"], step["sid"], logs.failure(exc)
-    )
-    try:
-        db.session.rollback()
-    except Exception as rollback_exc:  # noqa: BLE001 - the step must still be kept
-        log.error("rollback failed too: %s", logs.failure(rollback_exc))
+    if exc is None:
+        log.warning("%s %s kept in the spool: %s", step["kind"], step["sid"], reason)
+    else:
+        log.error(
+            "could not store %s %s; kept in the spool: %s",
+            step["kind"],
+            step["sid"],
+            logs.failure(exc),
+        )
+        try:
+            db.session.rollback()
+        except Exception as rollback_exc:  # noqa: BLE001 - the step must still be kept
+            log.error("rollback failed too: %s", logs.failure(rollback_exc))
     try:
         spool().keep(step)
     except OSError as disk_exc:
@@ -72,34 +78,46 @@ def _keep(step: dict, exc: BaseException) -> None:
         )
 
 
-def keep_text(sid: str, phone: str, body: str, received_at: datetime, exc: BaseException) -> None:
-    """An inbound text the database could not take."""
-    _keep(
-        {"kind": "sms", "sid": sid, "phone": phone, "body": body, "at": received_at.isoformat()},
-        exc,
-    )
+def keep_text(
+    sid: str,
+    phone: str,
+    body: str,
+    received_at: datetime,
+    exc: BaseException | None = None,
+    *,
+    reason: str = "",
+) -> None:
+    """An inbound text the database could not take (``exc``), or that came to the fallback
+    URL (``reason``)."""
+    step = {"kind": "sms", "sid": sid, "phone": phone, "body": body, "at": received_at.isoformat()}
+    _keep(step, exc, reason)
 
 
-def keep_speech(call_sid: str, phone: str | None, speech: str, exc: BaseException) -> None:
+def keep_speech(
+    call_sid: str,
+    phone: str | None,
+    speech: str,
+    exc: BaseException | None = None,
+    *,
+    reason: str = "",
+) -> None:
     """What a caller said at a prompt when the database could not take it."""
     step_sid = call_sid + ":" + hashlib.sha256(speech.encode()).hexdigest()[:12]
-    _keep({"kind": "speech", "sid": step_sid, "phone": phone or "", "body": speech}, exc)
+    _keep({"kind": "speech", "sid": step_sid, "phone": phone or "", "body": speech}, exc, reason)
 
 
 def keep_recording(
     recording_sid: str, phone: str | None, url: str, received_at: datetime, exc: BaseException
 ) -> None:
     """A voicemail left while the database could not take it."""
-    _keep(
-        {
-            "kind": "recording",
-            "sid": recording_sid,
-            "phone": phone or "",
-            "url": url,
-            "at": received_at.isoformat(),
-        },
-        exc,
-    )
+    step = {
+        "kind": "recording",
+        "sid": recording_sid,
+        "phone": phone or "",
+        "url": url,
+        "at": received_at.isoformat(),
+    }
+    _keep(step, exc, "")
 
 
 def replay(step: dict) -> None:

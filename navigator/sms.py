@@ -73,10 +73,35 @@ def inbound():
         texts = render([Say(f"redflags.{flag.rule}.text")], flag.language)
     else:
         durable_inbound.drain_soon()
+    return xml(_messages(texts))
+
+
+@bp.post("/sms/fallback")
+@webhook(apology)
+def fallback():
+    """Twilio's fallback URL for texts: called when ``/twilio/sms`` failed or timed out.
+
+    It never touches the database (that may be what failed): the text is kept in the spool
+    and stored when the database answers again, and the patient gets the safety advice when
+    there is a warning sign, the apology with the care team's number otherwise.
+    """
+    sid = request.form.get("MessageSid", "").strip()
+    phone = request.form.get("From", "").strip()
+    if not sid or not phone:
+        return xml(apology())
+    body = request.form.get("Body", "")[:1600]
+    flag = durable_inbound.first_screen(body)
+    durable_inbound.keep_text(sid, phone, body, utcnow(), reason="fallback URL")
+    if flag is None:
+        return xml(apology())
+    return xml(_messages(render([Say(f"redflags.{flag.rule}.text")], flag.language)))
+
+
+def _messages(texts: list[str]) -> MessagingResponse:
     response = MessagingResponse()
     for text in texts:
         response.message(text)
-    return xml(response)
+    return response
 
 
 def converse(sid: str, phone: str, body: str, now, *, answering: bool = True) -> list[str]:

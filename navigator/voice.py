@@ -162,6 +162,27 @@ def incoming():
     return xml(response)
 
 
+@bp.post("/fallback")
+@webhook(apology)
+def fallback():
+    """Twilio's fallback URL for calls: called when a call step failed or timed out.
+
+    It never touches the database. Words the caller said are screened: a warning sign
+    gets its advice before the care team's line; the words are kept in the spool for the
+    inbox. Otherwise the apology: the care team's line, or a recorded message.
+    """
+    speech = request.form.get("SpeechResult", "").strip()
+    flag = durable_inbound.first_screen(speech)
+    if flag is None:
+        return xml(apology())
+    durable_inbound.keep_speech(
+        request.form.get("CallSid", ""), _phone(), speech, reason="fallback URL"
+    )
+    return xml(
+        _to_person(flag.language, before=[words(f"redflags.{flag.rule}.text", flag.language)])
+    )
+
+
 @bp.post("/status")
 @webhook(VoiceResponse)
 def status():

@@ -329,3 +329,34 @@ def test_a_text_whose_effects_failed_is_finished_by_the_worker_once(app, alerts_
     assert durable_inbound.finish_unfinished(later) == 1
     assert durable_inbound.finish_unfinished(later) == 0
     assert len(red_flag_alerts()) == 1
+
+
+# -- Twilio's fallback URLs -------------------------------------------------------------
+
+
+def test_the_texting_fallback_url_answers_without_the_database_and_keeps_the_text(
+    app, app_with, closed_port
+):
+    """Twilio calls the fallback URL when the main one failed: it screens, answers and
+    keeps the text, with the database unreachable; the text is stored once later."""
+    signer = TwilioSigner(outage_app(app_with, closed_port).test_client())
+    warning, question = sms_form(WARNING), sms_form("hello")
+    [advice] = texts_of(timed_post(signer, "/twilio/sms/fallback", warning)[0].data)
+    assert advice.startswith(ADVICE)
+    assert texts_of(timed_post(signer, "/twilio/sms/fallback", question)[0].data)[0].startswith(
+        APOLOGY
+    )
+    assert durable_inbound.drain() == (2, 0)
+    assert len(inbound_texts()) == 2 and len(red_flag_alerts()) == 1
+
+
+def test_the_calling_fallback_url_gives_a_spoken_warning_sign_its_advice_and_a_person(
+    app, app_with, closed_port
+):
+    signer = TwilioSigner(outage_app(app_with, closed_port).test_client())
+    form = {"CallSid": "CA" + "4" * 32, "From": PHONE, "SpeechResult": WARNING}
+    response, _ = timed_post(signer, "/twilio/voice/fallback", form)
+    assert spoken(response.data).startswith(ADVICE)
+    assert dial(response.data).text.strip() == "+16175550100"
+    durable_inbound.drain()
+    assert len(red_flag_alerts()) == 1
