@@ -42,6 +42,7 @@ SETTINGS_HELP = {
     "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
     "DATABASE_CONNECT_TIMEOUT": "seconds to wait for a database connection (default 3)",
     "DATABASE_STATEMENT_TIMEOUT": "seconds a database statement or lock wait may take (4)",
+    "MAX_CONTENT_LENGTH": "largest request body in bytes (1 MiB); larger ones get 413",
     "SPOOL_DIR": "folder for texts kept while the database is down; instance/spool by default",
 }
 
@@ -184,6 +185,7 @@ PARSERS = {
     "SITE_TIMEZONE": _zone,
     "DATABASE_CONNECT_TIMEOUT": _seconds,
     "DATABASE_STATEMENT_TIMEOUT": _seconds,
+    "MAX_CONTENT_LENGTH": _positive_int,
 }
 
 
@@ -262,6 +264,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # Time limits for every database connection (database.py builds the engine options).
         "DATABASE_CONNECT_TIMEOUT": values.get("DATABASE_CONNECT_TIMEOUT", 3.0),
         "DATABASE_STATEMENT_TIMEOUT": values.get("DATABASE_STATEMENT_TIMEOUT", 4.0),
+        # A Twilio webhook is a few kilobytes, a coordinator's form less: a bound on abuse.
+        "MAX_CONTENT_LENGTH": values.get("MAX_CONTENT_LENGTH", 1024 * 1024),
         # Where a text or call step goes when the database cannot take it (durable_inbound).
         "SPOOL_DIR": environ.get("SPOOL_DIR", "").strip() or str(instance / "spool"),
     }

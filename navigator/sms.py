@@ -17,7 +17,7 @@ from .conversation import Facts, Say, Show, engine_for
 from .extensions import csrf, db
 from .menus import Position
 from .models import Contact, Message, Patient, utcnow
-from .phones import InvalidPhone, to_e164
+from .phones import sender
 from .twiml import webhook, xml
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,11 @@ def inbound():
     spool and the patient still gets the safety advice, or the apology (durable_inbound).
     """
     sid = request.form.get("MessageSid", "").strip()
-    try:
-        phone = to_e164(request.form.get("From", ""))
-    except InvalidPhone:
-        phone = None
+    # A sender that is not a valid number (a short code, a new range) is still recorded,
+    # screened and answered; it is never an enrolled patient, so it gets general information.
+    phone = sender(request.form.get("From", ""))
     if not sid or not phone:
-        log.warning("inbound SMS without a MessageSid or a usable From: ignored")
+        log.warning("inbound SMS without a MessageSid or a From: ignored")
         return xml(MessagingResponse())
     body = request.form.get("Body", "")[:1600]
     now = utcnow()
@@ -86,7 +85,7 @@ def fallback():
     there is a warning sign, the apology with the care team's number otherwise.
     """
     sid = request.form.get("MessageSid", "").strip()
-    phone = request.form.get("From", "").strip()
+    phone = sender(request.form.get("From", ""))
     if not sid or not phone:
         return xml(apology())
     body = request.form.get("Body", "")[:1600]
