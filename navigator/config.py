@@ -56,6 +56,10 @@ PRODUCTION_REQUIRED = (
     # Callers who press 0 and every "call your care team" reply need a real 24-hour line,
     # never the navigator's own number.
     "CARE_TEAM_PHONE",
+    # The worker has no request to read a host from: without it, status callbacks and
+    # reminder-call URLs would point Twilio at http://localhost, and no delivery report
+    # (so no alert for an undelivered reminder) would ever arrive.
+    "PUBLIC_BASE_URL",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -224,6 +228,10 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
             values[name] = parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} is malformed: {exc}") from None
+    if production and not values["PUBLIC_BASE_URL"].startswith("https://"):
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be https:// in production: Twilio posts patients' words there"
+        )
     if production and values["CARE_TEAM_PHONE"] == values["TWILIO_PHONE_NUMBER"]:
         raise ConfigError(
             "CARE_TEAM_PHONE must be the care team's own line, not TWILIO_PHONE_NUMBER"
