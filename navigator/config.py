@@ -39,6 +39,7 @@ SETTINGS_HELP = {
     "LOG_LEVEL": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
     "SESSION_IDLE_MINUTES": "minutes without a request before a coordinator must sign in again",
+    "SESSION_MAX_HOURS": "hours after signing in when a coordinator must sign in again (1-12)",
     "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
     "DATABASE_CONNECT_TIMEOUT": "seconds to wait for a database connection (default 3)",
     "DATABASE_STATEMENT_TIMEOUT": "seconds a database statement or lock wait may take (4)",
@@ -140,6 +141,13 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _session_hours(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 12:
+        raise ValueError("expected 1 to 12 hours")
+    return number
+
+
 def _zone(value: str) -> str:
     if value not in available_timezones():
         raise ValueError("expected an IANA zone such as America/Chicago")
@@ -186,6 +194,7 @@ PARSERS = {
     "TRUSTED_PROXIES": _non_negative_int,
     "LOG_LEVEL": _log_level,
     "SESSION_IDLE_MINUTES": _positive_int,
+    "SESSION_MAX_HOURS": _session_hours,
     "SITE_TIMEZONE": _zone,
     "DATABASE_CONNECT_TIMEOUT": _seconds,
     "DATABASE_STATEMENT_TIMEOUT": _seconds,
@@ -265,6 +274,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "SESSION_IDLE_MINUTES": values.get("SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": values.get("SESSION_MAX_HOURS", 12),
         # A form's CSRF token lives as long as the session it was made in (sign-out and the
         # idle timeout end both), so a nurse mid-form is never refused for a timer of its own.
         "WTF_CSRF_TIME_LIMIT": None,

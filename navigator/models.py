@@ -355,6 +355,18 @@ class Coordinator(UserMixin, db.Model):
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
 
 
+class SignInCounter(db.Model):
+    """Sign-in tries of an unknown email or a client address, keyed by a keyed digest
+    (``coordinator/sign_in_limit.py``); a real account counts on its own row."""
+
+    __tablename__ = "sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class AuditEvent(db.Model):
     """Who changed what, and when. Written for every coordinator change."""
 

@@ -1,4 +1,4 @@
-"""issue 9: alerts remember the Twilio SID that raised them; inbound texts say when handled
+"""issue 9: alert source SIDs, handled inbound texts, atomic sign-in counters
 
 Revision ID: e9a1c3d5f709
 Revises: d5f7b9c1e324
@@ -14,6 +14,14 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        "sign_in_counters",
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("tries", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
     with op.batch_alter_table("alerts") as batch:
         batch.add_column(sa.Column("source_sid", sa.String(length=64), nullable=True))
         batch.create_unique_constraint("uq_alerts_kind_source_sid", ["kind", "source_sid"])
@@ -33,3 +41,4 @@ def downgrade():
     with op.batch_alter_table("alerts") as batch:
         batch.drop_constraint("uq_alerts_kind_source_sid", type_="unique")
         batch.drop_column("source_sid")
+    op.drop_table("sign_in_counters")

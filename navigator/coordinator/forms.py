@@ -27,6 +27,7 @@ from ..appointments import LOCATION_MAX, PREP_MAX
 from ..models import APPOINTMENT_KINDS, WORKUP_STAGES, WORKUP_STATUSES
 from ..patients import EnrollmentError, check_timezone
 from ..phones import InvalidPhone, to_e164
+from .password_strength import StrongPassword
 
 #: Zones offered in pickers; any IANA zone typed by hand is also accepted server side.
 TIMEZONES = [
@@ -168,7 +169,7 @@ class CoordinatorForm(FlaskForm):
         "Password",
         validators=[
             DataRequired("Choose a password."),
-            Length(min=12, message="Use at least 12 characters."),
+            StrongPassword(),
         ],
     )
     confirm = PasswordField(
@@ -202,7 +203,7 @@ class PasswordChangeForm(FlaskForm):
         "New password",
         validators=[
             DataRequired("Choose a new password."),
-            Length(min=12, message="Use at least 12 characters."),
+            StrongPassword(),
         ],
     )
     confirm = PasswordField(
@@ -539,7 +540,7 @@ class TemporaryPasswordForm(FlaskForm):
         "Temporary password",
         validators=[
             DataRequired("Choose a temporary password."),
-            Length(min=12, message="Use at least 12 characters."),
+            StrongPassword(),
         ],
     )
     confirm = PasswordField(
