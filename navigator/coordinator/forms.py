@@ -467,6 +467,17 @@ class AppointmentForm(FlaskForm):
         ],
         description="The site's instructions, e.g. nothing to eat 6 hours before.",
     )
+    repeated = SelectField(
+        "This time happens twice that day (the clocks go back). Which one?",
+        choices=options(
+            [
+                ("", "Choose one"),
+                ("first", "The first time (before the clocks go back)"),
+                ("second", "The second time (after the clocks go back)"),
+            ]
+        ),
+        validators=[Optional()],
+    )
 
     def starts_at_local(self) -> datetime:
         return datetime.combine(parse_date(self.day.data), parse_time(self.at.data))
