@@ -360,3 +360,17 @@ def test_the_calling_fallback_url_gives_a_spoken_warning_sign_its_advice_and_a_p
     assert dial(response.data).text.strip() == "+16175550100"
     durable_inbound.drain()
     assert len(red_flag_alerts()) == 1
+
+
+def test_the_next_text_after_an_outage_brings_in_what_the_spool_kept(app, app_with, closed_port):
+    """A web worker that reaches the database again stores the spool in the background,
+    without waiting for the reminder worker, and without slowing the text that noticed."""
+    kept = sms_form(WARNING)
+    timed_post(TwilioSigner(outage_app(app_with, closed_port).test_client()), "/twilio/sms", kept)
+    TwilioSigner(app.test_client()).post("/twilio/sms", sms_form("hello", phone="+16175550188"))
+    deadline = time.monotonic() + ANSWER_WITHIN
+    while durable_inbound.spool().waiting() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not durable_inbound.spool().waiting()
+    assert kept["MessageSid"] in {m.provider_sid for m in inbound_texts()}
+    assert len(red_flag_alerts()) == 1
