@@ -42,9 +42,9 @@ def engine_options(url: str, config, *, autocommit: bool = False) -> dict:
     server_settings = [
         f"-c statement_timeout={milliseconds}",
         f"-c lock_timeout={milliseconds}",
-        # A transaction left open by a stuck worker must not hold rows for long.
-        f"-c idle_in_transaction_session_timeout={milliseconds * 6}",
     ]
+    # No idle-in-transaction limit: the reminder worker may hold a read transaction open
+    # while a batch waits on Twilio, and must not lose its connection for it.
     if autocommit:
         server_settings.append("-c synchronous_commit=off")
     options["pool_timeout"] = connect_seconds + statement_seconds
