@@ -76,8 +76,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
-    """(path, body, signature) triples: 70% texts, 30% call steps."""
+def signed_requests(base: str, count: int, batch: int = 0) -> list[tuple[str, str, str]]:
+    """(path, body, signature) triples: 70% texts, 30% call steps. Each ``batch`` has SIDs
+    of its own."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TOKEN)
@@ -88,7 +89,7 @@ def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
         if rng.random() < 0.7:
             path = "/twilio/sms"
             params = {
-                "MessageSid": f"SM{i:032x}",
+                "MessageSid": f"SM{batch:02x}{i:030x}",
                 "AccountSid": "AC" + "0" * 32,
                 "From": phone,
                 "To": "+12025550100",
@@ -98,7 +99,7 @@ def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
         elif rng.random() < 0.5:
             path = "/twilio/voice"
             params = {
-                "CallSid": f"CA{i:032x}",
+                "CallSid": f"CA{batch:02x}{i:030x}",
                 "From": phone,
                 "To": "+12025550100",
                 "CallStatus": "ringing",
@@ -107,7 +108,7 @@ def signed_requests(base: str, count: int) -> list[tuple[str, str, str]]:
         else:
             path = "/twilio/voice/choose?node=main&miss=0"
             params = {
-                "CallSid": f"CA{i:032x}",
+                "CallSid": f"CA{batch:02x}{i:030x}",
                 "From": phone,
                 "To": "+12025550100",
                 "Digits": rng.choice("234"),
@@ -187,7 +188,8 @@ def stop(process) -> None:
     process.wait(timeout=20)
 
 
-def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+def run_wrk(port: int, script: Path, seconds: int, connections: int, *options: str) -> dict:
+    """Run wrk (2 threads) with ``script``; its figures, and its whole output as ``text``."""
     result = subprocess.run(
         [
             "wrk",
@@ -195,6 +197,7 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            *options,
             "-s",
             str(script),
             f"http://127.0.0.1:{port}",
@@ -221,7 +224,37 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "errors": "Socket errors" in text,
         "statuses": statuses,
+        "text": text,
     }
+
+
+def make_database(server: str, env: dict, work: Path):
+    """A migrated database of the benchmark's own (on ``server``, or SQLite in ``work``);
+    sets ``env["DATABASE_URL"]`` and returns a function that drops it (or None)."""
+    drop = None
+    if server.startswith("postgres"):
+        import sqlalchemy as sa
+
+        url = sa.engine.make_url(server).set(drivername="postgresql+psycopg")
+        name = f"navbench_{os.getpid()}"
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+
+        def drop():
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        env["DATABASE_URL"] = "sqlite:///" + str(work / "bench.sqlite3")
+    subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return drop
 
 
 def main() -> None:
@@ -250,29 +283,7 @@ def main() -> None:
         "CARE_TEAM_PHONE": "+16175550100",
         "LOG_LEVEL": "WARNING",
     }
-    drop = None
-    if args.database.startswith("postgres"):
-        import sqlalchemy as sa
-
-        url = sa.engine.make_url(args.database).set(drivername="postgresql+psycopg")
-        name = f"navbench_{os.getpid()}"
-        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        env["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
-
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        env["DATABASE_URL"] = "sqlite:///" + str(work / "bench.sqlite3")
-    subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    drop = make_database(args.database, env, work)
     (work / "floor.py").write_text(FLOOR_APP)
 
     port_floor, port_app = free_port(), free_port()
@@ -339,6 +350,8 @@ def main() -> None:
         "database": args.database.split("://")[0],
         "cores": os.cpu_count(),
     }
+    for name in ("floor", "floor_with_insert", "navigator"):
+        results.get(name, {}).pop("text", None)
     print(json.dumps(results, indent=2))
 
 

@@ -63,10 +63,39 @@ def _zone(name: str) -> ZoneInfo:
         raise AppointmentError("timezone", f"unknown time zone {name!r}") from None
 
 
-def to_utc(local: datetime, zone_name: str) -> datetime:
-    """Site-local wall time to naive UTC. In the spring-forward gap, the earlier offset applies."""
+#: How a coordinator says which of a time that happens twice (the clocks go back) is meant.
+REPEATED_CHOICES = ("first", "second")
+
+
+def to_utc(local: datetime, zone_name: str, repeated: str | None = None) -> datetime:
+    """Site-local wall time to naive UTC.
+
+    A time that does not exist that day (the clocks go forward over it) is refused; one
+    that happens twice (the clocks go back) needs ``repeated``: "first" or "second".
+
+    :raise AppointmentError: unknown zone, a time that does not exist, or a repeated time
+        without ``repeated`` (field ``repeated``, naming both choices).
+    """
     zone = _zone(zone_name)
-    return local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    local = local.replace(tzinfo=None)
+    first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+    chosen = first
+    if first.utcoffset() != second.utcoffset():
+        if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+            raise AppointmentError(
+                "at",
+                f"{local:%H:%M} does not exist on {local:%Y-%m-%d} in {zone_name}: the clocks "
+                "go forward over it. Choose another time.",
+            )
+        if repeated not in REPEATED_CHOICES:
+            raise AppointmentError(
+                "repeated",
+                f"{local:%H:%M} happens twice on {local:%Y-%m-%d} in {zone_name} (the clocks go "
+                f"back). Say which: the first ({first:%Z}, UTC{first:%z}) or the second "
+                f"({second:%Z}, UTC{second:%z}).",
+            )
+        chosen = first if repeated == "first" else second
+    return chosen.astimezone(UTC).replace(tzinfo=None)
 
 
 def local_start(appointment: Appointment) -> datetime:
@@ -107,15 +136,18 @@ def schedule(
     location: str,
     prep_notes: str | None = None,
     now: datetime | None = None,
+    repeated: str | None = None,
 ) -> Appointment:
     """Add an appointment and plan its reminders; the caller commits.
+
+    ``repeated`` says which of a time that happens twice is meant (see ``to_utc``).
 
     :raise AppointmentError: unknown kind or zone, no location or a too long one, or a time
         in the past.
     """
     now = now or utcnow()
     location, prep_notes = check_details(kind, location, prep_notes)
-    starts_at = to_utc(starts_at_local, timezone)
+    starts_at = to_utc(starts_at_local, timezone, repeated)
     _check_future(starts_at, now)
     appointment = Appointment(
         patient=patient,
@@ -138,6 +170,7 @@ def move(
     starts_at_local: datetime,
     timezone: str | None = None,
     now: datetime | None = None,
+    repeated: str | None = None,
 ) -> Appointment:
     """Give the appointment a new time; its pending reminders are replaced. The caller commits.
 
@@ -149,7 +182,7 @@ def move(
     if appointment.status in ("cancelled", "done"):
         raise AppointmentError("id", f"appointment {appointment.id} is {appointment.status}")
     zone = timezone or appointment.timezone
-    starts_at = to_utc(starts_at_local, zone)
+    starts_at = to_utc(starts_at_local, zone, repeated)
     _check_future(starts_at, now)
     appointment.starts_at = starts_at
     appointment.timezone = zone

@@ -71,12 +71,18 @@ def _fail(exc: appointments.AppointmentError):
 )
 @click.option("--location", required=True, help="Where, as the patient should read it.")
 @click.option("--prep", default=None, help="The site's own preparation notes.")
-def add_command(phone, kind, at, zone, location, prep):
+@click.option(
+    "--repeated",
+    type=click.Choice(appointments.REPEATED_CHOICES),
+    default=None,
+    help="For a time that happens twice (the clocks go back): the first or the second.",
+)
+def add_command(phone, kind, at, zone, location, prep, repeated):
     """Add an appointment and plan its reminders."""
     patient = _patient(phone)
     try:
         appointment = appointments.schedule(
-            patient, kind, _when(at), zone, location, prep, now=utcnow()
+            patient, kind, _when(at), zone, location, prep, now=utcnow(), repeated=repeated
         )
         db.session.flush()
         record_appointment("create_appointment", appointment, FROM_COMMAND_LINE)
@@ -90,11 +96,17 @@ def add_command(phone, kind, at, zone, location, prep):
 @click.argument("appointment_id", type=int)
 @click.option("--at", "at", required=True, help='New site-local start, "YYYY-MM-DD HH:MM".')
 @click.option("--timezone", "zone", default=None, help="A new IANA zone, if the site changed.")
-def move_command(appointment_id, at, zone):
+@click.option(
+    "--repeated",
+    type=click.Choice(appointments.REPEATED_CHOICES),
+    default=None,
+    help="For a time that happens twice (the clocks go back): the first or the second.",
+)
+def move_command(appointment_id, at, zone, repeated):
     """Move an appointment; its unsent reminders are planned again."""
     appointment = _appointment(appointment_id)
     try:
-        appointments.move(appointment, _when(at), zone, now=utcnow())
+        appointments.move(appointment, _when(at), zone, now=utcnow(), repeated=repeated)
         record_appointment("update_appointment", appointment, "moved " + FROM_COMMAND_LINE)
         db.session.commit()
     except appointments.AppointmentError as exc:

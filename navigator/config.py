@@ -39,6 +39,7 @@ SETTINGS_HELP = {
     "LOG_LEVEL": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
     "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
     "SESSION_IDLE_MINUTES": "minutes without a request before a coordinator must sign in again",
+    "SESSION_MAX_HOURS": "hours after signing in when a coordinator must sign in again (1-12)",
     "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
     # The worklist's overdue rules (workup_path.OVERDUE_RULES holds the defaults and sources).
     "OVERDUE_BIOPSY_BOOKING_DAYS": "days after imaging is done with no biopsy booked (7)",
@@ -56,6 +57,10 @@ SETTINGS_HELP = {
     "HL7_RETENTION_DAYS": "days raw feed messages are kept before their content is purged",
     "HL7_ENCODING": "character set the feed sends (utf-8 by default; e.g. cp1252)",
     "HL7_RECEIVING_APP": "the navigator's name in ACKs (MSH-3); NAVIGATOR by default",
+    "DATABASE_CONNECT_TIMEOUT": "seconds to wait for a database connection (default 3)",
+    "DATABASE_STATEMENT_TIMEOUT": "seconds a database statement or lock wait may take (4)",
+    "MAX_CONTENT_LENGTH": "largest request body in bytes (1 MiB); larger ones get 413",
+    "SPOOL_DIR": "folder for texts kept while the database is down; instance/spool by default",
 }
 
 PRODUCTION_REQUIRED = (
@@ -68,6 +73,10 @@ PRODUCTION_REQUIRED = (
     # Callers who press 0 and every "call your care team" reply need a real 24-hour line,
     # never the navigator's own number.
     "CARE_TEAM_PHONE",
+    # The worker has no request to read a host from: without it, status callbacks and
+    # reminder-call URLs would point Twilio at http://localhost, and no delivery report
+    # (so no alert for an undelivered reminder) would ever arrive.
+    "PUBLIC_BASE_URL",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -138,6 +147,20 @@ def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
         raise ValueError("must be 1 or more")
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0.5 <= number <= 10:
+        raise ValueError("expected 0.5 to 10 seconds, well within Twilio's 15")
+    return number
+
+
+def _session_hours(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 12:
+        raise ValueError("expected 1 to 12 hours")
     return number
 
 
@@ -219,6 +242,7 @@ PARSERS = {
     "TRUSTED_PROXIES": _non_negative_int,
     "LOG_LEVEL": _log_level,
     "SESSION_IDLE_MINUTES": _positive_int,
+    "SESSION_MAX_HOURS": _session_hours,
     "SITE_TIMEZONE": _zone,
     "OVERDUE_BIOPSY_BOOKING_DAYS": _positive_int,
     "OVERDUE_RESULTS_DAYS": _positive_int,
@@ -231,6 +255,9 @@ PARSERS = {
     "HL7_ALLOWED_ADDRESSES": _networks,
     "HL7_RETENTION_DAYS": _positive_int,
     "HL7_ENCODING": _encoding,
+    "DATABASE_CONNECT_TIMEOUT": _seconds,
+    "DATABASE_STATEMENT_TIMEOUT": _seconds,
+    "MAX_CONTENT_LENGTH": _positive_int,
 }
 
 
@@ -271,6 +298,10 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
             raise ConfigError(f"{name} is malformed: {exc}") from None
     if bool(values.get("HL7_TLS_CERT")) != bool(values.get("HL7_TLS_KEY")):
         raise ConfigError("HL7_TLS_CERT and HL7_TLS_KEY must be given together")
+    if production and not values["PUBLIC_BASE_URL"].startswith("https://"):
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be https:// in production: Twilio posts patients' words there"
+        )
     if production and values["CARE_TEAM_PHONE"] == values["TWILIO_PHONE_NUMBER"]:
         raise ConfigError(
             "CARE_TEAM_PHONE must be the care team's own line, not TWILIO_PHONE_NUMBER"
@@ -304,14 +335,18 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "SESSION_IDLE_MINUTES": values.get("SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": values.get("SESSION_MAX_HOURS", 12),
         # A form's CSRF token lives as long as the session it was made in (sign-out and the
         # idle timeout end both), so a nurse mid-form is never refused for a timer of its own.
         "WTF_CSRF_TIME_LIMIT": None,
         "SITE_TIMEZONE": values.get("SITE_TIMEZONE", "America/New_York"),
-        # No pre-ping: it costs a round trip on every request. A connection the server
-        # dropped fails one request (which gets the apology) and is then replaced.
-        # hide_parameters: a database error must not quote a text's body into the logs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "hide_parameters": True},
+        # Time limits for every database connection (database.py builds the engine options).
+        "DATABASE_CONNECT_TIMEOUT": values.get("DATABASE_CONNECT_TIMEOUT", 3.0),
+        "DATABASE_STATEMENT_TIMEOUT": values.get("DATABASE_STATEMENT_TIMEOUT", 4.0),
+        # A Twilio webhook is a few kilobytes, a coordinator's form less: a bound on abuse.
+        "MAX_CONTENT_LENGTH": values.get("MAX_CONTENT_LENGTH", 1024 * 1024),
+        # Where a text or call step goes when the database cannot take it (durable_inbound).
+        "SPOOL_DIR": environ.get("SPOOL_DIR", "").strip() or str(instance / "spool"),
         **_feed_settings(environ, values),
     }
     # Overdue rules: only what the environment gave; workup_path sets the defaults.

@@ -19,12 +19,12 @@ csrf = CSRFProtect()
 def _sqlite_for_two_processes(dbapi_connection, _record) -> None:
     """The embedded mode runs the web server and the reminder worker on one SQLite file.
 
-    Write-ahead logging lets readers go on while the other process writes, and a busy
-    timeout makes a writer wait its turn instead of failing with "database is locked".
-    PostgreSQL connections are left alone.
+    Write-ahead logging lets readers go on while the other process writes. The busy
+    timeout, which makes a writer wait its turn instead of failing with "database is
+    locked", is the connection's own ``timeout`` (database.py): a few seconds, so a webhook
+    still answers in time. PostgreSQL connections are left alone.
     """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()

@@ -312,6 +312,7 @@ class Alert(db.Model):
     """Something a person on the care team must act on."""
 
     __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "source_sid", name="uq_alerts_kind_source_sid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
@@ -321,6 +322,8 @@ class Alert(db.Model):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     detail: Mapped[str] = mapped_column(String(300), default="")  # a rule id or reason
     recording_url: Mapped[str | None] = mapped_column(String(500))
+    # The Twilio SID that raised it, where one may be posted twice (a RecordingSid).
+    source_sid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
@@ -366,6 +369,18 @@ class Coordinator(UserMixin, db.Model):
         key = current_app.config["SECRET_KEY"].encode()
         message = f"{self.id}:{self.password_hash}:{self.active}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
+
+
+class SignInCounter(db.Model):
+    """Sign-in tries of an unknown email or a client address, keyed by a keyed digest
+    (``coordinator/sign_in_limit.py``); a real account counts on its own row."""
+
+    __tablename__ = "sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class AuditEvent(db.Model):

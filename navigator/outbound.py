@@ -321,6 +321,14 @@ def place_call(
     return deliver(message, url=url, status_callback=status_callback)
 
 
+#: The most recent sends to one number that an in-doubt lookup reads (one page).
+LOOKUP_LIMIT = 50
+
+
+def _same_number(reported: str | None, phone: str) -> bool:
+    return (reported or "").replace(" ", "") == phone
+
+
 def find_sent(message: Message) -> str | None:
     """The SID Twilio gave a send we are unsure of, or None if Twilio never took it.
 
@@ -343,14 +351,22 @@ def find_sent(message: Message) -> str | None:
             )
         )
     )
+    sender = _from_number()
     try:
+        # One page, one request: the lookup is bounded whatever the account's history.
         if message.channel == "sms":
-            found = client().messages.list(to=message.phone, from_=_from_number(), limit=200)
+            found = client().messages.list(
+                to=message.phone, from_=sender, limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT
+            )
             candidates = [m for m in found if m.body == message.body]
         else:
-            candidates = client().calls.list(to=message.phone, from_=_from_number(), limit=200)
+            candidates = client().calls.list(
+                to=message.phone, from_=sender, limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT
+            )
     except (TwilioException, requests.RequestException) as exc:
         raise _error(exc) from exc
+    # Never adopt another person's message: the answer is checked against the recipient.
+    candidates = [m for m in candidates if _same_number(m.to, message.phone)]
     for item in sorted(
         candidates, key=lambda m: m.date_created or datetime.min.replace(tzinfo=UTC)
     ):

@@ -41,14 +41,26 @@ def raise_alert(
     detail: str = "",
     message: Message | None = None,
     recording_url: str | None = None,
+    source_sid: str | None = None,
 ) -> Alert:
     """Put something in front of a person: the coordinators' inbox.
 
     ``contact`` is None for a caller whose number is hidden: a warning sign or a message
     from them still reaches the inbox, as an unknown caller with no number.
+    ``source_sid`` is the Twilio SID that raised it (a RecordingSid, a spooled call step):
+    the same SID posted again returns the alert it already made (a unique constraint on
+    kind and SID backs this up).
     """
+    if source_sid:
+        existing = db.session.scalar(
+            db.select(Alert).filter_by(kind=kind, source_sid=source_sid).limit(1)
+        )
+        if existing is not None:
+            log.info("alert for %s already raised: kind=%s", source_sid, kind)
+            return existing
     alert = Alert(
         kind=kind,
+        source_sid=source_sid,
         phone=contact.phone if contact else "",
         patient_id=patient.id if patient else None,
         message_id=message.id if message else None,

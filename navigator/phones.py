@@ -30,6 +30,22 @@ def to_e164(text: str, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+#: What a sender that is not a phone number may be stored as: a short code, an alphanumeric
+#: sender id, a number in a range newer than phonenumbers' metadata.
+SENDER_CHARACTERS = re.compile(r"[^0-9A-Za-z+]")
+
+
+def sender(text: str) -> str | None:
+    """Who sent an inbound text, as it is stored and answered: E.164 when it parses, else
+    the sender exactly as Twilio gave it (letters, digits and + only, at most 20), so the
+    text is still recorded, screened and answered. None when nothing is left."""
+    try:
+        return to_e164(text)
+    except InvalidPhone:
+        kept = SENDER_CHARACTERS.sub("", text or "")[:20]
+        return kept or None
+
+
 @cache
 def for_humans(e164: str) -> str:
     """A number as people read it aloud or in a text: (555) 555-0100 at home, +44 ... abroad."""

@@ -96,6 +96,7 @@ from sqlalchemy.orm import selectinload
 from . import delivery, gsm, outbound, outcomes
 from .content import catalog
 from .extensions import db
+from .logs import failure
 from .models import (
     Alert,
     Appointment,
@@ -711,45 +712,78 @@ def _release(reminder: Reminder, due_at: datetime | None = None, undo_attempt: b
         reminder.attempts = max(0, reminder.attempts - 1)
 
 
-def _resolve_in_doubt(reminders: list[Reminder], now: datetime) -> tuple[list, Counter]:
-    """Settle rows a dead worker left in ``sending``; returns (work to send, counts)."""
+#: Twilio lookups of in-doubt sends one tick makes at most; the rest wait for the next tick.
+IN_DOUBT_LOOKUPS_PER_TICK = 20
+#: A row whose settling failed unexpectedly is left alone this long (then tried again).
+BAD_ROW_PAUSE = timedelta(minutes=5)
+
+
+def _resolve_in_doubt(
+    reminders: list[Reminder], now: datetime, lookups_left: int = IN_DOUBT_LOOKUPS_PER_TICK
+) -> tuple[list, Counter]:
+    """Settle rows a dead worker left in ``sending``; returns (work to send, counts).
+
+    Each row is settled in a savepoint of its own: one that fails (a database error, a
+    malformed row) is rolled back, logged without the database's DETAIL text, held for
+    ``BAD_ROW_PAUSE`` and counted ``in_doubt``, and never stops the others. Twilio is asked
+    about ``lookups_left`` rows at most; later ones are released for the next tick.
+    """
     counts: Counter = Counter()
     work = []
     for reminder in reminders:
-        messages = list(
-            db.session.scalars(
-                db.select(Message).where(Message.reminder_id == reminder.id).order_by(Message.id)
-            )
-        )
-        sent = next((m for m in messages if m.provider_sid), None)
-        doubtful = next((m for m in messages if m.status == "sending" and not m.provider_sid), None)
-        if sent is not None:
-            _mark_sent(reminder, sent.provider_sid, now)
-            counts["recovered"] += 1
-        elif doubtful is not None:
-            try:
-                sid = outbound.find_sent(doubtful)
-            except outbound.SendError:
-                log.warning(
-                    "reminder=%s in doubt and Twilio lookup failed; will retry", reminder.id
-                )
-                reminder.lease_until = now  # claimable again next tick, never resent blind
-                counts["in_doubt"] += 1
-                continue
-            if sid:
-                _adopt(reminder, doubtful, sid, "queued", now)
-                delivery.apply_early([sid])
-                counts["recovered"] += 1
-            elif reminder.attempts > MAX_ATTEMPTS:
-                # Every try so far timed out and Twilio has none of them: stop trying.
-                doubtful.status = "not_sent"
-                reason = f"gave up after {reminder.attempts - 1} tries: {reminder.error_reason}"
-                _give_up(reminder, reminder.error_code, reason, counts)
-            else:
-                work.append((reminder, doubtful))
-        else:
-            work.append((reminder, None))
+        if lookups_left <= 0:
+            reminder.lease_until = now  # claimable again next tick
+            counts["in_doubt"] += 1
+            continue
+        try:
+            with db.session.begin_nested():
+                looked_up = _resolve_one(reminder, now, counts, work)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+            log.error("reminder=%s in doubt could not be settled: %s", reminder.id, failure(exc))
+            db.session.expire(reminder)
+            reminder.lease_until = now + BAD_ROW_PAUSE
+            counts["in_doubt"] += 1
+            continue
+        lookups_left -= looked_up
+        counts["looked_up"] += looked_up
     return work, counts
+
+
+def _resolve_one(reminder: Reminder, now: datetime, counts: Counter, work: list) -> bool:
+    """Settle one in-doubt row; True when Twilio was asked about it."""
+    messages = list(
+        db.session.scalars(
+            db.select(Message).where(Message.reminder_id == reminder.id).order_by(Message.id)
+        )
+    )
+    sent = next((m for m in messages if m.provider_sid), None)
+    doubtful = next((m for m in messages if m.status == "sending" and not m.provider_sid), None)
+    if sent is not None:
+        _mark_sent(reminder, sent.provider_sid, now)
+        counts["recovered"] += 1
+    elif doubtful is not None:
+        try:
+            sid = outbound.find_sent(doubtful)
+        except outbound.SendError:
+            log.warning("reminder=%s in doubt and Twilio lookup failed; will retry", reminder.id)
+            reminder.lease_until = now  # claimable again next tick, never resent blind
+            counts["in_doubt"] += 1
+            return True
+        if sid:
+            _adopt(reminder, doubtful, sid, "queued", now)
+            delivery.apply_early([sid])
+            counts["recovered"] += 1
+        elif reminder.attempts > MAX_ATTEMPTS:
+            # Every try so far timed out and Twilio has none of them: stop trying.
+            doubtful.status = "not_sent"
+            reason = f"gave up after {reminder.attempts - 1} tries: {reminder.error_reason}"
+            _give_up(reminder, reminder.error_code, reason, counts)
+        else:
+            work.append((reminder, doubtful))
+        return True
+    else:
+        work.append((reminder, None))
+    return False
 
 
 def _mark_sent(reminder: Reminder, sid: str, now: datetime) -> None:
@@ -1086,9 +1120,11 @@ def send_due(
         ids = claimer(now, worker_id, batch, claimed_at=now + timedelta(seconds=at - started))
         return ids, at + LEASE.total_seconds() * SEND_WINDOW
 
+    lookups_left = IN_DOUBT_LOOKUPS_PER_TICK
     while (claimed := claim(claim_in_doubt))[0]:
         ids, deadline = claimed
-        work, settled = _resolve_in_doubt(_load(ids), now)
+        work, settled = _resolve_in_doubt(_load(ids), now, lookups_left)
+        lookups_left -= settled.pop("looked_up", 0)
         counts.update(settled)
         db.session.commit()
         existing = {r.id: m for r, m in work}

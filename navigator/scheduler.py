@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from .logs import failure
 from .models import utcnow
 
 log = logging.getLogger("navigator.worker")
@@ -37,10 +38,13 @@ def tick(app, worker_id: str | None = None) -> dict:
 
     with app.app_context():
         log.debug("reminder tick starting")
+        _recover_inbound()
         try:
             counts = reminders.send_due(utcnow(), worker_id or reminders.default_worker_id())
-        except Exception:
-            log.exception("reminder tick failed; the next tick will try again")
+        except Exception as exc:  # noqa: BLE001 - the next tick tries again
+            # Never log.exception: a database error's DETAIL line quotes the row it failed
+            # on (a phone number, a text). Type, code and place are enough.
+            log.error("reminder tick failed; the next tick will try again: %s", failure(exc))
             db.session.rollback()
             return {}
         finally:
@@ -48,6 +52,22 @@ def tick(app, worker_id: str | None = None) -> dict:
         if counts:
             log.info("reminder tick: %s", dict(counts))
         return dict(counts)
+
+
+def _recover_inbound() -> None:
+    """Store what the webhooks kept in the spool during an outage, and finish texts whose
+    effects never completed (durable_inbound). A failure here never stops the reminders."""
+    from . import durable_inbound
+    from .extensions import db
+
+    try:
+        counts = durable_inbound.recover(utcnow())
+    except Exception as exc:  # noqa: BLE001 - the database may still be down: next tick
+        db.session.rollback()
+        log.error("inbound recovery failed; the next tick tries again: %s", failure(exc))
+        return
+    if counts:
+        log.info("inbound recovery: %s", counts)
 
 
 def build(app, interval: float = 30.0) -> BlockingScheduler:

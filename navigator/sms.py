@@ -11,13 +11,13 @@ import logging
 from flask import Blueprint, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import delivery, gsm, menus, outcomes, turns
+from . import delivery, durable_inbound, gsm, menus, outcomes, turns
 from .content import LANGUAGES, catalog
 from .conversation import Facts, Say, Show, engine_for
 from .extensions import csrf, db
 from .menus import Position
 from .models import Contact, Message, Patient, utcnow
-from .phones import InvalidPhone, to_e164
+from .phones import sender
 from .twiml import webhook, xml
 
 log = logging.getLogger(__name__)
@@ -46,29 +46,80 @@ def inbound():
     """Twilio posts here for every text to the navigator's number.
 
     Sample payload: ``MessageSid=SM5f...&AccountSid=AC...&From=%2B16175550143&To=%2B12025550100
-    &Body=what+is+her2&NumMedia=0``. Twilio retries on timeouts, so a MessageSid seen
+    &Body=what+is+her2&NumMedia=0``. Twilio retries on timeouts, so a MessageSid handled
     before is acknowledged with an empty response and changes nothing.
+
+    The warning-sign screen runs first, on the words alone. If storing the text or its
+    effects then fails (the database down, hung or failing), the text is kept in the local
+    spool and the patient still gets the safety advice, or the apology (durable_inbound).
     """
     sid = request.form.get("MessageSid", "").strip()
-    try:
-        phone = to_e164(request.form.get("From", ""))
-    except InvalidPhone:
-        phone = None
+    # A sender that is not a valid number (a short code, a new range) is still recorded,
+    # screened and answered; it is never an enrolled patient, so it gets general information.
+    phone = sender(request.form.get("From", ""))
     if not sid or not phone:
-        log.warning("inbound SMS without a MessageSid or a usable From: ignored")
+        log.warning("inbound SMS without a MessageSid or a From: ignored")
         return xml(MessagingResponse())
     body = request.form.get("Body", "")[:1600]
     now = utcnow()
+    flag = durable_inbound.first_screen(body)
+    try:
+        texts = converse(sid, phone, body, now)
+    except Exception as exc:  # noqa: BLE001 - the text is kept and the patient answered
+        durable_inbound.keep_text(sid, phone, body, now, exc)
+        if flag is None:
+            return xml(apology())
+        texts = render([Say(f"redflags.{flag.rule}.text")], flag.language)
+    else:
+        durable_inbound.drain_soon()
+    return xml(_messages(texts))
+
+
+@bp.post("/sms/fallback")
+@webhook(apology)
+def fallback():
+    """Twilio's fallback URL for texts: called when ``/twilio/sms`` failed or timed out.
+
+    It never touches the database (that may be what failed): the text is kept in the spool
+    and stored when the database answers again, and the patient gets the safety advice when
+    there is a warning sign, the apology with the care team's number otherwise.
+    """
+    sid = request.form.get("MessageSid", "").strip()
+    phone = sender(request.form.get("From", ""))
+    if not sid or not phone:
+        return xml(apology())
+    body = request.form.get("Body", "")[:1600]
+    flag = durable_inbound.first_screen(body)
+    durable_inbound.keep_text(sid, phone, body, utcnow(), reason="fallback URL")
+    if flag is None:
+        return xml(apology())
+    return xml(_messages(render([Say(f"redflags.{flag.rule}.text")], flag.language)))
+
+
+def _messages(texts: list[str]) -> MessagingResponse:
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    return response
+
+
+def converse(sid: str, phone: str, body: str, now, *, answering: bool = True) -> list[str]:
+    """Store one inbound text, carry out its turn, and return the replies to send.
+
+    ``answering=False`` is for a text stored late (from the spool): its effects are carried
+    out but no reply is stored, because the patient got the apology or the advice instead.
+    Returns no replies for a text already handled.
+    """
     turn = turns.open_turn(sid, phone, body, now)
     if turn is None:
         log.info("inbound SMS %s seen before: no second effect", sid)
-        return xml(MessagingResponse())
+        return []
 
     here = Position(turn.menu_node or menus.MAIN, turn.menu_page or 0)
     facts = Facts(turn.language, turn.language_chosen, turn.opted_out, turn.patient_id is not None)
     outcome = engine_for(catalog()).text(here, body, facts)
     if outcome.effects:
-        texts = _finish_with_effects(turn, phone, body, outcome, now)
+        texts = _finish_with_effects(turn, phone, body, outcome, now, answering)
     else:
         texts = render(outcome.replies, outcome.language)
         turns.close_turn(
@@ -77,7 +128,7 @@ def inbound():
             node=outcome.position.node,
             page=outcome.position.page,
             language=outcome.language,
-            texts=texts,
+            texts=texts if answering else [],
             content_key=_first_key(outcome.replies),
             now=now,
         )
@@ -87,20 +138,18 @@ def inbound():
         len(texts),
         ",".join(e.kind for e in outcome.effects) or "-",
     )
-    response = MessagingResponse()
-    for text in texts:
-        response.message(text)
-    return xml(response)
+    return texts
 
 
-def _finish_with_effects(turn, phone: str, body: str, outcome, now) -> list[str]:
-    """A turn that changes more than the position: carried out in one ORM transaction."""
+def _finish_with_effects(turn, phone: str, body: str, outcome, now, answering: bool) -> list[str]:
+    """A turn that changes more than the position: carried out in one ORM transaction,
+    together with the mark that the text was handled."""
     contact = db.session.get(Contact, turn.contact_id)
     patient = db.session.get(Patient, turn.patient_id) if turn.patient_id else None
     message = db.session.get(Message, turn.message_id)
     replies = outcomes.apply(outcome, contact, patient, now=now, inbound=message, message_text=body)
     texts = render(replies, outcome.language)
-    for text in texts:
+    for text in texts if answering else []:
         db.session.add(
             Message(
                 direction="out",
@@ -114,6 +163,7 @@ def _finish_with_effects(turn, phone: str, body: str, outcome, now) -> list[str]
                 created_at=now,
             )
         )
+    message.status = turns.HANDLED
     db.session.commit()
     return texts
 

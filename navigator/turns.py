@@ -8,11 +8,14 @@ in autocommit, so a turn costs two round trips instead of seven (BEGIN, three re
 writes, two more writes, COMMIT). SQLite (the embedded mode, one writer) runs the same
 steps as plain statements in a short transaction.
 
-The inbound row is written first and alone: if the process dies before the second half,
-the text is kept (and a Twilio retry of it is recognised), only the reply is lost.
-Turns with effects (an opt-out, an alert, a visit) are finished through the ORM by
-``outcomes.apply`` instead, in one transaction, because their writes must stand or fall
-together.
+The inbound row is written first and alone, with the status ``received`` (stored, not yet
+handled). The second half marks it ``handled`` in the same statement that stores the
+position and the replies; turns with effects (an opt-out, an alert, a visit) are finished
+through the ORM by ``outcomes.apply`` instead, in one transaction with that mark, because
+their writes must stand or fall together. So a text whose effects failed (a serialization
+failure, a lost connection, a crash) stays ``received``: a Twilio retry of the same
+MessageSid resumes it instead of being ignored, and ``durable_inbound`` finishes what no
+retry came for. A handled text's retry changes nothing.
 """
 
 from __future__ import annotations
@@ -24,12 +27,16 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 
+from . import database
 from .extensions import db
 from .models import Contact, Message, Patient, contact_upsert, insert
 
 MESSAGES = Message.__table__
 CONTACTS = Contact.__table__
 PATIENTS = Patient.__table__
+
+#: An inbound text's status before and after its turn was carried out.
+RECEIVED, HANDLED = "received", "handled"
 
 
 @dataclass(frozen=True)
@@ -59,13 +66,9 @@ def autocommit():
     app = current_app._get_current_object()
     engine = app.extensions.get("turns_engine")
     if engine is None:
-        engine = sa.create_engine(
-            db.engine.url,
-            isolation_level="AUTOCOMMIT",
-            pool_recycle=1800,
-            hide_parameters=True,  # errors must not quote a text's body into the logs
-            connect_args={"options": "-c synchronous_commit=off"},
-        )
+        # The same time limits and pre-ping as the app's engine (see database.py).
+        options = database.engine_options(str(db.engine.url), app.config, autocommit=True)
+        engine = sa.create_engine(db.engine.url, **options)
         app.extensions["turns_engine"] = engine
     return engine.connect()
 
@@ -117,23 +120,39 @@ def _open_statements(dialect: str):
 
 
 def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
-    """Record the inbound text and read its sender's state; None if the SID was seen before."""
+    """Record the inbound text and read its sender's state.
+
+    Returns None when the SID was seen and handled before. A text stored but never
+    handled (its effects failed) is resumed: its turn is returned again.
+    """
     params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
     if _postgres():
         (combined,) = _open_statements("postgresql")
         with autocommit() as conn:
             row = conn.execute(combined, params).one()
-        if row.message_id is None:
+            message_id = row.message_id or _unfinished(conn, sid)
+        if message_id is None:
             return None
-        return _turn(row.message_id, row, row.patient_id)
+        return _turn(message_id, row, row.patient_id)
     new_message, contact, patient = _open_statements(db.engine.dialect.name)
     with db.engine.begin() as conn:
-        message_id = conn.execute(new_message, params).scalar()
+        message_id = conn.execute(new_message, params).scalar() or _unfinished(conn, sid)
         if message_id is None:
             return None
         row = conn.execute(contact, params).one()
         patient_id = conn.execute(patient, params).scalar()
     return _turn(message_id, row, patient_id)
+
+
+def _unfinished(conn, sid: str) -> int | None:
+    """The id of the inbound text with this SID if it was stored but never handled."""
+    return conn.execute(
+        sa.select(MESSAGES.c.id).where(
+            MESSAGES.c.provider_sid == sid,
+            MESSAGES.c.direction == "in",
+            MESSAGES.c.status == RECEIVED,
+        )
+    ).scalar()
 
 
 def _turn(message_id: int, row, patient_id: int | None) -> Turn:
@@ -160,18 +179,23 @@ _REPLIES = """
     SELECT 'out', 'sms', :phone, :patient_id, body, 'reply', 'sent', :content_key, :now
       FROM unnest(CAST(:bodies AS text[])) AS body
 """
+_HANDLED = """
+    handled AS (
+        UPDATE messages SET status = 'handled' WHERE id = :message_id
+    )"""
 CLOSE_POSTGRES = sa.text(
     """
     WITH state AS (
         UPDATE contacts
            SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
          WHERE id = :contact_id
-    )"""
+    ),"""
+    + _HANDLED
     + _REPLIES
 )
 #: The same when the position did not change (a glossary answer, HELP, a question repeated):
 #: no new version of the contact's row to write.
-REPLIES_POSTGRES = sa.text(_REPLIES)
+REPLIES_POSTGRES = sa.text("WITH" + _HANDLED + _REPLIES)
 
 
 def close_turn(
@@ -185,11 +209,11 @@ def close_turn(
     content_key: str | None,
     now: datetime,
 ) -> None:
-    """Remember the new position and language, and store the replies for the timeline."""
+    """Mark the text handled, remember the new position and language, and store the
+    replies for the timeline."""
     moved = (node, page, language) != (turn.menu_node, turn.menu_page, turn.language)
-    if not moved and not texts:
-        return
     params = {
+        "message_id": turn.message_id,
         "contact_id": turn.contact_id,
         "node": node,
         "page": page,
@@ -205,6 +229,9 @@ def close_turn(
             conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
         return
     with db.engine.begin() as conn:
+        conn.execute(
+            sa.update(MESSAGES).where(MESSAGES.c.id == turn.message_id).values(status=HANDLED)
+        )
         if moved:
             conn.execute(
                 sa.update(CONTACTS)

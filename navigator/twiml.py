@@ -39,7 +39,9 @@ def signature_is_valid() -> bool:
     if not token or not signature:
         return False
     validator = RequestValidator(token)
-    return validator.validate(public_url(), request.form.to_dict(flat=True), signature)
+    # Twilio signed what it sent: the form before clean_input removed control characters.
+    form = getattr(request, "raw_form", request.form)
+    return validator.validate(public_url(), form.to_dict(flat=True), signature)
 
 
 def xml(twiml) -> Response:

@@ -20,7 +20,7 @@ from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from werkzeug.security import check_password_hash
 
-from . import calls, identity_check, menus, outbound, outcomes, turns
+from . import calls, durable_inbound, identity_check, menus, outbound, outcomes, turns
 from .content import LANGUAGES, catalog
 from .conversation import Facts, Show, engine_for
 from .conversation import Say as SayKey
@@ -162,6 +162,27 @@ def incoming():
     return xml(response)
 
 
+@bp.post("/fallback")
+@webhook(apology)
+def fallback():
+    """Twilio's fallback URL for calls: called when a call step failed or timed out.
+
+    It never touches the database. Words the caller said are screened: a warning sign
+    gets its advice before the care team's line; the words are kept in the spool for the
+    inbox. Otherwise the apology: the care team's line, or a recorded message.
+    """
+    speech = request.form.get("SpeechResult", "").strip()
+    flag = durable_inbound.first_screen(speech)
+    if flag is None:
+        return xml(apology())
+    durable_inbound.keep_speech(
+        request.form.get("CallSid", ""), _phone(), speech, reason="fallback URL"
+    )
+    return xml(
+        _to_person(flag.language, before=[words(f"redflags.{flag.rule}.text", flag.language)])
+    )
+
+
 @bp.post("/status")
 @webhook(VoiceResponse)
 def status():
@@ -273,7 +294,26 @@ def choose():
 
 
 def _answer(here: Position, miss: int, digits: str, speech: str) -> VoiceResponse:
-    """A key press or spoken answer at ``here``: screened first, then the menu's rules."""
+    """A key press or spoken answer at ``here``: screened first, then the menu's rules.
+
+    Spoken words are screened before any database work: if the caller's records cannot be
+    read or written, a warning sign still gets its advice and the care team's line, and
+    the words are kept in the spool for the inbox (durable_inbound).
+    """
+    flag = durable_inbound.first_screen(speech)
+    try:
+        return _answer_with_records(here, miss, digits, speech)
+    except Exception as exc:
+        if not speech:
+            raise  # a key press: the apology dials the care team
+        durable_inbound.keep_speech(request.form.get("CallSid", ""), _phone(), speech, exc)
+        if flag is None:
+            return apology()
+        advice = words(f"redflags.{flag.rule}.text", flag.language)
+        return _to_person(flag.language, before=[advice])
+
+
+def _answer_with_records(here: Position, miss: int, digits: str, speech: str) -> VoiceResponse:
     state = _state()
     language = state.language if state else "en"
     facts = Facts(
@@ -516,19 +556,34 @@ def recorded():
     """A message left for the care team: it becomes an alert for the coordinators.
 
     Sample payload: ``CallSid=CA...&From=%2B1617...&RecordingUrl=https://api.twilio.com/...
-    &RecordingDuration=14``.
+    &RecordingDuration=14&RecordingSid=RE...``.
+
+    Twilio may post the same recording twice (a retry): one RecordingSid, one inbox item.
+    If the database cannot take it, the recording is kept in the spool and the caller is
+    thanked all the same, in both languages (theirs cannot be read).
     """
-    contact, language = _caller()
-    # From a hidden number too: the message may say who is calling.
-    outcomes.raise_alert(
-        "voicemail",
-        contact,
-        patient_for(contact.phone) if contact else None,
-        detail="recorded message",
-        recording_url=request.form.get("RecordingUrl") or None,
-    )
-    db.session.commit()
+    recording_sid = request.form.get("RecordingSid", "").strip() or None
+    url = request.form.get("RecordingUrl") or None
+    try:
+        contact, language = _caller()
+        # From a hidden number too: the message may say who is calling.
+        outcomes.raise_alert(
+            "voicemail",
+            contact,
+            patient_for(contact.phone) if contact else None,
+            detail="recorded message",
+            recording_url=url,
+            source_sid=recording_sid,
+        )
+        db.session.commit()
+        languages = [language]
+    except Exception as exc:
+        if not recording_sid:
+            raise
+        durable_inbound.keep_recording(recording_sid, _phone(), url or "", utcnow(), exc)
+        languages = list(LANGUAGES)
     response = VoiceResponse()
-    say(response, words("prompts.voice.voicemail_thanks", language), language)
+    for each in languages:
+        say(response, words("prompts.voice.voicemail_thanks", each), each)
     response.hangup()
     return xml(response)

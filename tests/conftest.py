@@ -69,6 +69,7 @@ def _test_config(database_url: str, instance) -> dict:
         "PROGRAM_NAME": "Hope Clinic Navigator",
         "PUBLIC_BASE_URL": "",
         "WTF_CSRF_ENABLED": True,
+        "SPOOL_DIR": str(instance / "spool"),
     }
 
 

@@ -65,6 +65,7 @@ class FakeTwilio:
         #: True: what is accepted stays queued, as when Twilio's own queue is backed up; such
         #: messages and calls have no DateSent/StartTime, so filters on those skip them.
         self.hold_in_queue = False
+        self.list_ignores_to = False  # a list that answers with other numbers' messages too
         self._failures: deque[tuple[int, int | None]] = deque()
         self._failures_for: dict[str, deque[tuple[int, int | None]]] = {}
         self._network: deque[tuple[str, float]] = deque()  # ("drop"|"drop-after"|"late", s)
@@ -120,6 +121,7 @@ class FakeTwilio:
             self._failures_for.clear()
             self._network.clear()
             self.hold_in_queue = False
+            self.list_ignores_to = False
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -284,7 +286,7 @@ class FakeTwilio:
         )
         rows = []
         for r in items:
-            if to and r.to != to or sender and r.sender != sender:
+            if to and r.to != to and not self.list_ignores_to or sender and r.sender != sender:
                 continue
             if after_ts is not None and (not r.sent or r.at < after_ts):
                 continue  # like Twilio: a queued message has no DateSent to compare

@@ -16,6 +16,7 @@ PRODUCTION = {
     "TWILIO_PHONE_NUMBER": "+12025550100",
     "PROGRAM_NAME": "Hope Clinic Navigator",
     "CARE_TEAM_PHONE": "+16175550100",
+    "PUBLIC_BASE_URL": "https://navigator.clinic.example",
 }
 
 
@@ -41,6 +42,20 @@ def test_production_mode_with_everything_set_starts(tmp_path):
 def test_production_mode_names_a_missing_variable(tmp_path, name):
     environ = {k: v for k, v in PRODUCTION.items() if k != name}
     with pytest.raises(ConfigError, match=name):
+        config.load(environ, str(tmp_path))
+
+
+@pytest.mark.parametrize("url", ["http://navigator.clinic.example", "http://localhost:8000"])
+def test_production_refuses_a_public_base_url_that_is_not_https_naming_it(tmp_path, url):
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be https"):
+        config.load({**PRODUCTION, "PUBLIC_BASE_URL": url}, str(tmp_path))
+
+
+def test_production_names_a_missing_public_base_url(tmp_path):
+    """The reminder worker has no request to take a host from: without the setting it would
+    send Twilio's delivery reports and reminder calls to localhost."""
+    environ = {k: v for k, v in PRODUCTION.items() if k != "PUBLIC_BASE_URL"}
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is required"):
         config.load(environ, str(tmp_path))
 
 

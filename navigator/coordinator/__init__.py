@@ -55,12 +55,21 @@ SECURITY_HEADERS = {
 
 @bp.before_request
 def _require_sign_in():
-    """Signed in, active within ``SESSION_IDLE_MINUTES``, and not on a temporary password."""
+    """Signed in less than ``SESSION_MAX_HOURS`` ago, active within ``SESSION_IDLE_MINUTES``,
+    and not on a temporary password."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     now = utcnow()
+    if sessions.too_old(now):
+        sessions.end()
+        flash(
+            "You were signed out because you signed in more than "
+            f"{current_app.config['SESSION_MAX_HOURS']} hours ago. Sign in again to go on.",
+            "info",
+        )
+        return redirect(url_for("coordinator.sign_in", next=_where_they_were()))
     if sessions.idle_too_long(now):
         return _signed_out_for_idleness()
     sessions.touch(now)

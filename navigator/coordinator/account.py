@@ -118,6 +118,7 @@ def temporary_password(coordinator_id: int):
         abort(403)
     coordinator = db.get_or_404(Coordinator, coordinator_id)
     form = TemporaryPasswordForm()
+    form.owner_email = coordinator.email  # the password may not contain it
     if form.validate_on_submit():
         coordinator.password_hash = generate_password_hash(form.password.data)
         coordinator.failed_logins = 0

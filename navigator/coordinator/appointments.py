@@ -85,6 +85,7 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
             form.location.data.strip(),
             prep_notes=prep,
             now=now,
+            repeated=form.repeated.data or None,
         )
         return made, ["created"]
     changed = []
@@ -94,7 +95,13 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
         .replace(tzinfo=None)
     )
     if current != starts or appointment.timezone != form.timezone.data:
-        move(appointment, starts, timezone=form.timezone.data, now=now)
+        move(
+            appointment,
+            starts,
+            timezone=form.timezone.data,
+            now=now,
+            repeated=form.repeated.data or None,
+        )
         changed.append("moved")
     for name, value in (
         ("kind", form.kind.data),

@@ -118,7 +118,7 @@ def _check_credentials(email: str, password: str) -> str | None:
     coordinator = db.session.scalar(db.select(Coordinator).filter_by(email=email.strip().lower()))
     if coordinator is not None and not coordinator.active:
         coordinator = None
-    if sign_in_limit.locked(attempt, coordinator, now):
+    if not sign_in_limit.claim(attempt, coordinator, now):
         check_password_hash(_DUMMY_HASH, password)
         return locked
     known_hash = coordinator.password_hash if coordinator is not None else _DUMMY_HASH
@@ -126,7 +126,7 @@ def _check_credentials(email: str, password: str) -> str | None:
         now_locked = sign_in_limit.failed(attempt, coordinator, now)
         db.session.commit()
         return locked if now_locked else WRONG
-    sign_in_limit.succeeded(coordinator)
+    sign_in_limit.succeeded(attempt, coordinator)
     record("sign_in", "coordinator", coordinator.id, coordinator_id=coordinator.id)
     db.session.commit()
     sessions.start(coordinator)

@@ -15,12 +15,10 @@ from flask.cli import AppGroup
 
 from ..extensions import db
 from ..patients import EnrollmentError, check_timezone
-from . import sessions
+from . import password_strength, sessions
 from .audit import FROM_COMMAND_LINE, record
 
 coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts, reset passwords.")
-
-MIN_PASSWORD = 12
 
 
 @coordinators_cli.command("create")
@@ -45,7 +43,7 @@ def create_command(email, name, admin, zone, password_stdin):
         check_timezone(zone)
     except EnrollmentError as exc:
         raise click.UsageError(f"--timezone: {exc}") from None
-    password = _read_password(password_stdin)
+    password = _read_password(password_stdin, email)
     try:
         coordinator = create_coordinator(email, password, name=name, is_admin=admin, timezone=zone)
     except ValueError as exc:
@@ -65,13 +63,14 @@ def create_command(email, name, admin, zone, password_stdin):
     )
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, email: str) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD:
-        raise click.UsageError(f"the password must be at least {MIN_PASSWORD} characters")
+    message = password_strength.problem(password, email)
+    if message:
+        raise click.UsageError(f"the password is refused: {message}")
     return password
 
 
@@ -87,7 +86,9 @@ def set_password_command(email, password_stdin):
     coordinator = db.session.scalar(db.select(Coordinator).filter_by(email=email.strip().lower()))
     if coordinator is None:
         raise click.UsageError(f"no coordinator signs in with {email!r}")
-    coordinator.password_hash = generate_password_hash(_read_password(password_stdin))
+    coordinator.password_hash = generate_password_hash(
+        _read_password(password_stdin, coordinator.email)
+    )
     coordinator.failed_logins = 0
     coordinator.locked_until = None
     coordinator.must_change_password = False

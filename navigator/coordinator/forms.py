@@ -27,6 +27,7 @@ from ..appointments import LOCATION_MAX, PREP_MAX
 from ..models import APPOINTMENT_KINDS
 from ..patients import EnrollmentError, check_mrn, check_timezone
 from ..phones import InvalidPhone, to_e164
+from .password_strength import StrongPassword
 
 #: Zones offered in pickers; any IANA zone typed by hand is also accepted server side.
 TIMEZONES = [
@@ -156,7 +157,7 @@ class CoordinatorForm(FlaskForm):
         "Password",
         validators=[
             DataRequired("Choose a password."),
-            Length(min=12, message="Use at least 12 characters."),
+            StrongPassword(),
         ],
     )
     confirm = PasswordField(
@@ -190,7 +191,7 @@ class PasswordChangeForm(FlaskForm):
         "New password",
         validators=[
             DataRequired("Choose a new password."),
-            Length(min=12, message="Use at least 12 characters."),
+            StrongPassword(),
         ],
     )
     confirm = PasswordField(
@@ -480,6 +481,17 @@ class AppointmentForm(FlaskForm):
         ],
         description="The site's instructions, e.g. nothing to eat 6 hours before.",
     )
+    repeated = SelectField(
+        "This time happens twice that day (the clocks go back). Which one?",
+        choices=options(
+            [
+                ("", "Choose one"),
+                ("first", "The first time (before the clocks go back)"),
+                ("second", "The second time (after the clocks go back)"),
+            ]
+        ),
+        validators=[Optional()],
+    )
 
     def starts_at_local(self) -> datetime:
         return datetime.combine(parse_date(self.day.data), parse_time(self.at.data))
@@ -523,7 +535,7 @@ class TemporaryPasswordForm(FlaskForm):
         "Temporary password",
         validators=[
             DataRequired("Choose a temporary password."),
-            Length(min=12, message="Use at least 12 characters."),
+            StrongPassword(),
         ],
     )
     confirm = PasswordField(

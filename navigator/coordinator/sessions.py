@@ -8,6 +8,7 @@ would go on working unless the server can tell it is stale. Here a session ends 
   beside its audit row, and a session that began before that moment is refused
   (``ended_by_later_event``), so no cookie copied before it opens a page again;
 - ``SESSION_IDLE_MINUTES`` pass without a request (``idle_too_long``);
+- ``SESSION_MAX_HOURS`` (12) pass since the sign-in, whatever the activity (``too_old``);
 - the password changes or the account is switched off (the token in
   ``Coordinator.get_id``).
 
@@ -73,6 +74,14 @@ def idle_too_long(now: datetime) -> bool:
     seen = _moment(session.get(SEEN))
     limit = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     return seen is None or now - seen > limit
+
+
+def too_old(now: datetime) -> bool:
+    """True when the session began more than ``SESSION_MAX_HOURS`` ago, however busy it
+    was since: a stolen or forgotten cookie stops working within a working day."""
+    started = _moment(session.get(STARTED))
+    limit = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    return started is None or now - started > limit
 
 
 def touch(now: datetime) -> None:
