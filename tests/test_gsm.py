@@ -119,7 +119,7 @@ def test_a_spanish_reminder_keeps_the_accents_and_fits_160(new_patient):
 
 def test_the_day_before_preparation_from_the_site_is_plain_gsm7_in_english(new_patient):
     bodies = sent_reminder(
-        new_patient(),
+        new_patient(detailed_texts=True),
         "Mercy Imaging",
         at=DAY_BEFORE,
         prep="Don\u2019t eat for 6 hours \u2014 water is OK \U0001f4a7",
