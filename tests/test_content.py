@@ -284,3 +284,70 @@ def test_the_app_refuses_to_start_on_broken_content(messages_copy, tmp_path):
                 "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "x.db"),
             }
         )
+
+
+# -- spoken words: written for the ear -------------------------------------------------------
+
+#: Text-to-speech reads about 150 words a minute at our unhurried rate: 30 seconds is 75 words.
+SPOKEN_WORDS_PER_MINUTE = 150
+MOST_SECONDS_BEFORE_MORE = 30
+
+
+def spoken(language: str):
+    """Every (key, part) a caller hears, from every file: topics, prompts, reminders and
+    warning signs (a ``voice`` key wherever it is)."""
+    for key, value in CATALOG.strings[language].items():
+        heard = key.endswith(".voice") or key.startswith(("prompts.voice.", "reminders.voice."))
+        if not heard or ".settings." in key or key.endswith(NOT_PROSE):
+            continue
+        for part in [value] if isinstance(value, str) else value:
+            yield key, part
+
+
+def seconds(text: str) -> float:
+    return len(re.findall(r"\S+", re.sub(r"\{[a-z_]+\}", "x", text))) * 60 / SPOKEN_WORDS_PER_MINUTE
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_caller_hears_more_than_30_seconds_before_being_offered_more(language):
+    too_long = [
+        f"{key}: {seconds(part):.0f} s ({part[:50]}...)"
+        for key, part in spoken(language)
+        if seconds(part) > MOST_SECONDS_BEFORE_MORE
+    ]
+    assert too_long == []
+
+
+#: What text-to-speech gets wrong: 911 said "nine hundred eleven", PET spelled P E T, a
+#: slash read aloud, a phone number in the text's (202) form.
+SAID_WRONG = {
+    "emergency number as a number": r"\b911\b|\b988\b",
+    "PET spelled letter by letter": r"\bP E T\b",
+    "HER2 spelled letter by letter": r"\bH E R\b",
+    "a slash": r"/",
+    "a phone number written for the eye": r"\(\d{3}\)",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_numbers_and_letters_are_written_as_people_say_them(language):
+    wrong = [
+        f"{key}: {problem}"
+        for key, part in spoken(language)
+        for problem, pattern in SAID_WRONG.items()
+        if re.search(pattern, part)
+    ]
+    assert wrong == []
+
+
+def test_the_spoken_check_can_fail():
+    assert seconds(" ".join(["word"] * 76)) > MOST_SECONDS_BEFORE_MORE
+    assert re.search(SAID_WRONG["emergency number as a number"], "hang up and call 911")
+
+
+def test_a_topic_with_more_to_hear_has_its_parts_in_both_languages():
+    for node_id, node in CATALOG.nodes.items():
+        if node.children or node.action:
+            assert len(CATALOG.pages(f"topics.{node_id}.voice", "en")) == 1, node_id
+        counts = {len(CATALOG.pages(f"topics.{node_id}.voice", lang)) for lang in LANGUAGES}
+        assert len(counts) == 1, f"{node_id}: spoken parts differ between languages"
