@@ -351,3 +351,78 @@ def test_a_topic_with_more_to_hear_has_its_parts_in_both_languages():
             assert len(CATALOG.pages(f"topics.{node_id}.voice", "en")) == 1, node_id
         counts = {len(CATALOG.pages(f"topics.{node_id}.voice", lang)) for lang in LANGUAGES}
         assert len(counts) == 1, f"{node_id}: spoken parts differ between languages"
+
+
+# -- texts within budget: segments in the encoding each text really needs ---------------------
+
+#: Budgets in segments (content rubric 4.2): keyword replies one message in English and at
+#: most two in Spanish (CTIA: a keyword reply is one message); menus at most three.
+KEYWORD_REPLIES = ("prompts.sms.help", "prompts.sms.stop", "prompts.sms.start")
+REMINDERS = ("reminders.sms.default", "reminders.sms.caregiver", "reminders.sms.detailed.")
+REALISTIC = {
+    "when": "Wednesday, September 30, 10:30 AM",
+    "place": "Mercy Imaging, 2100 Main St",
+    "date": "Wed Sep 30",
+    "time": "10:30 AM",
+    "name": "Margaret",
+    "digit": 4,
+    "label": "Help and support",
+    "code": "1",
+    "choices": "1 for Wed Sep 30 at 10:30 AM, 2 for Thu Oct 1 at 9:00 AM",
+}
+
+
+def every_text(language: str):
+    """(key, text) for every text message the navigator can send, filled in as sent."""
+    from navigator.outcomes import common_values
+    from navigator.sms import node_text
+
+    values = {**common_values(), **REALISTIC}
+    values["prep"] = CATALOG.render("reminders.prep.private", language, **values)
+    for key, value in CATALOG.strings[language].items():
+        texted = key.startswith(("prompts.sms.", "reminders.sms.", "reminders.replies.")) or (
+            key.startswith(("glossary.", "redflags.")) and key.endswith(".text")
+        )
+        if texted and isinstance(value, str) and key not in NOT_PROSE_KEYS:
+            yield key, CATALOG.render(key, language, **values)
+    for node_id in menus.walk(CATALOG):
+        for page in range(menus.page_count(CATALOG, node_id, language)):
+            yield (
+                f"menu {node_id} page {page + 1}",
+                node_text(menus.Position(node_id, page), language),
+            )
+
+
+def segment_table(language: str) -> list[tuple[str, str, int, int]]:
+    """(key, encoding, characters, segments) for every text, as the report prints it."""
+    from navigator import gsm
+
+    return [
+        (key, gsm.encoding(text), len(text), gsm.segments(text))
+        for key, text in every_text(language)
+    ]
+
+
+def budget(key: str, language: str) -> int | None:
+    """The most segments a text may take, or None where only the 320-character rule holds."""
+    if key in KEYWORD_REPLIES:
+        return 1 if language == "en" else 2
+    if key.startswith(REMINDERS):
+        return 1 if language == "en" else 3
+    if key.startswith("menu ") and CATALOG.nodes[key.split()[1]].children:
+        return 3
+    return None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_fits_its_segment_budget_in_the_encoding_it_needs(app, language):
+    """Reports each text's encoding and segments (run with -s to see the table)."""
+    over = []
+    for key, encoding, characters, count in segment_table(language):
+        print(f"{language} {key:50} {encoding} {characters:4} chars {count} segment(s)")
+        most = budget(key, language)
+        if most is not None and count > most:
+            over.append(f"{key}: {count} {encoding} segments ({characters} chars), budget {most}")
+        if language == "en" and encoding != "GSM-7":
+            over.append(f"{key}: English must be GSM-7")
+    assert over == []
