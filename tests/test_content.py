@@ -426,3 +426,66 @@ def test_every_text_fits_its_segment_budget_in_the_encoding_it_needs(app, langua
         if language == "en" and encoding != "GSM-7":
             over.append(f"{key}: English must be GSM-7")
     assert over == []
+
+
+# -- the glossary answers every medicine and test a patient may text -------------------------
+
+#: "generic (Brand)" as the treatment topics name each medicine.
+NAMED_MEDICINE = re.compile(r"([a-z][a-z ]+?[a-z]) \(([A-Z][A-Za-z]+)\)")
+
+
+def test_every_medicine_a_topic_names_is_answered_by_the_glossary_by_name_and_brand():
+    from navigator.glossary import Glossary
+
+    glossary = Glossary(CATALOG)
+    unanswered = []
+    for key, text in prose("en"):
+        if not key.startswith("topics."):
+            continue
+        for generic, brand in NAMED_MEDICINE.findall(text):
+            words = generic.split()
+            short = " ".join(words[-2:]) if words[-1] == "acid" else words[-1]
+            for name in (short, brand, brand.lower() + "s"):
+                if glossary.lookup(f"what is {name}") is None:
+                    unanswered.append(f"{key}: {name}")
+    assert unanswered == []
+
+
+@pytest.mark.parametrize(
+    "asked,term",
+    [
+        ("what is ibrence", "cdk46"),  # a typo of Ibrance
+        ("is verzenio chemo", "cdk46"),
+        ("enhertu side effects", "trastuzumab_deruxtecan"),
+        ("what is trodelvy", "adc"),
+        ("xgeva", "bone_drugs"),
+        ("ácido zoledrónico", "bone_drugs"),
+        ("que es el acido zoledronico", "bone_drugs"),
+        ("her2 0 what does that mean", "her2_ultralow"),
+        ("her2 ultrabajo", "her2_ultralow"),
+        ("my ca 27.29 went up", "tumor_marker"),
+        ("marcador tumoral alto", "tumor_marker"),
+        ("do I need an esr1 test", "esr1"),
+        ("what is lynparza", "parp"),
+        ("keytruda", "immunotherapy"),
+        ("orserdu", "esr1_pills"),
+        ("truqap", "pi3k_pills"),
+        ("pd-l1", "pd_l1"),
+        ("triple negative", "triple_negative"),
+    ],
+)
+def test_the_glossary_answers_drug_and_test_names_brands_typos_and_spanish(asked, term):
+    from navigator.glossary import Glossary
+
+    assert Glossary(CATALOG).lookup(asked) == term
+
+
+def test_triple_negative_and_her2_zero_never_sound_like_no_options():
+    for language in LANGUAGES:
+        triple = CATALOG.get("glossary.triple_negative.text", language).lower()
+        assert "do not help" not in triple and "no le sirven" not in triple
+        assert "pd-l1" in triple and "brca" in triple
+    for key in ("topics.her2_low.text", "glossary.her2_ultralow.text"):
+        english = " ".join(CATALOG.pages(key, "en"))
+        assert "does not always rule out" in english, key
+        assert "A score of 0 is not" not in english
