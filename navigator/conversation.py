@@ -269,9 +269,9 @@ class Engine:
             out.replies.append(Show(out.position))
         elif key == "7" and not menus.node(self.catalog, here.node).children:
             out.effects.append(Effect("text_me", here.node))
-        elif key == MORE_KEY and self._spoken_more(here, out.language):
-            out.position = self._spoken_more(here, out.language)
-            out.replies.append(Show(out.position))
+        elif key == MORE_KEY and (following := self._spoken_more(here, out.language)):
+            out.position = following
+            out.replies.append(Show(following))
         elif key.isdigit() and menus.choose(self.catalog, here, int(key)):
             out.position = menus.choose(self.catalog, here, int(key))
             return self._arrive(out)

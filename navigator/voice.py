@@ -257,7 +257,7 @@ def render_node(
     if not current.action:
         parts = content.pages(f"topics.{current.id}.voice", language)
         say(gather, parts[min(here.page, len(parts) - 1)], language)
-        if not current.children and here.page + 1 < len(parts):
+        if not current.children and menus.more(content, here, language, channel="voice"):
             say(gather, words("prompts.voice.more", language), language)
     for digit, child in enumerate(current.children, 1):
         option = words(
