@@ -24,6 +24,9 @@ from .matching import PhraseIndex
 from .menus import Position
 from .screening import Screen
 
+#: On the phone, the key that plays the next part of a long topic ("To hear more, press 1").
+MORE_KEY = "1"
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -235,8 +238,9 @@ class Engine:
     def keypad(self, here: Position, digits: str, speech: str, facts: Facts) -> Outcome:
         """What a caller's key press or spoken answer at a menu or topic means.
 
-        Reserved keys: 0 a person, 8 repeat, * back, 7 send this by text. Spoken words
-        are screened for warning signs first, then for a request to stop calling.
+        Reserved keys: 0 a person, 8 repeat, * back, 7 send this by text. On a topic that
+        has more to hear, 1 plays its next part (a topic has no options, so 1 is free).
+        Spoken words are screened for warning signs first, then for a request to stop calling.
         """
         out = Outcome(here, facts.language)
         if speech:
@@ -265,12 +269,21 @@ class Engine:
             out.replies.append(Show(out.position))
         elif key == "7" and not menus.node(self.catalog, here.node).children:
             out.effects.append(Effect("text_me", here.node))
+        elif key == MORE_KEY and (following := self._spoken_more(here, out.language)):
+            out.position = following
+            out.replies.append(Show(following))
         elif key.isdigit() and menus.choose(self.catalog, here, int(key)):
             out.position = menus.choose(self.catalog, here, int(key))
             return self._arrive(out)
         else:
             out.effects.append(Effect("no_match"))
         return out
+
+    def _spoken_more(self, here: Position, language: str) -> Position | None:
+        """The next spoken part of a topic (never of a menu, where 1 is an option)."""
+        if menus.node(self.catalog, here.node).children:
+            return None
+        return menus.more(self.catalog, here, language, channel="voice")
 
     def _spoken_opt_out(self, out: Outcome, speech: str, facts: Facts) -> Outcome:
         """ "Stop calling me" said at any prompt: the same opt-out as a texted STOP.

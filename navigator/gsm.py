@@ -162,3 +162,25 @@ def split(text: str, limit: int) -> list[str]:
     if rest:
         messages.append(rest)
     return messages
+
+
+def encoding(text: str) -> str:
+    """``GSM-7`` when every character is in the GSM-7 alphabet, else ``UCS-2``.
+
+    One á, í, ó or ú (GSM-7 has é, ñ, ü, ¿ and ¡ but not those) sends a whole Spanish text
+    as UCS-2, where a segment holds 70 characters instead of 160.
+    """
+    return "GSM-7" if all(char in _ALLOWED or char == "\n" for char in text) else "UCS-2"
+
+
+def segments(text: str) -> int:
+    """How many SMS segments ``text`` is billed and delivered as, in the encoding it needs.
+
+    A single segment holds 160 GSM-7 septets or 70 UCS-2 characters; a longer text is cut
+    into parts of 153 septets or 67 characters (each part carries a joining header).
+    """
+    if encoding(text) == "GSM-7":
+        size, single, part = septets(text), 160, 153
+    else:
+        size, single, part = len(text.encode("utf-16-le")) // 2, 70, 67
+    return 1 if size <= single else -(-size // part)

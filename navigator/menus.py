@@ -37,16 +37,21 @@ def back(catalog: Catalog, here: Position) -> Position:
     return Position(parent or MAIN)
 
 
-def page_count(catalog: Catalog, node_id: str, language: str) -> int:
+def page_count(catalog: Catalog, node_id: str, language: str, channel: str = "text") -> int:
+    """How many parts a node has on a channel: SMS pages (``text``) or spoken parts (``voice``).
+
+    A long topic is cut into parts so that nobody reads or hears too much at once; each
+    channel has its own cut, since a text page and 30 seconds of speech hold different amounts.
+    """
     current = node(catalog, node_id)
     if current.action:
         return 1
-    return len(catalog.pages(f"topics.{current.id}.text", language))
+    return len(catalog.pages(f"topics.{current.id}.{channel}", language))
 
 
-def more(catalog: Catalog, here: Position, language: str) -> Position | None:
-    """The next page of the current topic, or None at its end."""
-    if here.page + 1 < page_count(catalog, here.node, language):
+def more(catalog: Catalog, here: Position, language: str, channel: str = "text") -> Position | None:
+    """The next part of the current topic on ``channel``, or None at its end."""
+    if here.page + 1 < page_count(catalog, here.node, language, channel):
         return Position(here.node, here.page + 1)
     return None
 

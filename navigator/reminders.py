@@ -14,7 +14,8 @@ When a reminder goes
     planned in the past or after the start. An appointment booked too late for every offset
     gets one reminder now, or when the patient's quiet hours end if it is booked at night and
     that is still before the start. The reminder nearest one day ahead also carries the
-    preparation, as a second text (``role='prep'``) one minute later.
+    preparation, as a second text (``role='prep'``) one minute later. That preparation
+    names the test only for a patient who chose detailed texts (``reminder_prep``).
 
 How a reminder is sent at most once (two workers, or a worker killed with SIGKILL)
     1. Claim: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks due ``pending`` rows, then an
@@ -414,7 +415,6 @@ def sms_text(reminder: Reminder) -> str:
     (gsm.py), and a place too long for one 160-character segment is shortened: the date,
     time and reply words always stay whole.
     """
-    from .appointments import prep_text
 
     appointment = reminder.appointment
     language = language_for(reminder)
@@ -423,7 +423,7 @@ def sms_text(reminder: Reminder) -> str:
     values["name"] = gsm.shorten(gsm.for_language(first_name, language), 20, language)
     key = sms_key(reminder)
     if reminder.role == "prep":
-        values["prep"] = gsm.for_language(prep_text(appointment, language), language)
+        values["prep"] = gsm.for_language(reminder_prep(appointment, language), language)
         return catalog().render(key, language, **values)
     place = gsm.for_language(appointment.location, language)
     room = SEGMENT - gsm.size(catalog().render(key, language, **{**values, "place": ""}), language)
@@ -433,7 +433,11 @@ def sms_text(reminder: Reminder) -> str:
 
 
 def voice_lines(reminder: Reminder) -> list[str]:
-    """What a reminder call says, sentence by sentence, before the keypad menu."""
+    """What a reminder call says, sentence by sentence, before the keypad menu.
+
+    Whoever answers hears it, so the test and how to get ready for it are said only to a
+    patient who chose detailed reminders; the others hear how to ask for them.
+    """
     from .appointments import prep_text
 
     appointment = reminder.appointment
@@ -450,10 +454,28 @@ def voice_lines(reminder: Reminder) -> list[str]:
         text.render(key, language, **values),
     ]
     if _carries_prep(reminder):
-        lines.append(
-            text.render("reminders.voice.prep", language, prep=prep_text(appointment, language))
-        )
+        if appointment.patient.detailed_texts:
+            prep = prep_text(appointment, language)
+            lines.append(text.render("reminders.voice.prep", language, prep=prep))
+        else:
+            lines.append(text.render("reminders.voice.prep_private", language, **values))
     return lines
+
+
+def reminder_prep(appointment: Appointment, language: str) -> str:
+    """The preparation a day-before text carries, private unless the patient chose detail.
+
+    A phone is often seen or shared by others. How to get ready for a test names the test
+    and often a part of the body (a breast form, a biopsy site), and a site's own notes may
+    too: so a patient who did not choose detailed texts gets only the way to ask for the
+    details (reply NEXT, answered to their phone alone, or call the care team).
+    """
+    from .appointments import prep_text
+
+    if appointment.patient.detailed_texts:
+        return prep_text(appointment, language)
+    values = _values(appointment, language)
+    return catalog().render("reminders.prep.private", language, contact=values["contact"])
 
 
 def _carries_prep(reminder: Reminder) -> bool:

@@ -230,13 +230,20 @@ def node():
     state = _state()
     language = state.language if state else "en"
     miss = request.args.get("miss", 0, type=int)
-    here = Position(request.args.get("node", menus.MAIN))
+    here = _position()
     if miss >= MISSES_BEFORE_PERSON:
         return xml(_to_person(language))
     response = render_node(
         here, language, miss=miss, lead="prompts.voice.no_input" if miss else None
     )
     return xml(response)
+
+
+def _position() -> Position:
+    """Where the caller is: the node, and the spoken part of it, carried in the URL."""
+    return Position(
+        request.args.get("node", menus.MAIN), max(request.args.get("page", 0, type=int), 0)
+    )
 
 
 def render_node(
@@ -247,7 +254,11 @@ def render_node(
     lead: str | None = None,
     before: list[str] | None = None,
 ) -> VoiceResponse:
-    """A node as speech: its words, its options, the reserved keys, inside one Gather."""
+    """A node as speech: its words, its options, the reserved keys, inside one Gather.
+
+    A long topic is spoken one part at a time (about 30 seconds each, as callers cannot
+    scroll back); a part with more after it offers "To hear more, press 1".
+    """
     content = catalog()
     current = menus.node(content, here.node)
     response = VoiceResponse()
@@ -257,12 +268,18 @@ def render_node(
         content.render(f"topics.{child}.label", language) for child in current.children
     )
     gather = _gather(
-        url_for("voice.choose", node=current.id, miss=miss), language, hints=hints, num_digits=1
+        url_for("voice.choose", node=current.id, page=here.page, miss=miss),
+        language,
+        hints=hints,
+        num_digits=1,
     )
     if lead:
         say(gather, words(lead, language), language)
     if not current.action:
-        say(gather, content.render(f"topics.{current.id}.voice", language), language)
+        parts = content.pages(f"topics.{current.id}.voice", language)
+        say(gather, parts[min(here.page, len(parts) - 1)], language)
+        if not current.children and menus.more(content, here, language, channel="voice"):
+            say(gather, words("prompts.voice.more", language), language)
     for digit, child in enumerate(current.children, 1):
         option = words(
             "prompts.voice.option",
@@ -278,7 +295,9 @@ def render_node(
     )
     say(gather, words(reserved, language), language)
     response.append(gather)
-    response.redirect(url_for("voice.node", node=current.id, miss=miss + 1), method="POST")
+    response.redirect(
+        url_for("voice.node", node=current.id, page=here.page, miss=miss + 1), method="POST"
+    )
     return response
 
 
@@ -286,7 +305,7 @@ def render_node(
 @webhook(apology)
 def choose():
     """What the caller pressed or said at a node."""
-    here = Position(request.args.get("node", menus.MAIN))
+    here = _position()
     miss = request.args.get("miss", 0, type=int)
     return xml(
         _answer(here, miss, request.form.get("Digits", ""), request.form.get("SpeechResult", ""))

@@ -119,7 +119,7 @@ def test_a_spanish_reminder_keeps_the_accents_and_fits_160(new_patient):
 
 def test_the_day_before_preparation_from_the_site_is_plain_gsm7_in_english(new_patient):
     bodies = sent_reminder(
-        new_patient(),
+        new_patient(detailed_texts=True),
         "Mercy Imaging",
         at=DAY_BEFORE,
         prep="Don\u2019t eat for 6 hours \u2014 water is OK \U0001f4a7",
@@ -137,3 +137,29 @@ def test_a_caregivers_copy_names_the_patient_in_gsm7(new_patient):
     [copy] = [body for body in bodies if body.startswith("Hope Clinic Navigator: For ")]
     assert copy.startswith("Hope Clinic Navigator: For Zoe: visit Thu Feb 12")
     assert is_gsm7(copy) and len(copy) <= 160
+
+
+# -- segments in the encoding a text really needs ---------------------------------------------
+
+
+def test_spanish_with_only_the_accents_gsm7_has_stays_gsm7():
+    assert gsm.encoding("¿Señal? Él está") == "UCS-2"  # á is not in GSM-7
+    assert gsm.encoding("¿Emergencia? Llame al 911. Señora, él") == "GSM-7"
+
+
+@pytest.mark.parametrize(
+    "text,count",
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),  # two septets each
+        ("á" * 70, 1),
+        ("á" * 71, 2),
+        ("á" * 134, 2),
+        ("á" * 135, 3),
+    ],
+)
+def test_a_text_is_counted_in_segments_of_its_own_encoding(text, count):
+    assert gsm.segments(text) == count

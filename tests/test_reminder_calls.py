@@ -72,9 +72,22 @@ def test_a_spanish_speaker_hears_the_reminder_in_spanish(new_patient, fake_twili
 
 
 def test_the_day_before_call_also_says_how_to_get_ready(new_patient, fake_twilio, signed):
-    patient, reminder = called(new_patient, fake_twilio, at=datetime(2026, 2, 11, 19, 5))
+    patient, reminder = called(
+        new_patient, fake_twilio, at=datetime(2026, 2, 11, 19, 5), detailed_texts=True
+    )
     root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
     assert "To get ready: Tell the team if you ever had a bad reaction to dye" in spoken(root)
+
+
+def test_the_day_before_call_tells_others_only_how_to_ask_for_the_prep(
+    new_patient, fake_twilio, signed
+):
+    """Whoever picks up hears neither the test nor how to get ready for it."""
+    patient, reminder = called(new_patient, fake_twilio, at=datetime(2026, 2, 11, 19, 5))
+    root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
+    said = spoken(root)
+    assert "text NEXT to this number" in said
+    assert "dye" not in said and "CT" not in said
 
 
 def test_pressing_1_confirms_the_appointment(new_patient, fake_twilio, signed):
@@ -319,7 +332,7 @@ def test_a_missed_day_before_call_is_followed_by_the_reminder_and_how_to_get_rea
     new_patient, fake_twilio, signed
 ):
     day_before = datetime(2026, 2, 11, 19, 5)
-    patient, reminder = called(new_patient, fake_twilio, at=day_before)
+    patient, reminder = called(new_patient, fake_twilio, at=day_before, detailed_texts=True)
     signed.post(
         "/twilio/reminder-call/status",
         {"CallSid": reminder.provider_sid, "CallStatus": "no-answer"},
@@ -327,14 +340,14 @@ def test_a_missed_day_before_call_is_followed_by_the_reminder_and_how_to_get_rea
     assert reminders.send_due(day_before.replace(minute=10), "w") == {"sent": 2}
     texts = fake_twilio.accepted("sms")
     assert {text.to for text in texts} == {patient.phone}
-    assert sum(t.body.startswith("Hope Clinic Navigator: Visit Thu Feb 12") for t in texts) == 1
+    assert sum(t.body.startswith("Hope Clinic Navigator: CT scan Thu Feb 12") for t in texts) == 1
     assert sum("bad reaction to dye" in t.body for t in texts) == 1
 
 
 def test_a_call_for_an_appointment_booked_too_late_for_the_day_before_says_how_to_get_ready(
     new_patient, fake_twilio, signed
 ):
-    patient = new_patient(channel="voice")
+    patient = new_patient(channel="voice", detailed_texts=True)
     booked = datetime(2026, 2, 12, 17, 30)  # 12:30 in New York, the scan is at 14:00
     appointments.schedule(
         patient, "ct", datetime(2026, 2, 12, 14, 0), "America/New_York", "Mercy Imaging", now=booked
@@ -347,7 +360,8 @@ def test_a_call_for_an_appointment_booked_too_late_for_the_day_before_says_how_t
 
 
 def test_the_two_hour_call_does_not_repeat_the_preparation(new_patient, fake_twilio, signed):
-    patient, _ = called(new_patient, fake_twilio, at=datetime(2026, 2, 11, 19, 5))  # day before
+    day_before = datetime(2026, 2, 11, 19, 5)
+    patient, _ = called(new_patient, fake_twilio, at=day_before, detailed_texts=True)
     reminders.send_due(datetime(2026, 2, 12, 17, 5), "w")  # two hours before
     last = db.session.scalar(db.select(Reminder).where(Reminder.offset == "2h"))
     assert last.status == "sent"

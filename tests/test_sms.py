@@ -193,7 +193,7 @@ def test_english_switches_back(text, app, keyword):
         ("HELP", "Msg frequency varies."),
         ("help", "Msg frequency varies."),
         ("Info", "Msg frequency varies."),
-        ("AYUDA", "La frecuencia de mensajes varía."),
+        ("AYUDA", "Frecuencia variable."),
     ],
 )
 def test_help_names_the_program_a_contact_frequency_rates_how_to_stop_and_911(

@@ -136,14 +136,39 @@ def test_the_whole_voice_tree_is_reachable_and_has_no_dead_end(twilio, app):
             assert heard, node_id
             if catalog.nodes[node_id].action:
                 continue  # the visit step is tested below
-            assert catalog.render(f"topics.{node_id}.voice", language) in heard
+            assert catalog.pages(f"topics.{node_id}.voice", language)[0] in heard
             assert gather(call.last) is not None, f"{node_id} ({language}) ends the call"
             call.press("8")  # repeat
-            assert catalog.render(f"topics.{node_id}.voice", language) in call.heard
+            assert catalog.pages(f"topics.{node_id}.voice", language)[0] in call.heard
             call.press("*")  # back
             parent = catalog.nodes[node_id].parent
             if parent != menus.MAIN:
-                assert catalog.render(f"topics.{parent}.voice", language) in call.heard
+                assert catalog.pages(f"topics.{parent}.voice", language)[0] in call.heard
+
+
+def test_a_long_topic_is_heard_a_part_at_a_time_and_1_plays_the_next_part(twilio, app):
+    """Each part ends with "To hear more, press 1"; 8 repeats the part; the last part does not
+    offer more, and 1 there is not a choice."""
+    catalog = app.extensions["content"]
+    for language, key in (("en", "1"), ("es", "2")):
+        more = words(app, "prompts.voice.more", language)
+        call = Call(twilio)
+        call.start()
+        call.press(key)
+        for step in menus.path_to(catalog, "hormone_drugs"):
+            call.press(str(step))
+        parts = catalog.pages("topics.hormone_drugs.voice", language)
+        assert len(parts) == 3
+        for index, part in enumerate(parts):
+            assert part in call.heard
+            if index + 1 < len(parts):
+                assert more in call.heard
+                call.press("8")
+                assert part in call.heard and parts[index + 1] not in call.heard
+                call.press("1")
+        assert more not in call.heard
+        call.press("1")
+        assert words(app, "prompts.voice.no_match", language) in call.heard
 
 
 @pytest.mark.parametrize(
@@ -159,7 +184,7 @@ def test_callers_can_say_a_topic_instead_of_pressing_keys(call, app, speech, nod
     call.start()
     call.press("1")
     call.say(speech)
-    assert app.extensions["content"].render(f"topics.{node}.voice", "en") in call.heard
+    assert app.extensions["content"].pages(f"topics.{node}.voice", "en")[0] in call.heard
 
 
 def test_silence_reprompts_once_then_connects_to_a_person(call, app):
@@ -313,7 +338,7 @@ def test_with_the_database_down_a_call_apologises_in_both_languages_and_ends(
         assert response.find("Redirect") is None
         heard = call.heard
         assert heard.index(english) < heard.index(spanish)
-        assert "9 1 1" in english and "9 1 1" in spanish
+        assert "nine one one" in english and "nueve uno uno" in spanish
         if response.find("Dial") is not None:
             assert response.find("Dial").text.strip() == care_team
             call.post(response.find("Dial").get("action"), DialCallStatus="no-answer")

@@ -104,7 +104,8 @@ def test_enrolment_keeps_what_was_typed_on_a_bad_number_then_enrolls(app, page, 
     page.get_by_role("button", name="Enroll and send confirmation").click()
     expect(page.get_by_role("heading", name="Ana Ruiz", level=1)).to_be_visible()
     expect(page.get_by_text("The confirmation text was sent.")).to_be_visible()
-    expect(page.get_by_text("Se inscribió")).to_be_visible()  # on the timeline, in Spanish
+    # on the timeline, in Spanish
+    expect(page.get_by_text("Ya recibe recordatorios")).to_be_visible()
     assert_accessible(page)
     assert db.session.scalar(db.select(Patient)).phone == "+16175550143"
 
