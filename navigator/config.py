@@ -57,6 +57,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEMO_PROGRAM_NAME = "Care Navigator"
 DEMO_PHONE_NUMBER = "+12025550100"
+#: The care team's line as named to patients when none is set (the embedded mode only:
+#: production requires one). Fictional (555-01xx, outside the practice patients' 202 area),
+#: so a demo never tells a patient with a fever to call the navigator's own number.
+DEMO_CARE_TEAM_PHONE = "+13125550199"
+
+
+def care_team_phone(config) -> str:
+    """The number patients are told to call for the care team, E.164."""
+    return config.get("CARE_TEAM_PHONE") or DEMO_CARE_TEAM_PHONE
 
 
 class ConfigError(RuntimeError):

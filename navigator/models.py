@@ -270,6 +270,9 @@ class Message(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(16))
     status_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    #: The coordinator who sent this text or started this call from the app (None: the
+    #: navigator itself, or the patient).
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
 
 
 class EarlyReport(db.Model):
@@ -308,6 +311,12 @@ class Alert(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    #: Who is working on it (claimed, or assigned by a colleague), and since when.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    owned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: How it was closed: one of inbox_items.OUTCOMES, and the coordinator's note.
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome_note: Mapped[str | None] = mapped_column(String(500))
 
 
 class Coordinator(UserMixin, db.Model):
@@ -362,6 +371,9 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(Integer)
+    #: The patient the change or view concerns, whatever the record (an appointment, an
+    #: inbox item): the audit log is filtered by it and the patient's timeline reads it.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 

@@ -292,7 +292,7 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(
         "Opted out of texts and calls (STOP)",
         "Opted back in to texts (START)",
         "Agreed to texts at enrolment (consent recorded)",
-        "Coordinator: enroll",
+        "Nora Nurse: enrolled the patient",
     ):
         assert words in html, words
     zone = "EST" if at.month in (1, 2, 3, 11, 12) else "EDT"

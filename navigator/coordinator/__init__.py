@@ -33,6 +33,8 @@ bp = Blueprint(
 
 #: Endpoints reachable without signing in.
 PUBLIC_ENDPOINTS = {"coordinator.sign_in", "coordinator.static"}
+#: Asked for by a page's script, not by the person: they do not keep a session alive.
+BACKGROUND_ENDPOINTS = {"coordinator.inbox_status"}
 #: What a coordinator signed in with a temporary password may open until they change it.
 TEMPORARY_PASSWORD_ENDPOINTS = {
     "coordinator.account",
@@ -62,7 +64,8 @@ def _require_sign_in():
     now = utcnow()
     if sessions.idle_too_long(now):
         return _signed_out_for_idleness()
-    sessions.touch(now)
+    if request.endpoint not in BACKGROUND_ENDPOINTS:
+        sessions.touch(now)
     if sessions.must_change() and request.endpoint not in TEMPORARY_PASSWORD_ENDPOINTS:
         flash("You signed in with a temporary password. Choose your own to go on.", "warning")
         return redirect(url_for("coordinator.account"))

@@ -23,8 +23,13 @@ def record(
     entity_id: int | None = None,
     detail: str = "",
     coordinator_id: int | None = None,
+    patient_id: int | None = None,
 ) -> AuditEvent:
-    """Add an audit row to the session (the caller commits it with the change)."""
+    """Add an audit row to the session (the caller commits it with the change).
+
+    ``patient_id`` names the patient concerned (implied when the record is a patient), so
+    the change shows on their timeline and the log can be filtered by patient.
+    """
     if coordinator_id is None and current_user and current_user.is_authenticated:
         coordinator_id = current_user.id
     event = AuditEvent(
@@ -32,6 +37,7 @@ def record(
         action=action,
         entity=entity,
         entity_id=entity_id,
+        patient_id=patient_id or (entity_id if entity == "patient" else None),
         detail=detail[:2000],
     )
     db.session.add(event)
@@ -39,12 +45,38 @@ def record(
 
 
 def record_appointment(action: str, appointment, what: str = "") -> None:
-    """An appointment change, filed under the appointment and under its patient, whose page
-    shows it on the timeline; ``what`` lists what changed."""
-    tail = f"; {what}" if what else ""
-    record(action, "appointment", appointment.id, f"patient #{appointment.patient_id}{tail}")
-    tail = f": {what}" if what else ""
-    record(action, "patient", appointment.patient_id, f"appointment #{appointment.id}{tail}")
+    """An appointment change: one row, filed under the appointment and naming its patient
+    (whose timeline shows it); ``what`` says what changed, in words."""
+    from .inbox_items import appointment_words
+
+    detail = appointment_words(appointment)
+    record(
+        action,
+        "appointment",
+        appointment.id,
+        f"{detail}: {what}" if what else detail,
+        patient_id=appointment.patient_id,
+    )
+
+
+#: Actions that record someone looking, not changing: in the log, not on the timeline.
+VIEW_ACTIONS = ("view_patient", "listen_voicemail")
+#: How actions read in the log and on the timeline.
+ACTION_WORDS = {
+    "resolve_alert": "closed an inbox item",
+    "reopen_alert": "reopened an inbox item",
+    "claim_alert": "took an inbox item",
+    "assign_alert": "assigned an inbox item",
+    "view_patient": "opened the patient's record",
+    "listen_voicemail": "listened to a voicemail",
+    "enroll": "enrolled the patient",
+    "edit": "changed details",
+}
+
+
+@bp.app_template_filter("action_words")
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action.replace("_", " "))
 
 
 #: What command-line changes say in the audit log, where a coordinator's email would be.

@@ -25,6 +25,7 @@ from ..models import (
     AuditEvent,
     Consent,
     Contact,
+    Coordinator,
     Message,
     Patient,
     PatientEvent,
@@ -34,7 +35,7 @@ from ..patient_events import record as record_event
 from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
 from . import bp
-from .audit import record
+from .audit import VIEW_ACTIONS, action_words, record
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
 from .preferences import apply_caregiver, apply_detailed_texts
 from .workup import order_warnings, stage_views
@@ -254,6 +255,7 @@ class Event:
     title: str
     detail: str = ""
     status: str = ""
+    anchor: str = ""  # the id an inbox item links to ("msg-12", "alert-3")
 
 
 def timeline(patient: Patient) -> list[Event]:
@@ -274,12 +276,11 @@ def timeline(patient: Patient) -> list[Event]:
             title = ("Text from patient" if m.direction == "in" else "Text to patient") + who
             if m.direction == "out" and m.transport == "outbox":
                 title += " (outbox)"
-        events.append(Event(m.created_at, kind, title, m.body, _delivery(m)))
+        events.append(Event(m.created_at, kind, title, m.body, _delivery(m), f"msg-{m.id}"))
     for a in db.session.scalars(db.select(Alert).filter_by(patient_id=patient.id)):
         state = f"done {a.resolved_at:%Y-%m-%d}" if a.resolved_at else "open"
-        events.append(
-            Event(a.created_at, "alert", ALERT_LABELS.get(a.kind, a.kind), a.detail, state)
-        )
+        title = ALERT_LABELS.get(a.kind, a.kind)
+        events.append(Event(a.created_at, "alert", title, a.detail, state, f"alert-{a.id}"))
     events += _patient_events(patient)
     for appt in patient.appointments:
         # Cancelling is final (and may come from the command line, which has no audit
@@ -292,17 +293,18 @@ def timeline(patient: Patient) -> list[Event]:
                     f"Appointment cancelled: {KIND_LABELS.get(appt.kind, appt.kind)}",
                 )
             )
-    for change in db.session.scalars(
-        db.select(AuditEvent).filter_by(entity="patient", entity_id=patient.id)
-    ):
-        events.append(
-            Event(
-                change.created_at,
-                "change",
-                "Coordinator: " + change.action.replace("_", " "),
-                change.detail,
-            )
+    for change, coordinator in db.session.execute(
+        db.select(AuditEvent, Coordinator)
+        .outerjoin(Coordinator, Coordinator.id == AuditEvent.coordinator_id)
+        .where(
+            (AuditEvent.patient_id == patient.id)
+            | ((AuditEvent.entity == "patient") & (AuditEvent.entity_id == patient.id))
         )
+        .where(AuditEvent.action.not_in(VIEW_ACTIONS))
+    ):
+        who = (coordinator.name or coordinator.email) if coordinator else "Command line"
+        title = f"{who}: {action_words(change.action)}"
+        events.append(Event(change.created_at, "change", title, change.detail))
     # A stable sort: rows read newest first stay so when two share a time.
     events.sort(key=lambda e: e.at, reverse=True)
     return events

@@ -1,0 +1,50 @@
+"""issue 12, the inbox: owners and outcomes of inbox items, who sent a text from the app,
+the patient an audit row concerns
+
+Revision ID: e7a9c1d3f512
+Revises: d5f7b9c1e324
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "e7a9c1d3f512"
+down_revision = "d5f7b9c1e324"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("alerts") as batch:
+        batch.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("owned_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("outcome", sa.String(length=30), nullable=True))
+        batch.add_column(sa.Column("outcome_note", sa.String(length=500), nullable=True))
+        batch.create_foreign_key("fk_alerts_owner_id", "coordinators", ["owner_id"], ["id"])
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("coordinator_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            "fk_messages_coordinator_id", "coordinators", ["coordinator_id"], ["id"]
+        )
+    with op.batch_alter_table("audit_events") as batch:
+        batch.add_column(sa.Column("patient_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            "fk_audit_events_patient_id", "patients", ["patient_id"], ["id"]
+        )
+        batch.create_index("ix_audit_events_patient_id", ["patient_id"])
+
+
+def downgrade():
+    with op.batch_alter_table("audit_events") as batch:
+        batch.drop_index("ix_audit_events_patient_id")
+        batch.drop_constraint("fk_audit_events_patient_id", type_="foreignkey")
+        batch.drop_column("patient_id")
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_constraint("fk_messages_coordinator_id", type_="foreignkey")
+        batch.drop_column("coordinator_id")
+    with op.batch_alter_table("alerts") as batch:
+        batch.drop_constraint("fk_alerts_owner_id", type_="foreignkey")
+        batch.drop_column("outcome_note")
+        batch.drop_column("outcome")
+        batch.drop_column("owned_at")
+        batch.drop_column("owner_id")
