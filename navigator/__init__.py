@@ -39,12 +39,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     content.init_app(app)
 
-    from . import appointments_cli, cli, coordinator, health, reminder_calls, sms, voice
+    from . import (
+        appointments_cli,
+        cli,
+        coordinator,
+        coordinator_calls,
+        health,
+        reminder_calls,
+        sms,
+        voice,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(reminder_calls.bp)
+    app.register_blueprint(coordinator_calls.bp)
     coordinator.init_app(app)
     cli.init_app(app)
     appointments_cli.init_app(app)

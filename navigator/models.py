@@ -330,6 +330,8 @@ class Coordinator(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    #: The phone a call from the app rings first (E.164), kept from the last such call.
+    phone: Mapped[str | None] = mapped_column(String(20))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

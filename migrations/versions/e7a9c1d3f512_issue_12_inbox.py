@@ -1,4 +1,5 @@
 """issue 12, the inbox: owners and outcomes of inbox items, who sent a text from the app,
+the phone a coordinator's calls ring first,
 the patient an audit row concerns
 
 Revision ID: e7a9c1d3f512
@@ -26,6 +27,8 @@ def upgrade():
         batch.create_foreign_key(
             "fk_messages_coordinator_id", "coordinators", ["coordinator_id"], ["id"]
         )
+    with op.batch_alter_table("coordinators") as batch:
+        batch.add_column(sa.Column("phone", sa.String(length=20), nullable=True))
     with op.batch_alter_table("audit_events") as batch:
         batch.add_column(sa.Column("patient_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
@@ -35,6 +38,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("coordinators") as batch:
+        batch.drop_column("phone")
     with op.batch_alter_table("audit_events") as batch:
         batch.drop_index("ix_audit_events_patient_id")
         batch.drop_constraint("fk_audit_events_patient_id", type_="foreignkey")

@@ -227,6 +227,7 @@ from . import (  # noqa: F401  (routes on bp)
     audit,
     auth,
     inbox,
+    patient_contact,
     patients,
     phone_change,
     phone_check,

@@ -25,8 +25,8 @@ def _described(field, extra_hint: bool) -> tuple[list[str], Markup]:
 
 def _attrs(field, ids: list[str], attrs: dict) -> dict:
     attrs = dict(attrs)
-    if ids:
-        attrs["aria-describedby"] = " ".join(ids)
+    if ids or attrs.get("aria-describedby"):
+        attrs["aria-describedby"] = " ".join([*ids, *attrs.get("aria-describedby", "").split()])
     if field.errors:
         attrs["aria-invalid"] = "true"
     attrs.setdefault("required", False)  # the server checks; the browser must not block it
