@@ -27,6 +27,7 @@ from ..appointments import LOCATION_MAX, PREP_MAX
 from ..models import APPOINTMENT_KINDS, WORKUP_STAGES, WORKUP_STATUSES
 from ..patients import EnrollmentError, check_timezone
 from ..phones import InvalidPhone, to_e164
+from .identity_fields import IdentityFields
 
 #: Zones offered in pickers; any IANA zone typed by hand is also accepted server side.
 TIMEZONES = [
@@ -337,7 +338,7 @@ class PatientForm(FlaskForm):
         return to_e164(self.phone.data)
 
 
-class PatientEditForm(PatientForm):
+class PatientEditForm(PatientForm, IdentityFields):
     """Changing an enrolled patient's preferences. The number is the patient's identity
     (opt-out state and conversations hang on it), so it is not edited here."""
 
@@ -405,7 +406,7 @@ class ConsentFields(FlaskForm):
         return "\n".join(line for name, line in DISCLOSURES if getattr(self, name).data)
 
 
-class EnrollForm(PatientForm, ConsentFields):
+class EnrollForm(PatientForm, IdentityFields, ConsentFields):
     """Everything about a new patient, with their consent to texts."""
 
 

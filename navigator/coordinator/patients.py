@@ -37,6 +37,7 @@ from ..phones import to_e164
 from . import bp
 from .audit import VIEW_ACTIONS, action_words, record
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
+from .identity_fields import apply_identity, phone_check_state
 from .preferences import apply_caregiver, apply_detailed_texts
 from .workup import order_warnings, stage_views
 
@@ -174,6 +175,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
         if caregiver:
             parts.append(caregiver)
         parts.append("detailed texts" if patient.detailed_texts else "short texts")
+        parts += apply_identity(patient, form)
         record("enroll", "patient", patient.id, ", ".join(parts))
         _record_consent_to_texts(patient, now)
         db.session.commit()
@@ -372,6 +374,7 @@ def patient(patient_id: int):
         events=timeline(patient),
         appointments=upcoming,
         kind_labels=KIND_LABELS,
+        phone_check=phone_check_state(patient, contact),
         open_alerts=db.session.scalar(
             db.select(db.func.count(Alert.id)).where(
                 Alert.patient_id == patient.id, Alert.resolved_at.is_(None)

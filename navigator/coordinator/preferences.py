@@ -20,6 +20,7 @@ from ..phones import to_e164
 from . import bp
 from .audit import record
 from .forms import PatientEditForm, PatientForm
+from .identity_fields import apply_identity
 
 #: Patient fields the edit form sets directly, with the words the audit log uses.
 PLAIN_FIELDS = {
@@ -91,6 +92,8 @@ def _form_for(patient: Patient) -> PatientEditForm:
         form.quiet_start.data, form.quiet_end.data = patient.quiet_start, patient.quiet_end
         form.detailed_texts.data = "yes" if patient.detailed_texts else "no"
         form.detailed_told_not_secure.data = bool(patient.detailed_texts)
+        if patient.date_of_birth:
+            form.date_of_birth.data = patient.date_of_birth.isoformat()
         if caregiver is not None:
             form.caregiver_phone.data = caregiver.phone
             form.caregiver_name.data = caregiver.name
@@ -136,6 +139,7 @@ def _save(patient: Patient, form: PatientEditForm) -> list[str]:
     caregiver = apply_caregiver(patient, form, now)
     if caregiver:
         changed.append(caregiver)
+    changed += apply_identity(patient, form)
     if not changed:
         return []
     if "language" in changed:
