@@ -25,9 +25,10 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
+from .name_search import fold
 
 
 def insert(model):
@@ -108,6 +109,8 @@ class Patient(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    #: The name folded for search (name_search.fold), kept in step by ``_fold_name``.
+    search_name: Mapped[str] = mapped_column(String(120), default="", index=True)
     language: Mapped[str] = mapped_column(String(2), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | voice
@@ -130,6 +133,11 @@ class Patient(db.Model):
     def zone(self) -> str:
         """The zone quiet hours are kept in (a caregiver's may differ: Caregiver.zone)."""
         return self.timezone
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.search_name = fold(value)[:120]
+        return value
 
 
 class Caregiver(db.Model):

@@ -1,10 +1,12 @@
 """issue 12, the inbox: owners and outcomes of inbox items, who sent a text from the app,
 the phone a coordinator's calls ring first,
-the patient an audit row concerns
+the patient an audit row concerns, patients' names folded for search
 
 Revision ID: e7a9c1d3f512
 Revises: d5f7b9c1e324
 """
+
+import unicodedata
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,7 +17,26 @@ branch_labels = None
 depends_on = None
 
 
+def _fold(text):
+    """navigator.name_search.fold as it was when this migration was written."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+
+
 def upgrade():
+    with op.batch_alter_table("patients") as batch:
+        batch.add_column(
+            sa.Column("search_name", sa.String(length=120), nullable=False, server_default="")
+        )
+        batch.create_index("ix_patients_search_name", ["search_name"])
+    patients = sa.table("patients", sa.column("id"), sa.column("name"), sa.column("search_name"))
+    connection = op.get_bind()
+    for row in connection.execute(sa.select(patients.c.id, patients.c.name)).all():
+        connection.execute(
+            patients.update()
+            .where(patients.c.id == row.id)
+            .values(search_name=_fold(row.name)[:120])
+        )
     with op.batch_alter_table("alerts") as batch:
         batch.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("owned_at", sa.DateTime(), nullable=True))
@@ -38,6 +59,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("patients") as batch:
+        batch.drop_index("ix_patients_search_name")
+        batch.drop_column("search_name")
     with op.batch_alter_table("coordinators") as batch:
         batch.drop_column("phone")
     with op.batch_alter_table("audit_events") as batch:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -31,10 +31,11 @@ from ..models import (
     PatientEvent,
     utcnow,
 )
+from ..name_search import fold
 from ..patient_events import record as record_event
 from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
-from . import bp
+from . import bp, searches
 from .audit import VIEW_ACTIONS, action_words, record
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
 from .identity_fields import apply_identity, phone_check_state
@@ -57,20 +58,20 @@ ALERT_LABELS = {
 PAGE_SIZE = 50
 
 
-@bp.route("/patients", methods=["GET", "POST"])
+@bp.get("/patients")
 def patients():
-    """Every enrolled patient, newest first, fifty a page, with a search by name or number.
+    """Every enrolled patient, newest first, fifty a page, or those a search found.
 
-    The search is a POST so that names and numbers never land in URLs, access logs or
-    browser history; the pages of a search are POSTs too, carrying the words searched.
+    A search is sent as a POST (``search_patients``), kept in the session under a short
+    random token, and shown here as a GET of that token: so Back and Reload work, and
+    names and numbers never land in URLs, access logs or browser history.
     """
-    form = SearchForm()
-    query = (form.q.data or "").strip() if form.validate_on_submit() else ""
+    query = searches.query_for(request.args.get("s", ""))
+    form = SearchForm(formdata=None, q=query)
     condition = _matching(query)
     total = db.session.scalar(db.select(db.func.count(Patient.id)).where(condition))
     pages = max(1, -(-total // PAGE_SIZE))
-    asked = (request.form if request.method == "POST" else request.args).get("page", 1, type=int)
-    page = min(max(asked or 1, 1), pages)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     found = db.session.scalars(
         db.select(Patient)
         .where(condition)
@@ -78,10 +79,13 @@ def patients():
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
+    expired = bool(request.args.get("s")) and not query
     return render_template(
         "coordinator/patients.html",
         patients=found,
         q=query,
+        token=request.args.get("s", "") if query else "",
+        expired=expired,
         form=form,
         page=page,
         pages=pages,
@@ -91,12 +95,31 @@ def patients():
     )
 
 
+@bp.post("/patients")
+def search_patients():
+    """Keep the words searched in the session and show the results as a GET (303)."""
+    form = SearchForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return redirect(url_for("coordinator.patients"), 303)
+    query = (form.q.data or "").strip()
+    if not query:
+        return redirect(url_for("coordinator.patients"), 303)
+    return redirect(url_for("coordinator.patients", s=searches.remember(query)), 303)
+
+
 def _matching(query: str):
-    """Patients whose name holds ``query`` (% and _ are plain characters, not wildcards),
-    or whose number holds its digits, when it has at least four: "555-0143", "(617) 555"."""
+    """Patients whose folded name holds the folded query (accents, case and punctuation
+    ignored: "hernandez" finds "Hernández", "oconnor" "O'Connor"), or whose number holds its
+    digits, when it has at least four, however written: "555-0143", "(617) 555", "+1 617"."""
     if not query:
         return db.true()
-    condition = Patient.name.icontains(query, autoescape=True)
+    folded = fold(query)
+    if folded:
+        condition = Patient.search_name.contains(folded, autoescape=True)
+    else:  # only punctuation ("_"): look for it as typed
+        condition = Patient.name.icontains(query, autoescape=True)
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) >= 4:
         condition = condition | Patient.phone.contains(digits)
