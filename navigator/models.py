@@ -300,7 +300,16 @@ class EarlyReport(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-ALERT_KINDS = ("red_flag", "voicemail", "callback", "reschedule", "delivery_failed")
+#: In the order the inbox shows them: the most urgent first.
+ALERT_KINDS = (
+    "red_flag",
+    "voicemail",
+    "callback",
+    "identity_locked",
+    "reschedule",
+    "notice_waiting",
+    "delivery_failed",
+)
 
 
 class Alert(db.Model):

@@ -6,10 +6,12 @@ import re
 from html import unescape
 
 import pytest
-from coordinator_support import CONSENT, make_coordinator, post_form, sign_in
+from coordinator_support import CONSENT, post_form, signed_in_nurse
 
 from navigator.extensions import db
 from navigator.models import AuditEvent, Contact, Patient
+
+nurse = pytest.fixture(signed_in_nurse, name="nurse")
 
 PHONE = "+16175552143"
 VALID = {
@@ -25,13 +27,6 @@ VALID = {
     **CONSENT,
 }
 PIN_SHOWN = re.compile(r"New PIN for calls: (\d{6})\. Tell the patient now")
-
-
-@pytest.fixture
-def nurse(app, client):
-    coordinator = make_coordinator()
-    sign_in(client)
-    return coordinator
 
 
 def enroll(client, **changes):

@@ -6,20 +6,15 @@ from datetime import datetime, timedelta
 from html import unescape
 
 import pytest
-from coordinator_support import make_coordinator, post_form, sign_in
+from coordinator_support import make_coordinator, post_form, signed_in_nurse
 
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, AuditEvent, Message, utcnow
 from navigator.patients import NewPatient, enroll
 
+nurse = pytest.fixture(signed_in_nurse, name="nurse")
+
 PHONE = "+16175552143"
-
-
-@pytest.fixture
-def nurse(app, client):
-    coordinator = make_coordinator()
-    sign_in(client)
-    return coordinator
 
 
 @pytest.fixture

@@ -6,21 +6,16 @@ from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
-from coordinator_support import make_coordinator, post_form, sign_in
+from coordinator_support import post_form, signed_in_nurse
 from twilio_signing import TwilioSigner
 from twiml_helpers import parse
 
 from navigator.extensions import db
 from navigator.models import AuditEvent, Contact, Message, utcnow
 
+nurse = pytest.fixture(signed_in_nurse, name="nurse")
+
 PHONE = "+16175552143"
-
-
-@pytest.fixture
-def nurse(app, client):
-    coordinator = make_coordinator()
-    sign_in(client)
-    return coordinator
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from .. import reminders
 from ..config import care_team_phone
 from ..content import catalog
 from ..extensions import db
-from ..models import Alert, Coordinator, Message, Patient, Reminder, utcnow
+from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from ..phones import for_humans
 from . import bp, inbox_items
@@ -40,18 +40,11 @@ from .forms import ConfirmForm
 from .inbox_forms import AssignForm, CloseForm
 from .patients import ALERT_LABELS
 
-PRIORITY = (
-    "red_flag",
-    "voicemail",
-    "callback",
-    "identity_locked",
-    "reschedule",
-    "delivery_failed",
-)
+PRIORITY = ALERT_KINDS  # listed there in the order a person should see them
 GROUPS = [
     ("red_flag", "Warning signs"),
     ("voicemail", "Voicemails and callback requests"),
-    ("reschedule", "Reschedule requests"),
+    ("reschedule", "Appointments: reschedule requests and changes to tell"),
     ("delivery_failed", "Failed deliveries"),
 ]
 GROUP_OF = {
@@ -60,6 +53,7 @@ GROUP_OF = {
     "callback": "voicemail",
     "identity_locked": "voicemail",  # someone should call the patient
     "reschedule": "reschedule",
+    "notice_waiting": "reschedule",  # a change a person must tell the patient about
     "delivery_failed": "delivery_failed",
 }
 
@@ -155,7 +149,10 @@ def _inbox_counts() -> dict:
     """Every signed-in page shows the open count on the Inbox link and in its title."""
     if not current_user.is_authenticated:
         return {}
-    return {"inbox_open": inbox_items.open_count()}
+    return {
+        "inbox_open": inbox_items.open_count(),
+        "inbox_newest_warning": inbox_items.newest_warning_sign(),
+    }
 
 
 @bp.get("/inbox/status")

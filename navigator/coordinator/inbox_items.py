@@ -100,13 +100,16 @@ def who_of(patient: Patient | None) -> str:
     return f"{language}, {CHANNEL_NAMES.get(patient.channel, patient.channel)}"
 
 
-def appointment_words(appointment: Appointment | None) -> str:
-    """An appointment as a nurse says it: "Biopsy, Tue 12 Jan 09:00, Main St" (site time)."""
+def appointment_words(appointment: Appointment | None, with_place: bool = True) -> str:
+    """An appointment as a nurse says it: "Biopsy, Tue 12 Jan 09:00, Main St" (site time);
+    without the place, its time alone: "Tue 12 Jan 09:00"."""
     if appointment is None:
         return ""
     local = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
         ZoneInfo(appointment.timezone)
     )
+    if not with_place:
+        return f"{local:%a %d %b %H:%M}"
     kind = KIND_LABELS.get(appointment.kind, appointment.kind)
     text = f"{kind}, {local:%a %d %b %H:%M}, {appointment.location}"
     if appointment.status == "cancelled":

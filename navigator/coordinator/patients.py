@@ -37,6 +37,7 @@ from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
 from . import bp, searches
 from .audit import VIEW_ACTIONS, action_words, record
+from .caregiver_consent import confirm_caregiver
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
 from .identity_fields import apply_identity, phone_check_state
 from .preferences import apply_caregiver, apply_detailed_texts
@@ -50,6 +51,7 @@ ALERT_LABELS = {
     "callback": "Asked for a call back",
     "identity_locked": f"Phone check locked after {identity_check.TRIES} wrong tries",
     "reschedule": "Asked to reschedule",
+    "notice_waiting": "Appointment change to tell the patient",
     "delivery_failed": "Message not delivered",
 }
 
@@ -164,6 +166,8 @@ def enroll_patient():
         patient = _save_enrolment(form)
         if patient is not None:
             send_confirmation(patient)
+            for caregiver in patient.caregivers:
+                confirm_caregiver(caregiver)
             return redirect(url_for("coordinator.patient", patient_id=patient.id))
     status = 422 if request.method == "POST" else 200
     return render_template("coordinator/enroll.html", form=form), status
@@ -240,6 +244,9 @@ def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
         return
     from ..outbound import SendError, send_sms  # built alongside; imported when used
 
+    if patient.channel == "voice":
+        _call_confirmation(patient, done)
+        return
     body = catalog().render(
         "prompts.sms.start", patient.language, program=current_app.config["PROGRAM_NAME"]
     )
@@ -271,6 +278,34 @@ def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
         )
         return
     flash(f"{done}. The confirmation text was sent.", "success")
+
+
+def _call_confirmation(patient: Patient, done: str) -> None:
+    """A patient who chose calls hears the confirmation on a call (confirmation_calls.py)."""
+    from ..confirmation_calls import CALL_KEY
+    from ..outbound import SendError, deliver, prepare_call, public_url
+
+    call = prepare_call(patient.phone, patient_id=patient.id)
+    call.content_key = CALL_KEY
+    try:
+        deliver(call, url=public_url(f"/twilio/confirmation-call/{call.id}"))
+    except SendError:
+        db.session.add(
+            Alert(
+                kind="delivery_failed",
+                phone=patient.phone,
+                patient_id=patient.id,
+                message_id=call.id,
+                detail="opt-in confirmation call not placed",
+            )
+        )
+        db.session.commit()
+        flash(
+            f"{done}, but the confirmation call could not be placed. It is in the inbox.", "warning"
+        )
+        return
+    db.session.commit()
+    flash(f"{done}. The patient chose calls, so the confirmation was placed as a call.", "success")
 
 
 @dataclass
@@ -307,10 +342,16 @@ def timeline(patient: Patient) -> list[Event]:
         title = ALERT_LABELS.get(a.kind, a.kind)
         events.append(Event(a.created_at, "alert", title, a.detail, state, f"alert-{a.id}"))
     events += _patient_events(patient)
+    audited = set(
+        db.session.scalars(
+            db.select(AuditEvent.entity_id).where(
+                AuditEvent.entity == "appointment", AuditEvent.action == "cancel_appointment"
+            )
+        )
+    )
     for appt in patient.appointments:
-        # Cancelling is final (and may come from the command line, which has no audit
-        # row), so the current status is a faithful record of it.
-        if appt.status == "cancelled":
+        # A cancellation made before changes were audited is known from its status alone.
+        if appt.status == "cancelled" and appt.id not in audited:
             events.append(
                 Event(
                     appt.updated_at,

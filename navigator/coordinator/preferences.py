@@ -19,6 +19,7 @@ from ..models import Caregiver, Contact, Patient, utcnow
 from ..phones import to_e164
 from . import bp
 from .audit import record
+from .caregiver_consent import confirm_caregiver
 from .forms import PatientEditForm, PatientForm
 from .identity_fields import apply_identity
 
@@ -108,7 +109,11 @@ def edit_patient(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
     form = _form_for(patient)
     if form.validate_on_submit():
+        had = {c.phone for c in patient.caregivers}
         changed = _save(patient, form)
+        for caregiver in patient.caregivers:
+            if caregiver.phone not in had:  # a new number: its own confirmation
+                confirm_caregiver(caregiver)
         if changed:
             flash(
                 "Saved: " + ", ".join(changed) + ". Upcoming reminders were planned again.",

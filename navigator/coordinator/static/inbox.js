@@ -13,7 +13,11 @@
   var statusBox = document.querySelector("[data-inbox-status]");
   var list = document.getElementById("inbox-items");
   var baseTitle = document.title.replace(/^\(\d+\) /, "");
-  var last = null;
+  // What this page showed when it loaded: a change since then is news.
+  var last = {
+    open: parseInt(link.getAttribute("data-open"), 10) || 0,
+    newest_warning_sign: parseInt(link.getAttribute("data-newest-warning"), 10) || 0
+  };
   var stale = false;
 
   function showCount(open) {
@@ -61,15 +65,13 @@
         return response.json();
       })
       .then(function (now) {
-        if (last) {
-          if (now.newest_warning_sign > last.newest_warning_sign) {
-            warn();
-          } else if (now.open > last.open) {
-            statusBox.textContent = "New item in the inbox: " + now.open + " open.";
-          }
-          if (now.open !== last.open || now.newest_warning_sign !== last.newest_warning_sign) {
-            stale = true;
-          }
+        if (now.newest_warning_sign > last.newest_warning_sign) {
+          warn();
+        } else if (now.open > last.open) {
+          statusBox.textContent = "New item in the inbox: " + now.open + " open.";
+        }
+        if (now.open !== last.open || now.newest_warning_sign !== last.newest_warning_sign) {
+          stale = true;
         }
         last = now;
         showCount(now.open);
