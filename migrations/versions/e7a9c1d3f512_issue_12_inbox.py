@@ -56,6 +56,11 @@ def upgrade():
             "fk_audit_events_patient_id", "patients", ["patient_id"], ["id"]
         )
         batch.create_index("ix_audit_events_patient_id", ["patient_id"])
+    # Rows filed under a patient name that patient, so the log can be filtered by them.
+    op.execute(
+        "UPDATE audit_events SET patient_id = entity_id WHERE entity = 'patient' "
+        "AND entity_id IN (SELECT id FROM patients)"
+    )
 
 
 def downgrade():

@@ -275,7 +275,7 @@ def voicemail(alert_id: int):
             title="The voicemail cannot be played",
             text=exc.reason,
         ), exc.status
-    record("listen_voicemail", "alert", alert.id)
+    record("listen_voicemail", "alert", alert.id, patient_id=alert.patient_id)
     db.session.commit()
     return Response(
         audio,

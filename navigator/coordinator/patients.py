@@ -178,7 +178,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
     existing = db.session.scalar(db.select(Patient).filter_by(phone=to_e164(form.phone.data)))
     if existing is not None:
         form.phone.errors.append(
-            f"This number is already enrolled (patient #{existing.id}). "
+            f"This number is already enrolled, as {existing.name}. "
             "Open their page from the patient list instead of enrolling again."
         )
         return None
@@ -425,6 +425,8 @@ def _delivery(message: Message) -> str:
 def patient(patient_id: int):
     """One patient: details, consent, appointments, workup and the timeline."""
     patient = db.get_or_404(Patient, patient_id)
+    record("view_patient", "patient", patient.id)  # looking is access to health data
+    db.session.commit()
     stages = stage_views(patient)
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     upcoming = [a for a in patient.appointments]
