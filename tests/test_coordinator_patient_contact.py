@@ -139,3 +139,23 @@ def test_in_the_embedded_mode_a_call_goes_to_the_outbox(app, client, nurse, pati
 
 def test_a_bridge_webhook_without_twilios_signature_is_refused(app, client, patient):
     assert client.post("/twilio/coordinator-call/1").status_code == 403
+
+
+def test_the_patients_reply_lands_in_the_same_thread_after_the_nurses_text(
+    app, client, nurse, patient, twilio
+):
+    post_form(
+        client,
+        f"/patients/{patient.id}/text",
+        {"template": "", "body": "Can you come at 2 instead?"},
+        page=f"/patients/{patient.id}/contact",
+    )
+    twilio.post(
+        "/twilio/sms",
+        {"MessageSid": "SM" + "8" * 32, "From": PHONE, "To": "+12025550100", "Body": "Si, a las 2"},
+    )
+    timeline = unescape(client.get(f"/patients/{patient.id}").get_data(as_text=True))
+    assert timeline.index("Si, a las 2") < timeline.index(
+        "Can you come at 2 instead?"
+    )  # newest first
+    assert "Text to patient from Nora Nurse" in timeline

@@ -61,6 +61,7 @@ class Item:
     patient: Patient | None
     said: Message | None
     answer: Message | None
+    spoken_answer: str
     appointment: str
     owner: Coordinator | None
     overdue: bool
@@ -145,6 +146,7 @@ def items(rows: list[tuple[Alert, Patient | None]], now: datetime) -> list[Item]
             patient=patient,
             said=said.get(alert.message_id),
             answer=_answer_to(said.get(alert.message_id)),
+            spoken_answer=_spoken_answer(alert, said.get(alert.message_id), patient),
             appointment=appointment_words(appointments.get(alert.appointment_id)),
             owner=owners.get(alert.owner_id),
             overdue=is_overdue(alert, now),
@@ -175,6 +177,22 @@ def _answer_to(said: Message | None) -> Message | None:
         .order_by(Message.id)
         .limit(1)
     )
+
+
+def _spoken_answer(alert: Alert, said: Message | None, patient: Patient | None) -> str:
+    """What the navigator said back to a warning sign said on a call: its reply for the
+    rule, in the caller's language, as the call rendered it (calls keep no words of ours).
+    Empty when the wording cannot be found (content keys are another module's to change)."""
+    from ..content import ContentError, catalog
+    from ..outcomes import common_values
+
+    if alert.kind != "red_flag" or said is None or said.channel != "voice":
+        return ""
+    language = patient.language if patient else "en"
+    try:
+        return catalog().render(f"redflags.{alert.detail}.text", language, **common_values())
+    except (ContentError, KeyError):
+        return ""
 
 
 def open_count() -> int:

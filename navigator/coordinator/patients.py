@@ -326,6 +326,14 @@ def timeline(patient: Patient) -> list[Event]:
         .where((Message.patient_id == patient.id) | (Message.phone == patient.phone))
         .order_by(Message.id.desc())
     ).all()
+    senders = {
+        c.id: c.name or c.email
+        for c in db.session.scalars(
+            db.select(Coordinator).where(
+                Coordinator.id.in_({m.coordinator_id for m in messages if m.coordinator_id})
+            )
+        )
+    }
     for m in messages:
         who = "" if m.phone == patient.phone else f" ({m.phone})"
         if m.channel == "voice":
@@ -334,6 +342,8 @@ def timeline(patient: Patient) -> list[Event]:
         else:
             kind = "text-in" if m.direction == "in" else "text-out"
             title = ("Text from patient" if m.direction == "in" else "Text to patient") + who
+            if m.direction == "out" and m.coordinator_id in senders:
+                title += f" from {senders[m.coordinator_id]}"
             if m.direction == "out" and m.transport == "outbox":
                 title += " (outbox)"
         events.append(Event(m.created_at, kind, title, m.body, _delivery(m), f"msg-{m.id}"))
