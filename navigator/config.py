@@ -40,6 +40,8 @@ SETTINGS_HELP = {
     "MESSAGES_DIR": "where the content files live; messages/ beside the package by default",
     "SESSION_IDLE_MINUTES": "minutes without a request before a coordinator must sign in again",
     "SITE_TIMEZONE": "the clinic's own zone, the default for a new appointment's site",
+    "WARNING_SIGN_OVERDUE_MINUTES": "minutes a warning sign may wait unclaimed before it shows overdue",
+    "INBOX_POLL_SECONDS": "how often open pages ask for new inbox items",
 }
 
 PRODUCTION_REQUIRED = (
@@ -181,6 +183,8 @@ PARSERS = {
     "LOG_LEVEL": _log_level,
     "SESSION_IDLE_MINUTES": _positive_int,
     "SITE_TIMEZONE": _zone,
+    "WARNING_SIGN_OVERDUE_MINUTES": _positive_int,
+    "INBOX_POLL_SECONDS": _positive_int,
 }
 
 
@@ -256,6 +260,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # idle timeout end both), so a nurse mid-form is never refused for a timer of its own.
         "WTF_CSRF_TIME_LIMIT": None,
         "SITE_TIMEZONE": values.get("SITE_TIMEZONE", "America/New_York"),
+        "WARNING_SIGN_OVERDUE_MINUTES": values.get("WARNING_SIGN_OVERDUE_MINUTES", 15),
+        "INBOX_POLL_SECONDS": values.get("INBOX_POLL_SECONDS", 30),
         # No pre-ping: it costs a round trip on every request. A connection the server
         # dropped fails one request (which gets the apology) and is then replaced.
         # hide_parameters: a database error must not quote a text's body into the logs.
