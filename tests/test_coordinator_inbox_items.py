@@ -252,3 +252,14 @@ def test_the_inbox_polling_does_not_keep_an_idle_session_alive(app, client, nurs
     assert client.get("/inbox/status").status_code == 200
     with client.session_transaction() as cookie:
         assert cookie[sessions.SEEN] == seen
+
+
+def test_the_inbox_polling_of_an_idle_or_signed_out_session_gets_a_bare_401(app, client, nurse):
+    from navigator.coordinator import sessions
+
+    with client.session_transaction() as cookie:
+        cookie[sessions.SEEN] = (utcnow() - timedelta(minutes=31)).isoformat()
+    assert client.get("/inbox/status").status_code == 401
+    response = client.get("/patients")  # the next page the nurse opens signs them out
+    assert response.headers["Location"] == "/sign-in?next=/patients"
+    assert app.test_client().get("/inbox/status").status_code == 401

@@ -59,13 +59,18 @@ def _require_sign_in():
     """Signed in, active within ``SESSION_IDLE_MINUTES``, and not on a temporary password."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    now = utcnow()
+    if request.endpoint in BACKGROUND_ENDPOINTS:
+        # A page's script: a bare 401 when signed out or idle (the next page the person
+        # opens signs them out and back to it), and never counted as use.
+        if not current_user.is_authenticated or sessions.idle_too_long(now):
+            return "", 401
+        return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    now = utcnow()
     if sessions.idle_too_long(now):
         return _signed_out_for_idleness()
-    if request.endpoint not in BACKGROUND_ENDPOINTS:
-        sessions.touch(now)
+    sessions.touch(now)
     if sessions.must_change() and request.endpoint not in TEMPORARY_PASSWORD_ENDPOINTS:
         flash("You signed in with a temporary password. Choose your own to go on.", "warning")
         return redirect(url_for("coordinator.account"))
