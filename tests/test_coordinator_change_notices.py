@@ -111,7 +111,7 @@ def test_a_cancelled_appointment_can_be_reinstated_with_its_reminders_planned_ag
     assert db.session.scalar(pending) >= 2
     [sent] = fake_twilio.accepted("sms")
     assert "back on" in sent.body
-    assert "reinstate appointment" in timeline(client, patient)
+    assert "reinstated an appointment" in timeline(client, patient)
 
 
 def test_in_the_patients_quiet_hours_a_person_is_asked_to_tell_them_instead(
