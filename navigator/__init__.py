@@ -44,7 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import (
         appointments_cli,
         cli,
+        confirmation_calls,
         coordinator,
+        coordinator_calls,
         health,
         interface_listener,
         reminder_calls,
@@ -56,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(reminder_calls.bp)
+    app.register_blueprint(coordinator_calls.bp)
+    app.register_blueprint(confirmation_calls.bp)
     coordinator.init_app(app)
     cli.init_app(app)
     appointments_cli.init_app(app)

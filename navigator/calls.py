@@ -3,7 +3,9 @@
 The greeting records the call as a ``Message`` (channel ``voice``, direction ``in``, the
 CallSid as ``provider_sid``) in one statement that does nothing when Twilio retries the
 greeting; the later steps of a call write nothing, so a key press stays cheap. What the
-caller said or pressed is not stored here: speech may be health information. When the
+caller said or pressed is not stored here: speech may be health information (only the
+words of a warning sign or a request for a person are kept, by voice._keep_words, as a
+row of their own that the inbox item points at). When the
 number's call status callback is set up, it adds how the call ended and how long it lasted.
 """
 

@@ -61,6 +61,8 @@ SETTINGS_HELP = {
     "DATABASE_STATEMENT_TIMEOUT": "seconds a database statement or lock wait may take (4)",
     "MAX_CONTENT_LENGTH": "largest request body in bytes (1 MiB); larger ones get 413",
     "SPOOL_DIR": "folder for texts kept while the database is down; instance/spool by default",
+    "WARNING_SIGN_OVERDUE_MINUTES": "minutes a warning sign may wait unclaimed before it shows overdue",
+    "INBOX_POLL_SECONDS": "how often open pages ask for new inbox items",
 }
 
 PRODUCTION_REQUIRED = (
@@ -82,6 +84,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEMO_PROGRAM_NAME = "Care Navigator"
 DEMO_PHONE_NUMBER = "+12025550100"
+#: The care team's line as named to patients when none is set (the embedded mode only:
+#: production requires one). Fictional (555-01xx, outside the practice patients' 202 area),
+#: so a demo never tells a patient with a fever to call the navigator's own number.
+DEMO_CARE_TEAM_PHONE = "+13125550199"
+
+
+def care_team_phone(config) -> str:
+    """The number patients are told to call for the care team, E.164."""
+    return config.get("CARE_TEAM_PHONE") or DEMO_CARE_TEAM_PHONE
 
 
 class ConfigError(RuntimeError):
@@ -258,6 +269,8 @@ PARSERS = {
     "DATABASE_CONNECT_TIMEOUT": _seconds,
     "DATABASE_STATEMENT_TIMEOUT": _seconds,
     "MAX_CONTENT_LENGTH": _positive_int,
+    "WARNING_SIGN_OVERDUE_MINUTES": _positive_int,
+    "INBOX_POLL_SECONDS": _positive_int,
 }
 
 
@@ -348,6 +361,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # Where a text or call step goes when the database cannot take it (durable_inbound).
         "SPOOL_DIR": environ.get("SPOOL_DIR", "").strip() or str(instance / "spool"),
         **_feed_settings(environ, values),
+        "WARNING_SIGN_OVERDUE_MINUTES": values.get("WARNING_SIGN_OVERDUE_MINUTES", 15),
+        "INBOX_POLL_SECONDS": values.get("INBOX_POLL_SECONDS", 30),
     }
     # Overdue rules: only what the environment gave; workup_path sets the defaults.
     config.update({k: v for k, v in values.items() if k.startswith("OVERDUE_")})

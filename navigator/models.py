@@ -26,9 +26,10 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
+from .name_search import fold
 
 
 def insert(model):
@@ -115,6 +116,8 @@ class Patient(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    #: The name folded for search (name_search.fold), kept in step by ``_fold_name``.
+    search_name: Mapped[str] = mapped_column(String(120), default="", index=True)
     language: Mapped[str] = mapped_column(String(2), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | voice
@@ -139,6 +142,11 @@ class Patient(db.Model):
     def zone(self) -> str:
         """The zone quiet hours are kept in (a caregiver's may differ: Caregiver.zone)."""
         return self.timezone
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.search_name = fold(value)[:120]
+        return value
 
 
 class Caregiver(db.Model):
@@ -286,6 +294,9 @@ class Message(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(16))
     status_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    #: The coordinator who sent this text or started this call from the app (None: the
+    #: navigator itself, or the patient).
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
 
 
 class EarlyReport(db.Model):
@@ -305,7 +316,16 @@ class EarlyReport(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-ALERT_KINDS = ("red_flag", "voicemail", "callback", "reschedule", "delivery_failed")
+#: In the order the inbox shows them: the most urgent first.
+ALERT_KINDS = (
+    "red_flag",
+    "voicemail",
+    "callback",
+    "identity_locked",
+    "reschedule",
+    "notice_waiting",
+    "delivery_failed",
+)
 
 
 class Alert(db.Model):
@@ -327,6 +347,12 @@ class Alert(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    #: Who is working on it (claimed, or assigned by a colleague), and since when.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    owned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: How it was closed: one of inbox_items.OUTCOMES, and the coordinator's note.
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome_note: Mapped[str | None] = mapped_column(String(500))
 
 
 class Coordinator(UserMixin, db.Model):
@@ -340,6 +366,8 @@ class Coordinator(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    #: The phone a call from the app rings first (E.164), kept from the last such call.
+    phone: Mapped[str | None] = mapped_column(String(20))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -393,6 +421,9 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(Integer)
+    #: The patient the change or view concerns, whatever the record (an appointment, an
+    #: inbox item): the audit log is filtered by it and the patient's timeline reads it.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import current_app
 
 from . import patient_events, phones
+from .config import care_team_phone
 from .conversation import Effect, Outcome, Say
 from .extensions import db
 from .models import Alert, Contact, Message, Patient
@@ -24,8 +25,8 @@ def common_values() -> dict:
     """Placeholders every message may use: program name and the numbers to call."""
     config = current_app.config
     # Production refuses to start without a care team line of its own; only the embedded
-    # mode can lack one, and there the navigator's own (demo) number stands in for it.
-    care_team = config.get("CARE_TEAM_PHONE") or config.get("TWILIO_PHONE_NUMBER", "")
+    # mode can lack one, and there a fictional number stands in (never the navigator's own).
+    care_team = care_team_phone(config)
     return {
         "program": config["PROGRAM_NAME"],
         "care_team": phones.for_humans(care_team),
@@ -72,6 +73,37 @@ def raise_alert(
     # shown to coordinators, never in the logs.
     log.info("alert raised: kind=%s", kind)
     return alert
+
+
+#: ``Message.content_key`` of a caller's words kept from a call (``keep_spoken_words``).
+SPOKEN_KEY = "voice.spoken"
+#: Effects that put a call in front of a person, who must read what the caller said.
+WORDS_KEPT_FOR = {"red_flag", "callback"}
+
+
+def keep_spoken_words(
+    speech: str, kinds: set[str], phone: str, patient_id: int | None
+) -> Message | None:
+    """The words of a spoken warning sign or request for a person, as a row of the call.
+
+    Only these are kept: a nurse must read them to act, and other speech stays unkept, as
+    it may be health information nobody needs. They go to the database, shown to
+    signed-in coordinators on the inbox item and the timeline, and never to the logs.
+    """
+    if not speech.strip() or not kinds & WORDS_KEPT_FOR:
+        return None
+    said = Message(
+        direction="in",
+        channel="voice",
+        phone=phone,
+        patient_id=patient_id,
+        content_key=SPOKEN_KEY,
+        body=speech.strip()[:1000],
+        status="said on a call",
+    )
+    db.session.add(said)
+    db.session.flush()
+    return said
 
 
 def apply(

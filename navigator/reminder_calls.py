@@ -42,6 +42,7 @@ from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from . import delivery, outcomes, reminders, replies
+from .config import care_team_phone
 from .content import LANGUAGES, catalog
 from .conversation import Facts, engine_for
 from .extensions import csrf, db
@@ -59,7 +60,7 @@ csrf.exempt(bp)
 
 def _contact() -> str:
     config = current_app.config
-    return for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"])
+    return for_humans(care_team_phone(config))
 
 
 def _say(language: str, line: str) -> Say:
@@ -238,7 +239,14 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
         return _reading(reminder, language, miss + 1)
     contact = contact_for(reminder.recipient_phone)
     if flag:
-        outcomes.raise_alert("red_flag", contact, reminder.appointment.patient, detail=flag.detail)
+        appointment = reminder.appointment
+        said = outcomes.keep_spoken_words(
+            speech, {"red_flag"}, contact.phone, appointment.patient_id
+        )
+        alert = outcomes.raise_alert(
+            "red_flag", contact, appointment.patient, detail=flag.detail, message=said
+        )
+        alert.appointment_id = appointment.id
     if stop:
         patient = patient_for(reminder.recipient_phone)
         outcomes.record_opt_out(contact, patient, now=utcnow(), channel="voice")
@@ -309,7 +317,7 @@ def recorded(reminder_id: int):
             phone=reminder.recipient_phone,
             patient_id=appointment.patient_id,
             appointment_id=appointment.id,
-            detail=f"recorded message on the reminder call for appointment {appointment.id}",
+            detail="recorded message on a reminder call",
             recording_url=request.form.get("RecordingUrl") or None,
         )
     )

@@ -95,6 +95,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from . import delivery, gsm, outbound, outcomes
+from .config import care_team_phone
 from .content import catalog
 from .extensions import db
 from .logs import failure
@@ -387,7 +388,7 @@ def _values(appointment: Appointment, language: str) -> dict[str, str]:
     return {
         "program": config["PROGRAM_NAME"],
         "place": appointment.location,
-        "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"]),
+        "contact": for_humans(care_team_phone(config)),
         **when(appointment, language),
     }
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from flask import current_app
 
 from .appointments import ACTIVE, upcoming
+from .config import care_team_phone
 from .content import catalog
 from .extensions import db
 from .models import Alert, Appointment, Patient, utcnow
@@ -72,7 +73,7 @@ def _values(patient: Patient, appointment: Appointment | None = None) -> dict:
     config = current_app.config
     values = {
         "program": config["PROGRAM_NAME"],
-        "contact": for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"]),
+        "contact": for_humans(care_team_phone(config)),
     }
     if appointment is not None:
         values.update(when(appointment, patient.language))
@@ -120,7 +121,7 @@ def request_new_time(appointment: Appointment, via: str, now: datetime | None = 
             phone=patient.phone,
             patient_id=patient.id,
             appointment_id=appointment.id,
-            detail=f"appointment {appointment.id}: new time asked by {via}",
+            detail=f"new time asked by {via}",
         )
     )
     db.session.flush()

@@ -350,12 +350,16 @@ def _answer_with_records(here: Position, miss: int, digits: str, speech: str) ->
         patient = db.session.get(Patient, state.patient_id) if state.patient_id else None
         # The phone's position travels in URLs; keep the one the texts remember.
         text_position = contact.menu_node, contact.menu_page
-        outcomes.apply(outcome, contact, patient, now=utcnow(), channel="voice")
+        said = outcomes.keep_spoken_words(speech, kinds, contact.phone, state.patient_id)
+        outcomes.apply(outcome, contact, patient, now=utcnow(), channel="voice", inbound=said)
         contact.menu_node, contact.menu_page = text_position
         db.session.commit()
     elif state is None and "red_flag" in kinds:
         # A hidden number: nobody to call back, but the warning sign still reaches the inbox.
-        outcomes.raise_alert("red_flag", None, None, detail=outcome.effect("red_flag").detail)
+        said = outcomes.keep_spoken_words(speech, kinds, "", None)
+        outcomes.raise_alert(
+            "red_flag", None, None, detail=outcome.effect("red_flag").detail, message=said
+        )
         db.session.commit()
 
     spoken_first = [

@@ -54,3 +54,11 @@ def post_form(client, path: str, data: dict, *, page: str | None = None, **kwarg
     """POST ``data`` to ``path`` with the CSRF token from ``page`` (``path`` by default)."""
     token = csrf_token(client, page or path)
     return client.post(path, data={**data, "csrf_token": token}, **kwargs)
+
+
+def signed_in_nurse(app, client):
+    """Nora Nurse, signed in on ``client``; a module makes it a fixture with
+    ``nurse = pytest.fixture(signed_in_nurse, name="nurse")``."""
+    coordinator = make_coordinator()
+    sign_in(client)
+    return coordinator

@@ -53,31 +53,41 @@ def test_warning_signs_come_first_then_voicemails_reschedules_and_failed_deliver
     )
     db.session.commit()
     html = client.get("/inbox").get_data(as_text=True)
+    ids = {a.detail: a.id for a in db.session.scalars(db.select(Alert))}
     order = [
-        html.index(f"detail-{k}")
+        html.index(f'id="item-{ids[f"detail-{k}"]}"')
         for k in ("red_flag", "stranger", "callback", "voicemail", "reschedule", "delivery_failed")
     ]
     assert order == sorted(order)
     assert "Unknown caller" in html
 
 
-def test_marking_done_records_who_and_when_and_leaves_the_inbox(app, client, nurse, patient):
+def test_closing_an_item_records_who_when_and_the_outcome_and_leaves_the_inbox(
+    app, client, nurse, patient
+):
     alert = Alert(kind="red_flag", phone=patient.phone, patient_id=patient.id, detail="fever")
     db.session.add(alert)
     db.session.commit()
-    response = post_form(client, f"/inbox/{alert.id}/done", {}, page="/inbox")
+    response = post_form(
+        client,
+        f"/inbox/{alert.id}/done",
+        {"outcome": "sent_to_ed", "note": "Spoke with her daughter"},
+        page="/inbox",
+    )
     assert response.status_code == 302
     db.session.expire_all()
     done = db.session.get(Alert, alert.id)
     assert done.resolved_by_id == nurse.id
     assert utcnow() - done.resolved_at < timedelta(minutes=1)
+    assert (done.outcome, done.outcome_note) == ("sent_to_ed", "Spoke with her daughter")
     html = client.get("/inbox").get_data(as_text=True)
-    assert "done by nurse@clinic.test" in html
-    assert "Mark done" not in html
-    event = db.session.scalar(
-        db.select(AuditEvent).filter_by(action="resolve_alert", entity="alert")
-    )
-    assert event.entity_id == alert.id and event.coordinator_id == nurse.id
+    assert "closed by Nora Nurse" in html
+    assert "Called, sent to the emergency department" in html
+    assert f'id="item-{alert.id}"' not in html
+    [event] = db.session.scalars(db.select(AuditEvent).filter_by(action="resolve_alert")).all()
+    assert event.entity == "alert" and event.entity_id == alert.id
+    assert event.coordinator_id == nurse.id and event.patient_id == patient.id
+    assert "Spoke with her daughter" in event.detail
 
 
 def test_marking_done_needs_the_csrf_token(app, client, nurse, patient):
@@ -137,9 +147,9 @@ def test_the_audit_page_lists_who_changed_what_and_when(app, client, nurse, pati
     alert = Alert(kind="callback", phone=patient.phone, patient_id=patient.id)
     db.session.add(alert)
     db.session.commit()
-    post_form(client, f"/inbox/{alert.id}/done", {}, page="/inbox")
+    post_form(client, f"/inbox/{alert.id}/done", {"outcome": "called_patient"}, page="/inbox")
     html = client.get("/audit").get_data(as_text=True)
-    assert "resolve alert" in html and "nurse@clinic.test" in html and "sign in" in html
+    assert "closed an inbox item" in html and "nurse@clinic.test" in html and "sign in" in html
 
 
 RECORDING_SID = "RE" + "ab" * 16

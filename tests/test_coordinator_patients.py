@@ -50,6 +50,11 @@ def enroll(client, **changes):
     return post_form(client, "/patients/new", {**VALID, **changes})
 
 
+def search(client, words: str):
+    """Search the patient list as the page does: a POST, then the results as a GET."""
+    return post_form(client, "/patients", {"q": words}, follow_redirects=True)
+
+
 def count(model) -> int:
     return db.session.scalar(db.select(db.func.count(model.id)))
 
@@ -292,7 +297,7 @@ def test_the_patient_page_shows_the_timeline_in_the_coordinators_zone(
         "Opted out of texts and calls (STOP)",
         "Opted back in to texts (START)",
         "Agreed to texts at enrolment (consent recorded)",
-        "Coordinator: enroll",
+        "Nora Nurse: enrolled the patient",
     ):
         assert words in html, words
     zone = "EST" if at.month in (1, 2, 3, 11, 12) else "EDT"
@@ -502,9 +507,9 @@ def test_the_patient_list_finds_by_name_and_by_number_without_putting_them_in_ur
 ):
     enroll(client)
     enroll(client, name="Beth Jones", phone="617-555-0188")
-    by_name = post_form(client, "/patients", {"q": "ana"}).get_data(as_text=True)
+    by_name = search(client, "ana").get_data(as_text=True)
     assert "Ana Ruiz" in by_name and "Beth Jones" not in by_name
-    found = post_form(client, "/patients", {"q": "0188"}).get_data(as_text=True)
+    found = search(client, "0188").get_data(as_text=True)
     assert "Beth Jones" in found and "Ana Ruiz" not in found
     assert "Beth Jones" in client.get("/patients?q=ana").get_data(as_text=True)  # no GET search
 
@@ -542,20 +547,63 @@ def test_the_patient_list_shows_fifty_a_page_with_next_and_previous(app, client,
     assert "Showing 101–120 of 120" in beyond
 
 
-def test_the_pages_of_a_search_are_posts_that_keep_the_words_searched(app, client, signed_in):
+def test_the_pages_of_a_search_keep_the_words_searched_out_of_the_address(app, client, signed_in):
     _many_patients(60)
-    found = post_form(client, "/patients", {"q": "patient"}).get_data(as_text=True)
-    assert "Showing 1–50 of 60 patients matching your search." in found
-    assert 'name="q" value="patient"' in found and 'name="page" value="2"' in found
-    second = post_form(client, "/patients", {"q": "patient", "page": "2"}, page="/patients")
-    assert "Showing 51–60 of 60" in second.get_data(as_text=True)
+    found = search(client, "patient")
+    html = found.get_data(as_text=True)
+    assert "Showing 1–50 of 60 patients matching your search." in html
+    assert "patient" not in found.request.query_string.decode().lower()
+    [next_page] = re.findall(r'href="(/patients\?[^"]*page=2[^"]*)">Next page', html)
+    assert "patient" not in next_page.partition("?")[2].lower()
+    second = client.get(markup.unescape(next_page)).get_data(as_text=True)
+    assert "Showing 51–60 of 60" in second
 
 
-@pytest.mark.parametrize("typed", ["_", "%", "\\", "a_a", "%Ruiz"])
+def test_back_after_a_search_shows_the_results_again_without_resending_a_form(
+    app, client, signed_in
+):
+    enroll(client)
+    enroll(client, name="Beth Jones", phone="617-555-0188")
+    found = search(client, "beth")
+    assert found.request.method == "GET"  # a 303 to a GET: Back and Reload just work
+    again = client.get(found.request.full_path).get_data(as_text=True)
+    assert "Beth Jones" in again and "Ana Ruiz" not in again
+
+
+@pytest.mark.parametrize(
+    "typed,name",
+    [
+        ("hernandez", "Rosa Hernández"),
+        ("HERNÁNDEZ", "Rosa Hernandez"),
+        ("oconnor", "Mary O'Connor"),
+        ("o connor", "Mary O'Connor"),
+        ("maria jose", "María-José Pérez"),
+        ("peña", "Luz Pena"),
+    ],
+)
+def test_a_name_is_found_whatever_its_accents_capitals_and_punctuation(
+    app, client, signed_in, typed, name
+):
+    enroll(client, name=name)
+    enroll(client, name="Beth Jones", phone="617-555-0188")
+    html = markup.unescape(search(client, typed).get_data(as_text=True))
+    assert name in html and "Beth Jones" not in html
+
+
+def test_a_search_from_another_session_or_too_old_finds_nothing_and_says_so(app, client, signed_in):
+    enroll(client)
+    found = search(client, "ana")
+    other = app.test_client()
+    sign_in(other)
+    html = other.get(found.request.full_path).get_data(as_text=True)
+    assert "That search has expired" in html
+
+
+@pytest.mark.parametrize("typed", ["_", "%", "\\", "a_a", "R%z"])
 def test_search_treats_percent_and_underscore_as_plain_characters(app, client, signed_in, typed):
     enroll(client)
     enroll(client, name="Beth Jones", phone="617-555-0188")
-    html = post_form(client, "/patients", {"q": typed}).get_data(as_text=True)
+    html = search(client, typed).get_data(as_text=True)
     assert "Ana Ruiz" not in html and "Beth Jones" not in html
     assert "No patients match." in html
 
@@ -563,7 +611,7 @@ def test_search_treats_percent_and_underscore_as_plain_characters(app, client, s
 def test_a_name_with_an_underscore_is_found_by_it(app, client, signed_in):
     enroll(client, name="Ana_Ruiz")
     enroll(client, name="Beth Jones", phone="617-555-0188")
-    html = post_form(client, "/patients", {"q": "_"}).get_data(as_text=True)
+    html = search(client, "_").get_data(as_text=True)
     assert "Ana_Ruiz" in html and "Beth Jones" not in html
 
 
@@ -571,5 +619,5 @@ def test_a_name_with_an_underscore_is_found_by_it(app, client, signed_in):
 def test_search_finds_a_number_however_its_digits_are_written(app, client, signed_in, typed):
     enroll(client)
     enroll(client, name="Beth Jones", phone="617-555-0188")
-    html = post_form(client, "/patients", {"q": typed}).get_data(as_text=True)
+    html = search(client, typed).get_data(as_text=True)
     assert "Beth Jones" in html and "Ana Ruiz" not in html

@@ -99,7 +99,8 @@ def test_a_practice_patient_is_made_in_one_click_with_sample_appointments(app, c
     event = db.session.scalar(db.select(AuditEvent).filter_by(action="create_practice_patient"))
     assert event.entity_id == patient.id and event.coordinator_id == nurse.id
     html = client.get("/try").get_data(as_text=True)
-    assert "Practice patient 1 (patient #" in html and 'selected value="p:' in html
+    assert "Practice patient 1 ((202) 555-01" in html and 'selected value="p:' in html
+    assert "patient #" not in html
     assert f"PIN {practice.PIN}" in html and "press 03141960" in html
 
 

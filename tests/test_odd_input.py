@@ -70,7 +70,9 @@ def test_a_text_from_a_sender_that_is_not_a_valid_number_is_recorded_screened_an
 def test_a_nul_byte_in_the_coordinator_search_and_enrolment_is_no_error(app, client):
     make_coordinator()
     sign_in(client)
-    found = post_form(client, "/patients", {"q": "Ana\x00"})
+    searched = post_form(client, "/patients", {"q": "Ana\x00"})
+    assert searched.status_code == 303  # the search is kept, then shown by a GET
+    found = client.get(searched.headers["Location"])
     assert found.status_code == 200
     enrolled = post_form(client, "/patients/new", {**VALID, "name": "Ana\x00 Ruiz"})
     assert enrolled.status_code in (200, 302)

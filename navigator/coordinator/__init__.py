@@ -34,6 +34,8 @@ bp = Blueprint(
 
 #: Endpoints reachable without signing in.
 PUBLIC_ENDPOINTS = {"coordinator.sign_in", "coordinator.static"}
+#: Asked for by a page's script, not by the person: they do not keep a session alive.
+BACKGROUND_ENDPOINTS = {"coordinator.inbox_status"}
 #: What a coordinator signed in with a temporary password may open until they change it.
 TEMPORARY_PASSWORD_ENDPOINTS = {
     "coordinator.account",
@@ -59,9 +61,19 @@ def _require_sign_in():
     and not on a temporary password."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    now = utcnow()
+    if request.endpoint in BACKGROUND_ENDPOINTS:
+        # A page's script: a bare 401 when signed out or idle (the next page the person
+        # opens signs them out and back to it), and never counted as use.
+        if (
+            not current_user.is_authenticated
+            or sessions.idle_too_long(now)
+            or sessions.too_old(now)
+        ):
+            return "", 401
+        return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    now = utcnow()
     if sessions.too_old(now):
         sessions.end()
         flash(
@@ -238,6 +250,7 @@ from . import (  # noqa: F401  (routes on bp)
     feed,
     inbox,
     measures,
+    patient_contact,
     patients,
     phone_change,
     phone_check,

@@ -1,4 +1,7 @@
-"""Appointments per patient: add, edit, move and cancel, each with a confirm step.
+"""Appointments per patient: add, edit, move, cancel and reinstate, each with a confirm step.
+
+A move, a cancellation or a reinstatement can tell the patient by text (change_notices.py);
+the timeline keeps the old and the new time, and a cancellation's reason.
 
 Before anything is saved the coordinator sees the reminders that will go out and when,
 in the patient's zone. The preview runs the real ``appointments``/``reminders`` code
@@ -10,13 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from .. import change_notices
 from ..extensions import db
 from ..models import Appointment, Patient, Reminder, utcnow
 from . import bp
+from .appointment_forms import CancelForm
 from .audit import record_appointment
 from .forms import KIND_LABELS, AppointmentForm, ConfirmForm
+from .inbox_items import appointment_words
 
 ROLE_LABELS = {
     "patient": "Patient",
@@ -95,6 +101,7 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
         .replace(tzinfo=None)
     )
     if current != starts or appointment.timezone != form.timezone.data:
+        before = appointment_words(appointment, with_place=False)
         move(
             appointment,
             starts,
@@ -102,7 +109,7 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
             now=now,
             repeated=form.repeated.data or None,
         )
-        changed.append("moved")
+        changed.append(f"moved from {before} to {appointment_words(appointment, with_place=False)}")
     for name, value in (
         ("kind", form.kind.data),
         ("location", form.location.data.strip()),
@@ -148,12 +155,15 @@ def _edit(patient: Patient, appointment: Appointment | None):
             field.errors.append(str(exc)[:1].upper() + str(exc)[1:])
         else:
             if step == "save":
+                told = ""
                 if changed:
                     action = "create" if appointment is None else "update"
                     record_appointment(f"{action}_appointment", saved, ", ".join(changed))
+                    if _moved(changed) and appointment is not None and _tell(request.form):
+                        told = " " + TOLD[change_notices.notify(saved, "moved", now)]
                 db.session.commit()
                 flash(
-                    "Appointment saved. Its reminders are planned."
+                    ("Appointment saved. Its reminders are planned." + told)
                     if changed
                     else "Nothing changed.",
                     "success",
@@ -170,6 +180,7 @@ def _edit(patient: Patient, appointment: Appointment | None):
                 planned=planned,
                 kind_label=KIND_LABELS.get(form.kind.data, form.kind.data),
                 changed=changed,
+                moved=appointment is not None and _moved(changed),
             )
     status = 422 if request.method == "POST" and step != "edit" else 200
     return render_template(
@@ -204,18 +215,22 @@ def cancel_appointment(appointment_id: int):
     if appointment.status == "cancelled":
         flash("This appointment was already cancelled. Nothing changed.", "info")
         return redirect(back)
-    form = ConfirmForm()
+    form = CancelForm()
     if form.validate_on_submit():
-        cancel(appointment, now=utcnow())
-        record_appointment("cancel_appointment", appointment)
+        now = utcnow()
+        cancel(appointment, now=now)
+        reason = (form.reason.data or "").strip()
+        record_appointment("cancel_appointment", appointment, f"reason: {reason}" if reason else "")
+        told = TOLD[change_notices.notify(appointment, "cancelled", now)] if form.tell.data else ""
         db.session.commit()
-        flash("Appointment cancelled. Its pending reminders will not go out.", "success")
+        flash(f"Appointment cancelled. Its pending reminders will not go out. {told}", "success")
         return redirect(back)
     pending = db.session.scalars(
         db.select(Reminder)
         .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
         .order_by(Reminder.due_at)
     ).all()
+    status = 422 if request.method == "POST" else 200
     return render_template(
         "coordinator/appointment_cancel.html",
         form=form,
@@ -223,4 +238,55 @@ def cancel_appointment(appointment_id: int):
         patient=appointment.patient,
         pending=pending,
         kind_label=KIND_LABELS.get(appointment.kind, appointment.kind),
+    ), status
+
+
+@bp.post("/appointments/<int:appointment_id>/reinstate")
+def reinstate_appointment(appointment_id: int):
+    """Undo a cancellation: the appointment is scheduled again, its reminders planned again,
+    and the patient told (by the same rules as any change).
+
+    :raise 400: without a valid CSRF token.
+    """
+    from .. import reminders
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    appointment = db.first_or_404(
+        db.select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
+    back = url_for("coordinator.patient", patient_id=appointment.patient_id) + "#appointments"
+    now = utcnow()
+    if appointment.status != "cancelled":
+        flash("This appointment is not cancelled. Nothing changed.", "info")
+        return redirect(back)
+    if appointment.starts_at <= now:
+        flash("This appointment's time has passed: add a new one instead.", "warning")
+        return redirect(back)
+    appointment.status = "scheduled"
+    db.session.flush()
+    reminders.replace_pending(appointment, now)
+    record_appointment("reinstate_appointment", appointment)
+    told = TOLD[change_notices.notify(appointment, "reinstated", now)]
+    db.session.commit()
+    flash(f"Appointment is back on. Its reminders are planned again. {told}", "success")
+    return redirect(back)
+
+
+#: What the coordinator is told after a change notice was tried (change_notices.notify).
+TOLD = {
+    "sent": "The patient was sent a text about it.",
+    "opted out": "The patient opted out of texts, so they were not told: call them.",
+    "left to a person": "The patient could not be texted now: it is in the inbox to tell them.",
+}
+
+
+def _moved(changed: list[str]) -> bool:
+    return any(change.startswith("moved") for change in changed)
+
+
+def _tell(form) -> bool:
+    return form.get("tell_patient") == "y"

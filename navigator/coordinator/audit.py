@@ -1,17 +1,22 @@
 """The audit trail: who changed what, and when; and the page that lists it.
 
 ``record`` adds a row to the current transaction, so an audit row is written exactly
-when the change it describes is committed. Details name fields and ids, not values:
-the trail says "edited phone", not the number.
+when the change it describes is committed: one row a change, naming the patient it
+concerns. Opening a patient's record and listening to a voicemail are recorded too
+(``VIEW_ACTIONS``). Details name fields, not values: "edited phone", not the number.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import render_template, request
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import AuditEvent, Coordinator
+from ..models import AuditEvent, Coordinator, Patient
 from . import bp
 
 PAGE_SIZE = 50
@@ -23,8 +28,13 @@ def record(
     entity_id: int | None = None,
     detail: str = "",
     coordinator_id: int | None = None,
+    patient_id: int | None = None,
 ) -> AuditEvent:
-    """Add an audit row to the session (the caller commits it with the change)."""
+    """Add an audit row to the session (the caller commits it with the change).
+
+    ``patient_id`` names the patient concerned (implied when the record is a patient), so
+    the change shows on their timeline and the log can be filtered by patient.
+    """
     if coordinator_id is None and current_user and current_user.is_authenticated:
         coordinator_id = current_user.id
     event = AuditEvent(
@@ -32,6 +42,7 @@ def record(
         action=action,
         entity=entity,
         entity_id=entity_id,
+        patient_id=patient_id or (entity_id if entity == "patient" else None),
         detail=detail[:2000],
     )
     db.session.add(event)
@@ -39,12 +50,44 @@ def record(
 
 
 def record_appointment(action: str, appointment, what: str = "") -> None:
-    """An appointment change, filed under the appointment and under its patient, whose page
-    shows it on the timeline; ``what`` lists what changed."""
-    tail = f"; {what}" if what else ""
-    record(action, "appointment", appointment.id, f"patient #{appointment.patient_id}{tail}")
-    tail = f": {what}" if what else ""
-    record(action, "patient", appointment.patient_id, f"appointment #{appointment.id}{tail}")
+    """An appointment change: one row, filed under the appointment and naming its patient
+    (whose timeline shows it); ``what`` says what changed, in words."""
+    from .inbox_items import appointment_words
+
+    detail = appointment_words(appointment)
+    record(
+        action,
+        "appointment",
+        appointment.id,
+        f"{detail}: {what}" if what else detail,
+        patient_id=appointment.patient_id,
+    )
+
+
+#: Actions that record someone looking, not changing: in the log, not on the timeline.
+VIEW_ACTIONS = ("view_patient", "listen_voicemail")
+#: How actions read in the log and on the timeline.
+ACTION_WORDS = {
+    "resolve_alert": "closed an inbox item",
+    "reopen_alert": "reopened an inbox item",
+    "claim_alert": "took an inbox item",
+    "assign_alert": "assigned an inbox item",
+    "view_patient": "opened the patient's record",
+    "listen_voicemail": "listened to a voicemail",
+    "enroll": "enrolled the patient",
+    "edit": "changed details",
+    "text_patient": "texted the patient",
+    "call_patient": "called the patient",
+    "create_appointment": "added an appointment",
+    "update_appointment": "changed an appointment",
+    "cancel_appointment": "cancelled an appointment",
+    "reinstate_appointment": "reinstated an appointment",
+}
+
+
+@bp.app_template_filter("action_words")
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action.replace("_", " "))
 
 
 #: What command-line changes say in the audit log, where a coordinator's email would be.
@@ -53,15 +96,82 @@ FROM_COMMAND_LINE = "from the command line"
 
 @bp.get("/audit")
 def audit_log():
-    """The newest changes first, fifty a page."""
+    """The newest changes and record views first, fifty a page, filtered by who, which
+    patient, what and when (ids and dates only in the address, never names)."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows = db.session.execute(
-        db.select(AuditEvent, Coordinator.email)
+    filters = _filters()
+    query = (
+        db.select(AuditEvent, Coordinator, Patient)
         .outerjoin(Coordinator, Coordinator.id == AuditEvent.coordinator_id)
+        .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
+        .where(*filters.conditions())
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render_template(
-        "coordinator/audit.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE
     )
+    rows = db.session.execute(query).all()
+    return render_template(
+        "coordinator/audit.html",
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        more=len(rows) > PAGE_SIZE,
+        filters=filters,
+        coordinators=db.session.scalars(db.select(Coordinator).order_by(Coordinator.email)).all(),
+        actions=sorted(
+            db.session.scalars(db.select(AuditEvent.action).distinct()).all(), key=action_words
+        ),
+        patient=db.session.get(Patient, filters.patient) if filters.patient else None,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
+
+
+@dataclass
+class AuditFilters:
+    """What the audit log is narrowed to; each is optional."""
+
+    who: int | None = None
+    patient: int | None = None
+    action: str = ""
+    since: date | None = None
+    until: date | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def conditions(self) -> list:
+        zone = ZoneInfo(getattr(current_user, "timezone", None) or "UTC")
+        found = []
+        if self.who:
+            found.append(AuditEvent.coordinator_id == self.who)
+        if self.patient:
+            found.append(AuditEvent.patient_id == self.patient)
+        if self.action:
+            found.append(AuditEvent.action == self.action)
+        if self.since:
+            found.append(AuditEvent.created_at >= _utc_midnight(self.since, zone))
+        if self.until:
+            found.append(
+                AuditEvent.created_at < _utc_midnight(self.until + timedelta(days=1), zone)
+            )
+        return found
+
+
+def _utc_midnight(day: date, zone: ZoneInfo) -> datetime:
+    local = datetime.combine(day, time()).replace(tzinfo=zone)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def _filters() -> AuditFilters:
+    args = request.args
+    filters = AuditFilters(
+        who=args.get("who", type=int),
+        patient=args.get("patient", type=int),
+        action=args.get("action", "").strip()[:60],
+    )
+    for name, label in (("since", "From"), ("until", "To")):
+        text = args.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            setattr(filters, name, date.fromisoformat(text))
+        except ValueError:
+            filters.problems.append(f"{label}: enter a date like 2026-12-01.")
+    return filters

@@ -25,22 +25,38 @@ def _described(field, extra_hint: bool) -> tuple[list[str], Markup]:
 
 def _attrs(field, ids: list[str], attrs: dict) -> dict:
     attrs = dict(attrs)
-    if ids:
-        attrs["aria-describedby"] = " ".join(ids)
+    if ids or attrs.get("aria-describedby"):
+        attrs["aria-describedby"] = " ".join([*ids, *attrs.get("aria-describedby", "").split()])
     if field.errors:
         attrs["aria-invalid"] = "true"
     attrs.setdefault("required", False)  # the server checks; the browser must not block it
     return attrs
 
 
+def _limit(field, ids: list[str], attrs: dict) -> Markup:
+    """A field's length limit, shown with a live counter (static/app.js) and never enforced
+    by the browser: ``maxlength`` would silently cut a pasted "...3rd floor east wing" to
+    "...3", where the server refuses it with a message at the field instead."""
+    limit = getattr(field.flags, "maxlength", None)
+    if not limit:
+        return Markup("")
+    attrs["maxlength"] = False
+    attrs["data-max"] = limit
+    attrs["data-counter"] = f"{field.id}-count"
+    ids.append(f"{field.id}-count")
+    return Markup(f'<p class="hint counter" id="{field.id}-count">Up to {limit} characters.</p>')
+
+
 def text_field(field, **attrs) -> Markup:
-    """A labelled input, select or textarea with its hint and error."""
+    """A labelled input, select or textarea with its hint, its length limit and error."""
     ids, described = _described(field, True)
     label = escape(field.label.text)
+    counter = _limit(field, ids, attrs)
     widget = field(**_attrs(field, ids, attrs))
     css = "field field--error" if field.errors else "field"
     return Markup(
-        f'<div class="{css}"><label for="{field.id}">{label}</label>{described}{widget}</div>'
+        f'<div class="{css}"><label for="{field.id}">{label}</label>{described}{widget}'
+        f"{counter}</div>"
     )
 
 

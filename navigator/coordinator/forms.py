@@ -27,6 +27,7 @@ from ..appointments import LOCATION_MAX, PREP_MAX
 from ..models import APPOINTMENT_KINDS
 from ..patients import EnrollmentError, check_mrn, check_timezone
 from ..phones import InvalidPhone, to_e164
+from .identity_fields import IdentityFields
 from .password_strength import StrongPassword
 
 #: Zones offered in pickers; any IANA zone typed by hand is also accepted server side.
@@ -344,7 +345,7 @@ class PatientForm(FlaskForm):
         return to_e164(self.phone.data)
 
 
-class PatientEditForm(PatientForm):
+class PatientEditForm(PatientForm, IdentityFields):
     """Changing an enrolled patient's preferences. The number is the patient's identity
     (opt-out state and conversations hang on it), so it is not edited here."""
 
@@ -412,7 +413,7 @@ class ConsentFields(FlaskForm):
         return "\n".join(line for name, line in DISCLOSURES if getattr(self, name).data)
 
 
-class EnrollForm(PatientForm, ConsentFields):
+class EnrollForm(PatientForm, IdentityFields, ConsentFields):
     """Everything about a new patient, with their consent to texts, and when a recurrence
     was first suspected if that is known (day 0 of the worklist and the measures)."""
 

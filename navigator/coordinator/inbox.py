@@ -2,38 +2,49 @@
 
 Order: warning signs first, then voicemails and callback requests, reschedule requests,
 failed deliveries; oldest first within each, since the longest wait matters most.
-Marking an item done records who and when.
+Each item tells its story (inbox_items.py); a coordinator claims it or assigns it to a
+colleague, and closes it with an outcome and a note that reach the timeline and the
+audit log, which can be undone the same day. Warning signs nobody claimed in time are
+shown as overdue.
 """
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import case
+from sqlalchemy.orm import aliased
 
 from .. import reminders
+from ..config import care_team_phone
 from ..content import catalog
 from ..extensions import db
-from ..models import Alert, Coordinator, Message, Patient, Reminder, utcnow
+from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from ..phones import for_humans
-from . import bp
+from . import bp, inbox_items
 from .audit import record
 from .forms import ConfirmForm
+from .inbox_forms import AssignForm, CloseForm
 from .patients import ALERT_LABELS
 
-PRIORITY = (
-    "red_flag",
-    "voicemail",
-    "callback",
-    "identity_locked",
-    "reschedule",
-    "delivery_failed",
-)
+PRIORITY = ALERT_KINDS  # listed there in the order a person should see them
 GROUPS = [
     ("red_flag", "Warning signs"),
     ("voicemail", "Voicemails and callback requests"),
-    ("reschedule", "Reschedule requests"),
+    ("reschedule", "Appointments: reschedule requests and changes to tell"),
     ("delivery_failed", "Failed deliveries"),
 ]
 GROUP_OF = {
@@ -42,6 +53,7 @@ GROUP_OF = {
     "callback": "voicemail",
     "identity_locked": "voicemail",  # someone should call the patient
     "reschedule": "reschedule",
+    "notice_waiting": "reschedule",  # a change a person must tell the patient about
     "delivery_failed": "delivery_failed",
 }
 
@@ -65,14 +77,16 @@ def open_alerts() -> list[tuple[Alert, Patient | None]]:
 
 @bp.get("/inbox")
 def inbox():
-    """What needs a person now, and what was done most recently."""
+    """What needs a person now, each item telling its story, and what was done today."""
+    now = utcnow()
     groups = {key: [] for key, _ in GROUPS}
-    for alert, patient in open_alerts():
-        groups[GROUP_OF.get(alert.kind, "delivery_failed")].append((alert, patient))
+    for item in inbox_items.items(open_alerts(), now):
+        groups[GROUP_OF.get(item.alert.kind, "delivery_failed")].append(item)
+    closer = aliased(Coordinator)
     done = db.session.execute(
-        db.select(Alert, Patient, Coordinator)
+        db.select(Alert, Patient, closer)
         .outerjoin(Patient, Patient.id == Alert.patient_id)
-        .outerjoin(Coordinator, Coordinator.id == Alert.resolved_by_id)
+        .outerjoin(closer, closer.id == Alert.resolved_by_id)
         .where(Alert.resolved_at.is_not(None))
         .order_by(Alert.resolved_at.desc())
         .limit(20)
@@ -81,33 +95,160 @@ def inbox():
         "coordinator/inbox.html",
         groups=groups,
         titles=dict(GROUPS),
-        done=done,
+        done=[(a, p, c, undoable(a, now)) for a, p, c in done],
         labels=ALERT_LABELS,
+        outcomes=inbox_items.OUTCOMES,
+        coordinators=_colleagues(),
         form=ConfirmForm(),
+        overdue_minutes=int(inbox_items.overdue_after().total_seconds() // 60),
     )
 
 
-def mark_done(alert: Alert) -> None:
-    """The item is dealt with: who and when, and the audit row; the caller commits."""
+def _colleagues() -> list[Coordinator]:
+    return db.session.scalars(
+        db.select(Coordinator).where(Coordinator.active).order_by(Coordinator.email)
+    ).all()
+
+
+def display_name(coordinator: Coordinator | None) -> str:
+    """A coordinator as colleagues know them: their name, else their email."""
+    if coordinator is None:
+        return "someone"
+    return coordinator.name or coordinator.email
+
+
+def mark_done(alert: Alert, outcome: str = "", note: str = "") -> None:
+    """The item is dealt with: who, when, how, and one audit row; the caller commits.
+
+    The audit row names the patient, so the outcome and note show on their timeline too.
+    """
     alert.resolved_at = utcnow()
     alert.resolved_by_id = current_user.id
-    record("resolve_alert", "alert", alert.id, alert.kind)
+    alert.outcome = outcome or None
+    alert.outcome_note = note or None
+    said = inbox_items.OUTCOMES.get(outcome, "")
+    detail = ALERT_LABELS.get(alert.kind, alert.kind)
+    if said:
+        detail += f". Outcome: {said}"
+    if note:
+        detail += f". Note: {note}"
+    record("resolve_alert", "alert", alert.id, detail, patient_id=alert.patient_id)
+
+
+def undoable(alert: Alert, now) -> bool:
+    """Closed today, in the signed-in coordinator's day: it can still be reopened."""
+    if alert.resolved_at is None:
+        return False
+    zone = ZoneInfo(current_user.timezone or "UTC")
+    day = now.replace(tzinfo=UTC).astimezone(zone).date()
+    return alert.resolved_at.replace(tzinfo=UTC).astimezone(zone).date() == day
+
+
+@bp.app_context_processor
+def _inbox_counts() -> dict:
+    """Every signed-in page shows the open count on the Inbox link and in its title."""
+    if not current_user.is_authenticated:
+        return {}
+    return {
+        "inbox_open": inbox_items.open_count(),
+        "inbox_newest_warning": inbox_items.newest_warning_sign(),
+    }
+
+
+@bp.get("/inbox/status")
+def inbox_status():
+    """What the page's script polls (static/inbox.js): counts and ids, no patient data.
+
+    A background poll is not use: it does not keep an idle session alive (see
+    ``BACKGROUND_ENDPOINTS``).
+    """
+    return jsonify(
+        open=inbox_items.open_count(),
+        newest_warning_sign=inbox_items.newest_warning_sign(),
+    )
+
+
+@bp.app_template_filter("coordinator_name")
+def coordinator_name(coordinator: Coordinator | None) -> str:
+    return display_name(coordinator)
+
+
+@bp.app_template_filter("who")
+def who_filter(patient: Patient | None) -> str:
+    return inbox_items.who_of(patient)
+
+
+def _back():
+    return redirect(url_for("coordinator.inbox"))
 
 
 @bp.post("/inbox/<int:alert_id>/done")
 def resolve(alert_id: int):
-    """Mark an inbox item done, recording who and when."""
-    form = ConfirmForm()
+    """Close an inbox item with an outcome from the short list and an optional note.
+
+    :raise 400: without a valid CSRF token. A missing outcome is refused with a message,
+        changing nothing.
+    """
+    form = CloseForm()
+    alert = db.get_or_404(Alert, alert_id)
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        problems = [e for field in (form.outcome, form.note) for e in field.errors]
+        flash("Not closed. " + " ".join(problems), "error")
+        return _back()
+    if alert.resolved_at is not None:
+        flash("This item was already closed by a colleague. Nothing changed.", "info")
+        return _back()
+    mark_done(alert, form.outcome.data, (form.note.data or "").strip())
+    db.session.commit()
+    label = ALERT_LABELS.get(alert.kind, alert.kind).lower()
+    flash(f"Closed: {label}. You can undo this today from Recently done.", "success")
+    return _back()
+
+
+@bp.post("/inbox/<int:alert_id>/claim")
+def claim(alert_id: int):
+    """Take an item (or give it to a colleague, with ``owner``): others see who has it."""
+    form = AssignForm()
     if not form.validate_on_submit():
         abort(400)
     alert = db.get_or_404(Alert, alert_id)
-    if alert.resolved_at is None:
-        mark_done(alert)
-        if alert.patient_id:
-            record("resolve_alert", "patient", alert.patient_id, f"{alert.kind} #{alert.id}")
-        db.session.commit()
-        flash(f"Marked done: {ALERT_LABELS.get(alert.kind, alert.kind).lower()}.", "success")
-    return redirect(url_for("coordinator.inbox"))
+    if alert.resolved_at is not None:
+        flash("This item is already closed. Nothing changed.", "info")
+        return _back()
+    chosen = form.owner.data or str(current_user.id)
+    owner = next((c for c in _colleagues() if str(c.id) == chosen), None)
+    if owner is None:
+        abort(400)
+    alert.owner_id, alert.owned_at = owner.id, utcnow()
+    action = "claim_alert" if owner.id == current_user.id else "assign_alert"
+    record(action, "alert", alert.id, f"owner: {display_name(owner)}", patient_id=alert.patient_id)
+    db.session.commit()
+    who = "you" if owner.id == current_user.id else display_name(owner)
+    flash(f"{ALERT_LABELS.get(alert.kind, alert.kind)}: now with {who}.", "success")
+    return _back()
+
+
+@bp.post("/inbox/<int:alert_id>/reopen")
+def reopen(alert_id: int):
+    """Undo closing an item, the same day: it is open again, with its owner kept.
+
+    :raise 400: without a valid CSRF token.
+    """
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    alert = db.get_or_404(Alert, alert_id)
+    if not undoable(alert, utcnow()):
+        flash("Only items closed today can be reopened. Nothing changed.", "warning")
+        return _back()
+    alert.resolved_at = alert.resolved_by_id = None
+    alert.outcome = alert.outcome_note = None
+    label = ALERT_LABELS.get(alert.kind, alert.kind)
+    record("reopen_alert", "alert", alert.id, label, patient_id=alert.patient_id)
+    db.session.commit()
+    flash(f"Reopened: {label.lower()}. It is back in the inbox.", "success")
+    return _back()
 
 
 @bp.app_template_test("playable")
@@ -134,7 +275,7 @@ def voicemail(alert_id: int):
             title="The voicemail cannot be played",
             text=exc.reason,
         ), exc.status
-    record("listen_voicemail", "alert", alert.id)
+    record("listen_voicemail", "alert", alert.id, patient_id=alert.patient_id)
     db.session.commit()
     return Response(
         audio,
@@ -154,7 +295,7 @@ def call_script(message: Message) -> str:
         return ""
     language = reminders.language_for(reminder)
     config = current_app.config
-    contact = for_humans(config.get("CARE_TEAM_PHONE") or config["TWILIO_PHONE_NUMBER"])
+    contact = for_humans(care_team_phone(config))
     menu = catalog().render("reminders.voice.menu", language, contact=contact)
     return " ".join([*reminders.voice_lines(reminder), menu])
 

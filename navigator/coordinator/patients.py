@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -31,15 +31,18 @@ from ..models import (
     PatientEvent,
     utcnow,
 )
+from ..name_search import fold
 from ..patient_events import record as record_event
 from ..patients import EnrollmentError, NewPatient, enroll
 from ..phones import to_e164
 from ..workup_path import STEP_LABELS
 from ..workups import BARRIER_LABELS, Barrier, CoordinatorNote
-from . import bp
-from .audit import record
+from . import bp, searches
+from .audit import VIEW_ACTIONS, action_words, record
 from .barriers import barriers_of
+from .caregiver_consent import confirm_caregiver
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
+from .identity_fields import apply_identity, phone_check_state
 from .preferences import apply_caregiver, apply_detailed_texts
 from .results import changes, results_of
 from .workup import order_warnings, study_views, workup_for
@@ -53,6 +56,7 @@ ALERT_LABELS = {
     "callback": "Asked for a call back",
     "identity_locked": f"Phone check locked after {identity_check.TRIES} wrong tries",
     "reschedule": "Asked to reschedule",
+    "notice_waiting": "Appointment change to tell the patient",
     "delivery_failed": "Message not delivered",
 }
 
@@ -61,20 +65,20 @@ ALERT_LABELS = {
 PAGE_SIZE = 50
 
 
-@bp.route("/patients", methods=["GET", "POST"])
+@bp.get("/patients")
 def patients():
-    """Every enrolled patient, newest first, fifty a page, with a search by name or number.
+    """Every enrolled patient, newest first, fifty a page, or those a search found.
 
-    The search is a POST so that names and numbers never land in URLs, access logs or
-    browser history; the pages of a search are POSTs too, carrying the words searched.
+    A search is sent as a POST (``search_patients``), kept in the session under a short
+    random token, and shown here as a GET of that token: so Back and Reload work, and
+    names and numbers never land in URLs, access logs or browser history.
     """
-    form = SearchForm()
-    query = (form.q.data or "").strip() if form.validate_on_submit() else ""
+    query = searches.query_for(request.args.get("s", ""))
+    form = SearchForm(formdata=None, q=query)
     condition = _matching(query)
     total = db.session.scalar(db.select(db.func.count(Patient.id)).where(condition))
     pages = max(1, -(-total // PAGE_SIZE))
-    asked = (request.form if request.method == "POST" else request.args).get("page", 1, type=int)
-    page = min(max(asked or 1, 1), pages)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     found = db.session.scalars(
         db.select(Patient)
         .where(condition)
@@ -82,10 +86,13 @@ def patients():
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
+    expired = bool(request.args.get("s")) and not query
     return render_template(
         "coordinator/patients.html",
         patients=found,
         q=query,
+        token=request.args.get("s", "") if query else "",
+        expired=expired,
         form=form,
         page=page,
         pages=pages,
@@ -95,12 +102,31 @@ def patients():
     )
 
 
+@bp.post("/patients")
+def search_patients():
+    """Keep the words searched in the session and show the results as a GET (303)."""
+    form = SearchForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return redirect(url_for("coordinator.patients"), 303)
+    query = (form.q.data or "").strip()
+    if not query:
+        return redirect(url_for("coordinator.patients"), 303)
+    return redirect(url_for("coordinator.patients", s=searches.remember(query)), 303)
+
+
 def _matching(query: str):
-    """Patients whose name holds ``query`` (% and _ are plain characters, not wildcards),
-    or whose number holds its digits, when it has at least four: "555-0143", "(617) 555"."""
+    """Patients whose folded name holds the folded query (accents, case and punctuation
+    ignored: "hernandez" finds "Hernández", "oconnor" "O'Connor"), or whose number holds its
+    digits, when it has at least four, however written: "555-0143", "(617) 555", "+1 617"."""
     if not query:
         return db.true()
-    condition = Patient.name.icontains(query, autoescape=True)
+    folded = fold(query)
+    if folded:
+        condition = Patient.search_name.contains(folded, autoescape=True)
+    else:  # only punctuation ("_"): look for it as typed
+        condition = Patient.name.icontains(query, autoescape=True)
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) >= 4:
         condition = condition | Patient.phone.contains(digits)
@@ -145,6 +171,8 @@ def enroll_patient():
         patient = _save_enrolment(form)
         if patient is not None:
             send_confirmation(patient)
+            for caregiver in patient.caregivers:
+                confirm_caregiver(caregiver)
             return redirect(url_for("coordinator.patient", patient_id=patient.id))
     status = 422 if request.method == "POST" else 200
     return render_template("coordinator/enroll.html", form=form), status
@@ -155,7 +183,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
     existing = db.session.scalar(db.select(Patient).filter_by(phone=to_e164(form.phone.data)))
     if existing is not None:
         form.phone.errors.append(
-            f"This number is already enrolled (patient #{existing.id}). "
+            f"This number is already enrolled, as {existing.name}. "
             "Open their page from the patient list instead of enrolling again."
         )
         return None
@@ -182,6 +210,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
         if caregiver:
             parts.append(caregiver)
         parts.append("detailed texts" if patient.detailed_texts else "short texts")
+        parts += apply_identity(patient, form)
         record("enroll", "patient", patient.id, ", ".join(parts))
         _record_consent_to_texts(patient, now)
         db.session.commit()
@@ -223,6 +252,9 @@ def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
         return
     from ..outbound import SendError, send_sms  # built alongside; imported when used
 
+    if patient.channel == "voice":
+        _call_confirmation(patient, done)
+        return
     body = catalog().render(
         "prompts.sms.start", patient.language, program=current_app.config["PROGRAM_NAME"]
     )
@@ -256,6 +288,34 @@ def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
     flash(f"{done}. The confirmation text was sent.", "success")
 
 
+def _call_confirmation(patient: Patient, done: str) -> None:
+    """A patient who chose calls hears the confirmation on a call (confirmation_calls.py)."""
+    from ..confirmation_calls import CALL_KEY
+    from ..outbound import SendError, deliver, prepare_call, public_url
+
+    call = prepare_call(patient.phone, patient_id=patient.id)
+    call.content_key = CALL_KEY
+    try:
+        deliver(call, url=public_url(f"/twilio/confirmation-call/{call.id}"))
+    except SendError:
+        db.session.add(
+            Alert(
+                kind="delivery_failed",
+                phone=patient.phone,
+                patient_id=patient.id,
+                message_id=call.id,
+                detail="opt-in confirmation call not placed",
+            )
+        )
+        db.session.commit()
+        flash(
+            f"{done}, but the confirmation call could not be placed. It is in the inbox.", "warning"
+        )
+        return
+    db.session.commit()
+    flash(f"{done}. The patient chose calls, so the confirmation was placed as a call.", "success")
+
+
 @dataclass
 class Event:
     at: datetime
@@ -263,6 +323,7 @@ class Event:
     title: str
     detail: str = ""
     status: str = ""
+    anchor: str = ""  # the id an inbox item links to ("msg-12", "alert-3")
 
 
 def timeline(patient: Patient) -> list[Event]:
@@ -273,6 +334,14 @@ def timeline(patient: Patient) -> list[Event]:
         .where((Message.patient_id == patient.id) | (Message.phone == patient.phone))
         .order_by(Message.id.desc())
     ).all()
+    senders = {
+        c.id: c.name or c.email
+        for c in db.session.scalars(
+            db.select(Coordinator).where(
+                Coordinator.id.in_({m.coordinator_id for m in messages if m.coordinator_id})
+            )
+        )
+    }
     for m in messages:
         who = "" if m.phone == patient.phone else f" ({m.phone})"
         if m.channel == "voice":
@@ -281,19 +350,26 @@ def timeline(patient: Patient) -> list[Event]:
         else:
             kind = "text-in" if m.direction == "in" else "text-out"
             title = ("Text from patient" if m.direction == "in" else "Text to patient") + who
+            if m.direction == "out" and m.coordinator_id in senders:
+                title += f" from {senders[m.coordinator_id]}"
             if m.direction == "out" and m.transport == "outbox":
                 title += " (outbox)"
-        events.append(Event(m.created_at, kind, title, m.body, _delivery(m)))
+        events.append(Event(m.created_at, kind, title, m.body, _delivery(m), f"msg-{m.id}"))
     for a in db.session.scalars(db.select(Alert).filter_by(patient_id=patient.id)):
         state = f"done {a.resolved_at:%Y-%m-%d}" if a.resolved_at else "open"
-        events.append(
-            Event(a.created_at, "alert", ALERT_LABELS.get(a.kind, a.kind), a.detail, state)
-        )
+        title = ALERT_LABELS.get(a.kind, a.kind)
+        events.append(Event(a.created_at, "alert", title, a.detail, state, f"alert-{a.id}"))
     events += _patient_events(patient)
+    audited = set(
+        db.session.scalars(
+            db.select(AuditEvent.entity_id).where(
+                AuditEvent.entity == "appointment", AuditEvent.action == "cancel_appointment"
+            )
+        )
+    )
     for appt in patient.appointments:
-        # Cancelling is final (and may come from the command line, which has no audit
-        # row), so the current status is a faithful record of it.
-        if appt.status == "cancelled":
+        # A cancellation made before changes were audited is known from its status alone.
+        if appt.status == "cancelled" and appt.id not in audited:
             events.append(
                 Event(
                     appt.updated_at,
@@ -302,19 +378,19 @@ def timeline(patient: Patient) -> list[Event]:
                 )
             )
     events += _notes_and_barriers(patient)
-    for change in db.session.scalars(
-        db.select(AuditEvent)
-        .filter_by(entity="patient", entity_id=patient.id)
+    for change, coordinator in db.session.execute(
+        db.select(AuditEvent, Coordinator)
+        .outerjoin(Coordinator, Coordinator.id == AuditEvent.coordinator_id)
+        .where(
+            (AuditEvent.patient_id == patient.id)
+            | ((AuditEvent.entity == "patient") & (AuditEvent.entity_id == patient.id))
+        )
+        .where(AuditEvent.action.not_in(VIEW_ACTIONS))
         .where(AuditEvent.action.not_in(SHOWN_ON_THEIR_OWN))
     ):
-        events.append(
-            Event(
-                change.created_at,
-                "change",
-                "Coordinator: " + change.action.replace("_", " "),
-                change.detail,
-            )
-        )
+        who = (coordinator.name or coordinator.email) if coordinator else "Command line"
+        title = f"{who}: {action_words(change.action)}"
+        events.append(Event(change.created_at, "change", title, change.detail))
     # A stable sort: rows read newest first stay so when two share a time.
     events.sort(key=lambda e: e.at, reverse=True)
     return events
@@ -393,7 +469,10 @@ def _delivery(message: Message) -> str:
 @bp.get("/patients/<int:patient_id>")
 def patient(patient_id: int):
     """One patient: details, consent, appointments, workup and the timeline."""
-    return patient_page(db.get_or_404(Patient, patient_id))
+    patient = db.get_or_404(Patient, patient_id)
+    record("view_patient", "patient", patient.id)  # looking is access to health data
+    db.session.commit()
+    return patient_page(patient)
 
 
 def patient_page(patient: Patient, **forms):
@@ -422,6 +501,7 @@ def patient_page(patient: Patient, **forms):
         events=timeline(patient),
         appointments=upcoming,
         kind_labels=KIND_LABELS,
+        phone_check=phone_check_state(patient, contact),
         open_alerts=db.session.scalar(
             db.select(db.func.count(Alert.id)).where(
                 Alert.patient_id == patient.id, Alert.resolved_at.is_(None)

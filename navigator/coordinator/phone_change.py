@@ -53,8 +53,7 @@ def _refusal(patient: Patient, phone: str) -> str | None:
     other = db.session.scalar(db.select(Patient).filter_by(phone=phone))
     if other is not None:
         return (
-            f"This number is already enrolled (patient #{other.id}). "
-            "Two patients cannot share a number."
+            f"This number is already enrolled, as {other.name}. Two patients cannot share a number."
         )
     return None
 

@@ -20,7 +20,9 @@ from ..patients import check_mrn
 from ..phones import to_e164
 from . import bp
 from .audit import record
+from .caregiver_consent import confirm_caregiver
 from .forms import PatientEditForm, PatientForm
+from .identity_fields import apply_identity
 
 #: Patient fields the edit form sets directly, with the words the audit log uses.
 PLAIN_FIELDS = {
@@ -93,6 +95,8 @@ def _form_for(patient: Patient) -> PatientEditForm:
         form.detailed_texts.data = "yes" if patient.detailed_texts else "no"
         form.detailed_told_not_secure.data = bool(patient.detailed_texts)
         form.mrn.data, form.mrn_authority.data = patient.mrn, patient.mrn_authority
+        if patient.date_of_birth:
+            form.date_of_birth.data = patient.date_of_birth.isoformat()
         if caregiver is not None:
             form.caregiver_phone.data = caregiver.phone
             form.caregiver_name.data = caregiver.name
@@ -107,7 +111,11 @@ def edit_patient(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
     form = _form_for(patient)
     if form.validate_on_submit():
+        had = {c.phone for c in patient.caregivers}
         changed = _save(patient, form)
+        for caregiver in patient.caregivers:
+            if caregiver.phone not in had:  # a new number: its own confirmation
+                confirm_caregiver(caregiver)
         if changed:
             flash(
                 "Saved: " + ", ".join(changed) + ". Upcoming reminders were planned again.",
@@ -142,6 +150,7 @@ def _save(patient: Patient, form: PatientEditForm) -> list[str]:
     caregiver = apply_caregiver(patient, form, now)
     if caregiver:
         changed.append(caregiver)
+    changed += apply_identity(patient, form)
     if not changed:
         return []
     if "language" in changed:

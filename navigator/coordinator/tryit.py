@@ -34,7 +34,7 @@ from ..extensions import db
 from ..models import Patient, utcnow
 from ..outbound import send_sms
 from ..patients import contact_for
-from ..phones import is_fictional
+from ..phones import for_humans, is_fictional
 from ..practice import UNKNOWN_CALLERS
 from . import bp
 from .audit import record
@@ -234,7 +234,7 @@ def _caller_choices() -> list[SelectChoice]:
     """The unknown callers, then every practice patient; real patients are never offered."""
     choices = [(f"u:{code}", f"Unknown caller, {label}") for code, label in LANGUAGE_CHOICES]
     for patient in practice.practice_patients():
-        choices.append((f"p:{patient.id}", f"{patient.name} (patient #{patient.id})"))
+        choices.append((f"p:{patient.id}", f"{patient.name} ({for_humans(patient.phone)})"))
     return options(choices)
 
 

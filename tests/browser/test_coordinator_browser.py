@@ -182,9 +182,11 @@ def test_the_inbox_puts_warning_signs_first_and_marks_items_done(app, page, nurs
     headings = page.locator("main h2").all_inner_texts()
     assert headings[0].startswith("Warning signs") and headings[3].startswith("Failed deliveries")
     assert_accessible(page)
-    page.get_by_role("button", name=re.compile("Mark done.*Warning sign")).click()
-    expect(page.get_by_text("Marked done")).to_be_visible()
-    expect(page.get_by_text("done by nurse@clinic.test")).to_be_visible()
+    page.get_by_text(re.compile("^Close with an outcome")).first.click()
+    page.get_by_label("No action needed").first.check()
+    page.get_by_role("button", name=re.compile(r"^Close\W+Warning sign")).click()
+    expect(page.get_by_text("Closed: warning sign reported.")).to_be_visible()
+    expect(page.get_by_text("closed by Nora Nurse")).to_be_visible()
     assert_accessible(page)
 
 

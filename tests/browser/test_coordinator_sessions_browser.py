@@ -108,7 +108,9 @@ def test_the_patient_list_pages_through_many_patients_and_searches(app, page, ad
     page.get_by_label("Find by name or number").fill("patient 0")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("Showing 1–50 of 60 patients matching your search.")).to_be_visible()
-    page.get_by_role("button", name="Next page").click()
+    page.get_by_role("link", name="Next page").click()
     expect(page.get_by_text("Showing 51–60 of 60 patients matching your search.")).to_be_visible()
     assert "patient" not in page.url.lower().split("/patients", 1)[1]  # no words in the URL
     assert_accessible(page)
+    page.go_back()  # Back shows the first page of results again, no form to resend
+    expect(page.get_by_text("Showing 1–50 of 60 patients matching your search.")).to_be_visible()

@@ -7,3 +7,71 @@ document.addEventListener("DOMContentLoaded", function () {
   var screen = document.querySelector(".screen");
   if (screen) { screen.scrollTop = screen.scrollHeight; }
 });
+
+// A live character counter for any field with data-counter="<id of its hint>" and a
+// data-max (issue 12; never maxlength, which silently cuts what is pasted): what is left is shown as one types, and said to screen readers a
+// moment after typing stops, never at each key. data-segments="en|es" adds how many texts
+// the words make (160 characters a text in plain English letters, 70 once accents appear).
+document.addEventListener("DOMContentLoaded", function () {
+  var fields = document.querySelectorAll("[data-counter]");
+  Array.prototype.forEach.call(fields, function (field) {
+    var hint = document.getElementById(field.getAttribute("data-counter"));
+    var max = parseInt(field.getAttribute("data-max"), 10);
+    if (!hint || !max) { return; }
+    var spoken = document.createElement("span");
+    spoken.className = "visually-hidden";
+    spoken.setAttribute("aria-live", "polite");
+    hint.parentNode.insertBefore(spoken, hint.nextSibling);
+    var timer = null;
+    function texts(value) {
+      var plain = /^[\x20-\x7E\n£¥èéùìòÇØøÅåÆæßÉ¡ÄÖÑÜ§¿äöñüà]*$/.test(value);
+      var one = plain ? 160 : 70;
+      if (value.length <= one) { return 1; }
+      return Math.ceil(value.length / (plain ? 153 : 67));
+    }
+    function update() {
+      var used = field.value.length;
+      var words = used + " of " + max + " characters";
+      var over = used > max;
+      if (over) { words += ": " + (used - max) + " too many"; }
+      hint.classList.toggle("error", over);
+      if (field.hasAttribute("data-segments") && used) {
+        var n = texts(field.value);
+        words += ", sent as " + n + (n === 1 ? " text" : " texts");
+      }
+      hint.textContent = words + ".";
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { spoken.textContent = words; }, 1000);
+    }
+    field.addEventListener("input", update);
+    update();
+  });
+});
+
+// Announcements that screen readers actually make (issue 12). Every action reloads the
+// page, and a live region that already holds its words when the page loads is not read
+// out. So the page starts with an empty live region ([data-announcer], in the base
+// layout) and this copies into it, a moment after load, what just happened: the notices
+// at the top, and on the try-it panel the navigator's replies since your last message.
+document.addEventListener("DOMContentLoaded", function () {
+  var announcer = document.querySelector("[data-announcer]");
+  if (!announcer) { return; }
+  var said = [];
+  Array.prototype.forEach.call(document.querySelectorAll("[data-announce]"), function (el) {
+    said.push(el.textContent.replace(/\s+/g, " ").trim());
+  });
+  var screen = document.querySelector(".screen");
+  var samePage = document.referrer && document.referrer.split("#")[0] === window.location.href.split("#")[0];
+  if (screen && samePage) {
+    var bubbles = screen.querySelectorAll(".bubble");
+    var replies = [];
+    for (var i = bubbles.length - 1; i >= 0 && !bubbles[i].classList.contains("bubble--you"); i--) {
+      replies.unshift(bubbles[i].textContent.replace(/\s+/g, " ").trim());
+    }
+    said = said.concat(replies);
+  }
+  said = said.filter(Boolean);
+  if (said.length) {
+    window.setTimeout(function () { announcer.textContent = said.join(" "); }, 400);
+  }
+});
