@@ -53,7 +53,7 @@ class Show:
 @dataclass(frozen=True)
 class Effect:
     # red_flag | opt_out | opt_in | set_language | callback | next_appointment
-    # | appointment_reply; on the phone also person | text_me | no_match
+    # | appointment_reply; on the phone also person | hang_up | text_me | no_match
     kind: str
     detail: str = ""
     number: int | None = None
@@ -242,8 +242,13 @@ class Engine:
         if speech:
             flag = self.screen.check(speech, prefer=facts.language)
             if flag:
-                out.effects += [Effect("red_flag", flag.rule), Effect("person")]
-                out.replies.append(Say(f"redflags.{flag.rule}.text"))
+                if not facts.language_chosen:
+                    out.language = flag.language
+                # A 911 reply tells the caller to hang up and call, so the call ends there;
+                # every other reply tells them to stay on the line for the care team.
+                then = "hang_up" if flag.action == "911" else "person"
+                out.effects += [Effect("red_flag", flag.rule), Effect(then)]
+                out.replies.append(Say(f"redflags.{flag.rule}.say"))
                 if self.keywords.asks_to_stop(speech):
                     self._spoken_opt_out(out, speech, facts)
                 return out

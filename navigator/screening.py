@@ -92,7 +92,7 @@ class Screen:
             for rule in self.thresholds:
                 for word in catalog.get(f"redflags.{rule}.temperature.words", language):
                     temperature_words[word].add(language)
-        self.index = PhraseIndex(self.languages)
+        self.index = PhraseIndex(self.languages, exact_wins=True)
         self.temperature_index = PhraseIndex(temperature_words)
         self.temperature_languages = {
             phrase.words[0]: temperature_words[text]
