@@ -1,0 +1,339 @@
+"""Understanding: what a free-text message or a caller's words report and want.
+
+Pure: no Flask, no database, no Twilio. In: the words, the person's language and whether
+they chose it. Out: a ``Reading`` (warning signs, intent, the test it is about, language,
+confidence). The conversation engine decides from the reading; SMS and voice render.
+
+The order is the product's safety policy:
+1. clean the text (no NULs, no runs of spaces, a sane length);
+2. the warning-sign rules (screening.py): the floor of safety, reviewable by a clinician;
+3. a statistical model trained on the labelled corpus in messages/understanding/corpus/
+   (character 2-5-grams and word 1-2-grams, TF-IDF, into a logistic regression) reads
+   the intent. It may add a warning sign the rules missed. It may set a rule's match
+   aside only when it is confident the message is a near miss ("no fever today", "its 38
+   degrees out", "my uncle had a stroke in 2019"); the reply then still says what to do if
+   the sign comes. Below a confidence floor, or when the top two intents are close, the
+   reading is "not understood" and a person answers instead of a guess;
+4. the language: a chosen language wins; then the language of the sign's words; then a
+   detector (lingua) built for English and Spanish only.
+
+The model is trained from the corpus, deterministically (fixed seeds, sorted input), and
+cached under a hash of the corpus files: edit the corpus and the next start trains a new
+model, so the model in use is never older than the corpus. scikit-learn, numpy and scipy
+are imported only when a model is first needed, in the web process; the reminder worker
+never reads free text and never loads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .matching import PhraseIndex
+from .screening import RedFlag, Screen
+
+log = logging.getLogger(__name__)
+
+#: Where the corpus and the slot words live, under the content root (messages/).
+CORPUS_DIR = Path("understanding") / "corpus"
+SLOTS_FILE = Path("understanding") / "slots.yaml"
+#: The model's label for "the words of a sign, but not a current sign of the patient's".
+NEAR_MISS = "no_sign"
+SIGN_PREFIX = "sign_"
+#: Below this probability the top intent is a guess, not a reading.
+FLOOR = 0.40
+#: When the top two intents are closer than this, the reading is ambiguous.
+MARGIN = 0.10
+#: How sure the model must be of a near miss to set a rule's match aside.
+SET_ASIDE = 0.80
+#: How sure the model must be that a message reports some warning sign (all the sign
+#: labels' probabilities together) to add one the rules did not see. Chosen from
+#: ``flask understanding evaluate``: low, because a missed sign costs more than a false alarm.
+ADD_SIGN = 0.30
+#: Longer messages are read by their first this many characters (a pasted report).
+MAX_CHARS = 1000
+SEED = 0
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    """The words as the rules and the model read them: no NULs or control characters,
+    one space between words, at most ``MAX_CHARS`` characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in (text or ""))
+    return _SPACES.sub(" ", text).strip()[:MAX_CHARS]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a message says, as far as the navigator can tell."""
+
+    text: str
+    signs: tuple[str, ...] = ()  # warning-sign rule ids, the one to answer first
+    intent: str = "other"  # a corpus label; a sign's label when the message reports one
+    confidence: float = 0.0  # the model's probability for ``intent``
+    language: str = "en"
+    topic: str | None = None  # an appointment kind (ct, biopsy...) the words name
+    understood: bool = False  # confident and unambiguous
+    set_aside: tuple[str, ...] = ()  # rule matches the model read as near misses
+    sign_action: str | None = None  # 911 | 988 | care_team_now | ... for signs[0]
+    alternatives: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+    @property
+    def sign(self) -> str | None:
+        return self.signs[0] if self.signs else None
+
+
+# -- the corpus ------------------------------------------------------------------------
+
+
+def corpus_files(root: Path) -> list[Path]:
+    return sorted((Path(root) / CORPUS_DIR).glob("*/*.yaml"))
+
+
+def corpus_hash(root: Path) -> str:
+    """A hash of every corpus file's name and bytes: the model's identity."""
+    digest = hashlib.sha256()
+    for path in corpus_files(root):
+        digest.update(str(path.relative_to(Path(root) / CORPUS_DIR)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_corpus(root: Path) -> list[Example]:
+    """Every example in Rasa NLU YAML under ``<root>/understanding/corpus/<lang>/``, once.
+
+    :raise ValueError: a file is not in the expected shape.
+    """
+    seen: set[tuple[str, str]] = set()
+    examples = []
+    for path in corpus_files(root):
+        language = path.parent.name
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        for block in data.get("nlu") or []:
+            label = block.get("intent")
+            lines = str(block.get("examples") or "").splitlines()
+            if not label:
+                raise ValueError(f"{path}: a block without an intent")
+            for line in lines:
+                text = clean(line.strip().removeprefix("- "))
+                key = (text.lower(), label)
+                if text and key not in seen:
+                    seen.add(key)
+                    examples.append(Example(text, label, language))
+    return examples
+
+
+# -- the model -------------------------------------------------------------------------
+
+
+def build_pipeline():
+    """The untrained model: char 2-5-grams (typos, accents) and word 1-2-grams, then a
+    logistic regression, whose probabilities are calibrated enough for a floor."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    features = FeatureUnion(
+        [
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                    lowercase=True,
+                    min_df=1,
+                ),
+            ),
+            (
+                "words",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                    lowercase=True,
+                    token_pattern=r"(?u)\b\w+\b",
+                ),
+            ),
+        ]
+    )
+    classifier = LogisticRegression(C=10.0, tol=1e-3, max_iter=2000, random_state=SEED)
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def train(examples: Iterable[Example]):
+    """A fitted pipeline; the same examples always give the same model."""
+    ordered = sorted(examples, key=lambda e: (e.label, e.text))
+    pipeline = build_pipeline()
+    pipeline.fit([e.text for e in ordered], [e.label for e in ordered])
+    return pipeline
+
+
+class Model:
+    """A fitted pipeline and the corpus hash it was trained from."""
+
+    def __init__(self, pipeline, version: str):
+        self.pipeline = pipeline
+        self.version = version
+        self.labels = list(pipeline.classes_)
+
+    def ranked(self, text: str) -> list[tuple[str, float]]:
+        """Every label for ``text``, most likely first, with its probability."""
+        probabilities = self.pipeline.predict_proba([text])[0]
+        return [(self.labels[i], float(probabilities[i])) for i in probabilities.argsort()[::-1]]
+
+
+_models: dict[str, Model] = {}
+_lock = threading.Lock()
+
+
+def model_for(root: Path, cache_dir: Path | None = None) -> Model:
+    """The model for the corpus under ``root`` as it is now: from memory, from the disk
+    cache (a file named by the corpus hash), or trained now and cached."""
+    version = corpus_hash(root)
+    with _lock:
+        if version in _models:
+            return _models[version]
+        import joblib
+
+        cached = Path(cache_dir) / f"understanding-{version}.joblib" if cache_dir else None
+        pipeline = None
+        if cached and cached.exists():
+            try:
+                pipeline = joblib.load(cached)
+            except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
+                # a torn file, or one from another library version: train again
+                log.warning("understanding cache unreadable, retraining: %s", type(exc).__name__)
+        if pipeline is None:
+            pipeline = train(load_corpus(root))
+            if cached:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                partial = cached.with_suffix(".partial")
+                joblib.dump(pipeline, partial)
+                partial.replace(cached)
+            log.info("understanding model trained: version=%s", version)
+        _models[version] = Model(pipeline, version)
+        return _models[version]
+
+
+# -- language --------------------------------------------------------------------------
+
+_detector = None
+
+
+def detect_language(text: str) -> str | None:
+    """ "en" or "es" for text in one of them, None when it cannot tell (digits, "ok")."""
+    global _detector
+    if _detector is None:
+        from lingua import Language, LanguageDetectorBuilder
+
+        _detector = LanguageDetectorBuilder.from_languages(
+            Language.ENGLISH, Language.SPANISH
+        ).build()
+    found = _detector.detect_language_of(text)
+    if found is None:
+        return None
+    return "es" if found.name == "SPANISH" else "en"
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+class Understanding:
+    """Compiled once per content catalog; the model is loaded on first use or ``warm()``."""
+
+    def __init__(
+        self, root: Path, screen: Screen, cache_dir: Path | None = None, model: Model | None = None
+    ):
+        self.root = Path(root)
+        self.screen = screen
+        self.cache_dir = cache_dir
+        self._model = model  # given: an evaluation's model, trained on part of the corpus
+        self.actions = dict(screen.rules)
+        slots = yaml.safe_load((self.root / SLOTS_FILE).read_text("utf-8")) or {}
+        self.topic_words = {
+            word: kind for kind, words in (slots.get("tests") or {}).items() for word in words
+        }
+        self.topics = PhraseIndex(self.topic_words)
+
+    @property
+    def model(self) -> Model:
+        return self._model or model_for(self.root, self.cache_dir)
+
+    def warm(self) -> None:
+        """Load the model and the detector now (start-up), not on a patient's first text."""
+        self.model.ranked("hello")
+        detect_language("hello")
+
+    def read(self, text: str, language: str = "en", chosen: bool = False) -> Reading:
+        """The reading of ``text`` from a person whose language is ``language``."""
+        words = clean(text)
+        if not words:
+            return Reading(words, language=language)
+        flag = self.screen.check(words, prefer=language)
+        ranked = self.model.ranked(words)
+        p1, p2 = ranked[0][1], ranked[1][1] if len(ranked) > 1 else 0.0
+        understood = p1 >= FLOOR and p1 - p2 >= MARGIN
+        signs, set_aside, intent = self._signs(flag, ranked)
+        if signs and not intent.startswith(SIGN_PREFIX):
+            intent = SIGN_PREFIX + signs[0]
+            understood = True
+        return Reading(
+            text=words,
+            signs=signs,
+            intent=intent,
+            confidence=p1,
+            language=self._language(words, flag, language, chosen),
+            topic=self._topic(words),
+            understood=understood,
+            set_aside=set_aside,
+            sign_action=self.actions.get(signs[0]) if signs else None,
+            alternatives=tuple(ranked[:3]),
+        )
+
+    def _signs(self, flag: RedFlag | None, ranked: list[tuple[str, float]]):
+        """Rules first; the model adds a sign, or sets a rule aside only when sure.
+
+        Returns (signs, rules set aside, intent).
+        """
+        top, p = ranked[0]
+        if flag is not None:
+            if top == NEAR_MISS and p >= SET_ASIDE:
+                return (), (flag.rule,), top
+            return (flag.rule,), (), top
+        signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
+        if signs and sum(q for _, q in signs) >= ADD_SIGN:
+            rule = signs[0][0].removeprefix(SIGN_PREFIX)
+            if rule in self.actions:
+                return (rule,), (), SIGN_PREFIX + rule
+        return (), (), top
+
+    def _language(self, words: str, flag: RedFlag | None, language: str, chosen: bool) -> str:
+        if chosen:
+            return language
+        if flag is not None:
+            return flag.language
+        return detect_language(words) or language
+
+    def _topic(self, words: str) -> str | None:
+        found = self.topics.find(words)
+        return self.topic_words[found[0].text] if found else None
