@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 LANGUAGES = ("en", "es")
-LANGUAGE_FILES = ("topics", "prompts", "glossary", "redflags", "reminders")
+LANGUAGE_FILES = ("topics", "prompts", "glossary", "redflags", "reminders", "answers")
 NODE_KEYS = ("label", "say")
 TOPIC_KEYS = ("text", "voice")
 

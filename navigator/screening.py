@@ -124,6 +124,13 @@ class Screen:
                 return RedFlag(rule, action, self._language(scores, found, prefer))
         return None
 
+    def normal_temperature(self, text: str) -> bool:
+        """The message states a body temperature, and every one stated is below a fever."""
+        temperatures = self._stated_temperatures(text)
+        return bool(temperatures) and not any(
+            t.at_least(threshold) for t in temperatures for threshold in self.thresholds.values()
+        )
+
     def _typos_by_language(self, rule: str, found: list[Match]) -> dict[str, int]:
         """For each language whose entries fire, the fewest typos any firing entry needs."""
         present: dict[str, int] = {}

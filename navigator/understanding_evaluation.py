@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .screening import Screen
-from .understanding import NEAR_MISS, SEED, SIGN_PREFIX, Example, Model, Understanding, train
+from .understanding import (
+    NEAR_MISS,
+    SEED,
+    SIGN_PREFIX,
+    Example,
+    Model,
+    Slots,
+    Understanding,
+    train,
+)
 
 HELD_OUT = 0.2
 FOLDS = 5
@@ -101,7 +110,8 @@ def _label(reading) -> str:
 
 def held_out(root: Path, screen: Screen, examples: list[Example]) -> Scores:
     train_part, test_part = split(examples)
-    return score(root, screen, Model(train(train_part), "held-out"), test_part)
+    slots = Slots(root)
+    return score(root, screen, Model(train(train_part, slots), slots, "held-out"), test_part)
 
 
 def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: int = FOLDS):
@@ -110,9 +120,10 @@ def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: 
 
     strata = [f"{e.label}|{e.language}" for e in examples]
     pooled = Scores()
+    slots = Slots(root)
     folder = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     for train_rows, test_rows in folder.split(examples, strata):
-        model = Model(train([examples[i] for i in train_rows]), "fold")
+        model = Model(train([examples[i] for i in train_rows], slots), slots, "fold")
         fold = score(root, screen, model, [examples[i] for i in test_rows])
         pooled.truth += fold.truth
         pooled.said += fold.said

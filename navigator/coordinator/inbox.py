@@ -26,6 +26,7 @@ PRIORITY = (
     "red_flag",
     "voicemail",
     "callback",
+    "question",
     "identity_locked",
     "reschedule",
     "delivery_failed",
@@ -40,6 +41,7 @@ GROUP_OF = {
     "red_flag": "red_flag",
     "voicemail": "voicemail",
     "callback": "voicemail",
+    "question": "voicemail",  # a question for a person: someone must reply
     "identity_locked": "voicemail",  # someone should call the patient
     "reschedule": "reschedule",
     "delivery_failed": "delivery_failed",
