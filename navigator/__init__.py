@@ -39,7 +39,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     content.init_app(app)
 
-    from . import appointments_cli, cli, coordinator, health, reminder_calls, sms, voice
+    from . import (
+        appointments_cli,
+        cli,
+        coordinator,
+        health,
+        reminder_calls,
+        sms,
+        understanding_cli,
+        voice,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(sms.bp)
@@ -48,4 +57,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     coordinator.init_app(app)
     cli.init_app(app)
     appointments_cli.init_app(app)
+    understanding_cli.init_app(app)
     return app

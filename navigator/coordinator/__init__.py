@@ -224,6 +224,7 @@ from . import (  # noqa: F401  (routes on bp)
     audit,
     auth,
     inbox,
+    labelling,
     patients,
     phone_change,
     phone_check,
