@@ -246,11 +246,13 @@ def model_for(root: Path, cache_dir: Path | None = None) -> Model:
     cache (a file named by the corpus hash), or trained now and cached."""
     version = corpus_hash(root)
     with _lock:
-        if version in _models:
-            return _models[version]
         import joblib
 
         cached = Path(cache_dir) / f"understanding-{version}.joblib" if cache_dir else None
+        if version in _models:
+            if cached and not cached.exists():
+                _save(joblib, _models[version].pipeline, cached)
+            return _models[version]
         pipeline = None
         if cached and cached.exists():
             try:
@@ -262,13 +264,18 @@ def model_for(root: Path, cache_dir: Path | None = None) -> Model:
         if pipeline is None:
             pipeline = train(load_corpus(root), slots)
             if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                partial = cached.with_suffix(".partial")
-                joblib.dump(pipeline, partial)
-                partial.replace(cached)
+                _save(joblib, pipeline, cached)
             log.info("understanding model trained: version=%s", version)
         _models[version] = Model(pipeline, slots, version)
         return _models[version]
+
+
+def _save(joblib, pipeline, path: Path) -> None:
+    """Write the model whole or not at all (another worker may be reading the folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    joblib.dump(pipeline, partial)
+    partial.replace(path)
 
 
 # -- language --------------------------------------------------------------------------

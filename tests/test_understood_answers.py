@@ -7,40 +7,18 @@ the coordinators' inbox as one "question for a person" per patient.
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
-import pytest
+import test_sms
 from coordinator_support import make_coordinator, post_form, sign_in
-from twiml_helpers import texts_of
 
 from navigator import appointments
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Message, MessageReading, utcnow
 from navigator.patients import NewPatient, enroll
 
-PHONE = "+16175550143"
-_sids = itertools.count(9000)
-
-
-@pytest.fixture
-def text(twilio):
-    def send(body: str, phone: str = PHONE):
-        response = twilio.post(
-            "/twilio/sms",
-            {
-                "MessageSid": f"SM{next(_sids):032d}",
-                "AccountSid": "AC" + "0" * 32,
-                "From": phone,
-                "To": "+12025550100",
-                "Body": body,
-                "NumMedia": "0",
-            },
-        )
-        assert response.status_code == 200 and response.mimetype == "text/xml"
-        return texts_of(response.data)
-
-    return send
+PHONE = test_sms.PHONE
+text = test_sms.text  # the signed texting fixture, shared
 
 
 def words(app, key, language="en", **values):
