@@ -27,9 +27,11 @@ never reads free text and never loads them.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,18 +224,135 @@ def train(examples: Iterable[Example], slots: Slots):
     return pipeline
 
 
-class Model:
-    """A fitted pipeline, the slots that mask its input, and the corpus hash it came from."""
+#: The analyzers of build_pipeline(), re-done here so that reading needs numpy only.
+_WORD = re.compile(r"(?u)\b\w+\b")
 
-    def __init__(self, pipeline, slots: Slots, version: str):
-        self.pipeline = pipeline
+
+def _plain(text: str) -> str:
+    """What TfidfVectorizer(lowercase=True, strip_accents="unicode") reads."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def char_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
+    """analyzer="char_wb": character n-grams inside each word, padded with a space."""
+    grams = []
+    for word in _plain(text).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # the word is shorter than n: one gram is all there is
+                break
+    return grams
+
+
+def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
+    """analyzer="word": words (runs of letters or digits), then pairs of them."""
+    words = _WORD.findall(_plain(text))
+    return [
+        " ".join(words[i : i + n]) for n in range(low, high + 1) for i in range(len(words) - n + 1)
+    ]
+
+
+ANALYZERS = {"chars": char_grams, "words": word_grams}
+
+
+class Model:
+    """What a trained pipeline knows, as plain arrays, and the slots that mask its input.
+
+    Reading computes what ``pipeline.predict_proba`` would for one short text (TF-IDF per
+    block, L2-normalised, then a softmax over the logistic regression's scores): the web
+    process needs numpy only, never scikit-learn, and a message costs microseconds rather
+    than the milliseconds of scikit-learn's per-call checks (tests/test_understanding.py
+    checks that both agree; benchmarks/understanding_bench.py measures it).
+    """
+
+    def __init__(self, labels, blocks, weights, intercept, slots: Slots, version: str):
+        import numpy
+
+        self._numpy = numpy
+        self.labels = list(labels)
+        self.blocks = blocks  # [(name, vocabulary, idf, offset)]
+        self.weights = numpy.ascontiguousarray(weights)  # features x labels
+        self.intercept = numpy.asarray(intercept, dtype=float)
         self.slots = slots
         self.version = version
-        self.labels = list(pipeline.classes_)
+
+    @classmethod
+    def from_pipeline(cls, pipeline, slots: Slots, version: str) -> Model:
+        blocks, offset = [], 0
+        for name, vectorizer in pipeline.named_steps["features"].transformer_list:
+            vocabulary = {gram: int(column) for gram, column in vectorizer.vocabulary_.items()}
+            blocks.append((name, vocabulary, vectorizer.idf_, offset))
+            offset += len(vocabulary)
+        classifier = pipeline.named_steps["classifier"]
+        return cls(
+            classifier.classes_, blocks, classifier.coef_.T, classifier.intercept_, slots, version
+        )
+
+    def save(self, path: Path) -> None:
+        """Arrays and JSON in one .npz (no pickle: loading it runs no code)."""
+        numpy = self._numpy
+        meta = {
+            "labels": self.labels,
+            "blocks": [(name, vocabulary, offset) for name, vocabulary, _, offset in self.blocks],
+        }
+        idf = {f"idf_{i}": block[2] for i, block in enumerate(self.blocks)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as handle:
+            numpy.savez(
+                handle,
+                meta=numpy.array(json.dumps(meta)),
+                weights=self.weights,
+                intercept=self.intercept,
+                **idf,
+            )
+        partial.replace(path)  # whole or not at all: another worker may be reading
+
+    @classmethod
+    def load(cls, path: Path, slots: Slots, version: str) -> Model:
+        import numpy
+
+        with numpy.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            blocks = [
+                (name, vocabulary, data[f"idf_{i}"], offset)
+                for i, (name, vocabulary, offset) in enumerate(meta["blocks"])
+            ]
+            return cls(meta["labels"], blocks, data["weights"], data["intercept"], slots, version)
+
+    def probabilities(self, text: str):
+        """The model's probability for each label (in ``labels`` order) for ``text``."""
+        numpy = self._numpy
+        rows, values = [], []
+        for name, vocabulary, idf, offset in self.blocks:
+            counts: dict[int, int] = {}
+            for gram in ANALYZERS[name](text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            columns = numpy.fromiter(counts, dtype=numpy.int64, count=len(counts))
+            weights = (1.0 + numpy.log(numpy.fromiter(counts.values(), dtype=float))) * idf[columns]
+            weights /= numpy.sqrt(weights @ weights)
+            rows.append(columns + offset)
+            values.append(weights)
+        scores = self.intercept.copy()
+        if rows:
+            scores += numpy.concatenate(values) @ self.weights[numpy.concatenate(rows)]
+        scores -= scores.max()
+        exp = numpy.exp(scores)
+        return exp / exp.sum()
 
     def ranked(self, text: str) -> list[tuple[str, float]]:
         """Every label for ``text``, most likely first, with its probability."""
-        probabilities = self.pipeline.predict_proba([self.slots.mask(text)])[0]
+        probabilities = self.probabilities(self.slots.mask(text))
         return [(self.labels[i], float(probabilities[i])) for i in probabilities.argsort()[::-1]]
 
 
@@ -243,39 +362,24 @@ _lock = threading.Lock()
 
 def model_for(root: Path, cache_dir: Path | None = None) -> Model:
     """The model for the corpus under ``root`` as it is now: from memory, from the disk
-    cache (a file named by the corpus hash), or trained now and cached."""
+    cache (a file named by the corpus hash), or trained now (scikit-learn) and cached."""
     version = corpus_hash(root)
     with _lock:
-        import joblib
-
-        cached = Path(cache_dir) / f"understanding-{version}.joblib" if cache_dir else None
-        if version in _models:
-            if cached and not cached.exists():
-                _save(joblib, _models[version].pipeline, cached)
-            return _models[version]
-        pipeline = None
-        if cached and cached.exists():
+        cached = Path(cache_dir) / f"understanding-{version}.npz" if cache_dir else None
+        model = _models.get(version)
+        if model is None and cached and cached.exists():
             try:
-                pipeline = joblib.load(cached)
-            except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
-                # a torn file, or one from another library version: train again
+                model = Model.load(cached, Slots(root), version)
+            except (OSError, ValueError, KeyError) as exc:  # a torn file: train again
                 log.warning("understanding cache unreadable, retraining: %s", type(exc).__name__)
-        slots = Slots(root)
-        if pipeline is None:
-            pipeline = train(load_corpus(root), slots)
-            if cached:
-                _save(joblib, pipeline, cached)
+        if model is None:
+            slots = Slots(root)
+            model = Model.from_pipeline(train(load_corpus(root), slots), slots, version)
             log.info("understanding model trained: version=%s", version)
-        _models[version] = Model(pipeline, slots, version)
-        return _models[version]
-
-
-def _save(joblib, pipeline, path: Path) -> None:
-    """Write the model whole or not at all (another worker may be reading the folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    joblib.dump(pipeline, partial)
-    partial.replace(path)
+        if cached and not cached.exists():
+            model.save(cached)
+        _models[version] = model
+        return model
 
 
 # -- language --------------------------------------------------------------------------

@@ -111,7 +111,9 @@ def _label(reading) -> str:
 def held_out(root: Path, screen: Screen, examples: list[Example]) -> Scores:
     train_part, test_part = split(examples)
     slots = Slots(root)
-    return score(root, screen, Model(train(train_part, slots), slots, "held-out"), test_part)
+    return score(
+        root, screen, Model.from_pipeline(train(train_part, slots), slots, "held-out"), test_part
+    )
 
 
 def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: int = FOLDS):
@@ -123,7 +125,7 @@ def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: 
     slots = Slots(root)
     folder = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     for train_rows, test_rows in folder.split(examples, strata):
-        model = Model(train([examples[i] for i in train_rows], slots), slots, "fold")
+        model = Model.from_pipeline(train([examples[i] for i in train_rows], slots), slots, "fold")
         fold = score(root, screen, model, [examples[i] for i in test_rows])
         pooled.truth += fold.truth
         pooled.said += fold.said

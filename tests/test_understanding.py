@@ -15,6 +15,7 @@ from navigator import understanding_evaluation as evaluation
 from navigator.content import load
 from navigator.screening import Screen
 from navigator.understanding import (
+    Model,
     Understanding,
     clean,
     corpus_hash,
@@ -75,10 +76,20 @@ def test_the_language_is_detected_for_english_and_spanish_and_a_chosen_one_wins(
 
 def test_training_is_deterministic():
     examples = load_corpus(MESSAGES)
-    first = evaluation.Model(evaluation.train(examples[:400], READER.slots), READER.slots, "a")
-    second = evaluation.Model(evaluation.train(examples[:400], READER.slots), READER.slots, "b")
-    for text in ("when is my ct", "ya no puedo mas", "hola"):
-        assert first.ranked(text) == second.ranked(text)
+    first = evaluation.train(examples[:400], READER.slots)
+    second = evaluation.train(examples[:400], READER.slots)
+    texts = ["when is my ct", "ya no puedo mas", "hola"]
+    assert (first.predict_proba(texts) == second.predict_proba(texts)).all()
+
+
+def test_reading_without_scikit_learn_gives_exactly_its_probabilities():
+    """The web process reads with plain arrays; they must say what the pipeline says."""
+    examples = load_corpus(MESSAGES)
+    pipeline = evaluation.train(examples[::3], READER.slots)
+    model = Model.from_pipeline(pipeline, READER.slots, "x")
+    texts = [READER.slots.mask(e.text) for e in examples[1::7]] + ["", "ñandú ¿qué?", "x"]
+    for text in texts:
+        assert abs(pipeline.predict_proba([text])[0] - model.probabilities(text)).max() < 1e-9
 
 
 def test_the_model_in_use_is_never_older_than_the_corpus(tmp_path):
@@ -87,7 +98,8 @@ def test_the_model_in_use_is_never_older_than_the_corpus(tmp_path):
     shutil.copytree(MESSAGES, root)
     cache = tmp_path / "cache"
     before = model_for(root, cache)
-    assert (cache / f"understanding-{before.version}.joblib").exists()
+    assert (cache / f"understanding-{before.version}.npz").exists()
+    assert Model.load(cache / f"understanding-{before.version}.npz", READER.slots, "v").labels
     extra = root / "understanding" / "corpus" / "en" / "zz_new.yaml"
     extra.write_text(
         "nlu:\n- intent: thanks_bye\n  examples: |\n"
