@@ -2,7 +2,7 @@
 
 import sys
 
-from navigator import create_app
+from navigator import create_app, understanding_cli
 from navigator.config import ConfigError
 from navigator.content import ContentError
 
@@ -11,3 +11,8 @@ try:
 except (ConfigError, ContentError) as exc:
     sys.stderr.write(f"navigator cannot start: {exc}\n")
     raise SystemExit(2) from None
+
+# The web process reads free text: have the model ready before the first patient writes.
+# (The reminder worker builds its own app and never loads it.) Not for one-off commands.
+if "gunicorn" in sys.modules:
+    understanding_cli.warm(app)

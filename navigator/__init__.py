@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         interface_listener,
         reminder_calls,
         sms,
+        understanding_cli,
         voice,
     )
 
@@ -64,4 +65,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     appointments_cli.init_app(app)
     interface_listener.init_app(app)
+    understanding_cli.init_app(app)
     return app

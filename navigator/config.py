@@ -34,6 +34,7 @@ SETTINGS_HELP = {
     "SUPPORT_URL": "optional web address for help, named in the HELP reply",
     "REMINDER_OFFSETS": "how long before an appointment reminders go, e.g. 3d,1d,2h",
     "QUIET_HOURS": "default quiet hours in the patient's zone, e.g. 21:00-08:00",
+    "CARE_TEAM_HOURS": "when a person answers patients' questions (weekdays, site zone), 08:00-17:00",
     "SEND_RATE_PER_SECOND": "outbound messages per second at most (0 lifts the limit)",
     "TRUSTED_PROXIES": "how many proxies in front of the app set X-Forwarded-* (0 = none)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
@@ -249,6 +250,7 @@ PARSERS = {
     "SUPPORT_URL": _url,
     "REMINDER_OFFSETS": _offsets,
     "QUIET_HOURS": _quiet_hours,
+    "CARE_TEAM_HOURS": _quiet_hours,  # the same HH:MM-HH:MM shape
     "SEND_RATE_PER_SECOND": _non_negative_float,
     "TRUSTED_PROXIES": _non_negative_int,
     "LOG_LEVEL": _log_level,
@@ -339,6 +341,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SUPPORT_URL": values.get("SUPPORT_URL", ""),
         "REMINDER_OFFSETS": values.get("REMINDER_OFFSETS", ["3d", "1d", "2h"]),
         "QUIET_HOURS": values.get("QUIET_HOURS", "21:00-08:00"),
+        "CARE_TEAM_HOURS": values.get("CARE_TEAM_HOURS", "08:00-17:00"),
         "SEND_RATE_PER_SECOND": values.get("SEND_RATE_PER_SECOND", 1.0),
         "TRUSTED_PROXIES": values.get("TRUSTED_PROXIES", 0),
         "LOG_LEVEL": values.get("LOG_LEVEL", "INFO"),

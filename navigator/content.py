@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 LANGUAGES = ("en", "es")
-LANGUAGE_FILES = ("topics", "prompts", "glossary", "redflags", "reminders", "notices")
+LANGUAGE_FILES = ("topics", "prompts", "glossary", "redflags", "reminders", "notices", "answers")
 NODE_KEYS = ("label", "say")
 TOPIC_KEYS = ("text", "voice")
 
@@ -191,7 +191,7 @@ def _check_nodes(nodes: dict[str, Node], strings: dict, root: Path) -> None:
 def _check_redflags(rules: list[dict], strings: dict, root: Path) -> None:
     for language in LANGUAGES:
         for rule in rules:
-            for part in ("match", "text"):
+            for part in ("match", "text", "say"):  # say: the spoken reply
                 key = f"redflags.{rule['id']}.{part}"
                 if key not in strings[language]:
                     raise ContentError(

@@ -6,10 +6,13 @@ web layer must carry out (record an opt-out, raise an alert...). Nothing here kn
 about SMS, voice, Flask or the database, so both channels share every rule.
 
 The order of handling is the product's safety policy:
-1. warning signs (before anything, STOP included);
-2. carrier keywords: STOP, START, HELP;
-3. language, a person, menu moves, the patient's own visit;
-4. glossary questions; then a kind "I did not get that" with the way to a person.
+1. the reading (understanding.py): warning signs before anything, STOP included;
+2. after a STOP, nothing more is said until START (a warning sign still reaches the inbox);
+3. carrier keywords: STOP, START, HELP;
+4. language, a person, menu moves, the patient's own visit;
+5. what the person wants, in their own words (the reading's intent), and glossary
+   questions; when the reading is unsure, an enrolled patient's words go to a person
+   ("a question for a person") and they are told who will answer and when.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .keywords import Keywords
 from .matching import PhraseIndex
 from .menus import Position
 from .screening import Screen
+from .understanding import NEAR_MISS, Reading, Understanding
 
 #: On the phone, the key that plays the next part of a long topic ("To hear more, press 1").
 MORE_KEY = "1"
@@ -56,10 +60,11 @@ class Show:
 @dataclass(frozen=True)
 class Effect:
     # red_flag | opt_out | opt_in | set_language | callback | next_appointment
-    # | appointment_reply; on the phone also person | text_me | no_match
+    # | appointment_reply; on the phone also person | hang_up | text_me | no_match
     kind: str
     detail: str = ""
     number: int | None = None
+    topic: str | None = None  # the kind of appointment the words name (understanding.py)
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Outcome:
     language: str
     replies: list = field(default_factory=list)  # Say and Show items, in order
     effects: list[Effect] = field(default_factory=list)
+    reading: Reading | None = None  # how free text was read, when it was
 
     def effect(self, kind: str) -> Effect | None:
         return next((e for e in self.effects if e.kind == kind), None)
@@ -76,9 +82,11 @@ class Outcome:
 class Engine:
     """Compiled once per content catalog (matching indexes are built here)."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, model_cache=None):
         self.catalog = catalog
         self.screen = Screen(catalog)
+        self.understanding = Understanding(catalog.root, self.screen, cache_dir=model_cache)
+        self.intents = _intent_table(catalog.root)
         self.glossary = Glossary(catalog)
         self.keywords = Keywords(catalog.keywords)
         self.node_words = self._node_word_index(catalog)
@@ -102,17 +110,23 @@ class Engine:
         """What to do with one inbound text."""
         language = facts.language
         out = Outcome(here, language)
-        flag = self.screen.check(message, prefer=language)
-        if flag:
+        kinds = self.keywords.kinds(message)
+        # A menu number or a keyword is read by the rules alone (only a sign changes it).
+        free_text = not kinds and not message.strip().rstrip(".").isdigit()
+        reading = out.reading = self.understanding.read(
+            message, facts.language, facts.language_chosen, model=free_text
+        )
+        if facts.opted_out and "opt_in" not in kinds:
+            return self._after_stop(out, reading, message)
+        if reading.signs:
             if not facts.language_chosen:
-                out.language = flag.language
-            out.effects.append(Effect("red_flag", flag.rule))
-            out.replies.append(Say(f"redflags.{flag.rule}.text"))
+                out.language = reading.language
+            out.effects.append(Effect("red_flag", reading.sign))
+            out.replies.append(Say(f"redflags.{reading.sign}.text"))
             if self.keywords.asks_to_stop(message):
                 self._opt_out(out)
             return out
 
-        kinds = self.keywords.kinds(message)
         self._answer_in_their_language(out, message, facts, None)  # "PARA", "AYUDA", "hola"
         if self.keywords.asks_to_stop(message):
             # "no me escriban" is confirmed in Spanish, "please stop texting" in English.
@@ -162,13 +176,72 @@ class Engine:
         if digits.isdigit() and len(digits) == 1:
             return self._choose(out, here, int(digits))
 
+        return self._intent(out, here, message, reading, facts)
+
+    def _after_stop(self, out: Outcome, reading: Reading, message: str) -> Outcome:
+        """Nothing is sent after a STOP until START (carriers refuse it anyway: 21610),
+        but the text is still screened: a warning sign reaches the coordinators' inbox."""
+        if reading.signs:
+            out.effects.append(Effect("red_flag", reading.sign))
+        elif self.keywords.asks_to_stop(message):
+            out.effects.append(Effect("opt_out"))  # recorded again, not answered again
+        return out
+
+    def _intent(
+        self, out: Outcome, here: Position, message: str, reading: Reading, facts: Facts
+    ) -> Outcome:
+        """Answer what the person wants, as the reading understood it.
+
+        An unsure reading is never a guess: for an enrolled patient it becomes a question
+        for a person; anyone else gets the menu and the way to a person.
+        """
+        if not reading.understood:
+            out.effects.append(Effect("review"))  # for the coordinators' labelling page
         found = self.glossary.find(message)
-        if found:
+        intent = reading.intent if reading.understood else None
+        if found and intent in (None, "definition", "other", NEAR_MISS):
             term, words_language = found
             self._answer_in_their_language(out, message, facts, words_language)
             out.replies.append(Say(f"glossary.{term}.text"))
             return out
+        if not facts.language_chosen:
+            out.language = reading.language
+        if reading.set_aside:
+            # "No fever today": not an alert, but what to do if it comes.
+            out.replies.append(Say("answers.near_miss"))
+            if intent in (None, NEAR_MISS, "other"):
+                return out
+        if intent in self.intents["appointment"]:
+            return self._about_a_visit(out, reading, facts)
+        if intent in self.intents["callback"]:
+            out.effects.append(Effect("callback", "asked for a person in their own words"))
+            out.replies.append(Say("prompts.sms.callback"))
+            return out
+        if intent in self.intents["answer"]:
+            if intent in self.intents["prep"]:
+                out.effects.append(Effect("prep", intent, topic=reading.topic))
+            out.replies.append(Say(f"answers.{intent}"))
+            if facts.enrolled and intent in self.intents["person"]:
+                out.effects.append(Effect("question", intent))
+            return out
+        if facts.enrolled:
+            out.effects.append(Effect("question", intent or "unsure"))
+            out.replies.append(Say("answers.person_will_reply"))
+            return out
         out.replies += [Say("prompts.sms.not_understood"), Show(here)]
+        return out
+
+    def _about_a_visit(self, out: Outcome, reading: Reading, facts: Facts) -> Outcome:
+        """ "Can't make my biopsy": the same path as replying R, for that appointment."""
+        if not facts.enrolled:
+            out.replies.append(Say("answers.not_enrolled_visit"))
+            return out
+        action = self.intents["appointment"][reading.intent]
+        if action == "cancel":
+            out.effects.append(Effect("question", "cancel"))
+            out.replies.append(Say("answers.cancel"))
+            return out
+        out.effects.append(Effect("appointment_reply", action, topic=reading.topic))
         return out
 
     def _answer_in_their_language(
@@ -244,10 +317,17 @@ class Engine:
         """
         out = Outcome(here, facts.language)
         if speech:
-            flag = self.screen.check(speech, prefer=facts.language)
-            if flag:
-                out.effects += [Effect("red_flag", flag.rule), Effect("person")]
-                out.replies.append(Say(f"redflags.{flag.rule}.text"))
+            reading = out.reading = self.understanding.read(
+                speech, facts.language, facts.language_chosen
+            )
+            if reading.signs:
+                if not facts.language_chosen:
+                    out.language = reading.language
+                # A 911 reply tells the caller to hang up and call, so the call ends there;
+                # every other reply tells them to stay on the line for the care team.
+                then = "hang_up" if reading.sign_action == "911" else "person"
+                out.effects += [Effect("red_flag", reading.sign), Effect(then)]
+                out.replies.append(Say(f"redflags.{reading.sign}.say"))
                 if self.keywords.asks_to_stop(speech):
                     self._spoken_opt_out(out, speech, facts)
                 return out
@@ -321,10 +401,24 @@ class Engine:
         return out
 
 
+def _intent_table(root) -> dict:
+    """What each intent leads to (messages/understanding/intents.yaml)."""
+    import yaml
+
+    table = yaml.safe_load((root / "understanding" / "intents.yaml").read_text("utf-8"))
+    return {
+        "appointment": dict(table["appointment"]),
+        "callback": set(table["callback"]),
+        "answer": set(table["answer"]),
+        "prep": {intent for intent in table["answer"] if intent.startswith("prep_")},
+        "person": set(table["person"]),
+    }
+
+
 def engine_for(catalog: Catalog) -> Engine:
     """One engine per catalog, kept on the catalog so indexes are built once."""
     engine = getattr(catalog, "_engine", None)
     if engine is None:
-        engine = Engine(catalog)
+        engine = Engine(catalog, getattr(catalog, "model_cache", None))
         catalog._engine = engine
     return engine

@@ -7,7 +7,11 @@ letters or fewer must match exactly ("er", "ct", "pr" would otherwise match anyt
 A pattern word ending in ``*`` matches any word that starts with it. An index built
 with ``typos=False`` forgives case, accents and punctuation only: for phrases where a
 one-letter slip changes the meaning ("no me escriban", do not write to me, against
-"no me escriben", they do not write to me).
+"no me escriben", they do not write to me). An index built with ``exact_wins=True``
+reads a word that is itself one of its pattern words as that word, never as a typo of a
+different one; only a longer or shorter form of it still counts ("fever" for "fevers").
+In the warning-sign screen, "roja" (red: a blood clot) is never "rota" (broken: a
+fracture), nor "feel" "fell".
 
 Lookups must stay fast (every inbound message is screened), so fuzzy matching uses a
 deletion index (the SymSpell idea): candidate words are found by shared deletions and
@@ -102,8 +106,9 @@ class Match:
 class PhraseIndex:
     """Finds which of many phrases occur in a text, typo-tolerant unless told otherwise."""
 
-    def __init__(self, phrases: Iterable[str], typos: bool = True):
+    def __init__(self, phrases: Iterable[str], typos: bool = True, exact_wins: bool = False):
         self.typos = typos
+        self.exact_wins = exact_wins
         self.phrases: dict[str, Phrase] = {}
         self._exact: dict[str, set[str]] = defaultdict(set)  # word -> pattern words
         self._deleted: dict[str, set[str]] = defaultdict(set)  # deletion -> pattern words
@@ -135,7 +140,7 @@ class PhraseIndex:
             for variant in _deletions(token, 2 if len(token) > 7 else 1):
                 candidates |= self._deleted.get(variant, set())
             for word in candidates - found.keys():
-                if len(word) > 3:
+                if len(word) > 3 and self._may_be_typo_of(token, word):
                     distance = edit_distance(token, word, allowed_typos(word))
                     if distance <= allowed_typos(word):
                         found[word] = distance
@@ -152,6 +157,12 @@ class PhraseIndex:
             ):
                 found[prefix] = 1
         return found
+
+    def _may_be_typo_of(self, token: str, word: str) -> bool:
+        """With ``exact_wins``, a pattern word is only a typo of its own longer or shorter form."""
+        if not self.exact_wins or token not in self._exact:
+            return True
+        return token.startswith(word) or word.startswith(token)
 
     def matches(self, text: str) -> list[Match]:
         """Every phrase that occurs in ``text``, each where it needs the fewest typos."""

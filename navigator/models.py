@@ -299,6 +299,30 @@ class Message(db.Model):
     coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
 
 
+class MessageReading(db.Model):
+    """How the navigator read an inbound message it was unsure of, or passed to a person.
+
+    Kept for two people: the coordinator who answers a "question for a person" (every
+    message added to that inbox item has a row pointing at it) and the one who labels what
+    the navigator did not understand, so the team can grow the corpus. The words stay in
+    ``messages``; this row holds only the reading and the label.
+    """
+
+    __tablename__ = "message_readings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    intent: Mapped[str] = mapped_column(String(40))
+    confidence: Mapped[float] = mapped_column(Float)
+    understood: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(2))
+    label: Mapped[str | None] = mapped_column(String(40))  # the right intent, by a coordinator
+    labelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    labelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class EarlyReport(db.Model):
     """A delivery report that came before its SID was recorded, kept until it is.
 
@@ -321,6 +345,7 @@ ALERT_KINDS = (
     "red_flag",
     "voicemail",
     "callback",
+    "question",
     "identity_locked",
     "reschedule",
     "notice_waiting",

@@ -16,7 +16,7 @@ from . import patient_events, phones
 from .config import care_team_phone
 from .conversation import Effect, Outcome, Say
 from .extensions import db
-from .models import Alert, Contact, Message, Patient
+from .models import Alert, Contact, Message, MessageReading, Patient
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,13 @@ def common_values() -> dict:
     # Production refuses to start without a care team line of its own; only the embedded
     # mode can lack one, and there a fictional number stands in (never the navigator's own).
     care_team = care_team_phone(config)
+    team_start, _, team_end = config.get("CARE_TEAM_HOURS", "08:00-17:00").partition("-")
     return {
         "program": config["PROGRAM_NAME"],
         "care_team": phones.for_humans(care_team),
         "contact": config.get("SUPPORT_URL") or phones.for_humans(care_team),
+        "team_start": team_start,
+        "team_end": team_end,
     }
 
 
@@ -124,6 +127,9 @@ def apply(
     """
     replies = list(outcome.replies)
     for effect in outcome.effects:
+        if effect.kind in ("question", "review"):
+            _keep_reading(effect, outcome, contact, patient, inbound)
+            continue
         replies = _apply_one(
             effect, replies, contact, patient, now, inbound, message_text, outcome.language, channel
         )
@@ -168,7 +174,65 @@ def _apply_one(
         replies = replies + next_appointment_replies(patient, language, now, channel="sms")
     elif kind == "appointment_reply":
         replies = replies + appointment_reply(patient, effect, text, now)
+    elif kind == "prep":
+        replies = _your_test(patient, effect.topic, language, now) + replies
     return replies
+
+
+def _keep_reading(
+    effect: Effect,
+    outcome: Outcome,
+    contact: Contact,
+    patient: Patient | None,
+    inbound: Message | None,
+) -> None:
+    """Keep how an unsure or person-bound message was read; a question goes to a person.
+
+    One open "question for a person" per number: later questions are added to it (each
+    message's reading points at the item), so the coordinators see one conversation.
+    """
+    if inbound is None or outcome.reading is None:
+        return
+    reading = db.session.scalar(db.select(MessageReading).filter_by(message_id=inbound.id))
+    if reading is None:
+        reading = MessageReading(
+            message_id=inbound.id,
+            intent=outcome.reading.intent,
+            confidence=round(outcome.reading.confidence, 3),
+            understood=outcome.reading.understood,
+            language=outcome.reading.language,
+        )
+        db.session.add(reading)
+    if effect.kind == "question":
+        alert = db.session.scalar(
+            db.select(Alert)
+            .where(
+                Alert.kind == "question",
+                Alert.phone == contact.phone,
+                Alert.resolved_at.is_(None),
+            )
+            .order_by(Alert.id)
+            .limit(1)
+        )
+        if alert is None:
+            alert = raise_alert("question", contact, patient, detail=effect.detail, message=inbound)
+            db.session.flush()
+        reading.alert_id = alert.id
+
+
+def _your_test(patient: Patient | None, topic: str | None, language: str, now) -> list[Say]:
+    """ "About your CT scan on Tuesday...": the appointment a preparation question is about."""
+    from . import appointments, timefmt
+
+    if patient is None:
+        return []
+    upcoming = appointments.upcoming(patient, now)
+    chosen = next((a for a in upcoming if a.kind == topic), upcoming[0] if upcoming else None)
+    if chosen is None or (topic and chosen.kind != topic and topic != "visit"):
+        return []
+    when = timefmt.spoken_datetime(chosen.starts_at, chosen.timezone, language)
+    test = current_app.extensions["content"].render(f"answers.tests.{chosen.kind}", language)
+    return [Say("answers.your_test", {"test": test, "when": when})]
 
 
 def record_opt_out(
@@ -245,5 +309,5 @@ def next_appointment_replies(
 def appointment_reply(patient: Patient | None, effect: Effect, text: str, now: datetime) -> list:
     from . import replies as appointment_replies
 
-    answers = appointment_replies.answer_reply(patient, effect.detail, text, now)
+    answers = appointment_replies.answer_reply(patient, effect.detail, text, now, kind=effect.topic)
     return [Say(key, values) for key, values in answers]

@@ -252,6 +252,12 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
         outcomes.record_opt_out(contact, patient, now=utcnow(), channel="voice")
     db.session.commit()
     said = tuple(prompt(r.key, language, **r.values) for r in outcome.replies)
+    if outcome.effect("hang_up"):  # told to hang up and call 911: nothing may follow
+        response = VoiceResponse()
+        for line in said:
+            response.append(_say(language, line))
+        response.hangup()
+        return response
     if flag:
         return _to_person(reminder, language, said=said)
     return _goodbye(language, said=said)

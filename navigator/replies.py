@@ -140,17 +140,23 @@ def _event(kind: str, appointment: Appointment, via: str, now: datetime | None) 
     )
 
 
-def answer_reply(patient: Patient, intent: str, text: str, now: datetime) -> list[tuple[str, dict]]:
+def answer_reply(
+    patient: Patient, intent: str, text: str, now: datetime, kind: str | None = None
+) -> list[tuple[str, dict]]:
     """Act on a confirm or reschedule reply; returns (content key, values) to send back.
 
     ``text`` is what the patient sent; a number in it ("C2") picks an appointment from the
-    list the which-one question showed. The caller commits.
+    list the which-one question showed. ``kind`` (the test their own words named: "can't
+    make my biopsy") narrows the choice to those appointments when there are any. The
+    caller commits.
     """
     if intent not in INTENT_LETTER:
         raise ValueError(f"unknown reply intent {intent!r}")
     parsed = parse_reply(text)
     number = parsed[1] if parsed and parsed[0] == intent else None
     choices = upcoming(patient, now)
+    if kind and number is None:
+        choices = [a for a in choices if a.kind == kind] or choices
     if not choices:
         cancelled = _cancelled_ahead(patient, now)
         if cancelled is not None:  # a reply to a reminder sent before the visit was cancelled

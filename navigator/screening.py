@@ -92,7 +92,7 @@ class Screen:
             for rule in self.thresholds:
                 for word in catalog.get(f"redflags.{rule}.temperature.words", language):
                     temperature_words[word].add(language)
-        self.index = PhraseIndex(self.languages)
+        self.index = PhraseIndex(self.languages, exact_wins=True)
         self.temperature_index = PhraseIndex(temperature_words)
         self.temperature_languages = {
             phrase.words[0]: temperature_words[text]
@@ -123,6 +123,13 @@ class Screen:
             if scores:
                 return RedFlag(rule, action, self._language(scores, found, prefer))
         return None
+
+    def normal_temperature(self, text: str) -> bool:
+        """The message states a body temperature, and every one stated is below a fever."""
+        temperatures = self._stated_temperatures(text)
+        return bool(temperatures) and not any(
+            t.at_least(threshold) for t in temperatures for threshold in self.thresholds.values()
+        )
 
     def _typos_by_language(self, rule: str, found: list[Match]) -> dict[str, int]:
         """For each language whose entries fire, the fewest typos any firing entry needs."""

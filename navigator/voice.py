@@ -365,6 +365,8 @@ def _answer_with_records(here: Position, miss: int, digits: str, speech: str) ->
     spoken_first = [
         words(r.key, language, **r.values) for r in outcome.replies if isinstance(r, SayKey)
     ]
+    if "hang_up" in kinds:
+        return _hang_up(language, before=spoken_first)
     if "red_flag" in kinds or "person" in kinds:
         return _to_person(language, before=spoken_first)
     if "opt_out" in kinds:
@@ -385,6 +387,19 @@ def _goodbye(language: str, before: list[str]) -> VoiceResponse:
     """End the call politely after what must be said (an opt-out's confirmation)."""
     response = VoiceResponse()
     for text in [*before, words("prompts.voice.goodbye", language)]:
+        say(response, text, language)
+    response.hangup()
+    return response
+
+
+def _hang_up(language: str, before: list[str]) -> VoiceResponse:
+    """Say what must be said ("hang up and call 911"), then end the call.
+
+    The caller was just told to hang up and call 911: holding them on the line for the
+    care team, or a goodbye, would only keep them from dialling.
+    """
+    response = VoiceResponse()
+    for text in before:
         say(response, text, language)
     response.hangup()
     return response

@@ -63,7 +63,7 @@ def words(app, key, language="en", **values):
 
 
 def test_a_first_text_gets_a_kind_reply_with_the_menu_and_a_way_to_a_person(text, app):
-    replies = text("is this the right number?")
+    replies = text("purple kettle on the moon")
     joined = "\n".join(replies)
     assert words(app, "prompts.sms.not_understood") in joined
     assert "1 " + words(app, "topics.next.label") in joined
@@ -348,7 +348,7 @@ def test_glossary_answers_in_the_numbers_language(text, app):
 @pytest.mark.parametrize(
     "question,term",
     [
-        ("para que es la biopsia", "biopsy"),
+        ("que es una biopsia", "biopsy"),
         ("que es HER2", "her2"),
         ("Qué significa metastásico", "metastatic"),
     ],

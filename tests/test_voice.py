@@ -268,14 +268,37 @@ def test_the_identity_check_offers_0_and_0_is_not_a_failed_check(call, app):
     assert db.session.scalar(db.select(Contact.failed_checks).filter_by(phone=CALLER)) == 0
 
 
-def test_a_warning_sign_said_at_the_greeting_gets_the_advice_a_person_and_an_alert(call, app):
+def test_a_911_sign_said_at_the_greeting_is_told_to_hang_up_and_call_911_and_the_call_ends(
+    call, app
+):
+    """Never "please hold, connecting you" after "hang up and call 911"."""
     call.start()
     call.say("I can't breathe and my chest hurts")
-    assert call.heard.startswith(words(app, "redflags.breathing_chest.text").split(".")[0])
-    assert dial(call.last) is not None
+    assert call.heard == words(app, "redflags.breathing_chest.say")
+    assert call.heard.startswith("Hang up and call nine one one now.")
+    assert dial(call.last) is None and parse(call.last).find("Hangup") is not None
+    assert words(app, "prompts.voice.connecting") not in call.heard
     assert (
         db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
     )
+
+
+def test_a_sign_for_the_care_team_now_is_told_to_stay_on_the_line_and_put_through(call, app):
+    call.start()
+    call.say("I have a fever of 101 and chills")
+    assert call.heard.startswith(words(app, "redflags.fever.say"))
+    assert "Stay on the line" in call.heard
+    assert words(app, "prompts.voice.connecting") in call.heard
+    assert dial(call.last).text.strip() == "+16175550100"
+    assert db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "fever"
+
+
+def test_a_spanish_sign_said_on_an_english_call_is_answered_in_spanish(call, app):
+    call.start()
+    call.say("tengo la pierna hinchada y roja")
+    assert call.heard.startswith(words(app, "redflags.blood_clot.say", "es"))
+    assert dial(call.last) is not None
+    assert db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "blood_clot"
 
 
 def test_a_warning_sign_from_a_hidden_number_still_reaches_the_inbox(twilio, app):
@@ -283,7 +306,7 @@ def test_a_warning_sign_from_a_hidden_number_still_reaches_the_inbox(twilio, app
     call.start()
     call.press("1")
     call.say("I can't breathe and my chest hurts")
-    assert dial(call.last) is not None
+    assert parse(call.last).find("Hangup") is not None
     alert = db.session.scalar(db.select(Alert).filter_by(kind="red_flag"))
     assert (alert.detail, alert.phone, alert.patient_id) == ("breathing_chest", "", None)
 
@@ -375,12 +398,12 @@ def test_an_unanswered_transfer_takes_a_message(call, app):
     assert parse(call.last).find("Record") is not None
 
 
-def test_a_warning_sign_said_aloud_gets_the_advice_then_a_person_and_an_alert(call, app):
+def test_a_warning_sign_said_aloud_at_a_menu_gets_the_spoken_advice_and_an_alert(call, app):
     call.start()
     call.press("1")
     call.say("I can't breathe and my chest hurts")
-    assert words(app, "redflags.breathing_chest.text").split(".")[0] in call.heard
-    assert dial(call.last) is not None
+    assert words(app, "redflags.breathing_chest.say") in call.heard
+    assert dial(call.last) is None and parse(call.last).find("Hangup") is not None
     assert (
         db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
     )
@@ -440,8 +463,7 @@ def test_warning_signs_come_before_a_request_to_stop_calling(call, app):
     call.start()
     call.press("1")
     call.say("I can't breathe, stop calling")
-    assert call.heard.startswith(words(app, "redflags.breathing_chest.text").split(".")[0])
-    assert dial(call.last) is not None
+    assert call.heard.startswith(words(app, "redflags.breathing_chest.say"))
     assert (
         db.session.scalar(db.select(Alert.detail).filter_by(kind="red_flag")) == "breathing_chest"
     )

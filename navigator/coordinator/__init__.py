@@ -249,6 +249,7 @@ from . import (  # noqa: F401  (routes on bp)
     barriers,
     feed,
     inbox,
+    labelling,
     measures,
     patient_contact,
     patients,

@@ -51,6 +51,7 @@ GROUP_OF = {
     "red_flag": "red_flag",
     "voicemail": "voicemail",
     "callback": "voicemail",
+    "question": "voicemail",  # a question for a person: someone must reply
     "identity_locked": "voicemail",  # someone should call the patient
     "reschedule": "reschedule",
     "notice_waiting": "reschedule",  # a change a person must tell the patient about

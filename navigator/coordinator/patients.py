@@ -54,6 +54,7 @@ ALERT_LABELS = {
     "red_flag": "Warning sign reported",
     "voicemail": "Voicemail left",
     "callback": "Asked for a call back",
+    "question": "Question for a person",
     "identity_locked": f"Phone check locked after {identity_check.TRIES} wrong tries",
     "reschedule": "Asked to reschedule",
     "notice_waiting": "Appointment change to tell the patient",

@@ -1,0 +1,500 @@
+"""Understanding: what a free-text message or a caller's words report and want.
+
+Pure: no Flask, no database, no Twilio. In: the words, the person's language and whether
+they chose it. Out: a ``Reading`` (warning signs, intent, the test it is about, language,
+confidence). The conversation engine decides from the reading; SMS and voice render.
+
+The order is the product's safety policy:
+1. clean the text (no NULs, no runs of spaces, a sane length);
+2. the warning-sign rules (screening.py): the floor of safety, reviewable by a clinician;
+3. a statistical model trained on the labelled corpus in messages/understanding/corpus/
+   (character 2-5-grams and word 1-2-grams, TF-IDF, into a logistic regression) reads
+   the intent. It may add a warning sign the rules missed. It may set a rule's match
+   aside only when it is confident the message is a near miss ("no fever today", "its 38
+   degrees out", "my uncle had a stroke in 2019"); the reply then still says what to do if
+   the sign comes. Below a confidence floor, or when the top two intents are close, the
+   reading is "not understood" and a person answers instead of a guess;
+4. the language: a chosen language wins; then the language of the sign's words; then a
+   detector (lingua) built for English and Spanish only.
+
+The model is trained from the corpus, deterministically (fixed seeds, sorted input), and
+cached under a hash of the corpus files: edit the corpus and the next start trains a new
+model, so the model in use is never older than the corpus. scikit-learn, numpy and scipy
+are imported only when a model is first needed, in the web process; the reminder worker
+never reads free text and never loads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .matching import PhraseIndex, tokens
+from .screening import RedFlag, Screen
+
+log = logging.getLogger(__name__)
+
+#: Where the corpus and the slot words live, under the content root (messages/).
+CORPUS_DIR = Path("understanding") / "corpus"
+SLOTS_FILE = Path("understanding") / "slots.yaml"
+#: The model's label for "the words of a sign, but not a current sign of the patient's".
+NEAR_MISS = "no_sign"
+SIGN_PREFIX = "sign_"
+#: Below this probability the top intent is a guess, not a reading.
+FLOOR = 0.50
+#: When the top two intents are closer than this, the reading is ambiguous.
+MARGIN = 0.15
+#: How sure the model must be of a near miss to set a rule's match aside.
+SET_ASIDE = 0.70
+#: To add a warning sign the rules did not see, all the sign labels together must be at
+#: least this likely; the most likely sign label is the one added. Chosen from ``flask understanding
+#: evaluate``: low, because a missed sign costs more than a false alarm.
+ADD_SIGN = 0.35
+#: Longer messages are read by their first this many characters (a pasted report).
+MAX_CHARS = 1000
+SEED = 0
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    """The words as the rules and the model read them: no NULs or control characters,
+    one space between words, at most ``MAX_CHARS`` characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in (text or ""))
+    return _SPACES.sub(" ", text).strip()[:MAX_CHARS]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a message says, as far as the navigator can tell."""
+
+    text: str
+    signs: tuple[str, ...] = ()  # warning-sign rule ids, the one to answer first
+    intent: str = "other"  # a corpus label; a sign's label when the message reports one
+    confidence: float = 0.0  # the model's probability for ``intent``
+    language: str = "en"
+    topic: str | None = None  # an appointment kind (ct, biopsy...) the words name
+    understood: bool = False  # confident and unambiguous
+    set_aside: tuple[str, ...] = ()  # rule matches the model read as near misses
+    sign_action: str | None = None  # 911 | 988 | care_team_now | ... for signs[0]
+    alternatives: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+    @property
+    def sign(self) -> str | None:
+        return self.signs[0] if self.signs else None
+
+
+# -- the corpus ------------------------------------------------------------------------
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """The corpus, and the slot words that mask test names before training."""
+    return [*sorted((Path(root) / CORPUS_DIR).glob("*/*.yaml")), Path(root) / SLOTS_FILE]
+
+
+def corpus_hash(root: Path) -> str:
+    """A hash of every corpus file's name and bytes (and the slot words): the model's identity."""
+    digest = hashlib.sha256()
+    for path in corpus_files(root):
+        digest.update(str(path.relative_to(Path(root))).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_corpus(root: Path) -> list[Example]:
+    """Every example in Rasa NLU YAML under ``<root>/understanding/corpus/<lang>/``, once.
+
+    :raise ValueError: a file is not in the expected shape.
+    """
+    seen: set[tuple[str, str]] = set()
+    examples = []
+    for path in corpus_files(root)[:-1]:
+        language = path.parent.name
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        for block in data.get("nlu") or []:
+            label = block.get("intent")
+            lines = str(block.get("examples") or "").splitlines()
+            if not label:
+                raise ValueError(f"{path}: a block without an intent")
+            for line in lines:
+                text = clean(line.strip().removeprefix("- "))
+                key = (text.lower(), label)
+                if text and key not in seen:
+                    seen.add(key)
+                    examples.append(Example(text, label, language))
+    return examples
+
+
+# -- slots ---------------------------------------------------------------------------
+
+#: What a test's name becomes before the model sees it.
+TEST_MASK = "xtestx"
+
+
+class Slots:
+    """The test or visit a message names (slots.yaml), found by typo-tolerant matching.
+
+    The model reads intents with test names masked ("when is my xtestx"): what a person
+    wants does not depend on which test, and a corpus whose every biopsy-infection example
+    says "biopsy" must not teach the model that "biopsy" is a sign.
+    """
+
+    def __init__(self, root: Path):
+        data = yaml.safe_load((Path(root) / SLOTS_FILE).read_text("utf-8")) or {}
+        self.kinds = {
+            word: kind for kind, words in (data.get("tests") or {}).items() for word in words
+        }
+        self.index = PhraseIndex(self.kinds)
+
+    def topic(self, text: str) -> str | None:
+        found = self.index.find(text)
+        return self.kinds[found[0].text] if found else None
+
+    def mask(self, text: str) -> str:
+        words = tokens(text)
+        for match in self.index.matches(text):
+            for position in match.positions:
+                words[position] = TEST_MASK
+        return " ".join(words)
+
+
+# -- the model -------------------------------------------------------------------------
+
+
+def build_pipeline():
+    """The untrained model: char 2-5-grams (typos, accents) and word 1-2-grams, then a
+    logistic regression, whose probabilities are calibrated enough for a floor."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    features = FeatureUnion(
+        [
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                    lowercase=True,
+                    min_df=1,
+                ),
+            ),
+            (
+                "words",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                    lowercase=True,
+                    token_pattern=r"(?u)\b\w+\b",
+                ),
+            ),
+        ]
+    )
+    classifier = LogisticRegression(C=10.0, tol=1e-3, max_iter=2000, random_state=SEED)
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def train(examples: Iterable[Example], slots: Slots):
+    """A fitted pipeline; the same examples always give the same model."""
+    ordered = sorted(examples, key=lambda e: (e.label, e.text))
+    pipeline = build_pipeline()
+    pipeline.fit([slots.mask(e.text) for e in ordered], [e.label for e in ordered])
+    return pipeline
+
+
+#: The analyzers of build_pipeline(), re-done here so that reading needs numpy only.
+_WORD = re.compile(r"(?u)\b\w+\b")
+
+
+def _plain(text: str) -> str:
+    """What TfidfVectorizer(lowercase=True, strip_accents="unicode") reads."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def char_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
+    """analyzer="char_wb": character n-grams inside each word, padded with a space."""
+    grams = []
+    for word in _plain(text).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # the word is shorter than n: one gram is all there is
+                break
+    return grams
+
+
+def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
+    """analyzer="word": words (runs of letters or digits), then pairs of them."""
+    words = _WORD.findall(_plain(text))
+    return [
+        " ".join(words[i : i + n]) for n in range(low, high + 1) for i in range(len(words) - n + 1)
+    ]
+
+
+ANALYZERS = {"chars": char_grams, "words": word_grams}
+
+
+class Model:
+    """What a trained pipeline knows, as plain arrays, and the slots that mask its input.
+
+    Reading computes what ``pipeline.predict_proba`` would for one short text (TF-IDF per
+    block, L2-normalised, then a softmax over the logistic regression's scores): the web
+    process needs numpy only, never scikit-learn, and a message costs microseconds rather
+    than the milliseconds of scikit-learn's per-call checks (tests/test_understanding.py
+    checks that both agree; benchmarks/understanding_bench.py measures it).
+    """
+
+    def __init__(self, labels, blocks, weights, intercept, slots: Slots, version: str):
+        import numpy
+
+        self._numpy = numpy
+        self.labels = list(labels)
+        self.blocks = blocks  # [(name, vocabulary, idf, offset)]
+        self.weights = numpy.ascontiguousarray(weights)  # features x labels
+        self.intercept = numpy.asarray(intercept, dtype=float)
+        self.slots = slots
+        self.version = version
+
+    @classmethod
+    def from_pipeline(cls, pipeline, slots: Slots, version: str) -> Model:
+        blocks, offset = [], 0
+        for name, vectorizer in pipeline.named_steps["features"].transformer_list:
+            vocabulary = {gram: int(column) for gram, column in vectorizer.vocabulary_.items()}
+            blocks.append((name, vocabulary, vectorizer.idf_, offset))
+            offset += len(vocabulary)
+        classifier = pipeline.named_steps["classifier"]
+        return cls(
+            classifier.classes_, blocks, classifier.coef_.T, classifier.intercept_, slots, version
+        )
+
+    def save(self, path: Path) -> None:
+        """Arrays and JSON in one .npz (no pickle: loading it runs no code)."""
+        numpy = self._numpy
+        meta = {
+            "labels": self.labels,
+            "blocks": [(name, vocabulary, offset) for name, vocabulary, _, offset in self.blocks],
+        }
+        idf = {f"idf_{i}": block[2] for i, block in enumerate(self.blocks)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as handle:
+            numpy.savez(
+                handle,
+                meta=numpy.array(json.dumps(meta)),
+                weights=self.weights,
+                intercept=self.intercept,
+                **idf,
+            )
+        partial.replace(path)  # whole or not at all: another worker may be reading
+
+    @classmethod
+    def load(cls, path: Path, slots: Slots, version: str) -> Model:
+        import numpy
+
+        with numpy.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            blocks = [
+                (name, vocabulary, data[f"idf_{i}"], offset)
+                for i, (name, vocabulary, offset) in enumerate(meta["blocks"])
+            ]
+            return cls(meta["labels"], blocks, data["weights"], data["intercept"], slots, version)
+
+    def probabilities(self, text: str):
+        """The model's probability for each label (in ``labels`` order) for ``text``."""
+        numpy = self._numpy
+        rows, values = [], []
+        for name, vocabulary, idf, offset in self.blocks:
+            counts: dict[int, int] = {}
+            for gram in ANALYZERS[name](text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            columns = numpy.fromiter(counts, dtype=numpy.int64, count=len(counts))
+            weights = (1.0 + numpy.log(numpy.fromiter(counts.values(), dtype=float))) * idf[columns]
+            weights /= numpy.sqrt(weights @ weights)
+            rows.append(columns + offset)
+            values.append(weights)
+        scores = self.intercept.copy()
+        if rows:
+            scores += numpy.concatenate(values) @ self.weights[numpy.concatenate(rows)]
+        scores -= scores.max()
+        exp = numpy.exp(scores)
+        return exp / exp.sum()
+
+    def ranked(self, text: str) -> list[tuple[str, float]]:
+        """Every label for ``text``, most likely first, with its probability."""
+        probabilities = self.probabilities(self.slots.mask(text))
+        return [(self.labels[i], float(probabilities[i])) for i in probabilities.argsort()[::-1]]
+
+
+_models: dict[str, Model] = {}
+_lock = threading.Lock()
+
+
+def model_for(root: Path, cache_dir: Path | None = None) -> Model:
+    """The model for the corpus under ``root`` as it is now: from memory, from the disk
+    cache (a file named by the corpus hash), or trained now (scikit-learn) and cached."""
+    version = corpus_hash(root)
+    with _lock:
+        cached = Path(cache_dir) / f"understanding-{version}.npz" if cache_dir else None
+        model = _models.get(version)
+        if model is None and cached and cached.exists():
+            try:
+                model = Model.load(cached, Slots(root), version)
+            except (OSError, ValueError, KeyError) as exc:  # a torn file: train again
+                log.warning("understanding cache unreadable, retraining: %s", type(exc).__name__)
+        if model is None:
+            slots = Slots(root)
+            model = Model.from_pipeline(train(load_corpus(root), slots), slots, version)
+            log.info("understanding model trained: version=%s", version)
+        if cached and not cached.exists():
+            model.save(cached)
+        _models[version] = model
+        return model
+
+
+# -- language --------------------------------------------------------------------------
+
+_detector = None
+
+
+def detect_language(text: str) -> str | None:
+    """ "en" or "es" for text in one of them, None when it cannot tell (digits, "ok")."""
+    global _detector
+    if _detector is None:
+        from lingua import Language, LanguageDetectorBuilder
+
+        _detector = LanguageDetectorBuilder.from_languages(
+            Language.ENGLISH, Language.SPANISH
+        ).build()
+    found = _detector.detect_language_of(text)
+    if found is None:
+        return None
+    return "es" if found.name == "SPANISH" else "en"
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+class Understanding:
+    """Compiled once per content catalog; the model is loaded on first use or ``warm()``."""
+
+    def __init__(
+        self, root: Path, screen: Screen, cache_dir: Path | None = None, model: Model | None = None
+    ):
+        self.root = Path(root)
+        self.screen = screen
+        self.cache_dir = cache_dir
+        self._model = model  # given: an evaluation's model, trained on part of the corpus
+        self.actions = dict(screen.rules)
+        self.slots = Slots(self.root)
+
+    @property
+    def model(self) -> Model:
+        return self._model or model_for(self.root, self.cache_dir)
+
+    def warm(self) -> None:
+        """Load the model and the detector now (start-up), not on a patient's first text."""
+        self.model.ranked("hello")
+        detect_language("hello")
+
+    def read(
+        self, text: str, language: str = "en", chosen: bool = False, model: bool = True
+    ) -> Reading:
+        """The reading of ``text`` from a person whose language is ``language``.
+
+        ``model=False`` reads with the rules alone: for a menu number or a keyword, where
+        only a warning sign could change what happens.
+        """
+        words = clean(text)
+        if not words:
+            return Reading(words, language=language)
+        flag = self.screen.check(words, prefer=language)
+        if not model:
+            return self._rules_only(words, flag, language, chosen)
+        ranked = self.model.ranked(words)
+        p1, p2 = ranked[0][1], ranked[1][1] if len(ranked) > 1 else 0.0
+        understood = p1 >= FLOOR and p1 - p2 >= MARGIN
+        signs, set_aside, intent = self._signs(flag, ranked, words)
+        if signs and not intent.startswith(SIGN_PREFIX):
+            intent = SIGN_PREFIX + signs[0]
+            understood = True
+        return Reading(
+            text=words,
+            signs=signs,
+            intent=intent,
+            confidence=p1,
+            language=self._language(words, flag, language, chosen),
+            topic=self.slots.topic(words),
+            understood=understood,
+            set_aside=set_aside,
+            sign_action=self.actions.get(signs[0]) if signs else None,
+            alternatives=tuple(ranked[:3]),
+        )
+
+    def _rules_only(self, words: str, flag: RedFlag | None, language: str, chosen: bool):
+        return Reading(
+            text=words,
+            signs=(flag.rule,) if flag else (),
+            intent=SIGN_PREFIX + flag.rule if flag else "other",
+            confidence=1.0 if flag else 0.0,
+            language=language if chosen or not flag else flag.language,
+            understood=bool(flag),
+            sign_action=flag.action if flag else None,
+        )
+
+    def _signs(self, flag: RedFlag | None, ranked: list[tuple[str, float]], words: str):
+        """Rules first; the model adds a sign, or sets a rule aside only when sure.
+
+        The model never adds a fever to a message whose stated temperatures the rules
+        judged normal ("temp 98.6"): the threshold is the clinicians' rule, not a guess.
+        Returns (signs, rules set aside, intent).
+        """
+        top, p = ranked[0]
+        if flag is not None:
+            if top == NEAR_MISS and p >= SET_ASIDE:
+                return (), (flag.rule,), top
+            return (flag.rule,), (), top
+        signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
+        if signs and sum(q for _, q in signs) >= ADD_SIGN:
+            rule = signs[0][0].removeprefix(SIGN_PREFIX)
+            normal = rule == "fever" and self.screen.normal_temperature(words)
+            if rule in self.actions and not normal:
+                return (rule,), (), SIGN_PREFIX + rule
+        return (), (), top
+
+    def _language(self, words: str, flag: RedFlag | None, language: str, chosen: bool) -> str:
+        if chosen:
+            return language
+        if flag is not None:
+            return flag.language
+        return detect_language(words) or language

@@ -1,0 +1,191 @@
+"""The warning signs the content review found missed or mis-routed, and the rules of the screen.
+
+Every string here is quoted in issue 10 or in rubric section 7.5 as a message that must
+get a given warning-sign reply; each row names the rule (messages/redflags.yaml) and the
+language the reply must be in. These are the rules alone, the floor of safety: the
+understanding step may add a sign, never lose one of these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from navigator.content import LANGUAGES, load
+from navigator.conversation import Engine, Facts, Say
+from navigator.matching import tokens
+from navigator.menus import Position
+
+MESSAGES = Path(__file__).resolve().parent.parent / "messages"
+CATALOG = load(MESSAGES)
+ENGINE = Engine(CATALOG)
+
+MUST_MATCH = [
+    # issue 10: missed or answered with a lower-level reply
+    ("back pain and i cant feel my toes", "spinal_cord", "en"),
+    ("i fell and my hip hurts bad", "fracture", "en"),
+    ("im really thirsty and confused", "confusion", "en"),
+    ("my leg is swollen and red", "blood_clot", "en"),
+    ("pierna hinchada y roja", "blood_clot", "es"),
+    ("biopsy spot is red and has pus", "biopsy_infection", "en"),
+    ("im bleeding from the biopsy site", "bleeding", "en"),
+    ("i give up on all of this", "crisis", "en"),
+    ("ya no puedo más", "crisis", "es"),
+    # rubric 7.5, R1 (amend)
+    ("my back hurts and i cant feel my toes", "spinal_cord", "en"),
+    ("back pain and my legs feel weird", "spinal_cord", "en"),
+    ("neck pain and my legs are wobbly", "spinal_cord", "en"),
+    ("back hurts and i cant pee", "spinal_cord", "en"),
+    ("me duele la espalda y no siento los dedos de los pies", "spinal_cord", "es"),
+    ("dolor de espalda y piernas raras", "spinal_cord", "es"),
+    ("me duele la espalda y no puedo orinar", "spinal_cord", "es"),
+    # R14
+    ("i cant pee", "urinary_retention", "en"),
+    ("havent peed since yesterday", "urinary_retention", "en"),
+    ("cant hold my pee", "urinary_retention", "en"),
+    ("cant hold my poop", "urinary_retention", "en"),
+    ("no puedo orinar desde ayer", "urinary_retention", "es"),
+    # R9 (amend)
+    ("I fell", "fracture", "en"),
+    ("fell and my leg hurts", "fracture", "en"),
+    ("can't put weight on it", "fracture", "en"),
+    ("can't move my leg", "fracture", "en"),
+    ("sudden bad bone pain", "fracture", "en"),
+    ("me caí", "fracture", "es"),
+    ("me duele mucho la cadera", "fracture", "es"),
+    ("no puedo apoyar", "fracture", "es"),
+    # R3 / R4 (amend): both sets of words get R4
+    ("very thirsty and peeing a lot", "high_calcium", "en"),
+    ("constipated and so tired", "high_calcium", "en"),
+    ("mucha sed", "high_calcium", "es"),
+    ("orino mucho", "high_calcium", "es"),
+    ("thirsty and confused", "confusion", "en"),
+    ("she is not making sense", "confusion", "en"),
+    ("cant stay awake", "confusion", "en"),
+    ("estoy confundida", "confusion", "es"),
+    ("estoy confundido", "confusion", "es"),
+    # R15
+    ("my calf is swollen red and warm", "blood_clot", "en"),
+    ("pierna caliente", "blood_clot", "es"),
+    # R6 (amend)
+    ("coughing up blood", "breathing_chest", "en"),
+    ("toso sangre", "breathing_chest", "es"),
+    # R7 / R8 (amend)
+    ("worst headache of my life", "stroke_seizure", "en"),
+    ("headache that wont go away", "headache_brain", "en"),
+    ("headache worse in the morning", "headache_brain", "en"),
+    ("blurry vision", "headache_brain", "en"),
+    ("dolor de cabeza desde hace 3 días", "headache_brain", "es"),
+    # R10 (amend) / R16
+    ("bleeding from the biopsy site", "bleeding", "en"),
+    ("blood soaking through the bandage", "bleeding", "en"),
+    ("sangra donde me hicieron la biopsia", "bleeding", "es"),
+    ("the biopsy spot is red and spreading", "biopsy_infection", "en"),
+    ("biopsy site is hot and swollen", "biopsy_infection", "en"),
+    ("la biopsia está roja y tiene pus", "biopsy_infection", "es"),
+    # R11a: despair words, answered in the language of the words
+    ("I can't do this anymore", "crisis", "en"),
+    ("im giving up", "crisis", "en"),
+    ("so tired of fighting", "crisis", "en"),
+    ("whats the point anymore", "crisis", "en"),
+    ("I just want it to be over", "crisis", "en"),
+    ("they would all be better off without me", "crisis", "en"),
+    ("ya no puedo mas", "crisis", "es"),
+    ("no aguanto más", "crisis", "es"),
+    ("no aguanto mas", "crisis", "es"),
+    ("estoy cansada de luchar", "crisis", "es"),
+    ("cansado de luchar", "crisis", "es"),
+    ("ya no quiero seguir", "crisis", "es"),
+    # R17
+    ("new cough since i started enhertu", "drug_lung", "en"),
+    ("coughing a lot on my cancer medicine", "drug_lung", "en"),
+    ("tengo tos nueva con el enhertu", "drug_lung", "es"),
+    # R18
+    ("my jaw hurts", "jaw_bone", "en"),
+    ("i have a loose tooth", "jaw_bone", "en"),
+    ("there is bone showing in my mouth", "jaw_bone", "en"),
+    ("me duele la mandíbula", "jaw_bone", "es"),
+]
+
+
+def screened(message: str, facts: Facts | None = None):
+    out = ENGINE.text(Position(), message, facts or Facts())
+    flag = out.effect("red_flag")
+    if flag is None:
+        return None
+    assert out.replies[0] == Say(f"redflags.{flag.detail}.text")
+    return flag.detail, out.language
+
+
+@pytest.mark.parametrize(("message", "rule", "language"), MUST_MATCH)
+def test_each_warning_sign_the_review_quoted_gets_its_own_reply_in_its_language(
+    message, rule, language
+):
+    assert screened(message) == (rule, language)
+
+
+def test_red_is_never_read_as_broken():
+    """ "roja" (red) is one letter from "rota" (broken): a red leg is a clot, not a fracture."""
+    assert screened("tengo la pierna roja y hinchada") == ("blood_clot", "es")
+    assert "rota" not in ENGINE.screen.index.word_matches("roja")
+
+
+def test_no_warning_sign_word_is_read_as_a_typo_of_another_rules_word():
+    """Typo tolerance may forgive a slip, never turn one sign's word into another sign's."""
+    index = ENGINE.screen.index
+    for word in index._exact:
+        for seen in index.word_matches(word):
+            if not seen.endswith("*"):  # a stem*: the word starts with it
+                assert word.startswith(seen) or seen.startswith(word), (word, seen)
+    assert "fell" not in index.word_matches("feel")
+
+
+def test_a_message_with_several_signs_gets_the_most_urgent_action():
+    assert screened("so thirsty and confused and peeing a lot") == ("confusion", "en")
+    assert screened("fever and i fell") == ("fever", "en")
+    assert screened("my back hurts and i have a fever of 101") == ("fever", "en")
+    assert screened("jaw pain, is this an emergency") == ("emergency_question", "en")
+
+
+def test_the_rules_run_from_the_most_urgent_action_to_the_least():
+    urgency = {"911": 0, "988": 0, "care_team_now": 1, "care_team_today": 2, "care_team_soon": 3}
+    actions = [
+        str(rule["action"])
+        for rule in CATALOG.redflag_rules
+        if rule["id"] != "emergency_question"  # a question, placed by its comment
+    ]
+    ranks = [urgency[action] for action in actions]
+    assert ranks == sorted(ranks)
+
+
+def test_every_rule_has_a_text_and_a_spoken_reply_in_every_language():
+    for rule in CATALOG.redflag_rules:
+        for language in LANGUAGES:
+            assert CATALOG.render(f"redflags.{rule['id']}.text", language, care_team="x")
+            assert CATALOG.render(f"redflags.{rule['id']}.say", language, care_team="x")
+
+
+def test_spoken_replies_match_what_the_call_does_next():
+    """A 911 reply says "hang up and call nine one one" and the call ends; every other
+    reply says to stay on the line, because the call is then put through to the team."""
+    hang_up = {"en": "hang up and call nine one one", "es": "cuelgue y llame al nueve uno uno"}
+    stay = {"en": "stay on the line", "es": "quédese en la línea"}
+    for rule in CATALOG.redflag_rules:
+        for language in LANGUAGES:
+            said = CATALOG.render(f"redflags.{rule['id']}.say", language, care_team="x").lower()
+            assert "911" not in said and "988" not in said, (rule["id"], language)
+            if str(rule["action"]) == "911":
+                assert hang_up[language] in said and stay[language] not in said, rule["id"]
+            else:
+                assert stay[language] in said, (rule["id"], language)
+
+
+def test_every_rule_words_file_lists_the_same_rules_in_both_languages():
+    order = {rule["id"] for rule in CATALOG.redflag_rules}
+    for language in LANGUAGES:
+        words = yaml.safe_load((MESSAGES / language / "redflags.yaml").read_text("utf-8"))
+        assert set(words) == order
+        for rule in order:
+            assert all(tokens(w) for entry in words[rule]["match"] for g in entry for w in g)
