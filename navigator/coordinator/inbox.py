@@ -158,7 +158,7 @@ def _inbox_counts() -> dict:
 
 @bp.get("/inbox/status")
 def inbox_status():
-    """What the page's script polls (static/inbox.js): counts and ids, no patient data.
+    """What the page's script polls (static/app.js): counts and ids, no patient data.
 
     A background poll is not use: it does not keep an idle session alive (see
     ``BACKGROUND_ENDPOINTS``).
