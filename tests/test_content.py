@@ -295,9 +295,13 @@ MOST_SECONDS_BEFORE_MORE = 30
 
 def spoken(language: str):
     """Every (key, part) a caller hears, from every file: topics, prompts, reminders and
-    warning signs (a ``voice`` key wherever it is)."""
+    warning signs (a ``voice`` key wherever it is, and each warning sign's ``say``)."""
     for key, value in CATALOG.strings[language].items():
-        heard = key.endswith(".voice") or key.startswith(("prompts.voice.", "reminders.voice."))
+        heard = (
+            key.endswith(".voice")
+            or key.startswith(("prompts.voice.", "reminders.voice."))
+            or (key.startswith("redflags.") and key.endswith(".say"))
+        )
         if not heard or ".settings." in key or key.endswith(NOT_PROSE):
             continue
         for part in [value] if isinstance(value, str) else value:
