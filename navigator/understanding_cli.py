@@ -21,7 +21,7 @@ from .extensions import db
 from .models import Message, MessageReading
 
 understanding_cli = AppGroup(
-    "understanding", help="Evaluate the understanding step, export labels."
+    "understanding", help="Train, evaluate the understanding step, export labels."
 )
 
 PATIENT_WORDS_WARNING = (
@@ -45,6 +45,17 @@ def warm(app) -> None:
 
     with app.app_context():
         engine_for(catalog()).understanding.warm()
+
+
+@understanding_cli.command("train")
+def train_command() -> None:
+    """Train the model for today's corpus into the cache, before the web server starts.
+
+    Run at release (Procfile) and by scripts/start: a web worker then loads the cached
+    file in moments instead of training while gunicorn waits for it to boot.
+    """
+    warm(current_app)
+    click.echo(f"understanding model ready in {current_app.extensions['content'].model_cache}")
 
 
 @understanding_cli.command("evaluate")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from navigator import understanding_evaluation as evaluation
-from navigator.content import load
+from navigator.content import catalog, load
 from navigator.screening import Screen
 from navigator.understanding import (
     Model,
@@ -154,3 +154,13 @@ def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held
     assert sum(f1s) / len(f1s) >= 0.80
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
+
+
+def test_the_release_step_trains_the_model_into_the_cache_the_web_workers_load(app, tmp_path):
+    """`flask understanding train` (Procfile release, scripts/start) leaves the model for
+    today's corpus on disk, so a web worker never trains while gunicorn waits for it."""
+    app.extensions["content"].model_cache = tmp_path / "cache"
+    result = app.test_cli_runner().invoke(args=["understanding", "train"])
+    assert result.exit_code == 0, result.output
+    version = corpus_hash(catalog().root)
+    assert (tmp_path / "cache" / f"understanding-{version}.npz").is_file()
