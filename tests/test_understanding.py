@@ -147,11 +147,13 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
-    met by this corpus yet (see README); these guard against getting worse meanwhile."""
-    assert held_out.near_miss_false_alarms <= 0.60
-    assert held_out.other_false_alarms <= 0.05
+    met by this corpus yet (see README); these hold the best levels measured so far
+    (near-miss false alarms 0.373, everyday 0.034, macro F1 0.842, lowest 0.457)."""
+    assert held_out.near_miss_false_alarms <= 0.38
+    assert held_out.other_false_alarms <= 0.04
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.80
+    assert sum(f1s) / len(f1s) >= 0.84
+    assert min(f1s) >= 0.45
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
 
@@ -164,3 +166,21 @@ def test_the_release_step_trains_the_model_into_the_cache_the_web_workers_load(a
     assert result.exit_code == 0, result.output
     version = corpus_hash(catalog().root)
     assert (tmp_path / "cache" / f"understanding-{version}.npz").is_file()
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("i dont want reminders anymore", "opt_out"),
+        ("i fell asleep", "no_sign"),
+        ("my back is fine", "no_sign"),
+    ],
+)
+def test_everyday_messages_that_sound_like_a_sign_put_no_alert_in_the_inbox(message, intent):
+    reading = READER.read(message)
+    assert (reading.signs, reading.intent) == ((), intent)
+
+
+def test_a_real_fall_is_still_a_sign_even_after_falling_asleep():
+    assert READER.read("i fell asleep and now my hip hurts bad").signs == ("fracture",)
+    assert READER.read("i fell and my hip hurts").signs == ("fracture",)
