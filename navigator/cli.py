@@ -38,7 +38,17 @@ def enroll_command(name, phone, language, zone, channel, dob, pin, mrn, mrn_auth
         raise click.UsageError(f"--dob {dob!r} is not a date like 1960-04-30") from None
     try:
         patient = enroll(
-            NewPatient(name, phone, language, zone, channel, birth, pin, mrn, mrn_authority)
+            NewPatient(
+                name,
+                phone,
+                language,
+                zone,
+                channel,
+                date_of_birth=birth,
+                pin=pin,
+                mrn=mrn,
+                mrn_authority=mrn_authority,
+            )
         )
         db.session.flush()
         record("enroll", "patient", patient.id, FROM_COMMAND_LINE)
