@@ -30,6 +30,7 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -40,26 +41,32 @@ sys.path[:0] = [str(ROOT)]
 PASSWORD = "benchmark password 0123"
 
 
-def create_database(server: str):
+def create_database(server: str, name: str | None = None):
+    """A database on ``server``: ``(url, drop, created)``. A named one is reused when it is
+    already there (``created`` False), and only a throwaway one is meant to be dropped."""
     url = sa.engine.make_url(server).set(drivername="postgresql+psycopg")
-    name = f"nav_bench_{uuid.uuid4().hex[:8]}"
+    name = name or f"nav_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        there = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not there:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
 
     def drop():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return url.set(database=name).render_as_string(hide_password=False), drop, not there
 
 
 FILL = [
     # Patients: a quarter Spanish-speaking, enrolled over the last 200 days.
-    """INSERT INTO patients (id, phone, name, language, timezone, channel, quiet_start,
-         quiet_end, detailed_texts, created_at)
+    # search_name is the name as navigator.name_search.fold makes it.
+    """INSERT INTO patients (id, phone, name, search_name, language, timezone, channel,
+         quiet_start, quiet_end, detailed_texts, created_at)
        SELECT i, '+1617' || lpad(i::text, 7, '0'), 'Patient ' || lpad(i::text, 6, '0'),
+              'patient' || lpad(i::text, 6, '0'),
               CASE WHEN i % 4 = 0 THEN 'es' ELSE 'en' END, 'America/New_York', 'sms',
               '21:00', '08:00', false, now() - (i % 200) * interval '1 day'
          FROM generate_series(1, :n) AS i""",
@@ -127,7 +134,10 @@ FILL = [
 ]
 
 
-def build(database_url: str, patients: int):
+def build(database_url: str, patients: int, fill: bool):
+    """The app on ``database_url``, migrated to the newest revision; filled with
+    ``patients`` when ``fill``, else checked to hold that many. Returns the app and the
+    seconds the filling took (0 when reused)."""
     from flask_migrate import upgrade
 
     from navigator import create_app
@@ -142,16 +152,22 @@ def build(database_url: str, patients: int):
             "WTF_CSRF_ENABLED": True,
         }
     )
+    loaded = 0.0
     with app.app_context():
-        upgrade()
-        for i in range(10):
-            create_coordinator(f"nurse{i}@clinic.test", PASSWORD, name=f"Nurse {i}")
-        db.session.commit()
-        started = time.perf_counter()
-        for statement in FILL:
-            db.session.execute(sa.text(statement), {"n": patients})
-        db.session.commit()
-        loaded = time.perf_counter() - started
+        upgrade()  # a reused database gets the migrations added since it was filled
+        if fill:
+            for i in range(10):
+                create_coordinator(f"nurse{i}@clinic.test", PASSWORD, name=f"Nurse {i}")
+            db.session.commit()
+            started = time.perf_counter()
+            for statement in FILL:
+                db.session.execute(sa.text(statement), {"n": patients})
+            db.session.commit()
+            loaded = time.perf_counter() - started
+        else:
+            found = db.session.scalar(sa.text("SELECT count(*) FROM patients"))
+            if found != patients:
+                raise SystemExit(f"{database_url}: {found} patients, not {patients}: drop it")
     engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
@@ -162,7 +178,7 @@ def build(database_url: str, patients: int):
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def measure(app, patients: int, requests: int) -> dict[str, list[float]]:
+def measure(app, patients: int, requests: int) -> dict[str, Timings]:
     rng = random.Random(13)
     client = app.test_client()
     token = TOKEN.search(client.get("/sign-in").get_data(as_text=True)).group(1)
@@ -192,25 +208,67 @@ def measure(app, patients: int, requests: int) -> dict[str, list[float]]:
                 "q": rng.choice(["Patient 0012", "555-0143", "atient 01", "617000"]),
                 "csrf_token": token,
             },
+            follow_redirects=True,  # the results are a GET of the kept search
         ),
         "measures": lambda i: client.get("/measures"),
     }
-    timings: dict[str, list[float]] = {}
+    timings: dict[str, Timings] = {}
     with app.app_context():
+        from navigator.extensions import db
+
+        database = DatabaseClock(db.engine)
         for name, request in pages.items():
             request(0)  # warm the page's templates and the connection pool
-            timings[name] = []
+            timings[name] = Timings([], [], [])
             for i in range(requests):
-                started = time.perf_counter()
+                database.spent = 0.0
+                started, cpu = time.perf_counter(), time.process_time()
                 response = request(i)
-                timings[name].append((time.perf_counter() - started) * 1000)
+                timings[name].wall.append((time.perf_counter() - started) * 1000)
+                timings[name].cpu.append((time.process_time() - cpu) * 1000)
+                timings[name].database.append(database.spent * 1000)
                 if response.status_code != 200:
                     raise SystemExit(f"{name}: HTTP {response.status_code}")
+        database.stop()
     return timings
+
+
+@dataclass
+class Timings:
+    """Per request, in ms: wall time in the app, the app's own CPU time (this process;
+    barely moved by other work on the machine), and the wall time spent waiting on the
+    database's answers (its planning, executing and sending rows)."""
+
+    wall: list[float]
+    cpu: list[float]
+    database: list[float]
+
+
+class DatabaseClock:
+    """Adds up the time every statement of ``engine`` takes, from send to last row read."""
+
+    def __init__(self, engine):
+        self.engine, self.spent, self.started = engine, 0.0, {}
+        sa.event.listen(engine, "before_cursor_execute", self.before)
+        sa.event.listen(engine, "after_cursor_execute", self.after)
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):
+        self.started[id(cursor)] = time.perf_counter()
+
+    def after(self, conn, cursor, statement, parameters, context, executemany):
+        self.spent += time.perf_counter() - self.started.pop(id(cursor), time.perf_counter())
+
+    def stop(self):
+        sa.event.remove(self.engine, "before_cursor_execute", self.before)
+        sa.event.remove(self.engine, "after_cursor_execute", self.after)
 
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
 
 def main() -> None:
@@ -219,31 +277,41 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,20000", help="patients, comma-separated")
     parser.add_argument("--requests", type=int, default=100, help="requests per page")
     parser.add_argument("--keep", action="store_true", help="keep the database (to EXPLAIN)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="fill databases named nav_bench_<size> once, keep them and reuse them next time",
+    )
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        url, drop = create_database(args.server)
+        url, drop, created = create_database(
+            args.server, f"nav_bench_{size}" if args.reuse else None
+        )
+        keep = args.keep or args.reuse
         try:
-            app, loaded = build(url, size)
+            app, loaded = build(url, size, fill=created)
             print(
                 f"\n{size:,} patients, {size * 10:,} appointments, {size * 100:,} messages, "
-                f"{size * 10:,} events: loaded in {loaded:.0f} s"
+                f"{size * 10:,} events: "
+                + (f"loaded in {loaded:.0f} s" if created else "reused, already filled")
             )
+            before = load()
             timings = measure(app, size, args.requests)
-            print(f"{'page':<40}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
-            for name, values in timings.items():
+            print(f"load average (1 min): {before} before, {load()} after")
+            print(f"{'page':<40}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'p95 CPU':>9}{'p95 DB':>9}")
+            for name, t in timings.items():
                 print(
-                    f"{name:<40}{statistics.median(values):>9.1f}{p95(values):>9.1f}"
-                    f"{max(values):>9.1f}"
+                    f"{name:<40}{statistics.median(t.wall):>9.1f}{p95(t.wall):>9.1f}"
+                    f"{max(t.wall):>9.1f}{p95(t.cpu):>9.1f}{p95(t.database):>9.1f}"
                 )
-            if args.keep:
-                print(f"kept: {url}")
-                continue
             with app.app_context():
                 from navigator.extensions import db
 
                 db.engine.dispose()
+            if keep:
+                print(f"kept: {url}")
         finally:
-            if not args.keep:
+            if not keep:
                 drop()
 
 

@@ -87,6 +87,9 @@ def tally(rows: list[Dates]) -> list[Tally]:
     """Count patients per milestone, month of suspicion, language and number of days."""
     counts: dict[Tally, int] = {}
     for row in rows:
+        # Every patient with a suspected date, as day 0 of "suspected_on": how many there are.
+        key = ("suspected_on", row.suspected_on.strftime("%Y-%m"), row.language, 0)
+        counts[key] = counts.get(key, 0) + 1
         for milestone, _ in INTERVALS:
             end = getattr(row, milestone)
             if end is not None:

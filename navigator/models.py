@@ -111,14 +111,26 @@ class Patient(db.Model):
     """
 
     __tablename__ = "patients"
-    __table_args__ = (UniqueConstraint("mrn_authority", "mrn", name="uq_patients_mrn"),)
+    __table_args__ = (
+        UniqueConstraint("mrn_authority", "mrn", name="uq_patients_mrn"),
+        # The search looks inside the folded name and the number: trigrams on PostgreSQL
+        # (migration 053b0d52d89f), a plain index elsewhere.
+        Index(
+            "ix_patients_search",
+            "search_name",
+            "phone",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops", "phone": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     #: The name folded for search (name_search.fold), kept in step by ``_fold_name``.
-    search_name: Mapped[str] = mapped_column(String(120), default="", index=True)
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    search_name: Mapped[str] = mapped_column(String(120), default="")
+    #: Keeps its old value on change, for the measures' counts (workups.MeasureCount).
+    language: Mapped[str] = mapped_column(String(2), default="en", active_history=True)
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | voice
     quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")

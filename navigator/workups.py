@@ -13,13 +13,26 @@ per patient instead of rebuilding the path from every study.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
-from .models import Alert, Appointment, Patient, utcnow
+from .measures import Dates, tally
+from .models import Alert, Appointment, Patient, insert, utcnow
 
 #: The studies of a recurrence workup, in the order they usually happen.
 STUDY_KINDS = (
@@ -119,7 +132,8 @@ class Workup(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     #: When a recurrence was first suspected: day 0 of every measure. None: not recorded.
-    suspected_on: Mapped[date | None] = mapped_column(Date)
+    #: (The measured dates keep their old value on change: ``MeasureCount`` needs it.)
+    suspected_on: Mapped[date | None] = mapped_column(Date, active_history=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_reason: Mapped[str | None] = mapped_column(String(200))
@@ -128,9 +142,9 @@ class Workup(db.Model):
     step_since: Mapped[date | None] = mapped_column(Date)
     waiting_rule: Mapped[str | None] = mapped_column(String(40))
     waiting_since: Mapped[date | None] = mapped_column(Date)
-    biopsy_on: Mapped[date | None] = mapped_column(Date)
-    results_on: Mapped[date | None] = mapped_column(Date)
-    treatment_on: Mapped[date | None] = mapped_column(Date)
+    biopsy_on: Mapped[date | None] = mapped_column(Date, active_history=True)
+    results_on: Mapped[date | None] = mapped_column(Date, active_history=True)
+    treatment_on: Mapped[date | None] = mapped_column(Date, active_history=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -239,3 +253,107 @@ def start_workup(patient_id: int, suspected_on: date | None = None, owner_id=Non
 
 def workup_of(patient_id: int) -> Workup | None:
     return db.session.scalar(db.select(Workup).filter_by(patient_id=patient_id))
+
+
+class MeasureCount(db.Model):
+    """The program measures' tally, kept as the dates are recorded: how many patients
+    suspected in ``month`` and speaking ``language`` reached ``milestone`` in ``days``
+    (``navigator.measures.tally``; milestone "suspected_on", days 0, counts the patients
+    with a suspected date). The measures page reads these few hundred rows instead of
+    every workup; ``_keep_measure_counts`` moves a patient's counts in the transaction
+    that changes their dates or language, and ``recount`` rebuilds them."""
+
+    __tablename__ = "measure_counts"
+
+    milestone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    patients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+MEASURED = ("suspected_on", "biopsy_on", "results_on", "treatment_on")
+
+
+def _value(obj, name: str, before: bool):
+    """An attribute's value now, or (``before``) as the database holds it."""
+    if not before:
+        return getattr(obj, name)
+    history = inspect(obj).attrs[name].history
+    return history.deleted[0] if history.deleted else getattr(obj, name)
+
+
+def _dates(workup: Workup, patient: Patient | None, before: bool) -> list[Dates]:
+    suspected = _value(workup, "suspected_on", before)
+    if suspected is None:
+        return []
+    language = _value(patient, "language", before) if patient is not None else ""
+    ends = [_value(workup, name, before) for name in MEASURED[1:]]
+    return [Dates(suspected, language or "", *ends)]
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_measure_counts(session, _context, _instances) -> None:
+    """Move the measures' counts of every workup whose dates (or patient's language) this
+    flush changes: its old counts out, its new ones in, in the same transaction."""
+    changed = [*session.new, *session.dirty, *session.deleted]
+    workups = {
+        id(o): o
+        for o in changed
+        if isinstance(o, Workup)
+        and (
+            not inspect(o).persistent
+            or any(inspect(o).attrs[name].history.has_changes() for name in MEASURED)
+        )
+    }
+    if not workups and not any(
+        isinstance(o, Patient) and inspect(o).attrs.language.history.deleted for o in changed
+    ):
+        return
+    with session.no_autoflush:
+        for patient in (o for o in changed if isinstance(o, Patient)):
+            if inspect(patient).persistent and inspect(patient).attrs.language.history.deleted:
+                workup = session.scalar(db.select(Workup).filter_by(patient_id=patient.id))
+                if workup is not None:
+                    workups[id(workup)] = workup
+        moves: Counter = Counter()
+        for workup in workups.values():
+            state = inspect(workup)
+            patient = session.get(Patient, workup.patient_id) if workup.patient_id else None
+            if state.persistent or state.deleted:
+                for *key, n in tally(_dates(workup, patient, before=True)):
+                    moves[tuple(key)] -= n
+            if workup not in session.deleted:
+                for *key, n in tally(_dates(workup, patient, before=False)):
+                    moves[tuple(key)] += n
+        _add_counts(session, {key: n for key, n in moves.items() if n})
+
+
+def _add_counts(session, moves: dict[tuple, int]) -> None:
+    table = MeasureCount.__table__
+    for (milestone, month, language, days), n in moves.items():
+        row = {"milestone": milestone, "month": month, "language": language, "days": days}
+        session.connection().execute(
+            insert(table)
+            .values(**row, patients=n)
+            .on_conflict_do_update(
+                index_elements=list(row), set_={"patients": table.c.patients + n}
+            )
+        )
+
+
+def recount() -> None:
+    """Rebuild the measures' tally from every workup's recorded dates (the caller commits):
+    after dates were written without the ORM, as the benchmark's bulk fill does."""
+    rows = db.session.execute(
+        db.select(
+            Workup.suspected_on, Patient.language, *(getattr(Workup, n) for n in MEASURED[1:])
+        )
+        .join(Patient, Patient.id == Workup.patient_id)
+        .where(Workup.suspected_on.is_not(None))
+    ).all()
+    db.session.execute(db.delete(MeasureCount))
+    db.session.add_all(
+        MeasureCount(milestone=m, month=month, language=lang, days=d, patients=n)
+        for m, month, lang, d, n in tally([Dates(*row) for row in rows])
+    )

@@ -220,3 +220,51 @@ def test_a_pretend_voicemail_from_the_try_it_panel_says_it_has_no_recording(
     page = client.get("/inbox").get_data(as_text=True)
     assert "Left in the try-it panel: there is no recording." in page
     assert "<audio" not in page
+
+
+def test_a_long_inbox_is_paged_with_counts_and_each_group_says_where_its_items_are(
+    app, client, nurse, patient, monkeypatch
+):
+    from navigator.coordinator import inbox
+
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 3)
+    now = utcnow()
+    kinds = ["red_flag"] * 2 + ["callback"] * 3 + ["delivery_failed"]
+    for minutes, kind in enumerate(kinds):
+        db.session.add(
+            Alert(
+                kind=kind,
+                phone=patient.phone,
+                patient_id=patient.id,
+                detail=f"item-{minutes}",
+                created_at=now - timedelta(minutes=60 - minutes),
+            )
+        )
+    db.session.commit()
+    ids = [a.id for a in db.session.scalars(db.select(Alert).order_by(Alert.created_at))]
+
+    first = client.get("/inbox").get_data(as_text=True)
+    second = client.get("/inbox?page=2").get_data(as_text=True)
+
+    assert [f'id="item-{i}"' in first for i in ids] == [True] * 3 + [False] * 3
+    assert [f'id="item-{i}"' in second for i in ids] == [False] * 3 + [True] * 3
+    assert "Open items 1–3 of 6. Page 1 of 2" in first
+    assert "Open items 4–6 of 6. Page 2 of 2" in second
+    # Every group counts all its open items, on every page.
+    assert 'Voicemails and callback requests <span class="count">(3)</span>' in first
+    assert 'Voicemails and callback requests <span class="count">(3)</span>' in second
+    assert "Items 1–1 of this group's 3 on this page; 2 on later pages." in first
+    assert "Items 2–3 of this group's 3 on this page; 1 on earlier pages." in second
+    # A group wholly on another page says where, with a link there.
+    assert '1 item, from <a href="/inbox?page=2#group-delivery_failed">page 2' in first
+    assert '2 items, from <a href="/inbox?page=1#group-red_flag">page 1' in second
+    nav = first[first.index('<nav aria-label="Inbox pages"') :]
+    assert 'href="/inbox?page=2" rel="next">Next page' in nav
+    assert "Previous page" not in nav[: nav.index("</nav>")]
+    assert 'href="/inbox?page=1" rel="prev">Previous page' in second
+    # The count on the Inbox link is every open item, not the page's.
+    assert client.get("/inbox/status").get_json()["open"] == 6
+    # A page past the end shows the last page; a short inbox shows no pager.
+    assert "Open items 4–6 of 6" in client.get("/inbox?page=9").get_data(as_text=True)
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 50)
+    assert 'aria-label="Inbox pages"' not in client.get("/inbox").get_data(as_text=True)

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from coordinator_support import make_coordinator, sign_in
 
+from navigator.coordinator.measures import recorded_tally
 from navigator.extensions import db
 from navigator.measures import Dates, figure, measures, tally
 from navigator.patients import NewPatient, enroll
@@ -99,3 +100,53 @@ def test_the_csv_holds_the_same_figures_and_no_patient_details(client, recorded)
     )
     assert (january["patients"], january["median_days"], january["q1_days"]) == ("4", "8.5", "6.25")
     assert "Patient A" not in response.get_data(as_text=True)
+
+
+def kept_counts() -> list[tuple]:
+    return sorted(tuple(row) for row in recorded_tally())
+
+
+def test_the_kept_counts_follow_every_change_of_dates_and_language(app, client, recorded):
+    from navigator.models import Patient
+    from navigator.workups import recount
+
+    def workup(name):
+        return db.session.scalar(
+            db.select(Workup)
+            .join(Patient, Patient.id == Workup.patient_id)
+            .where(Patient.name == f"Patient {name}")
+        )
+
+    workup("A").biopsy_on = date(2026, 1, 14)  # 7 days -> 9
+    workup("D").biopsy_on = None  # a date typed by mistake, taken back
+    db.session.get(Patient, workup("B").patient_id).language = "en"
+    db.session.commit()
+
+    # January to biopsy is now A 9, B 10, C 4: median 9; 25th percentile at position 0.5:
+    # 4 + 0.5 * 5 = 6.5; 75th at 1.5: 9 + 0.5 * 1 = 9.5. All three speak English now.
+    biopsy = by(measures(recorded_tally()), "biopsy_on", "month").figures[0]
+    assert (biopsy.n, biopsy.median, biopsy.q1, biopsy.q3) == (3, 9, 6.5, 9.5)
+    language = by(measures(recorded_tally()), "biopsy_on", "language").figures
+    assert [(f.group, f.n, f.median) for f in language] == [("English", 3, 9)]
+    html = client.get("/measures").get_data(as_text=True)
+    assert "2026-01: median 9 days, middle half 6.5 to 9.5, 3 patients" in html
+    # What was kept along the way is what counting every workup again gives.
+    kept = kept_counts()
+    recount()
+    db.session.commit()
+    assert kept_counts() == kept
+
+
+def test_a_new_patient_counts_once_their_suspected_date_is_recorded(app, client, recorded):
+    from navigator.coordinator.measures import _patients_with_a_date
+
+    assert _patients_with_a_date(recorded_tally()) == 5
+    enroll(NewPatient("Patient F", "+16175550299", "en", "UTC", "sms"))
+    db.session.commit()
+    assert _patients_with_a_date(recorded_tally()) == 5  # no suspected date yet
+    enroll(
+        NewPatient("Patient G", "+16175550298", "en", "UTC", "sms", suspected_on=date(2026, 3, 2))
+    )
+    db.session.commit()
+    assert _patients_with_a_date(recorded_tally()) == 6
+    assert ("suspected_on", "2026-03", "en", 0, 1) in kept_counts()

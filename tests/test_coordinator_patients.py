@@ -621,3 +621,29 @@ def test_search_finds_a_number_however_its_digits_are_written(app, client, signe
     enroll(client, name="Beth Jones", phone="617-555-0188")
     html = search(client, typed).get_data(as_text=True)
     assert "Beth Jones" in html and "Ana Ruiz" not in html
+
+
+@pytest.mark.parametrize(
+    "typed,name",
+    [("hernandez", "Rosa Hernández"), ("o connor", "Mary O'Connor"), ("555-0188", "Beth Jones")],
+)
+def test_on_postgresql_the_trigram_index_answers_the_folded_search(
+    app, client, signed_in, typed, name
+):
+    """At a large program's size the search must not read every patient: PostgreSQL answers
+    it from the trigram index, and still ignores accents, capitals and punctuation."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's (SQLite reads the table)")
+    from navigator.coordinator.patients import _matching
+
+    enroll(client, name=name if name != "Beth Jones" else "Ana Ruiz")
+    enroll(client, name="Beth Jones", phone="617-555-0188")
+    enroll(client, name="Carla Diaz", phone="617-555-0199")
+    db.session.execute(db.text("SET LOCAL enable_seqscan = off"))  # as with many patients
+    query = db.select(Patient.name).where(_matching(typed))
+    connection = db.session.connection()
+    compiled = query.compile(connection)
+    plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+    assert "ix_patients_search" in plan
+    assert db.session.scalars(query).all() == [name]
+    db.session.rollback()

@@ -10,6 +10,7 @@ shown as overdue.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user
@@ -59,8 +61,13 @@ GROUP_OF = {
 }
 
 
-def open_alerts() -> list[tuple[Alert, Patient | None]]:
-    """Unresolved alerts in inbox order, each with its patient (None for strangers)."""
+#: Open items shown on one page of the inbox.
+PAGE_SIZE = 50
+
+
+def open_alerts(limit: int | None = None, offset: int = 0) -> list[tuple[Alert, Patient | None]]:
+    """Unresolved alerts in inbox order, each with its patient (None for strangers);
+    ``limit`` of them from ``offset`` on when given (a page)."""
     # Voicemails and callback requests share a rank: one group, oldest first.
     groups = [key for key, _ in GROUPS]
     rank = case(
@@ -73,16 +80,57 @@ def open_alerts() -> list[tuple[Alert, Patient | None]]:
         .outerjoin(Patient, Patient.id == Alert.patient_id)
         .where(Alert.resolved_at.is_(None))
         .order_by(rank, Alert.created_at, Alert.id)
+        .limit(limit)
+        .offset(offset)
     ).all()
+
+
+def group_counts() -> dict[str, int]:
+    """Open items per inbox group, in the inbox's order, counted by the database."""
+    counts = {key: 0 for key, _ in GROUPS}
+    for kind, n in db.session.execute(
+        db.select(Alert.kind, db.func.count(Alert.id))
+        .where(Alert.resolved_at.is_(None))
+        .group_by(Alert.kind)
+    ):
+        counts[GROUP_OF.get(kind, "delivery_failed")] += n
+    return counts
+
+
+@dataclass
+class GroupPage:
+    """Where a group's open items fall: how many in all, on earlier pages, on this one,
+    and the page its first item is on."""
+
+    total: int
+    before: int
+    shown: int
+    first_page: int
+
+    @property
+    def after(self) -> int:
+        return self.total - self.before - self.shown
 
 
 @bp.get("/inbox")
 def inbox():
-    """What needs a person now, each item telling its story, and what was done today."""
+    """What needs a person now, each item telling its story, fifty a page, and what was
+    done today. Each group says how many items it has in all, and where the others are
+    when they fall on another page."""
     now = utcnow()
+    counts = group_counts()
+    total = sum(counts.values())
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    offset = (page - 1) * PAGE_SIZE
     groups = {key: [] for key, _ in GROUPS}
-    for item in inbox_items.items(open_alerts(), now):
+    for item in inbox_items.items(open_alerts(PAGE_SIZE, offset), now):
         groups[GROUP_OF.get(item.alert.kind, "delivery_failed")].append(item)
+    placed, start = {}, 0
+    for key, _ in GROUPS:
+        before = min(max(offset - start, 0), counts[key])
+        placed[key] = GroupPage(counts[key], before, len(groups[key]), start // PAGE_SIZE + 1)
+        start += counts[key]
     closer = aliased(Coordinator)
     done = db.session.execute(
         db.select(Alert, Patient, closer)
@@ -95,7 +143,14 @@ def inbox():
     return render_template(
         "coordinator/inbox.html",
         groups=groups,
+        placed=placed,
         titles=dict(GROUPS),
+        page=page,
+        pages=pages,
+        page_size=PAGE_SIZE,
+        total=total,
+        first=offset + 1,
+        last=offset + sum(len(items) for items in groups.values()),
         done=[(a, p, c, undoable(a, now)) for a, p, c in done],
         labels=ALERT_LABELS,
         outcomes=inbox_items.OUTCOMES,

@@ -115,7 +115,8 @@ document.addEventListener("DOMContentLoaded", function () {
   }
 
   function refreshList() {
-    return fetch(window.location.pathname, { credentials: "same-origin" })
+    // The same page of the inbox (?page=2) that is on screen.
+    return fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("inbox-items");
