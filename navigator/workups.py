@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
 from .measures import Dates, tally
-from .models import Alert, Appointment, Patient, insert, utcnow
+from .models import Alert, Appointment, AuditEvent, Patient, insert, utcnow
 
 #: The studies of a recurrence workup, in the order they usually happen.
 STUDY_KINDS = (
@@ -117,6 +117,10 @@ Index("ix_alerts_open_patient", Alert.patient_id, Alert.resolved_at)
 Index("ix_alerts_resolved_at", Alert.resolved_at)
 # The worklist sorted by name reads patients in name order, fifty at a time.
 Index("ix_patients_name", Patient.name)
+# The worklist filtered by language reads only those patients' ids.
+Index("ix_patients_language", Patient.language, Patient.id)
+# The patient page looks up the audited cancellations of this patient's appointments.
+Index("ix_audit_events_entity", AuditEvent.entity, AuditEvent.entity_id)
 
 
 class Workup(db.Model):

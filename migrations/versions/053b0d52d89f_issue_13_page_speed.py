@@ -9,7 +9,8 @@ Revises: e1a0c3d5f710
 and inside the number (``LIKE '%...%'``), which a btree cannot answer: on PostgreSQL the
 index becomes a GIN trigram index (``pg_trgm``, a trusted extension any database owner
 may create); where the extension cannot be created, and on SQLite, it stays a btree and
-a search reads the table, as before.
+a search reads the table, as before. Two more indexes: the worklist filtered by
+language, and the patient page's look-up of its audited cancellations.
 """
 
 from collections import Counter
@@ -49,6 +50,8 @@ def upgrade():
         )
     else:
         op.create_index("ix_patients_search", "patients", ["search_name", "phone"])
+    op.create_index("ix_patients_language", "patients", ["language", "id"])
+    op.create_index("ix_audit_events_entity", "audit_events", ["entity", "entity_id"])
 
 
 def _trigrams_available() -> bool:
@@ -106,6 +109,8 @@ def _day(value):
 
 
 def downgrade():
+    op.drop_index("ix_audit_events_entity", table_name="audit_events")
+    op.drop_index("ix_patients_language", table_name="patients")
     op.drop_index("ix_patients_search", table_name="patients")
     with op.batch_alter_table("patients") as batch:
         batch.create_index("ix_patients_search_name", ["search_name"])

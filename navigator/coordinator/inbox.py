@@ -62,7 +62,7 @@ GROUP_OF = {
 
 
 #: Open items shown on one page of the inbox.
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 def open_alerts(limit: int | None = None, offset: int = 0) -> list[tuple[Alert, Patient | None]]:
@@ -75,13 +75,21 @@ def open_alerts(limit: int | None = None, offset: int = 0) -> list[tuple[Alert, 
         value=Alert.kind,
         else_=len(groups),
     )
-    return db.session.execute(
-        db.select(Alert, Patient)
-        .outerjoin(Patient, Patient.id == Alert.patient_id)
+    # The page's alerts first, then their patients: the patients table is read for those
+    # few only, however many patients there are.
+    page = (
+        db.select(Alert.id, rank.label("rank"))
         .where(Alert.resolved_at.is_(None))
         .order_by(rank, Alert.created_at, Alert.id)
         .limit(limit)
         .offset(offset)
+        .subquery()
+    )
+    return db.session.execute(
+        db.select(Alert, Patient)
+        .join(page, page.c.id == Alert.id)
+        .outerjoin(Patient, Patient.id == Alert.patient_id)
+        .order_by(page.c.rank, Alert.created_at, Alert.id)
     ).all()
 
 
@@ -114,7 +122,7 @@ class GroupPage:
 
 @bp.get("/inbox")
 def inbox():
-    """What needs a person now, each item telling its story, fifty a page, and what was
+    """What needs a person now, each item telling its story, 25 a page, and what was
     done today. Each group says how many items it has in all, and where the others are
     when they fall on another page."""
     now = utcnow()

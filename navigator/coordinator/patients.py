@@ -361,12 +361,17 @@ def timeline(patient: Patient) -> list[Event]:
         title = ALERT_LABELS.get(a.kind, a.kind)
         events.append(Event(a.created_at, "alert", title, a.detail, state, f"alert-{a.id}"))
     events += _patient_events(patient)
+    cancelled = [a.id for a in patient.appointments if a.status == "cancelled"]
     audited = set(
         db.session.scalars(
             db.select(AuditEvent.entity_id).where(
-                AuditEvent.entity == "appointment", AuditEvent.action == "cancel_appointment"
+                AuditEvent.entity == "appointment",
+                AuditEvent.entity_id.in_(cancelled),
+                AuditEvent.action == "cancel_appointment",
             )
         )
+        if cancelled
+        else ()
     )
     for appt in patient.appointments:
         # A cancellation made before changes were audited is known from its status alone.
