@@ -241,3 +241,44 @@ def test_every_page_and_state_reflows_at_320_px_and_passes_axe(app, zoomed_page,
     expect(page.get_by_role("link", name="Ana Ruiz")).to_be_visible()
     assert_fits(page)
     assert_accessible(page)
+
+
+def test_a_later_page_of_a_long_inbox_refreshes_itself_in_place_and_passes_axe(
+    app, page, nurse, monkeypatch
+):
+    from navigator.coordinator import inbox
+
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
+    app.config["INBOX_POLL_SECONDS"] = 1
+    patient = seed_patient()
+    for minutes in (30, 20, 10):
+        db.session.add(
+            Alert(
+                kind="callback",
+                phone=patient.phone,
+                patient_id=patient.id,
+                created_at=utcnow() - timedelta(minutes=minutes),
+            )
+        )
+    db.session.commit()
+    sign_in(page)
+    page.goto("/inbox")
+    nav = page.get_by_role("navigation", name="Inbox pages")
+    nav.get_by_role("link", name=re.compile("^Next page")).click()
+    expect(page.locator("#inbox-range")).to_have_text(
+        "Open items 3–3 of 3. Page 2 of 2, 2 items a page."
+    )
+    assert_fits(page)
+    assert_accessible(page)
+    db.session.add(Alert(kind="callback", phone=patient.phone, patient_id=patient.id))
+    db.session.commit()
+    # The refresh keeps the page on screen: the newest item joins page 2.
+    expect(page.locator("#inbox-range")).to_have_text(
+        "Open items 3–4 of 4. Page 2 of 2, 2 items a page."
+    )
+    expect(page.locator(".item")).to_have_count(2)
+    expect(page).to_have_title(re.compile(r"^\(4\) Inbox"))
+    page.get_by_role("navigation", name="Inbox pages").get_by_role(
+        "link", name=re.compile("^Previous page")
+    ).click()
+    expect(page.locator("#inbox-range")).to_contain_text("Open items 1–2 of 4.")
