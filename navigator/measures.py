@@ -3,9 +3,10 @@ receptor results and to the start of treatment, by month and by language.
 
 Pure arithmetic over recorded dates (the workup's ``suspected_on`` and milestone dates);
 nothing is estimated or filled in. The input is a tally, ``(milestone, month, language,
-days, patients)``: the database counts patients per number of days (a few hundred rows
-for thousands of patients), and ``tally`` makes the same from rows of dates. A patient counts in a figure only when both of its
-dates are recorded; a milestone dated before the suspicion is a typing error, left out of
+days, patients)``, patients counted per number of days (a few hundred rows for thousands
+of patients): ``tally`` makes it from rows of dates, and the app keeps it in the database
+as dates are recorded (``workups.MeasureCount``). A patient counts in a figure only when
+both of its dates are recorded; a milestone dated before the suspicion is a typing error, left out of
 the figure and counted (``excluded``) so it can be found and corrected.
 
 Spread is the interquartile range (25th to 75th percentile), with the shortest and
