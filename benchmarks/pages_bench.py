@@ -14,11 +14,18 @@ database on the PostgreSQL server given by ``--server``:
    app's and the database's time) and requests each page ``--requests`` times: each
    worklist sort and filter on its own line, the patient page for random patients, the
    search with varied words.
-3. Prints p50, p95 and the slowest request of each page, in milliseconds.
+3. Prints the fastest, p50, p95 and the slowest request of each page, in milliseconds,
+   with the app's CPU time, the time waiting on the database, and the mean CPU of app
+   and database backends together (robust to other work on a shared machine), and the
+   load average before and after.
+
+With ``--reuse`` the databases are named ``nav_bench_<size>``, filled only the first time
+and kept: a later run migrates them to the newest revision and measures again.
 
 Usage::
 
-    .venv/bin/python benchmarks/pages_bench.py --server postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python benchmarks/pages_bench.py --reuse \
+        --server postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
