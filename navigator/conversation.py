@@ -206,30 +206,43 @@ class Engine:
             return out
         if not facts.language_chosen:
             out.language = reading.language
+        if self._answer(out, reading, facts):
+            return out
+        out.replies += [Say("prompts.sms.not_understood"), Show(here)]
+        return out
+
+    def _answer(self, out: Outcome, reading: Reading, facts: Facts) -> bool:
+        """What the person wants, decided the same way for a text and a caller's words.
+
+        Adds the answer (keys under ``answers.``; the phone speaks their ``say`` variants)
+        and its effects; False when there is nothing to answer and the person is not
+        enrolled (each channel then offers its menu and the way to a person).
+        """
+        intent = reading.intent if reading.understood else None
         if reading.set_aside:
             # "No fever today": not an alert, but what to do if it comes.
             out.replies.append(Say("answers.near_miss"))
             if intent in (None, NEAR_MISS, "other"):
-                return out
+                return True
         if intent in self.intents["appointment"]:
-            return self._about_a_visit(out, reading, facts)
+            self._about_a_visit(out, reading, facts)
+            return True
         if intent in self.intents["callback"]:
             out.effects.append(Effect("callback", "asked for a person in their own words"))
             out.replies.append(Say("prompts.sms.callback"))
-            return out
+            return True
         if intent in self.intents["answer"]:
             if intent in self.intents["prep"]:
                 out.effects.append(Effect("prep", intent, topic=reading.topic))
             out.replies.append(Say(f"answers.{intent}"))
             if facts.enrolled and intent in self.intents["person"]:
                 out.effects.append(Effect("question", intent))
-            return out
+            return True
         if facts.enrolled:
             out.effects.append(Effect("question", intent or "unsure"))
             out.replies.append(Say("answers.person_will_reply"))
-            return out
-        out.replies += [Say("prompts.sms.not_understood"), Show(here)]
-        return out
+            return True
+        return False
 
     def _about_a_visit(self, out: Outcome, reading: Reading, facts: Facts) -> Outcome:
         """ "Can't make my biopsy": the same path as replying R, for that appointment."""
@@ -335,9 +348,9 @@ class Engine:
                 return self._spoken_opt_out(out, speech, facts)
         key = (digits or "").strip()[:1]
         if not key and speech:
-            key = self._spoken_key(here, speech, out)
-            if out.position != here:
-                return self._arrive(out)
+            key = self._spoken_key(speech, out)
+            if not key:
+                return self._spoken_words(out, here, speech, facts)
         if key == "0":
             # Connected now, and a call-back item for the coordinators too (as 0 by text
             # does): the line may not answer, and a coordinator should see who asked.
@@ -379,7 +392,8 @@ class Engine:
         out.replies.append(Say("prompts.voice.stop"))
         return out
 
-    def _spoken_key(self, here: Position, speech: str, out: Outcome) -> str:
+    def _spoken_key(self, speech: str, out: Outcome) -> str:
+        """The key a spoken command stands for ("operator": 0, "repeat": 8), or ""."""
         kind = self.keywords.spoken_kind(speech)
         keys = {"person": "0", "repeat": "8", "back": "*", "text_me": "7"}
         if kind in keys:
@@ -388,10 +402,41 @@ class Engine:
             out.effects.append(Effect("set_language", "en" if kind == "english" else "es"))
             out.language = "en" if kind == "english" else "es"
             return "8"
+        return ""
+
+    def _spoken_words(self, out: Outcome, here: Position, speech: str, facts: Facts) -> Outcome:
+        """A caller's own words that are not a command: what they want, as for a text.
+
+        A confident reading of a question gets the same answer and effects as a text (the
+        renderer speaks its ``say`` variant); then a topic's name ("biopsy", "HER2 low")
+        opens that topic; an unsure reading from an enrolled patient is a question for a
+        person; anything else is a miss (after two, a person).
+        """
+        reading = out.reading
+        specific = reading.understood and reading.intent not in (NEAR_MISS, "other", "definition")
+        if specific and self._answer(out, reading, facts):
+            return self._spoken_answer(out, reading, facts)
         spoken = menus.find_by_words(self.catalog, self.node_words, speech, here)
         if spoken:
             out.position = spoken
-        return ""
+            return self._arrive(out)
+        if not reading.understood:
+            out.effects.append(Effect("review"))  # for the coordinators' labelling page
+        if self._answer(out, reading, facts):
+            return self._spoken_answer(out, reading, facts)
+        out.effects.append(Effect("no_match"))
+        return out
+
+    @staticmethod
+    def _spoken_answer(out: Outcome, reading: Reading, facts: Facts) -> Outcome:
+        """Answered in the language spoken (unless one was chosen); asking for a person in
+        one's own words connects now, as 0 does."""
+        if not facts.language_chosen:
+            out.language = reading.language
+        if out.effect("callback"):
+            out.replies = [r for r in out.replies if r != Say("prompts.sms.callback")]
+            out.effects.insert(0, Effect("person"))
+        return out
 
     def _arrive(self, out: Outcome) -> Outcome:
         if menus.node(self.catalog, out.position.node).action == "next_appointment":

@@ -15,7 +15,8 @@ fracture), nor "feel" "fell".
 
 Lookups must stay fast (every inbound message is screened), so fuzzy matching uses a
 deletion index (the SymSpell idea): candidate words are found by shared deletions and
-only those are checked with a real edit distance.
+only those are checked with a real edit distance; and each index remembers what the words
+it has seen matched (people use the same few thousand words), up to ``WORDS_REMEMBERED``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
+#: Words whose matches an index keeps (a few MiB at most); then it starts again.
+WORDS_REMEMBERED = 20_000
 
 
 def fold(text: str) -> str:
@@ -114,6 +117,7 @@ class PhraseIndex:
         self._deleted: dict[str, set[str]] = defaultdict(set)  # deletion -> pattern words
         self._prefixes: set[str] = set()
         self._by_first: dict[str, list[Phrase]] = defaultdict(list)
+        self._seen: dict[str, dict[str, int]] = {}  # token -> word_matches(token)
         for text in phrases:
             words = tuple(tokens(text))
             if not words or text in self.phrases:
@@ -133,7 +137,18 @@ class PhraseIndex:
             self._deleted[variant].add(word)
 
     def word_matches(self, token: str) -> dict[str, int]:
-        """Pattern words (including ``stem*`` ones) this one word counts as, with the typos."""
+        """Pattern words (including ``stem*`` ones) this one word counts as, with the typos.
+
+        The same dict for the same token, remembered: callers must not change it.
+        """
+        found = self._seen.get(token)
+        if found is None:
+            if len(self._seen) >= WORDS_REMEMBERED:
+                self._seen.clear()
+            found = self._seen[token] = self._word_matches(token)
+        return found
+
+    def _word_matches(self, token: str) -> dict[str, int]:
         found = dict.fromkeys(self._exact.get(token, ()), 0)
         if self.typos and len(token) > 3:
             candidates: set[str] = set()

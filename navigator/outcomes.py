@@ -80,8 +80,10 @@ def raise_alert(
 
 #: ``Message.content_key`` of a caller's words kept from a call (``keep_spoken_words``).
 SPOKEN_KEY = "voice.spoken"
-#: Effects that put a call in front of a person, who must read what the caller said.
-WORDS_KEPT_FOR = {"red_flag", "callback"}
+#: Effects that put a call in front of a person, who must read what the caller said: a
+#: warning sign, a request for a person, a question for a person, words not understood (for
+#: the coordinators' labelling page) and a request about a visit.
+WORDS_KEPT_FOR = {"red_flag", "callback", "question", "review", "appointment_reply"}
 
 
 def keep_spoken_words(
@@ -173,7 +175,7 @@ def _apply_one(
     elif kind == "next_appointment":
         replies = replies + next_appointment_replies(patient, language, now, channel="sms")
     elif kind == "appointment_reply":
-        replies = replies + appointment_reply(patient, effect, text, now)
+        replies = replies + appointment_reply(patient, effect, text, now, channel)
     elif kind == "prep":
         replies = _your_test(patient, effect.topic, language, now) + replies
     return replies
@@ -306,8 +308,13 @@ def next_appointment_replies(
     return replies
 
 
-def appointment_reply(patient: Patient | None, effect: Effect, text: str, now: datetime) -> list:
+def appointment_reply(
+    patient: Patient | None, effect: Effect, text: str, now: datetime, channel: str = "sms"
+) -> list:
     from . import replies as appointment_replies
 
-    answers = appointment_replies.answer_reply(patient, effect.detail, text, now, kind=effect.topic)
+    via = "call" if channel == "voice" else "text"
+    answers = appointment_replies.answer_reply(
+        patient, effect.detail, text, now, kind=effect.topic, via=via
+    )
     return [Say(key, values) for key, values in answers]

@@ -141,7 +141,12 @@ def _event(kind: str, appointment: Appointment, via: str, now: datetime | None) 
 
 
 def answer_reply(
-    patient: Patient, intent: str, text: str, now: datetime, kind: str | None = None
+    patient: Patient,
+    intent: str,
+    text: str,
+    now: datetime,
+    kind: str | None = None,
+    via: str = "text",
 ) -> list[tuple[str, dict]]:
     """Act on a confirm or reschedule reply; returns (content key, values) to send back.
 
@@ -175,9 +180,9 @@ def answer_reply(
             return [_which_one(patient, intent, choices)]
         target = targets[0]
     if intent == "confirm":
-        confirm(target, "text", now)
+        confirm(target, via, now)
         return [("reminders.replies.confirmed", _values(patient, target))]
-    request_new_time(target, "text", now)
+    request_new_time(target, via, now)
     return [("reminders.replies.reschedule", _values(patient, target))]
 
 

@@ -42,7 +42,18 @@ GATHER_SECONDS = 10  # the longest of the ISO 13714 range; relay callers need it
 MISSES_BEFORE_PERSON = 2
 SPOKEN_NUMBER = re.compile(r"[\d\s.,-]+")  # how speech recognition writes a number said aloud
 #: Effects of a key press that need the caller's records; the rest need no database.
-NEEDS_RECORDS = {"red_flag", "set_language", "text_me", "next_appointment", "callback", "opt_out"}
+NEEDS_RECORDS = {
+    "red_flag",
+    "set_language",
+    "text_me",
+    "next_appointment",
+    "callback",
+    "opt_out",
+    "question",
+    "review",
+    "appointment_reply",
+    "prep",
+}
 
 
 def say(parent, text: str, language: str) -> None:
@@ -55,6 +66,21 @@ def say(parent, text: str, language: str) -> None:
 
 def words(key: str, language: str, **values) -> str:
     return catalog().render(key, language, **{**outcomes.common_values(), **values})
+
+
+#: Replies written for a text whose spoken form lives elsewhere (answers.yaml, ``say:``).
+SPOKEN_FORMS = {"answers.": "answers.say.", "reminders.replies.": "answers.say.visit_"}
+
+
+def spoken_words(key: str, language: str, **values) -> str:
+    """A reply decided by the conversation, as a caller hears it: an answer's ``say``
+    variant where its text says to reply or text (or names 911 as digits), else the text."""
+    for prefix, spoken in SPOKEN_FORMS.items():
+        if key.startswith(prefix):
+            variant = spoken + key.removeprefix(prefix)
+            if variant in catalog().strings[language]:
+                return words(variant, language, **values)
+    return words(key, language, **values)
 
 
 def apology() -> VoiceResponse:
@@ -345,13 +371,16 @@ def _answer_with_records(here: Position, miss: int, digits: str, speech: str) ->
     kinds = {effect.kind for effect in outcome.effects}
     language = outcome.language
     contact = patient = None
+    replies = outcome.replies
     if state is not None and kinds & NEEDS_RECORDS:
         contact = db.session.get(Contact, state.contact_id)
         patient = db.session.get(Patient, state.patient_id) if state.patient_id else None
         # The phone's position travels in URLs; keep the one the texts remember.
         text_position = contact.menu_node, contact.menu_page
         said = outcomes.keep_spoken_words(speech, kinds, contact.phone, state.patient_id)
-        outcomes.apply(outcome, contact, patient, now=utcnow(), channel="voice", inbound=said)
+        replies = outcomes.apply(
+            outcome, contact, patient, now=utcnow(), channel="voice", inbound=said
+        )
         contact.menu_node, contact.menu_page = text_position
         db.session.commit()
     elif state is None and "red_flag" in kinds:
@@ -363,7 +392,7 @@ def _answer_with_records(here: Position, miss: int, digits: str, speech: str) ->
         db.session.commit()
 
     spoken_first = [
-        words(r.key, language, **r.values) for r in outcome.replies if isinstance(r, SayKey)
+        spoken_words(r.key, language, **r.values) for r in replies if isinstance(r, SayKey)
     ]
     if "hang_up" in kinds:
         return _hang_up(language, before=spoken_first)
@@ -379,8 +408,24 @@ def _answer_with_records(here: Position, miss: int, digits: str, speech: str) ->
         return _text_me(contact, patient, here, language)
     if "next_appointment" in kinds:
         return _next_step(contact, patient, language)
-    shown = next((r.position for r in outcome.replies if isinstance(r, Show)), here)
-    return render_node(shown, language, miss=0, before=spoken_first)
+    shown = next((r.position for r in replies if isinstance(r, Show)), None)
+    if shown is None and spoken_first:
+        return _answered(here, language, spoken_first)
+    return render_node(shown or here, language, miss=0, before=spoken_first)
+
+
+def _answered(here: Position, language: str, spoken: list[str]) -> VoiceResponse:
+    """An answer to what the caller asked, then the way on: a person (0), the menu they
+    were at (8), or another question. Silence goes back to that menu, not a miss."""
+    response = VoiceResponse()
+    gather = _gather(
+        url_for("voice.choose", node=here.node, page=here.page, miss=0), language, num_digits=1
+    )
+    for text in [*spoken, words("prompts.voice.after_answer", language)]:
+        say(gather, text, language)
+    response.append(gather)
+    response.redirect(url_for("voice.node", node=here.node, page=here.page, miss=0), method="POST")
+    return response
 
 
 def _goodbye(language: str, before: list[str]) -> VoiceResponse:

@@ -294,18 +294,32 @@ MOST_SECONDS_BEFORE_MORE = 30
 
 
 def spoken(language: str):
-    """Every (key, part) a caller hears, from every file: topics, prompts, reminders and
-    warning signs (a ``voice`` key wherever it is, and each warning sign's ``say``)."""
-    for key, value in CATALOG.strings[language].items():
+    """Every (key, part) a caller hears, from every file: topics, prompts, reminders,
+    warning signs (a ``voice`` key wherever it is, and each warning sign's ``say``) and the
+    answers to what callers ask (``answers.say.*``, or the answer as written)."""
+    strings = CATALOG.strings[language]
+    for key, value in strings.items():
         heard = (
             key.endswith(".voice")
-            or key.startswith(("prompts.voice.", "reminders.voice."))
+            or key.startswith(("prompts.voice.", "reminders.voice.", "answers.say."))
             or (key.startswith("redflags.") and key.endswith(".say"))
+            or _answer_said_as_written(key, strings)
         )
         if not heard or ".settings." in key or key.endswith(NOT_PROSE):
             continue
         for part in [value] if isinstance(value, str) else value:
             yield key, part
+
+
+def _answer_said_as_written(key: str, strings: dict) -> bool:
+    """An answer (answers.<intent>) with no ``say`` variant: a caller hears its text."""
+    name = key.removeprefix("answers.")
+    return (
+        key.startswith("answers.")
+        and "." not in name
+        and f"answers.say.{name}" not in strings
+        and isinstance(strings[key], str)
+    )
 
 
 def seconds(text: str) -> float:
@@ -342,6 +356,17 @@ def test_numbers_and_letters_are_written_as_people_say_them(language):
         if re.search(pattern, part)
     ]
     assert wrong == []
+
+
+#: What only makes sense in a text: a caller cannot reply with a word or text a menu.
+TEXT_ONLY = r"\b([Rr]eply|[Rr]esponda) [A-Z0-9]+\b|\b(Text|Escriba) MENU\b"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_answer_a_caller_hears_tells_them_to_reply_by_text(language):
+    told_to_text = [key for key, part in spoken(language) if re.search(TEXT_ONLY, part)]
+    assert told_to_text == []
+    assert re.search(TEXT_ONLY, CATALOG.render("answers.cancel", language)) is not None
 
 
 def test_the_spoken_check_can_fail():
