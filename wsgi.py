@@ -2,9 +2,10 @@
 
 import sys
 
-from navigator import create_app, understanding_cli
+from navigator.app import create_app
+from navigator.cli import understanding_commands as understanding_cli
 from navigator.config import ConfigError
-from navigator.content import ContentError
+from navigator.core.content import ContentError
 
 try:
     app = create_app()

@@ -45,7 +45,7 @@ def _prepare(url: str, patients: int) -> None:
     from feed_support import seed_site
     from flask_migrate import upgrade
 
-    from navigator import create_app
+    from navigator.app import create_app
     from navigator.extensions import db
     from navigator.models import Patient
 
@@ -153,7 +153,7 @@ def main() -> None:
             }
             listeners = [
                 subprocess.Popen(
-                    [sys.executable, "-m", "navigator.interface_listener"],
+                    [sys.executable, "-m", "navigator.feed"],
                     cwd=ROOT,
                     env=env,
                     stderr=subprocess.PIPE,

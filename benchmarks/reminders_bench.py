@@ -62,7 +62,7 @@ def create_database(server: str) -> tuple[str, callable]:
 def migrate(database_url: str) -> None:
     from flask_migrate import upgrade
 
-    from navigator import create_app
+    from navigator.app import create_app
     from navigator.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})

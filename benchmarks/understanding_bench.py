@@ -78,9 +78,9 @@ def percentiles(values: list[float]) -> dict:
 
 def per_message(cache: str, rounds: int) -> list[dict]:
     """Each round's elapsed and CPU milliseconds per message."""
-    from navigator.content import load
-    from navigator.screening import Screen
-    from navigator.understanding import Understanding, load_corpus
+    from navigator.core.content import load
+    from navigator.core.screening import Screen
+    from navigator.core.understanding import Understanding, load_corpus
 
     root = ROOT / "messages"
     reader = Understanding(root, Screen(load(root)), cache_dir=Path(cache))

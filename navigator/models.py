@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from .core.name_search import fold
 from .extensions import db
-from .name_search import fold
 
 
 def insert(model):

@@ -33,8 +33,8 @@ JOB_ID = "reminders-tick"
 
 def tick(app, worker_id: str | None = None) -> dict:
     """One tick: send every due reminder. Errors are logged; the next tick tries again."""
-    from . import reminders
     from .extensions import db
+    from .reminders import worker as reminders
 
     with app.app_context():
         log.debug("reminder tick starting")
@@ -57,7 +57,7 @@ def tick(app, worker_id: str | None = None) -> dict:
 def _recover_inbound() -> None:
     """Store what the webhooks kept in the spool during an outage, and finish texts whose
     effects never completed (durable_inbound). A failure here never stops the reminders."""
-    from . import durable_inbound
+    from .channels import durable_inbound
     from .extensions import db
 
     try:
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=None, help="reminders claimed at a time")
     options = parser.parse_args(argv)
 
-    from . import create_app
+    from .app import create_app
 
     app = create_app()
     if options.threads:

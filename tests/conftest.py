@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 from twilio_signing import AUTH_TOKEN, TwilioSigner
 
-from navigator import create_app
+from navigator.app import create_app
 from navigator.extensions import db
 
 

@@ -16,7 +16,7 @@ import hl7
 from hl7.mllp import open_hl7_connection
 
 from navigator.extensions import db
-from navigator.interface_listener import Listener
+from navigator.feed.listener import Listener
 from navigator.models import Patient, ServiceCode, SiteLocation
 
 MRN = "E1234567"

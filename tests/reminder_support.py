@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from navigator import appointments, reminders
 from navigator.extensions import db
+from navigator.patients import appointments
+from navigator.reminders import worker as reminders
 
 BOOKED_AT = datetime(2026, 2, 1)
 CT_AT = datetime(2026, 2, 12, 14, 0)  # a CT scan at Mercy Imaging, New York time

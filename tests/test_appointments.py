@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from navigator import appointments
 from navigator.extensions import db
 from navigator.models import Appointment, Message, Reminder
+from navigator.patients import appointments
 
 NOW = datetime(2026, 2, 1, 15, 0)
 

@@ -22,8 +22,9 @@ from readability import (
     pooled_scores,
 )
 
-from navigator import create_app, menus
-from navigator.content import LANGUAGES, ContentError, load, placeholders
+from navigator.app import create_app
+from navigator.core import menus
+from navigator.core.content import LANGUAGES, ContentError, load, placeholders
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ROOT / "messages"
@@ -127,7 +128,7 @@ def test_spanish_keeps_its_accents():
 
 
 def test_every_text_page_with_its_menu_or_footer_fits_320_characters(app):
-    from navigator.sms import node_text
+    from navigator.channels.sms import node_text
 
     for language in LANGUAGES:
         for node_id in menus.walk(CATALOG):
@@ -137,7 +138,7 @@ def test_every_text_page_with_its_menu_or_footer_fits_320_characters(app):
 
 
 def test_single_replies_fit_320_characters(app):
-    from navigator.outcomes import common_values
+    from navigator.channels.outcomes import common_values
 
     values = {
         **common_values(),
@@ -156,7 +157,7 @@ def test_single_replies_fit_320_characters(app):
 
 
 def test_keyword_replies_fit_one_segment_in_english(app):
-    from navigator.outcomes import common_values
+    from navigator.channels.outcomes import common_values
 
     for key in ("prompts.sms.help", "prompts.sms.stop", "prompts.sms.start"):
         text = CATALOG.render(key, "en", **common_values())
@@ -407,8 +408,8 @@ REALISTIC = {
 
 def every_text(language: str):
     """(key, text) for every text message the navigator can send, filled in as sent."""
-    from navigator.outcomes import common_values
-    from navigator.sms import node_text
+    from navigator.channels.outcomes import common_values
+    from navigator.channels.sms import node_text
 
     values = {**common_values(), **REALISTIC}
     values["prep"] = CATALOG.render("reminders.prep.private", language, **values)
@@ -428,7 +429,7 @@ def every_text(language: str):
 
 def segment_table(language: str) -> list[tuple[str, str, int, int]]:
     """(key, encoding, characters, segments) for every text, as the report prints it."""
-    from navigator import gsm
+    from navigator.core import gsm
 
     return [
         (key, gsm.encoding(text), len(text), gsm.segments(text))
@@ -466,7 +467,7 @@ NAMED_MEDICINE = re.compile(r"([a-z][a-z ]+?[a-z]) \(([A-Z][A-Za-z]+)\)")
 
 
 def test_every_medicine_a_topic_names_is_answered_by_the_glossary_by_name_and_brand():
-    from navigator.glossary import Glossary
+    from navigator.core.glossary import Glossary
 
     glossary = Glossary(CATALOG)
     unanswered = []
@@ -506,7 +507,7 @@ def test_every_medicine_a_topic_names_is_answered_by_the_glossary_by_name_and_br
     ],
 )
 def test_the_glossary_answers_drug_and_test_names_brands_typos_and_spanish(asked, term):
-    from navigator.glossary import Glossary
+    from navigator.core.glossary import Glossary
 
     assert Glossary(CATALOG).lookup(asked) == term
 

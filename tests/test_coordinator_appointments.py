@@ -11,7 +11,7 @@ from coordinator_support import csrf_token, make_coordinator, post_form, sign_in
 
 from navigator.extensions import db
 from navigator.models import Appointment, AuditEvent, Caregiver, Reminder
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from coordinator_support import CONSENT, post_form, signed_in_nurse
 from twilio_signing import TwilioSigner
 from twiml_helpers import parse, spoken
 
-from navigator.appointments import schedule
 from navigator.extensions import db
 from navigator.models import Message, Patient, Reminder
+from navigator.patients.appointments import schedule
 
 nurse = pytest.fixture(signed_in_nurse, name="nurse")
 
@@ -56,7 +56,7 @@ def test_a_caregiver_added_later_is_confirmed_too(app, client, nurse, fake_twili
 def test_a_caregivers_stop_ends_their_copies_but_not_the_patients_reminders(
     app, client, nurse, twilio
 ):
-    from navigator.reminders import send_due
+    from navigator.reminders.worker import send_due
 
     enroll(client, caregiver_phone="617-555-3177")
     patient = db.session.scalar(db.select(Patient))

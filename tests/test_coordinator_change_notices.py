@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from coordinator_support import post_form, signed_in_nurse
 
-from navigator.appointments import schedule
 from navigator.extensions import db
 from navigator.models import Alert, Contact, Reminder, utcnow
+from navigator.patients.appointments import schedule
 
 nurse = pytest.fixture(signed_in_nurse, name="nurse")
 

@@ -9,8 +9,8 @@ import pytest
 from coordinator_support import make_coordinator, post_form, sign_in
 from feed_support import DOB, MRN, PATIENT_PHONE, enroll_patient, seed_site, siu
 
-from navigator import feed_intake
 from navigator.extensions import db
+from navigator.feed import intake as feed_intake
 from navigator.models import (
     Appointment,
     AuditEvent,

@@ -35,7 +35,7 @@ def enroll(client, **changes):
 
 def verify(twilio, digits: str):
     """The caller keys ``digits`` at the phone check; True when it let them through."""
-    from navigator.patients import contact_for
+    from navigator.patients.enrolment import contact_for
 
     contact_for(PHONE)
     db.session.commit()

@@ -10,7 +10,7 @@ from reminder_support import book_ct_and_tick
 
 from navigator.extensions import db
 from navigator.models import Alert, AuditEvent, Message, utcnow
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_the_outbox_shows_a_reminder_call_and_what_it_says_in_the_patients_langu
 ):
     from html import unescape
 
-    from navigator.content import catalog
+    from navigator.core.content import catalog
 
     patient = enroll(NewPatient("Rosa Diaz", "+16175552150", "es", "America/New_York", "voice"))
     book_ct_and_tick(patient)

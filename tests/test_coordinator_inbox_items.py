@@ -10,7 +10,7 @@ from coordinator_support import make_coordinator, post_form, signed_in_nurse
 
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, AuditEvent, Message, utcnow
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 nurse = pytest.fixture(signed_in_nurse, name="nurse")
 
@@ -206,7 +206,7 @@ def test_without_a_care_team_line_the_fever_reply_names_a_fictional_number_not_t
 ):
     from twiml_helpers import parse
 
-    from navigator.phones import for_humans, is_fictional
+    from navigator.core.phones import for_humans, is_fictional
 
     app.config["CARE_TEAM_PHONE"] = ""  # the embedded mode's default
     response = twilio.post(

@@ -10,11 +10,11 @@ from datetime import date
 import pytest
 from coordinator_support import make_coordinator, sign_in
 
-from navigator.coordinator.measures import recorded_tally
+from navigator.coordinator.measure_pages import recorded_tally
 from navigator.extensions import db
-from navigator.measures import Dates, figure, measures, tally
-from navigator.patients import NewPatient, enroll
-from navigator.workups import Workup
+from navigator.patients.enrolment import NewPatient, enroll
+from navigator.patients.measures import Dates, figure, measures, tally
+from navigator.patients.workups import Workup
 
 # Four patients suspected in January 2026 and one in February (Spanish-speaking: B, E).
 #   A: suspected 5 Jan, biopsy 12 Jan (7 days), results 22 Jan (17), treatment 2 Feb (28)
@@ -108,7 +108,7 @@ def kept_counts() -> list[tuple]:
 
 def test_the_kept_counts_follow_every_change_of_dates_and_language(app, client, recorded):
     from navigator.models import Patient
-    from navigator.workups import recount
+    from navigator.patients.workups import recount
 
     def workup(name):
         return db.session.scalar(
@@ -138,7 +138,7 @@ def test_the_kept_counts_follow_every_change_of_dates_and_language(app, client, 
 
 
 def test_a_new_patient_counts_once_their_suspected_date_is_recorded(app, client, recorded):
-    from navigator.coordinator.measures import _patients_with_a_date
+    from navigator.coordinator.measure_pages import _patients_with_a_date
 
     assert _patients_with_a_date(recorded_tally()) == 5
     enroll(NewPatient("Patient F", "+16175550299", "en", "UTC", "sms"))

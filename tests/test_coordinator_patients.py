@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from coordinator_support import CONSENT, make_coordinator, post_form, sign_in
 
-from navigator import appointments
 from navigator.extensions import db
 from navigator.models import (
     Alert,
@@ -24,6 +23,7 @@ from navigator.models import (
     PatientEvent,
     utcnow,
 )
+from navigator.patients import appointments
 
 VALID = {
     "name": "Ana Ruiz",
@@ -122,7 +122,7 @@ def test_enrolling_logs_ids_only_never_the_name_or_number(app, client, signed_in
 
 
 def test_a_spanish_speaker_gets_the_confirmation_in_spanish(app, client, signed_in):
-    from navigator.content import catalog
+    from navigator.core.content import catalog
 
     enroll(client, language="es")
     text = db.session.scalar(db.select(Message).filter_by(direction="out"))
@@ -209,7 +209,7 @@ def test_consent_cannot_be_dated_in_the_future(app, client, signed_in):
 
 
 def test_nothing_is_half_saved_when_enrolment_fails_part_way(app, client, signed_in, monkeypatch):
-    from navigator.coordinator import patients as views
+    from navigator.coordinator import patient_pages as views
 
     def broken(*args, **kwargs):
         raise RuntimeError("the audit write failed")
@@ -428,7 +428,7 @@ def test_moving_the_appointment_keeps_the_reschedule_request(app, client, signed
 
 
 def test_a_reminder_calls_keypad_answer_is_on_the_timeline_as_by_phone(app, client, signed_in):
-    from navigator import replies
+    from navigator.reminders import replies
 
     enroll(client)
     patient = db.session.scalar(db.select(Patient))
@@ -634,7 +634,7 @@ def test_on_postgresql_the_trigram_index_answers_the_folded_search(
     it from the trigram index, and still ignores accents, capitals and punctuation."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the trigram index is PostgreSQL's (SQLite reads the table)")
-    from navigator.coordinator.patients import _matching
+    from navigator.coordinator.patient_pages import _matching
 
     enroll(client, name=name if name != "Beth Jones" else "Ana Ruiz")
     enroll(client, name="Beth Jones", phone="617-555-0188")

@@ -8,11 +8,11 @@ import pytest
 from coordinator_support import CONSENT, make_coordinator, post_form, sign_in
 from twiml_helpers import texts_of
 
-from navigator import appointments
-from navigator.content import catalog
+from navigator.core.content import catalog
 from navigator.extensions import db
 from navigator.models import AuditEvent, Caregiver, Consent, Contact, Message, Patient, Reminder
-from navigator.patients import NewPatient, enroll
+from navigator.patients import appointments
+from navigator.patients.enrolment import NewPatient, enroll
 
 OLD, NEW = "+16175550134", "+16175550143"
 

@@ -11,7 +11,7 @@ from twiml_helpers import spoken
 
 from navigator.extensions import db
 from navigator.models import Alert, AuditEvent, Contact
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 PHONE = "+16175550143"
 _calls = itertools.count(1)

@@ -8,10 +8,10 @@ from html import unescape
 import pytest
 from coordinator_support import make_coordinator, post_form, sign_in
 
-from navigator import appointments
 from navigator.extensions import db
 from navigator.models import AuditEvent, Caregiver, Contact, Patient, Reminder
-from navigator.patients import NewPatient, enroll
+from navigator.patients import appointments
+from navigator.patients.enrolment import NewPatient, enroll
 
 FORM = {
     "name": "Ana Ruiz",
@@ -73,7 +73,7 @@ def test_new_quiet_hours_replan_the_reminders_of_upcoming_appointments(app, clie
     assert {r.id for r in rows if r.status == "cancelled"} >= before
     pending = [r for r in rows if r.status == "pending"]
     assert pending
-    from navigator import reminders
+    from navigator.reminders import worker as reminders
 
     assert not any(reminders.in_quiet_hours(fresh(patient), r.due_at) for r in pending)
 

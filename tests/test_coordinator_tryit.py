@@ -10,13 +10,13 @@ import pytest
 from coordinator_support import csrf_token, make_coordinator, sign_in
 from werkzeug.security import check_password_hash
 
-from navigator import practice
-from navigator.appointments import local_start
 from navigator.coordinator.tryit import parse_twiml
+from navigator.core.phones import is_fictional
 from navigator.extensions import db
 from navigator.models import Alert, AuditEvent, Contact, Message, Patient
-from navigator.patients import NewPatient, enroll
-from navigator.phones import is_fictional
+from navigator.patients import practice
+from navigator.patients.appointments import local_start
+from navigator.patients.enrolment import NewPatient, enroll
 
 
 @pytest.fixture

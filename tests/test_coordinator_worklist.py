@@ -11,9 +11,9 @@ from coordinator_support import make_coordinator, sign_in
 from navigator.coordinator.worklist import site_today
 from navigator.extensions import db
 from navigator.models import Alert, Coordinator
-from navigator.patients import NewPatient, enroll
-from navigator.workup_path import refresh
-from navigator.workups import Barrier, Study, Workup
+from navigator.patients.enrolment import NewPatient, enroll
+from navigator.patients.workup_path import refresh
+from navigator.patients.workups import Barrier, Study, Workup
 
 
 @pytest.fixture

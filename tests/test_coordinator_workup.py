@@ -9,13 +9,20 @@ from types import SimpleNamespace
 import pytest
 from coordinator_support import make_coordinator, post_form, sign_in
 
-from navigator.appointments import cancel, schedule
 from navigator.coordinator.workup import order_warnings, study_views
 from navigator.extensions import db
 from navigator.models import AuditEvent, Message
-from navigator.patients import NewPatient, enroll
-from navigator.workup_path import summarize
-from navigator.workups import STUDY_KINDS, Barrier, CoordinatorNote, ReceptorResult, Study, Workup
+from navigator.patients.appointments import cancel, schedule
+from navigator.patients.enrolment import NewPatient, enroll
+from navigator.patients.workup_path import summarize
+from navigator.patients.workups import (
+    STUDY_KINDS,
+    Barrier,
+    CoordinatorNote,
+    ReceptorResult,
+    Study,
+    Workup,
+)
 
 
 @pytest.fixture
@@ -263,7 +270,7 @@ def test_the_suspected_date_and_owner_are_set_later_on_the_workup_page(app, clie
 
 
 def test_moving_the_linked_appointment_moves_the_studys_date(patient):
-    from navigator.appointments import move
+    from navigator.patients.appointments import move
 
     appointment = book(patient, "biopsy", days=8)
     later = datetime.combine(date.today() + timedelta(days=12), datetime.min.time()).replace(

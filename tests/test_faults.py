@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from twilio_signing import TwilioSigner
 from twiml_helpers import dial, spoken, texts_of
 
-from navigator import durable_inbound, scheduler
+from navigator import scheduler
+from navigator.channels import durable_inbound
 from navigator.extensions import db
 from navigator.models import Alert, Message, utcnow
 

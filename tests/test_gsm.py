@@ -7,9 +7,11 @@ from datetime import datetime
 import pytest
 from readability import is_gsm7
 
-from navigator import appointments, gsm, reminders
+from navigator.core import gsm
 from navigator.extensions import db
 from navigator.models import Message
+from navigator.patients import appointments
+from navigator.reminders import worker as reminders
 
 NOW = datetime(2026, 2, 1, 15, 0)
 THREE_DAYS_BEFORE = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York

@@ -27,13 +27,7 @@ from feed_support import (
 )
 
 from navigator.extensions import db
-from navigator.models import (
-    Appointment,
-    AuditEvent,
-    FeedAppointment,
-    FeedMessage,
-    Reminder,
-)
+from navigator.models import Appointment, AuditEvent, FeedAppointment, FeedMessage, Reminder
 
 
 @pytest.fixture
@@ -385,7 +379,7 @@ def test_the_listener_speaks_tls_with_a_self_signed_certificate(app_with, site, 
 
 
 def test_a_move_that_cannot_be_applied_holds_the_old_reminders_until_resolved(listener, site, app):
-    from navigator import feed_intake
+    from navigator.feed import intake as feed_intake
     from navigator.models import SiteLocation
 
     send(listener.port, siu("S12", "MSG0001"))
@@ -436,7 +430,7 @@ def test_raw_messages_are_purged_after_the_retention_time_but_resends_still_matc
 ):
     from datetime import timedelta
 
-    from navigator import feed_intake
+    from navigator.feed import intake as feed_intake
     from navigator.models import utcnow
 
     send(listener.port, siu("S12", "MSG0001"))

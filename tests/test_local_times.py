@@ -10,11 +10,11 @@ from coordinator_support import make_coordinator, post_form, sign_in
 from test_appointments import PHONE, add
 from test_coordinator_appointments import appointment_form
 
-from navigator import appointments
-from navigator.appointments import AppointmentError
 from navigator.extensions import db
 from navigator.models import Appointment
-from navigator.patients import NewPatient, enroll
+from navigator.patients import appointments
+from navigator.patients.appointments import AppointmentError
+from navigator.patients.enrolment import NewPatient, enroll
 
 NEW_YORK = "America/New_York"
 SPRING_GAP = datetime(2027, 3, 14, 2, 30)  # 02:00 to 03:00 does not happen

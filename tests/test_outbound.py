@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from navigator import outbound
 from navigator.extensions import db
 from navigator.models import Message
+from navigator.telephony import outbound
 
 TO = "+16175552143"  # not 555-01xx: fictional numbers never reach Twilio
 

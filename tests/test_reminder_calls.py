@@ -9,9 +9,10 @@ import pytest
 from reminder_support import book_ct_and_tick
 from twilio_signing import TwilioSigner
 
-from navigator import appointments, reminders
 from navigator.extensions import db
 from navigator.models import Alert, Contact, Message, PatientEvent, Reminder
+from navigator.patients import appointments
+from navigator.reminders import worker as reminders
 
 PUBLIC = "https://navigator.example.org"
 SENT_AT = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York, three days before

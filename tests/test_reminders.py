@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from readability import is_gsm7
 
-from navigator import appointments, delivery, reminders
-from navigator.content import catalog
+from navigator.core.content import catalog
 from navigator.extensions import db
 from navigator.models import Alert, Contact, EarlyReport, Message, Reminder, utcnow
+from navigator.patients import appointments
+from navigator.reminders import worker as reminders
+from navigator.telephony import delivery
 
 UTC_NOW = datetime(2026, 2, 1, 15, 0)  # a Sunday afternoon, far from any clock change
 KINDS = ("ct", "pet-ct", "bone-scan", "mri", "biopsy", "visit")
@@ -462,7 +464,7 @@ def test_a_report_that_comes_before_its_sid_is_recorded_is_applied_at_the_next_t
     app, fake_twilio
 ):
     """The report crossed the sender's recording of the SID; the worker's tick catches it."""
-    from navigator import outbound
+    from navigator.telephony import outbound
 
     sid, _ = outbound.request_twilio("sms", "+16175552301", "Hello")
     assert delivery.record(sid, "undelivered", "30003", now=utcnow()) is None
@@ -528,7 +530,7 @@ def test_the_worker_paces_outbox_sends_with_the_configured_rate(app, new_patient
 
 
 def test_a_failed_text_reported_through_the_status_webhook_raises_one_alert(new_patient, app):
-    from navigator import delivery
+    from navigator.telephony import delivery
 
     reminder = _sent_reminder(new_patient)
     delivery.record(reminder.provider_sid, "failed", "30006", now=datetime(2026, 2, 9, 20, 0))
@@ -589,7 +591,7 @@ def test_a_late_caregiver_copy_waits_for_morning_where_the_caregiver_lives(new_p
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_longest_preparation_notes_a_site_may_enter_fit_one_text(new_patient, language):
-    from navigator.appointments import PREP_MAX
+    from navigator.patients.appointments import PREP_MAX
 
     patient = new_patient(language=language, detailed_texts=True, detailed_texts_at=UTC_NOW)
     notes = ("Bring your list of medicines and arrive early. " * 10)[:PREP_MAX]

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from twiml_helpers import texts_of
 
-from navigator import appointments, replies
-from navigator.content import catalog
+from navigator.core.content import catalog
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, utcnow
+from navigator.patients import appointments
+from navigator.reminders import replies
 
 NOW = datetime(2026, 2, 1, 15, 0)
 

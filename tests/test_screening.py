@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from navigator.content import load
-from navigator.conversation import Engine, Facts, Say
-from navigator.menus import Position
+from navigator.core.content import load
+from navigator.core.engine import Engine, Facts, Say
+from navigator.core.menus import Position
 
 ENGINE = Engine(load(Path(__file__).resolve().parent.parent / "messages"))
 NEW_NUMBER = Facts()  # English by default, no language chosen

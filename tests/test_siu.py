@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from feed_support import siu
 
-from navigator import siu as reader
+from navigator.feed import siu as reader
 
 
 def test_the_filler_id_is_the_appointments_key_else_the_placer_id():

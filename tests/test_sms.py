@@ -9,10 +9,10 @@ import pytest
 from readability import is_gsm7
 from twiml_helpers import texts_of
 
-from navigator import menus
+from navigator.core import menus
 from navigator.extensions import db
 from navigator.models import Alert, Contact, Message, utcnow
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 PHONE = "+16175550143"
 _sids = itertools.count(1)
@@ -462,7 +462,7 @@ PASTED_PREP = (
 
 
 def _visit_with_pasted_notes(language: str) -> None:
-    from navigator import appointments
+    from navigator.patients import appointments
 
     now = utcnow()
     patient = enroll(NewPatient("Ana Demo", PHONE, language=language))
@@ -553,7 +553,7 @@ def test_a_malformed_post_gets_valid_empty_twiml_and_changes_nothing(twilio):
 def test_an_internal_failure_still_answers_with_an_apology_and_a_way_to_a_person(
     text, app, monkeypatch
 ):
-    from navigator import conversation
+    from navigator.core import engine as conversation
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure")

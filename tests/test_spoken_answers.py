@@ -11,9 +11,9 @@ import test_voice
 from test_understood_answers import alerts, patient_with, words
 from twiml_helpers import dial, gather, parse
 
+from navigator.channels.outcomes import SPOKEN_KEY
 from navigator.extensions import db
 from navigator.models import Appointment, Message, MessageReading
-from navigator.outcomes import SPOKEN_KEY
 
 call = test_voice.call  # the signed call fixture, shared
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from navigator import understanding_evaluation as evaluation
-from navigator.content import catalog, load
-from navigator.screening import Screen
-from navigator.understanding import (
+from navigator.core import understanding_evaluation as evaluation
+from navigator.core.content import catalog, load
+from navigator.core.screening import Screen
+from navigator.core.understanding import (
     Model,
     Understanding,
     clean,

@@ -12,10 +12,10 @@ from datetime import timedelta
 import test_sms
 from coordinator_support import make_coordinator, post_form, sign_in
 
-from navigator import appointments
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Message, MessageReading, utcnow
-from navigator.patients import NewPatient, enroll
+from navigator.patients import appointments
+from navigator.patients.enrolment import NewPatient, enroll
 
 PHONE = test_sms.PHONE
 text = test_sms.text  # the signed texting fixture, shared

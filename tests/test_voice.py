@@ -10,10 +10,10 @@ import pytest
 from twilio_signing import TwilioSigner
 from twiml_helpers import dial, gather, parse, redirect, spoken
 
-from navigator import menus
+from navigator.core import menus
 from navigator.extensions import db
 from navigator.models import Alert, Contact, Message, PatientEvent
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 CALLER = "+16175550143"
 _calls = itertools.count(1)
@@ -628,7 +628,7 @@ def test_the_digits_keyed_in_are_never_logged(twilio, app, written_logs):
 
 
 def test_a_failure_inside_a_call_apologises_and_connects_to_a_person(call, app, monkeypatch):
-    from navigator import conversation
+    from navigator.core import engine as conversation
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from navigator.content import LANGUAGES, load
-from navigator.conversation import Engine, Facts, Say
-from navigator.matching import tokens
-from navigator.menus import Position
+from navigator.core.content import LANGUAGES, load
+from navigator.core.engine import Engine, Facts, Say
+from navigator.core.matching import tokens
+from navigator.core.menus import Position
 
 MESSAGES = Path(__file__).resolve().parent.parent / "messages"
 CATALOG = load(MESSAGES)

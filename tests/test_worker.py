@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest_twilio import ACCOUNT_SID
 
-from navigator import appointments, delivery, outbound, reminders, scheduler
+from navigator import scheduler
 from navigator.extensions import db
 from navigator.models import (
     Alert,
@@ -30,6 +30,9 @@ from navigator.models import (
     Reminder,
     utcnow,
 )
+from navigator.patients import appointments
+from navigator.reminders import worker as reminders
+from navigator.telephony import delivery, outbound
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York

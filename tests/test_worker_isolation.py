@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 from test_worker import NOW, reminder_rows, seed
 
-from navigator import outbound, reminders
 from navigator.extensions import db
 from navigator.models import Message, Reminder
+from navigator.reminders import worker as reminders
+from navigator.telephony import outbound
 
 LATER = NOW + reminders.LEASE + timedelta(minutes=1)
 

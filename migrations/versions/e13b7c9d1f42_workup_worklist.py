@@ -156,7 +156,7 @@ def upgrade():
 
 def _move_workup_stages():
     """Every patient gets a workup; the old stages become studies and notes."""
-    from navigator.workup_path import summarize  # pure: studies in, summary out
+    from navigator.patients.workup_path import summarize  # pure: studies in, summary out
 
     conn = op.get_bind()
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -19,10 +19,10 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .. import workup_path
+from ..core.phones import for_humans
 from ..extensions import db, login_manager
 from ..models import Coordinator, utcnow
-from ..phones import for_humans
+from ..patients import workup_path
 
 bp = Blueprint(
     "coordinator",
@@ -216,7 +216,8 @@ def init_app(app) -> None:
         _error_page(500, "Something went wrong", "The error was recorded. Please try again."),
     )
 
-    from . import cli, fields
+    from ..cli import coordinator_commands as cli
+    from . import fields
 
     workup_path.init_app(app)
     fields.init_app(app)
@@ -243,16 +244,16 @@ def _load_coordinator(session_id: str):
 
 from . import (  # noqa: F401  (routes on bp)
     account,
-    appointments,
-    audit,
+    appointment_pages,
+    audit_log,
     auth,
     barriers,
-    feed,
+    feed_pages,
     inbox,
     labelling,
-    measures,
+    measure_pages,
     patient_contact,
-    patients,
+    patient_pages,
     phone_change,
     phone_check,
     preferences,

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Coordinator
 from . import bp, sessions
-from .audit import record
+from .audit_log import record
 from .forms import ConfirmForm, PasswordChangeForm, TemporaryPasswordForm, TimezoneForm
 
 

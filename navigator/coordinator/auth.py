@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Coordinator, utcnow
 from . import bp, sessions, sign_in_limit
-from .audit import record
+from .audit_log import record
 from .forms import ConfirmForm, CoordinatorForm, SignInForm
 
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.

@@ -13,9 +13,9 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Patient, utcnow
-from ..workups import BARRIER_LABELS, Barrier, CoordinatorNote
+from ..patients.workups import BARRIER_LABELS, Barrier, CoordinatorNote
 from . import bp
-from .audit import record
+from .audit_log import record
 from .forms import ConfirmForm
 from .workup_forms import BarrierForm, NoteForm
 
@@ -26,7 +26,7 @@ def _back(patient_id: int, anchor: str):
 
 def _refused(patient: Patient, form):
     """The patient page again, with the form's errors, and nothing saved."""
-    from .patients import patient_page
+    from .patient_pages import patient_page
 
     return patient_page(patient, **{type(form).__name__: form}), 422
 

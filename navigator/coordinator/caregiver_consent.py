@@ -12,10 +12,10 @@ import logging
 
 from flask import current_app, flash
 
-from ..content import catalog
+from ..core.content import catalog
 from ..extensions import db
 from ..models import Caregiver, Contact
-from ..outbound import SendError, send_sms
+from ..telephony.outbound import SendError, send_sms
 
 log = logging.getLogger(__name__)
 

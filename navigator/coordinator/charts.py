@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from ..measures import Figure, Measure
+from ..patients.measures import Figure, Measure
 
 WIDTH = 560
 LABEL = 110

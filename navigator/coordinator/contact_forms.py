@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..phones import InvalidPhone, to_e164
+from ..core.phones import InvalidPhone, to_e164
 
 #: The longest text a coordinator may type: ten segments, as Twilio recommends at most.
 TEXT_MAX = 1600

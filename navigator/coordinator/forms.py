@@ -23,10 +23,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from ..appointments import LOCATION_MAX, PREP_MAX
+from ..core.phones import InvalidPhone, to_e164
 from ..models import APPOINTMENT_KINDS
-from ..patients import EnrollmentError, check_mrn, check_timezone
-from ..phones import InvalidPhone, to_e164
+from ..patients.appointments import LOCATION_MAX, PREP_MAX
+from ..patients.enrolment import EnrollmentError, check_mrn, check_timezone
 from .identity_fields import IdentityFields
 from .password_strength import StrongPassword
 

@@ -17,8 +17,8 @@ from werkzeug.security import generate_password_hash
 from wtforms import BooleanField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from .. import identity_check
 from ..models import Contact, Patient
+from ..patients import identity_check
 
 PIN_DIGITS = 6
 

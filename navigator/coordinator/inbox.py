@@ -29,18 +29,18 @@ from flask_login import current_user
 from sqlalchemy import case
 from sqlalchemy.orm import aliased
 
-from .. import reminders
 from ..config import care_team_phone
-from ..content import catalog
+from ..core.content import catalog
+from ..core.phones import for_humans
 from ..extensions import db
 from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
-from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
-from ..phones import for_humans
+from ..reminders import worker as reminders
+from ..telephony.outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from . import bp, inbox_items
-from .audit import record
+from .audit_log import record
 from .forms import ConfirmForm
 from .inbox_forms import AssignForm, CloseForm
-from .patients import ALERT_LABELS
+from .patient_pages import ALERT_LABELS
 
 PRIORITY = ALERT_KINDS  # listed there in the order a person should see them
 GROUPS = [

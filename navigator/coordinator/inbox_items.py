@@ -183,8 +183,8 @@ def _spoken_answer(alert: Alert, said: Message | None, patient: Patient | None) 
     """What the navigator said back to a warning sign said on a call: its reply for the
     rule, in the caller's language, as the call rendered it (calls keep no words of ours).
     Empty when the wording cannot be found (content keys are another module's to change)."""
-    from ..content import ContentError, catalog
-    from ..outcomes import common_values
+    from ..channels.outcomes import common_values
+    from ..core.content import ContentError, catalog
 
     if alert.kind != "red_flag" or said is None or said.channel != "voice":
         return ""

@@ -17,15 +17,15 @@ import logging
 from flask import redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from .. import appointments
+from ..core.phones import to_e164
 from ..extensions import db
 from ..models import Patient, utcnow
-from ..patients import contact_for
-from ..phones import to_e164
+from ..patients import appointments
+from ..patients.enrolment import contact_for
 from . import bp
-from .audit import record
+from .audit_log import record
 from .forms import PhoneChangeForm
-from .patients import consent_from, prefill_consent, send_confirmation
+from .patient_pages import consent_from, prefill_consent, send_confirmation
 
 log = logging.getLogger(__name__)
 

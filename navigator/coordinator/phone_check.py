@@ -12,11 +12,11 @@ import logging
 
 from flask import abort, flash, redirect, url_for
 
-from .. import identity_check
 from ..extensions import db
 from ..models import Alert, Contact, Patient
+from ..patients import identity_check
 from . import bp
-from .audit import record
+from .audit_log import record
 from .forms import ConfirmForm
 from .inbox import mark_done
 

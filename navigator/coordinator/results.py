@@ -14,9 +14,9 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Patient
-from ..workups import RESULT_TIMINGS, ReceptorResult
+from ..patients.workups import RESULT_TIMINGS, ReceptorResult
 from . import bp
-from .audit import record
+from .audit_log import record
 from .workup_forms import HER2_LABELS, RECEPTOR_LABELS, ResultsForm
 
 MARKERS = ("er", "pr", "her2")

@@ -30,7 +30,7 @@ from flask import current_app, request
 
 from ..extensions import db
 from ..models import Coordinator, SignInCounter, insert
-from .audit import record
+from .audit_log import record
 
 log = logging.getLogger(__name__)
 

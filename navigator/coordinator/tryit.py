@@ -28,16 +28,16 @@ from flask_login import current_user
 from twilio.request_validator import RequestValidator
 from wtforms import SelectChoice
 
-from .. import practice
-from ..content import LANGUAGES, catalog
+from ..core.content import LANGUAGES, catalog
+from ..core.phones import for_humans, is_fictional
 from ..extensions import db
 from ..models import Patient, utcnow
-from ..outbound import send_sms
-from ..patients import contact_for
-from ..phones import for_humans, is_fictional
-from ..practice import UNKNOWN_CALLERS
+from ..patients import practice
+from ..patients.enrolment import contact_for
+from ..patients.practice import UNKNOWN_CALLERS
+from ..telephony.outbound import send_sms
 from . import bp
-from .audit import record
+from .audit_log import record
 from .forms import LANGUAGE_CHOICES, ConfirmForm, TryAsForm, TryCallForm, TryTextForm, options
 
 SMS_PATH = "/twilio/sms"

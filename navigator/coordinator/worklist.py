@@ -19,8 +19,8 @@ from sqlalchemy import case, func, nulls_last
 
 from ..extensions import db
 from ..models import Alert, Appointment, Patient, utcnow
-from ..workup_path import RULES, STEP_LABELS, STEPS, overdue_condition, rule_days
-from ..workups import BARRIER_LABELS, Barrier, Workup
+from ..patients.workup_path import RULES, STEP_LABELS, STEPS, overdue_condition, rule_days
+from ..patients.workups import BARRIER_LABELS, Barrier, Workup
 from . import bp
 
 PAGE_SIZE = 50

@@ -15,8 +15,8 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Appointment, AuditEvent, Coordinator, Patient, utcnow
-from ..workup_path import STEP_LABELS, STEP_OF, STEPS, refresh, site_day
-from ..workups import (
+from ..patients.workup_path import STEP_LABELS, STEP_OF, STEPS, refresh, site_day
+from ..patients.workups import (
     APPOINTMENT_KIND_OF,
     STATUS_LABELS,
     STUDY_KINDS,
@@ -27,7 +27,7 @@ from ..workups import (
     workup_of,
 )
 from . import bp
-from .audit import record
+from .audit_log import record
 from .forms import KIND_LABELS, ConfirmForm
 from .workup_forms import DATE_LABELS, AddStudyForm, CloseWorkupForm, StudyForm, WorkupDetailsForm
 

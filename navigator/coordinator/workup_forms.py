@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..workups import (
+from ..patients.workups import (
     BARRIER_KINDS,
     BARRIER_LABELS,
     HER2_VALUES,

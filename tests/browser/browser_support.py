@@ -5,7 +5,7 @@ from __future__ import annotations
 from axe_playwright_python.sync_playwright import Axe
 
 from navigator.extensions import db
-from navigator.patients import NewPatient, enroll
+from navigator.patients.enrolment import NewPatient, enroll
 
 _AXE = Axe()
 

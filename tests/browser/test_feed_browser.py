@@ -9,8 +9,8 @@ from coordinator_support import make_coordinator
 from feed_support import enroll_patient, seed_site, siu
 
 from browser.browser_support import assert_accessible, assert_fits, sign_in
-from navigator import feed_intake
 from navigator.extensions import db
+from navigator.feed import intake as feed_intake
 from navigator.models import Appointment
 
 pytestmark = pytest.mark.browser

@@ -13,9 +13,9 @@ from coordinator_support import make_coordinator
 from playwright.sync_api import expect
 
 from browser.browser_support import assert_accessible, assert_fits, seed_patient, sign_in
-from navigator.appointments import cancel, schedule
 from navigator.extensions import db
 from navigator.models import Alert, Message, utcnow
+from navigator.patients.appointments import cancel, schedule
 
 pytestmark = pytest.mark.browser
 

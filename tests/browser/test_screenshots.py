@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from browser.browser_support import seed_patient, sign_in
-from navigator.appointments import schedule
 from navigator.coordinator.auth import create_coordinator
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Message, utcnow
-from navigator.workups import Study
+from navigator.patients.appointments import schedule
+from navigator.patients.workups import Study
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

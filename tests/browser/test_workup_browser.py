@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from browser.browser_support import assert_accessible, seed_patient, sign_in
 from navigator.extensions import db
-from navigator.workup_path import refresh
-from navigator.workups import Study, Workup
+from navigator.patients.workup_path import refresh
+from navigator.patients.workups import Study, Workup
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,314 @@
+"""Storing one turn of a text conversation in as few round trips as the database allows.
+
+Every inbound text needs three facts before it can be answered (is this MessageSid new,
+where is this number in the menu and in which language, is it an enrolled patient's) and
+leaves two records after (the new position, and the replies for the timeline). These
+two halves are the hot path of the navigator: on PostgreSQL each is one statement, run
+in autocommit, so a turn costs two round trips instead of seven (BEGIN, three reads and
+writes, two more writes, COMMIT). SQLite (the embedded mode, one writer) runs the same
+steps as plain statements in a short transaction.
+
+The inbound row is written first and alone, with the status ``received`` (stored, not yet
+handled). The second half marks it ``handled`` in the same statement that stores the
+position and the replies; turns with effects (an opt-out, an alert, a visit) are finished
+through the ORM by ``outcomes.apply`` instead, in one transaction with that mark, because
+their writes must stand or fall together. So a text whose effects failed (a serialization
+failure, a lost connection, a crash) stays ``received``: a Twilio retry of the same
+MessageSid resumes it instead of being ignored, and ``durable_inbound`` finishes what no
+retry came for. A handled text's retry changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .. import database
+from ..extensions import db
+from ..models import Contact, Message, Patient, contact_upsert, insert
+
+MESSAGES = Message.__table__
+CONTACTS = Contact.__table__
+PATIENTS = Patient.__table__
+
+#: An inbound text's status before and after its turn was carried out.
+RECEIVED, HANDLED = "received", "handled"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the conversation needs to know about the sender of one inbound text."""
+
+    message_id: int
+    contact_id: int
+    language: str
+    language_chosen: bool
+    menu_node: str
+    menu_page: int
+    opted_out: bool
+    patient_id: int | None
+
+
+def autocommit():
+    """A connection whose every statement is its own transaction (PostgreSQL only).
+
+    Its commits do not wait for the write-ahead log to reach the disk
+    (``synchronous_commit=off``). Only these plain turns use it: if the database server
+    itself crashed, the last fraction of a second of menu positions and logged texts could
+    be lost, never corrupted. Anything that matters more (an alert, an opt-out, a
+    reminder) is written by the ORM's ordinary transactions, whose commit also flushes
+    every earlier one, the inbound text included.
+    """
+    app = current_app._get_current_object()
+    engine = app.extensions.get("turns_engine")
+    if engine is None:
+        # The same time limits and pre-ping as the app's engine (see database.py).
+        options = database.engine_options(str(db.engine.url), app.config, autocommit=True)
+        engine = sa.create_engine(db.engine.url, **options)
+        app.extensions["turns_engine"] = engine
+    return engine.connect()
+
+
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+@cache
+def _open_statements(dialect: str):
+    """The statements of the first half, built once per dialect with bound parameters.
+
+    Building SQLAlchemy statements costs more Python time than running them here, so the
+    hot path reuses these objects (and with them SQLAlchemy's compiled-statement cache).
+    """
+    phone, now = sa.bindparam("t_phone"), sa.bindparam("t_now")
+    patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
+    new_message = (
+        insert(MESSAGES)
+        .values(
+            direction="in",
+            channel="sms",
+            phone=phone,
+            provider_sid=sa.bindparam("t_sid"),
+            body=sa.bindparam("t_body"),
+            status="received",
+            created_at=now,
+            patient_id=patient_id,
+        )
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(MESSAGES.c.id)
+    )
+    contact = contact_upsert(phone, now).returning(
+        CONTACTS.c.id,
+        CONTACTS.c.language,
+        CONTACTS.c.language_chosen,
+        CONTACTS.c.menu_node,
+        CONTACTS.c.menu_page,
+        CONTACTS.c.opted_out_at,
+        CONTACTS.c.opted_in_at,
+    )
+    if dialect != "postgresql":
+        return new_message, contact, sa.select(patient_id)
+    message_cte, contact_cte = new_message.cte("new_message"), contact.cte("contact")
+    combined = sa.select(
+        message_cte.c.id.label("message_id"), contact_cte, patient_id.label("patient_id")
+    ).select_from(contact_cte.outerjoin(message_cte, sa.true()))
+    return (combined,)
+
+
+def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
+    """Record the inbound text and read its sender's state.
+
+    Returns None when the SID was seen and handled before. A text stored but never
+    handled (its effects failed) is resumed: its turn is returned again.
+    """
+    params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
+    if _postgres():
+        (combined,) = _open_statements("postgresql")
+        with autocommit() as conn:
+            row = conn.execute(combined, params).one()
+            message_id = row.message_id or _unfinished(conn, sid)
+        if message_id is None:
+            return None
+        return _turn(message_id, row, row.patient_id)
+    new_message, contact, patient = _open_statements(db.engine.dialect.name)
+    with db.engine.begin() as conn:
+        message_id = conn.execute(new_message, params).scalar() or _unfinished(conn, sid)
+        if message_id is None:
+            return None
+        row = conn.execute(contact, params).one()
+        patient_id = conn.execute(patient, params).scalar()
+    return _turn(message_id, row, patient_id)
+
+
+def _unfinished(conn, sid: str) -> int | None:
+    """The id of the inbound text with this SID if it was stored but never handled."""
+    return conn.execute(
+        sa.select(MESSAGES.c.id).where(
+            MESSAGES.c.provider_sid == sid,
+            MESSAGES.c.direction == "in",
+            MESSAGES.c.status == RECEIVED,
+        )
+    ).scalar()
+
+
+def _turn(message_id: int, row, patient_id: int | None) -> Turn:
+    opted_out = row.opted_out_at is not None and (
+        row.opted_in_at is None or row.opted_in_at < row.opted_out_at
+    )
+    return Turn(
+        message_id=message_id,
+        contact_id=row.id,
+        language=row.language,
+        language_chosen=bool(row.language_chosen),
+        menu_node=row.menu_node,
+        menu_page=row.menu_page,
+        opted_out=opted_out,
+        patient_id=patient_id,
+    )
+
+
+#: The second half on PostgreSQL, as one statement. Plain SQL: a multi-row INSERT built with
+#: SQLAlchemy is compiled afresh on every call, which cost more than the round trip it saves.
+_REPLIES = """
+    INSERT INTO messages (direction, channel, phone, patient_id, body, transport, status,
+                          content_key, created_at)
+    SELECT 'out', 'sms', :phone, :patient_id, body, 'reply', 'sent', :content_key, :now
+      FROM unnest(CAST(:bodies AS text[])) AS body
+"""
+_HANDLED = """
+    handled AS (
+        UPDATE messages SET status = 'handled' WHERE id = :message_id
+    )"""
+CLOSE_POSTGRES = sa.text(
+    """
+    WITH state AS (
+        UPDATE contacts
+           SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
+         WHERE id = :contact_id
+    ),"""
+    + _HANDLED
+    + _REPLIES
+)
+#: The same when the position did not change (a glossary answer, HELP, a question repeated):
+#: no new version of the contact's row to write.
+REPLIES_POSTGRES = sa.text("WITH" + _HANDLED + _REPLIES)
+
+
+def close_turn(
+    turn: Turn,
+    phone: str,
+    *,
+    node: str,
+    page: int,
+    language: str,
+    texts: list[str],
+    content_key: str | None,
+    now: datetime,
+) -> None:
+    """Mark the text handled, remember the new position and language, and store the
+    replies for the timeline."""
+    moved = (node, page, language) != (turn.menu_node, turn.menu_page, turn.language)
+    params = {
+        "message_id": turn.message_id,
+        "contact_id": turn.contact_id,
+        "node": node,
+        "page": page,
+        "language": language,
+        "now": now,
+        "phone": phone,
+        "patient_id": turn.patient_id,
+        "content_key": content_key,
+        "bodies": texts,
+    }
+    if _postgres():
+        with autocommit() as conn:
+            conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
+        return
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.update(MESSAGES).where(MESSAGES.c.id == turn.message_id).values(status=HANDLED)
+        )
+        if moved:
+            conn.execute(
+                sa.update(CONTACTS)
+                .where(CONTACTS.c.id == turn.contact_id)
+                .values(menu_node=node, menu_page=page, language=language, updated_at=now)
+            )
+        if texts:
+            conn.execute(
+                sa.insert(MESSAGES),
+                [
+                    {
+                        "direction": "out",
+                        "channel": "sms",
+                        "phone": phone,
+                        "patient_id": turn.patient_id,
+                        "body": text,
+                        "transport": "reply",
+                        "status": "sent",
+                        "content_key": content_key,
+                        "created_at": now,
+                    }
+                    for text in texts
+                ],
+            )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a call step needs to know about the number calling."""
+
+    contact_id: int
+    language: str
+    language_chosen: bool
+    opted_out: bool
+    patient_id: int | None
+
+
+@cache
+def _caller_statement(dialect: str, create: bool):
+    phone = sa.bindparam("t_phone")
+    patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
+    columns = (
+        CONTACTS.c.id,
+        CONTACTS.c.language,
+        CONTACTS.c.language_chosen,
+        CONTACTS.c.opted_out_at,
+        CONTACTS.c.opted_in_at,
+    )
+    if not create:
+        return sa.select(*columns, patient_id.label("patient_id")).where(CONTACTS.c.phone == phone)
+    now = sa.bindparam("t_now")
+    upsert = contact_upsert(phone, now).returning(*columns)
+    if dialect != "postgresql":
+        return upsert
+    contact = upsert.cte("contact")
+    return sa.select(contact, patient_id.label("patient_id"))
+
+
+def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> Caller | None:
+    """The caller's state in one statement; the greeting (``create``) makes the row if new."""
+    params = {"t_phone": phone, "t_now": now}
+    statement = _caller_statement(db.engine.dialect.name, create)
+    if _postgres():
+        with autocommit() as conn:
+            row = conn.execute(statement, params).one_or_none()
+        patient_id = row.patient_id if row is not None else None
+    else:
+        with db.engine.begin() as conn:
+            row = conn.execute(statement, params).one_or_none()
+            patient_id = None
+            if row is not None:
+                patient_id = conn.execute(
+                    sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone)
+                ).scalar()
+    if row is None:
+        return None
+    opted_out = row.opted_out_at is not None and (
+        row.opted_in_at is None or row.opted_in_at < row.opted_out_at
+    )
+    return Caller(row.id, row.language, bool(row.language_chosen), opted_out, patient_id)

@@ -1,0 +1,143 @@
+"""How well the understanding step reads the corpus it has not seen: the numbers that
+``flask --app wsgi understanding evaluate`` prints and the tests hold.
+
+A held-out part of the corpus (stratified by label and language, fixed seed) is read by a
+model trained on the rest, through the whole reading (rules, then the model, as in
+production), and so is each fold of a stratified k-fold cross-validation. Reported:
+precision, recall and F1 per label; the warning-sign recall (a message that reports a
+sign gets some warning-sign reply); the false-alarm rate on the near misses (a message
+with a sign's words but no current sign that still gets one); and the messages read wrong,
+which say what to write next. Pure: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .screening import Screen
+from .understanding import NEAR_MISS, SEED, SIGN_PREFIX, Example, Model, Slots, Understanding, train
+
+HELD_OUT = 0.2
+FOLDS = 5
+
+
+@dataclass
+class Scores:
+    """Counts over one or more readings of labelled examples."""
+
+    truth: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+    flagged: list[bool] = field(default_factory=list)
+    wrong: list[tuple[Example, str]] = field(default_factory=list)
+
+    def add(self, example: Example, intent: str, flagged: bool) -> None:
+        self.truth.append(example.label)
+        self.said.append(intent)
+        self.flagged.append(flagged)
+        if intent != example.label:
+            self.wrong.append((example, intent))
+
+    def per_label(self) -> dict[str, tuple[float, float, float, int]]:
+        """label -> (precision, recall, F1, how many examples)."""
+        hits = Counter(t for t, s in zip(self.truth, self.said) if t == s)
+        truths, saids = Counter(self.truth), Counter(self.said)
+        table = {}
+        for label in sorted(truths):
+            precision = hits[label] / saids[label] if saids[label] else 0.0
+            recall = hits[label] / truths[label]
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            table[label] = (precision, recall, f1, truths[label])
+        return table
+
+    def _rate(self, which) -> float:
+        picked = [f for t, f in zip(self.truth, self.flagged) if which(t)]
+        return sum(picked) / len(picked) if picked else 0.0
+
+    @property
+    def sign_recall(self) -> float:
+        return self._rate(lambda label: label.startswith(SIGN_PREFIX))
+
+    @property
+    def near_miss_false_alarms(self) -> float:
+        return self._rate(lambda label: label == NEAR_MISS)
+
+    @property
+    def other_false_alarms(self) -> float:
+        """Everyday messages (not signs, not near misses) that got a warning-sign reply."""
+        return self._rate(lambda label: label != NEAR_MISS and not label.startswith(SIGN_PREFIX))
+
+
+def split(examples: list[Example], part: float = HELD_OUT) -> tuple[list[Example], list[Example]]:
+    """(train, held out), stratified by label and language, the same every time."""
+    from sklearn.model_selection import train_test_split
+
+    strata = [f"{e.label}|{e.language}" for e in examples]
+    train_part, held_out = train_test_split(
+        examples, test_size=part, random_state=SEED, stratify=strata
+    )
+    return list(train_part), list(held_out)
+
+
+def score(root: Path, screen: Screen, model: Model, examples: list[Example]) -> Scores:
+    """Read each example as production would (rules, then ``model``) and count."""
+    reader = Understanding(root, screen, model=model)
+    scores = Scores()
+    for example in examples:
+        reading = reader.read(example.text, language=example.language)
+        scores.add(example, _label(reading), bool(reading.signs))
+    return scores
+
+
+def _label(reading) -> str:
+    """The corpus label the reading amounts to: a sign's when it reports one."""
+    if reading.signs:
+        return SIGN_PREFIX + reading.signs[0]
+    if reading.intent.startswith(SIGN_PREFIX):  # a sign the model was not sure enough of
+        return NEAR_MISS
+    return reading.intent
+
+
+def held_out(root: Path, screen: Screen, examples: list[Example]) -> Scores:
+    train_part, test_part = split(examples)
+    slots = Slots(root)
+    return score(
+        root, screen, Model.from_pipeline(train(train_part, slots), slots, "held-out"), test_part
+    )
+
+
+def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: int = FOLDS):
+    """Scores pooled over a stratified k-fold cross-validation."""
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = [f"{e.label}|{e.language}" for e in examples]
+    pooled = Scores()
+    slots = Slots(root)
+    folder = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    for train_rows, test_rows in folder.split(examples, strata):
+        model = Model.from_pipeline(train([examples[i] for i in train_rows], slots), slots, "fold")
+        fold = score(root, screen, model, [examples[i] for i in test_rows])
+        pooled.truth += fold.truth
+        pooled.said += fold.said
+        pooled.flagged += fold.flagged
+        pooled.wrong += fold.wrong
+    return pooled
+
+
+def report(name: str, scores: Scores, wrong: int = 40) -> str:
+    """The scores as text: a table per label, the safety rates, then what it got wrong."""
+    lines = [f"== {name}: {len(scores.truth)} messages", f"{'label':26} precision recall  F1    n"]
+    for label, (precision, recall, f1, count) in scores.per_label().items():
+        lines.append(f"{label:26} {precision:9.2f} {recall:6.2f} {f1:5.2f} {count:4d}")
+    f1s = [row[2] for row in scores.per_label().values()]
+    lines += [
+        f"macro F1 {sum(f1s) / len(f1s):.3f}, lowest {min(f1s):.3f}",
+        f"warning-sign recall {scores.sign_recall:.3f}",
+        f"false alarms on near misses {scores.near_miss_false_alarms:.3f}",
+        f"false alarms on everyday messages {scores.other_false_alarms:.3f}",
+        f"-- read wrong ({len(scores.wrong)}; the first {min(wrong, len(scores.wrong))}):",
+    ]
+    for example, said in scores.wrong[:wrong]:
+        lines.append(f"{example.label} -> {said} [{example.language}] {example.text}")
+    return "\n".join(lines)

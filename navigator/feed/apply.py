@@ -1,0 +1,273 @@
+"""Applying a scheduling system's appointment changes: matching, mapping, ordering.
+
+One ``ScheduleEvent`` (from an HL7 SIU message or a CSV row) becomes a call to the same
+``appointments.schedule``/``move``/``cancel`` the coordinator app makes, so reminders are
+planned, re-planned and withdrawn exactly as when a coordinator does it.
+
+What must never happen, and what stops it:
+- a reminder for the wrong person: patients are matched by MRN with its assigning
+  authority AND the date of birth, never by phone or name; anything else is a problem
+  for a coordinator, and no appointment is made until it is resolved;
+- a guessed kind, place or time: unknown service codes and locations, and local times
+  that a DST change makes ambiguous or impossible, are problems too;
+- an old message undoing a new one: each source appointment keeps the newest MSH-7
+  applied and its tombstone when cancelled (``FeedAppointment``), and changes to one
+  appointment are serialised (an advisory lock on PostgreSQL; SQLite has one writer).
+
+Nothing here commits: the caller commits the outcome with the message it came from.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import text
+
+from ..extensions import db
+from ..models import Appointment, FeedAppointment, Patient, ServiceCode, SiteLocation, utcnow
+from ..patients import appointments
+from ..patients.appointments import AppointmentError
+from ..reminders import worker as reminders
+from .siu import ENDINGS, LocalTime, ScheduleEvent
+
+#: What each problem is called on the coordinators' feed page.
+PROBLEMS = {
+    "not_enrolled": "No enrolled patient has this MRN",
+    "dob_mismatch": "The date of birth differs from the one on file",
+    "no_dob_on_file": "The patient has no date of birth on file to check",
+    "several_patients": "The message's identifiers match more than one patient",
+    "no_mrn": "The message has no MRN from the expected assigning authority",
+    "unknown_service": "Unknown service code",
+    "unknown_location": "Unknown location code",
+    "no_start": "The message has no start time",
+    "ambiguous_time": "The local time happens twice (clocks go back)",
+    "impossible_time": "The local time does not exist (clocks go forward)",
+    "refused": "The appointment rules refused the change",
+    "changed_after_cancel": "A change came for an appointment cancelled earlier",
+    "control_id_reused": "A control id came again with different content",
+    "noshow": "The patient did not come",
+    "error": "The message could not be processed",
+}
+
+
+@dataclass
+class Outcome:
+    """What applying one event did. ``problem`` set means a coordinator must look."""
+
+    status: str  # applied | ignored | needs_review
+    detail: str = ""
+    problem: str | None = None
+    patient_id: int | None = None
+    appointment_id: int | None = None
+
+
+def _review(problem: str, detail: str = "", patient_id: int | None = None) -> Outcome:
+    return Outcome("needs_review", detail or PROBLEMS[problem], problem, patient_id)
+
+
+def _lock(event: ScheduleEvent) -> None:
+    """Serialise changes to one source appointment across listener processes."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"{event.source}|{event.external_id}".encode())
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def match_patient(event: ScheduleEvent) -> tuple[Patient | None, str | None]:
+    """The one patient whose MRN (with authority) and date of birth both match, or a problem.
+
+    Only identifiers of type MR (or untyped) count, from ``HL7_MRN_AUTHORITY`` when set.
+    """
+    wanted = current_app.config.get("HL7_MRN_AUTHORITY", "")
+    ids = [
+        pid
+        for pid in event.patient_ids
+        if pid.id_type in ("MR", "") and (not wanted or pid.authority == wanted)
+    ]
+    if not ids:
+        return None, "no_mrn"
+    found: dict[int, Patient] = {}
+    for pid in ids:
+        patient = db.session.scalar(
+            db.select(Patient).where(
+                Patient.mrn == pid.value, Patient.mrn_authority == pid.authority
+            )
+        )
+        if patient is not None:
+            found[patient.id] = patient
+    if not found:
+        return None, "not_enrolled"
+    if len(found) > 1:
+        return None, "several_patients"
+    patient = next(iter(found.values()))
+    if patient.date_of_birth is None:
+        return patient, "no_dob_on_file"
+    if event.birth_date != patient.date_of_birth:
+        return patient, "dob_mismatch"
+    return patient, None
+
+
+def _wall_time(start: LocalTime, zone_name: str) -> tuple[datetime | None, str | None]:
+    """The site-local wall time of the start, or the problem with it.
+
+    With an offset the instant is certain; without one it is read in the site's zone,
+    and a wall time that happens twice or never that day is refused, not guessed.
+    """
+    zone = ZoneInfo(zone_name)
+    aware = start.aware()
+    if aware is not None:
+        return aware.astimezone(zone).replace(tzinfo=None), None
+    early = start.wall.replace(tzinfo=zone, fold=0)
+    late = start.wall.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        back = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        return None, "ambiguous_time" if back == start.wall else "impossible_time"
+    return start.wall, None
+
+
+def _mapped(event: ScheduleEvent) -> tuple[ServiceCode | None, SiteLocation | None, str | None]:
+    service = db.session.scalar(
+        db.select(ServiceCode).where(ServiceCode.code == event.service_code)
+    )
+    if service is None:
+        return None, None, "unknown_service"
+    location = db.session.scalar(
+        db.select(SiteLocation).where(SiteLocation.code == event.location_code)
+    )
+    if location is None:
+        return service, None, "unknown_location"
+    return service, location, None
+
+
+def apply(event: ScheduleEvent, now: datetime | None = None) -> Outcome:
+    """Make the change the event describes, in the session; the caller commits.
+
+    :raise sqlalchemy.exc.OperationalError: the database is unreachable (no ACK then).
+    """
+    now = now or utcnow()
+    _lock(event)
+    known = db.session.scalar(
+        db.select(FeedAppointment).where(
+            FeedAppointment.source == event.source,
+            FeedAppointment.external_id == event.external_id,
+        )
+    )
+    if (
+        known is not None
+        and known.message_time is not None
+        and event.message_time is not None
+        and event.message_time < known.message_time
+    ):
+        return Outcome("ignored", "older than the last change applied to this appointment")
+    if event.action in ENDINGS:
+        return _end(event, known, now)
+    return _book_or_change(event, known, now)
+
+
+def _remember(event: ScheduleEvent, known: FeedAppointment | None, state: str, appointment_id):
+    if known is None:
+        known = FeedAppointment(source=event.source, external_id=event.external_id)
+        db.session.add(known)
+    known.state = state
+    known.appointment_id = appointment_id or known.appointment_id
+    if event.message_time is not None:
+        known.message_time = max(filter(None, (known.message_time, event.message_time)))
+    return known
+
+
+def _end(event: ScheduleEvent, known: FeedAppointment | None, now: datetime) -> Outcome:
+    """Cancel, delete, no-show or complete: withdraw unsent reminders, keep a tombstone."""
+    state = {"cancel": "cancelled", "delete": "deleted", "noshow": "noshow"}.get(
+        event.action, "complete"
+    )
+    appointment = (
+        known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
+    )
+    _remember(event, known, state, None)
+    if not appointment:
+        return Outcome("applied", f"{state} before any booking was seen; kept so none is made")
+    if event.action == "noshow" and appointment.status == "missed":
+        outcome = Outcome("ignored", "marked missed already", patient_id=appointment.patient_id)
+    elif event.action == "noshow":
+        appointments.close(appointment, "missed", now)
+        outcome = _review("noshow", patient_id=appointment.patient_id)
+    elif event.action == "complete":
+        appointments.close(appointment, "done", now)
+        outcome = Outcome("applied", "completed", patient_id=appointment.patient_id)
+    elif appointment.status != "cancelled":
+        appointments.cancel(appointment, now)
+        outcome = Outcome("applied", state, patient_id=appointment.patient_id)
+    else:
+        outcome = Outcome("ignored", "cancelled already", patient_id=appointment.patient_id)
+    outcome.appointment_id = appointment.id
+    return outcome
+
+
+def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
+    outcome = _booked_or_changed(event, known, now)
+    current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
+    if outcome.problem and current and current.status in appointments.ACTIVE:
+        # A change we cannot apply may be a new time or place: the reminders for the old
+        # one must not go out meanwhile. Applying it later plans them again.
+        reminders.withdraw_unsent(current)
+        outcome.detail = f"{outcome.detail}; its reminders are held until this is resolved"
+        outcome.appointment_id = current.id
+    return outcome
+
+
+def _booked_or_changed(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
+    if known is not None and known.state != "booked":
+        if event.action == "book":
+            return Outcome("ignored", f"a booking for an appointment {known.state} earlier")
+        return _review("changed_after_cancel")
+    patient, problem = match_patient(event)
+    if problem:
+        return _review(problem, patient_id=patient.id if patient else None)
+    service, location, problem = _mapped(event)
+    if problem:
+        code = event.service_code if problem == "unknown_service" else event.location_code
+        return _review(problem, f"{PROBLEMS[problem]}: {code or '(empty)'}", patient.id)
+    if event.start is None:
+        return _review("no_start", patient_id=patient.id)
+    wall, problem = _wall_time(event.start, location.timezone)
+    if problem:
+        return _review(problem, patient_id=patient.id)
+    current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
+    try:
+        if not current:
+            made = appointments.schedule(
+                patient, service.kind, wall, location.timezone, location.address,
+                location.prep_note, now,
+            )  # fmt: skip
+            changed = ["booked"]
+        else:
+            made, changed = current, _change(current, service, location, wall, now)
+    except AppointmentError as exc:
+        return _review("refused", f"{PROBLEMS['refused']}: {exc}", patient.id)
+    _remember(event, known, "booked", made.id)
+    if not changed:
+        return Outcome("ignored", "nothing changed", patient_id=patient.id, appointment_id=made.id)
+    return Outcome("applied", ", ".join(changed), patient_id=patient.id, appointment_id=made.id)
+
+
+def _change(appointment, service, location, wall: datetime, now) -> list[str]:
+    """Move and re-describe an existing appointment; what changed, by name.
+
+    Everything is checked before anything changes, so a refused change leaves no half.
+    """
+    appointments.check_details(service.kind, location.address, location.prep_note)
+    changed = appointments.change_details(
+        appointment, service.kind, location.address, location.prep_note
+    )
+    if appointments.local_start(appointment).replace(tzinfo=None) != wall or (
+        appointment.timezone != location.timezone
+    ):
+        appointments.move(appointment, wall, location.timezone, now)
+        changed.insert(0, "moved")
+    else:
+        # Also when nothing changed: reminders held for an earlier problem come back.
+        reminders.replace_pending(appointment, now)
+    return changed

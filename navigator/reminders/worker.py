@@ -1,0 +1,1225 @@
+"""Appointment reminders: planning them, and sending the ones that are due, exactly once.
+
+Reminders are rows. ``plan`` decides when they go; ``replace_pending`` rewrites an
+appointment's unsent rows whenever it changes; the worker calls ``send_due`` once a tick.
+``now`` is always an argument (naive UTC), so tests move time instead of sleeping.
+
+When a reminder goes
+    Each offset (``REMINDER_OFFSETS``, default 3d,1d,2h) counts back from the start. Day
+    offsets count calendar days on the site's wall clock (a 9:00 scan gets its 1d reminder at
+    9:00 the day before even across a daylight-saving change); hour and minute offsets count
+    real time. A time inside the patient's quiet hours (in the patient's own zone) moves to
+    ``QUIET_MARGIN`` before the quiet hours begin, the last allowed time before it. A
+    caregiver's copy does the same in the caregiver's own zone when it differs. Nothing is
+    planned in the past or after the start. An appointment booked too late for every offset
+    gets one reminder now, or when the patient's quiet hours end if it is booked at night and
+    that is still before the start. The reminder nearest one day ahead also carries the
+    preparation, as a second text (``role='prep'``) one minute later. That preparation
+    names the test only for a patient who chose detailed texts (``reminder_prep``).
+
+How a reminder is sent at most once (two workers, or a worker killed with SIGKILL)
+    1. Claim: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks due ``pending`` rows, then an
+       ``UPDATE ... WHERE status='pending' RETURNING id`` moves them to ``sending`` with
+       ``claimed_by`` and a lease measured from that claim (not from the start of a long
+       tick), and the transaction commits. Two workers never claim the same row:
+       PostgreSQL skips rows another transaction has locked, and the UPDATE's own status
+       test re-checks. SQLite ignores the lock clause; it has one writer at a time,
+       and the UPDATE's status test and RETURNING give the same effect.
+    2. Record: for each claimed row the worker renders the text and writes the outbound
+       ``Message`` row (status ``sending``, no SID yet), and commits, before any network call.
+    3. Send: HTTP calls run in a small thread pool (no database in the threads). A worker
+       checks its lease before each send (also after waiting for the rate limit) and hands
+       back what it can no longer start safely.
+    4. Record the answer: SID and ``sent`` (or retry/failed) as soon as the send returns,
+       in a short commit with whatever else returned in the same ``SETTLE_EVERY``, never
+       waiting for the batch; a delivery report that comes even sooner is kept and applied
+       then (see delivery.py).
+    A worker killed between 2 and 4 leaves rows in ``sending`` whose lease runs out. Such a
+    row is *in doubt*: Twilio may or may not have it. So is a send whose answer never came
+    (a read timeout, a connection broken after the request went): it stays in ``sending``
+    with a lease until its retry time, and is settled the same way. It is never resent
+    blindly. The next worker claims it with a fresh lease and looks at its Message row: no
+    row means step 3 never began, so it is sent; a row with a SID means it went; a row
+    without a SID is looked up at Twilio (``outbound.find_sent``: same number, our number,
+    same body, since the row was written). Found: the SID is adopted and the reminder is
+    ``sent``. Not found: it is sent now, or given up once its tries are spent. If the lookup
+    fails, the row waits for the next tick. Nothing is lost, and
+    nothing is sent twice unless Twilio accepts a request and then hides it from its own
+    message list for longer than the lease, which it does not do.
+
+Failures
+    Network errors, 5xx and 429 are retried with backoff (``BACKOFF``) while the appointment
+    is still ahead (an in-doubt one is looked up first, as above); permanent errors (21610,
+    21211, 21614, other 4xx) mark the reminder ``failed`` with the reason and raise a
+    ``delivery_failed`` alert. So does running out of attempts. 21610 (the number unsubscribed
+    at the carrier) is also recorded as that number's opt-out, so later reminders are not
+    tried and raise no more alerts. A reminder call Twilio refuses (or that runs out of
+    attempts) is followed by the reminder as a text, as a missed call is. Status callbacks
+    (``record_delivery``) may arrive in any order and never move a reminder back
+    (delivered never becomes sent again).
+
+Rate
+    ``SEND_RATE_PER_SECOND`` paces hand-overs for the whole site (0 lifts it): sends are
+    spaced 1/(0.97 x rate) apart, so the achieved rate stays about 3% under the limit, never
+    above it, even when the network bunches a few requests together. On PostgreSQL every
+    worker takes its slot from one shared row, so a second worker for failover does not
+    double the ceiling; the embedded SQLite mode runs one worker and paces in process.
+
+Moving or cancelling an appointment cancels its ``pending`` reminders and those in
+``sending`` without a SID (a dead worker's, or one in doubt), so a stale one is never sent;
+a worker whose send of such a row was already on its way records the answer and leaves the
+row cancelled, never retried.
+
+This module never talks to Twilio itself (outbound.py does) and never commits inside
+``plan`` or ``replace_pending`` (the caller's transaction owns those).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.orm import selectinload
+
+from ..channels import outcomes
+from ..config import care_team_phone
+from ..core import gsm
+from ..core.content import catalog
+from ..core.phones import for_humans
+from ..extensions import db
+from ..logs import failure
+from ..models import (
+    Alert,
+    Appointment,
+    Caregiver,
+    Contact,
+    Message,
+    Patient,
+    Reminder,
+    contact_upsert,
+)
+from ..telephony import delivery, outbound
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
+LEASE = timedelta(minutes=5)
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+#: Leaves a tick and a retry before quiet hours begin.
+QUIET_MARGIN = timedelta(minutes=10)
+PREP_DELAY = timedelta(minutes=1)
+DEFAULT_BATCH = 200
+CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
+#: Twilio's "the number has unsubscribed" (a STOP sent to the carrier, not to us).
+UNSUBSCRIBED = 21610
+#: Share of the lease a batch may spend starting sends; the rest covers the last answers.
+SEND_WINDOW = 0.8
+#: How often (seconds) the answers of sends that have returned are recorded, together.
+SETTLE_EVERY = 0.05
+SEGMENT = 160  # a reminder text fits one GSM-7 segment
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    """When one reminder goes (naive UTC), for which offset, and whether it carries prep."""
+
+    offset: str
+    due_at: datetime
+    prep: bool = False
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def parse_offset(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([dhm])", text)
+    if not match:
+        raise ValueError(f"bad reminder offset {text!r}")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "m": timedelta(minutes=amount),
+    }[unit]
+
+
+def _hhmm(text: str) -> clock_time:
+    hour, minute = text.split(":")
+    return clock_time(int(hour), int(minute))
+
+
+def quiet_hours(person: Patient | Caregiver) -> tuple[clock_time, clock_time]:
+    """(start, end) of a recipient's quiet hours, their own or the site default.
+
+    Quiet hours are the recipient's: a patient's own, and for a caregiver who lives in
+    another zone the site's default hours in that zone (``Caregiver.zone``).
+    """
+    default_start, default_end = current_app.config["QUIET_HOURS"].split("-")
+    return _hhmm(person.quiet_start or default_start), _hhmm(person.quiet_end or default_end)
+
+
+def _is_quiet(moment: clock_time, start: clock_time, end: clock_time) -> bool:
+    if start == end:
+        return False
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def _utc(aware: datetime) -> datetime:
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def _local(naive_utc: datetime, zone: ZoneInfo) -> datetime:
+    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
+
+
+def in_quiet_hours(person: Patient | Caregiver, moment: datetime) -> bool:
+    """Is ``moment`` (naive UTC) inside the recipient's quiet hours, in their own zone?"""
+    start, end = quiet_hours(person)
+    return _is_quiet(_local(moment, ZoneInfo(person.zone)).time(), start, end)
+
+
+def _before_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
+    """The last allowed time before the quiet stretch that ``moment`` (naive UTC) falls in."""
+    start, _ = quiet_hours(person)
+    zone = ZoneInfo(person.zone)
+    local = _local(moment, zone)
+    began = datetime.combine(local.date(), start)
+    if began.time() > local.time():
+        began -= timedelta(days=1)
+    return _utc(began.replace(tzinfo=zone)) - QUIET_MARGIN
+
+
+def _after_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
+    """When the quiet stretch that ``moment`` falls in ends (naive UTC)."""
+    _, end = quiet_hours(person)
+    zone = ZoneInfo(person.zone)
+    local = _local(moment, zone)
+    ends = datetime.combine(local.date(), end)
+    if ends.time() <= local.time():
+        ends += timedelta(days=1)
+    return _utc(ends.replace(tzinfo=zone))
+
+
+def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
+    """When the appointment's reminders should go, soonest first (naive UTC).
+
+    Never in the past, never at or after the start, never in the patient's quiet hours.
+    Offsets already past are dropped while a later reminder remains; an appointment booked
+    too late for every offset gets one reminder now, or, booked during quiet hours, one when
+    they end, if that is still before the start.
+    """
+    site = ZoneInfo(appointment.timezone)
+    start = appointment.starts_at
+    start_local = _local(start, site).replace(tzinfo=None)
+    patient = appointment.patient
+    offsets = current_app.config["REMINDER_OFFSETS"]
+    deltas = {offset: parse_offset(offset) for offset in offsets}
+    day_before = _day_before_offset()
+    planned: dict[datetime, PlannedReminder] = {}
+    missed: list[str] = []
+    for offset, delta in deltas.items():
+        if offset.endswith("d"):
+            due = _utc((start_local - delta).replace(tzinfo=site))
+        else:
+            due = start - delta
+        if in_quiet_hours(patient, due):
+            due = _before_quiet(patient, due)
+        if due < now:
+            missed.append(offset)
+            continue
+        if due >= start:
+            continue
+        if due not in planned or offset == day_before:
+            planned[due] = PlannedReminder(offset, due, prep=offset == day_before)
+    if missed and not planned:
+        # Booked too late for any offset: one reminder as soon as allowed rather than none.
+        soonest = _after_quiet(patient, now) if in_quiet_hours(patient, now) else now
+        if soonest < start:
+            offset = min(missed, key=lambda o: deltas[o])
+            planned[soonest] = PlannedReminder(offset, soonest, prep=day_before in missed)
+    return sorted(planned.values(), key=lambda p: p.due_at)
+
+
+def _copy_caregivers(appointment: Appointment) -> list[Caregiver]:
+    return [c for c in appointment.patient.caregivers if c.scope == "reminders"]
+
+
+def _caregiver_due(
+    caregiver: Caregiver, due: datetime, now: datetime, start: datetime
+) -> datetime | None:
+    """When a caregiver's copy of a reminder due at ``due`` goes: at the same time, unless
+    that is night where the caregiver lives; then at the last allowed time before it. If
+    that time has passed (the patient's reminder was booked late), as soon as allowed: now,
+    or when the caregiver's night ends. None only when that is not before the start."""
+    if not in_quiet_hours(caregiver, due):
+        return due
+    moved = _before_quiet(caregiver, due)
+    if moved >= now:
+        return moved
+    soonest = _after_quiet(caregiver, now) if in_quiet_hours(caregiver, now) else now
+    return soonest if soonest < start else None
+
+
+def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
+    """Cancel the appointment's unsent reminders and plan new ones; the caller commits.
+
+    Unsent means ``pending``, or ``sending`` with no SID yet: a row a dead worker left, or
+    one whose send is in doubt, must not be finished later with the old time or place (the
+    in-doubt lookup is then never made, so nothing can be sent twice either). An
+    appointment that is cancelled, done or already started gets no new reminders.
+    """
+    withdraw_unsent(appointment)
+    if appointment.status not in ACTIVE or appointment.starts_at <= now:
+        return []
+    return _plan_rows(appointment, now)
+
+
+def withdraw_unsent(appointment: Appointment) -> None:
+    """Cancel the appointment's unsent reminders (as ``replace_pending`` defines unsent)
+    and plan none: for a change that must wait for a person. The caller commits."""
+    unsent = sa.or_(
+        Reminder.status == "pending",
+        sa.and_(Reminder.status == "sending", Reminder.provider_sid.is_(None)),
+    )
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.appointment_id == appointment.id, unsent)
+        .values(status="cancelled", error_reason="replaced", lease_until=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _plan_rows(appointment: Appointment, now: datetime) -> list[Reminder]:
+    patient = appointment.patient
+    caregivers = _copy_caregivers(appointment)
+    copies_at: set[tuple[str, datetime]] = set()
+    made = []
+    for planned in plan(appointment, now):
+        rows = [
+            Reminder(
+                recipient_phone=patient.phone,
+                role="patient",
+                channel=patient.channel,
+                due_at=planned.due_at,
+            )
+        ]
+        if planned.prep and patient.channel == "sms":
+            rows.append(
+                Reminder(
+                    recipient_phone=patient.phone,
+                    role="prep",
+                    channel="sms",
+                    due_at=planned.due_at + PREP_DELAY,
+                )
+            )
+        for caregiver in caregivers:
+            due = _caregiver_due(caregiver, planned.due_at, now, appointment.starts_at)
+            if due is not None and (caregiver.phone, due) not in copies_at:
+                copies_at.add((caregiver.phone, due))
+                rows.append(
+                    Reminder(
+                        recipient_phone=caregiver.phone, role="caregiver", channel="sms", due_at=due
+                    )
+                )
+        for row in rows:
+            row.appointment_id = appointment.id
+            row.offset = planned.offset
+            row.status = "pending"
+            row.attempts = 0
+            made.append(row)
+    db.session.add_all(made)
+    db.session.flush()
+    return made
+
+
+# -- wording ---------------------------------------------------------------------------------
+
+
+def when(appointment: Appointment, language: str) -> dict[str, str]:
+    """The appointment's day and time on the site's clock, in words for ``language``."""
+    text = catalog()
+    local = _local(appointment.starts_at, ZoneInfo(appointment.timezone))
+    days = text.pages("prompts.calendar.days_short", language)
+    months = text.pages("prompts.calendar.months_short", language)
+    date = text.render(
+        "prompts.calendar.date_short",
+        language,
+        day=days[local.weekday()],
+        month=months[local.month - 1],
+        date=local.day,
+    )
+    hour12 = local.hour % 12 or 12
+    ampm = text.render(
+        "prompts.calendar.am" if local.hour < 12 else "prompts.calendar.pm", language
+    )
+    clock = text.render(
+        "prompts.calendar.time",
+        language,
+        hour=hour12,
+        hour24=local.hour,
+        minute=f"{local.minute:02d}",
+        ampm=ampm,
+    )
+    return {"date": date, "time": clock}
+
+
+def _values(appointment: Appointment, language: str) -> dict[str, str]:
+    config = current_app.config
+    return {
+        "program": config["PROGRAM_NAME"],
+        "place": appointment.location,
+        "contact": for_humans(care_team_phone(config)),
+        **when(appointment, language),
+    }
+
+
+def sms_key(reminder: Reminder) -> str:
+    """The content key of a reminder's text."""
+    appointment = reminder.appointment
+    if reminder.role == "caregiver":
+        return "reminders.sms.caregiver"
+    if reminder.role == "prep":
+        return "reminders.sms.prep"
+    if appointment.patient.detailed_texts:
+        return f"reminders.sms.detailed.{appointment.kind}"
+    return "reminders.sms.default"
+
+
+def language_for(reminder: Reminder) -> str:
+    return reminder.appointment.patient.language or "en"
+
+
+def sms_text(reminder: Reminder) -> str:
+    """The words of a reminder text, in the patient's language.
+
+    What coordinators typed (place, name, preparation notes) is made safe for the language
+    (gsm.py), and a place too long for one 160-character segment is shortened: the date,
+    time and reply words always stay whole.
+    """
+
+    appointment = reminder.appointment
+    language = language_for(reminder)
+    values = _values(appointment, language)
+    first_name = appointment.patient.name.split()[0] if appointment.patient.name else ""
+    values["name"] = gsm.shorten(gsm.for_language(first_name, language), 20, language)
+    key = sms_key(reminder)
+    if reminder.role == "prep":
+        values["prep"] = gsm.for_language(reminder_prep(appointment, language), language)
+        return catalog().render(key, language, **values)
+    place = gsm.for_language(appointment.location, language)
+    room = SEGMENT - gsm.size(catalog().render(key, language, **{**values, "place": ""}), language)
+    return catalog().render(
+        key, language, **{**values, "place": gsm.shorten(place, room, language)}
+    )
+
+
+def voice_lines(reminder: Reminder) -> list[str]:
+    """What a reminder call says, sentence by sentence, before the keypad menu.
+
+    Whoever answers hears it, so the test and how to get ready for it are said only to a
+    patient who chose detailed reminders; the others hear how to ask for them.
+    """
+    from ..patients.appointments import prep_text
+
+    appointment = reminder.appointment
+    language = language_for(reminder)
+    values = _values(appointment, language)
+    text = catalog()
+    key = (
+        "reminders.voice.detailed." + appointment.kind
+        if appointment.patient.detailed_texts
+        else "reminders.voice.default"
+    )
+    lines = [
+        text.render("reminders.voice.intro", language, **values),
+        text.render(key, language, **values),
+    ]
+    if _carries_prep(reminder):
+        if appointment.patient.detailed_texts:
+            prep = prep_text(appointment, language)
+            lines.append(text.render("reminders.voice.prep", language, prep=prep))
+        else:
+            lines.append(text.render("reminders.voice.prep_private", language, **values))
+    return lines
+
+
+def reminder_prep(appointment: Appointment, language: str) -> str:
+    """The preparation a day-before text carries, private unless the patient chose detail.
+
+    A phone is often seen or shared by others. How to get ready for a test names the test
+    and often a part of the body (a breast form, a biopsy site), and a site's own notes may
+    too: so a patient who did not choose detailed texts gets only the way to ask for the
+    details (reply NEXT, answered to their phone alone, or call the care team).
+    """
+    from ..patients.appointments import prep_text
+
+    if appointment.patient.detailed_texts:
+        return prep_text(appointment, language)
+    values = _values(appointment, language)
+    return catalog().render("reminders.prep.private", language, contact=values["contact"])
+
+
+def _carries_prep(reminder: Reminder) -> bool:
+    """Whether a reminder call (or the texts replacing it) includes the preparation.
+
+    The day-before reminder does. So does the one reminder of an appointment booked too late
+    for its day-before reminder, as ``plan`` decides for texts: no day-before row exists
+    for it, and it falls within a day and a half of the start.
+    """
+    day_before = _day_before_offset()
+    if day_before is None or reminder.role != "patient":
+        return False
+    if reminder.offset == day_before:
+        return True
+    appointment = reminder.appointment
+    if reminder.due_at < appointment.starts_at - timedelta(hours=36):
+        return False
+    return not db.session.scalar(
+        db.select(db.func.count(Reminder.id)).where(
+            Reminder.appointment_id == appointment.id,
+            Reminder.role == "patient",
+            Reminder.offset == day_before,
+            Reminder.status != "cancelled",
+        )
+    )
+
+
+def _day_before_offset() -> str | None:
+    """The configured offset nearest one day (12 to 36 hours): its reminder carries prep."""
+    deltas = {o: parse_offset(o) for o in current_app.config["REMINDER_OFFSETS"]}
+    candidates = [o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)]
+    return min(candidates, key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
+
+
+# -- the rate limit --------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Spaces hand-overs at least 1/rate seconds apart, across threads. Rate 0 lifts it.
+
+    ``clock`` and ``sleep`` are injectable so tests check the pacing without waiting.
+    """
+
+    #: Pace this much under the limit, so network jitter never shows the carrier more: at 1%
+    #: two workers' sends bunched enough for 21 to land in one second under a limit of 20.
+    HEADROOM = 0.97
+
+    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
+        self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
+        self._next = None
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.rate:
+            return
+        with self._lock:
+            now = self.clock()
+            slot = now if self._next is None else max(self._next, now)
+            self._next = slot + 1.0 / (self.rate * self.HEADROOM)
+        if slot > now:
+            self.sleep(slot - now)
+
+
+class SharedRateLimiter(RateLimiter):
+    """Spaces hand-overs 1/rate seconds apart across every worker process, on PostgreSQL.
+
+    Each send takes the next slot from the single ``send_pacing`` row in one atomic UPDATE,
+    timed by the database's clock so workers on different hosts agree; the row lock
+    orders concurrent takers. The process then sleeps until its slot. One round trip per
+    send, which is nothing beside the send itself.
+    """
+
+    TAKE_SLOT = sa.text("""
+        UPDATE send_pacing
+           SET next_at = GREATEST(next_at, CAST(extract(epoch FROM clock_timestamp()) AS double precision)) + :interval
+         WHERE id = 1
+        RETURNING next_at - :interval AS slot, CAST(extract(epoch FROM clock_timestamp()) AS double precision) AS now
+    """)
+
+    SEED = sa.text("INSERT INTO send_pacing (id, next_at) VALUES (1, 0) ON CONFLICT DO NOTHING")
+
+    def __init__(self, rate: float, engine, sleep=time.sleep):
+        super().__init__(rate, sleep=sleep)
+        self.engine = engine
+
+    def acquire(self) -> None:
+        if not self.rate:
+            return
+        interval = 1.0 / (self.rate * self.HEADROOM)
+        with self.engine.connect() as conn:
+            row = conn.execute(self.TAKE_SLOT, {"interval": interval}).one_or_none()
+            if row is None:  # the migration seeds the row; put it back if someone removed it
+                conn.execute(self.SEED)
+                row = conn.execute(self.TAKE_SLOT, {"interval": interval}).one()
+            conn.commit()
+        if row.slot > row.now:
+            self.sleep(float(row.slot - row.now))
+
+
+def _limiter() -> RateLimiter:
+    """The process's limiter: shared by all workers on PostgreSQL, in-process on SQLite
+    (the embedded mode runs one worker)."""
+    rate = current_app.config["SEND_RATE_PER_SECOND"]
+    limiter = current_app.extensions.get("reminder_rate")
+    if limiter is None or limiter.rate != rate:
+        if db.engine.dialect.name == "postgresql":
+            limiter = SharedRateLimiter(rate, db.engine)
+        else:
+            limiter = RateLimiter(rate)
+        current_app.extensions["reminder_rate"] = limiter
+    return limiter
+
+
+# -- claiming and sending --------------------------------------------------------------------
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_due(
+    now: datetime,
+    worker_id: str,
+    limit: int = DEFAULT_BATCH,
+    *,
+    claimed_at: datetime | None = None,
+) -> list[int]:
+    """Claim up to ``limit`` reminders due by ``now`` for ``worker_id``; commits. Returns their
+    ids. The lease runs from ``claimed_at`` (default ``now``): later in a long tick, the
+    moment of this claim."""
+    return _claim(
+        Reminder.status == "pending",
+        Reminder.due_at <= now,
+        lease_until=(claimed_at or now) + LEASE,
+        worker_id=worker_id,
+        limit=limit,
+    )
+
+
+def claim_in_doubt(
+    now: datetime,
+    worker_id: str,
+    limit: int = DEFAULT_BATCH,
+    *,
+    claimed_at: datetime | None = None,
+) -> list[int]:
+    """Claim rows left in ``sending`` whose lease ran out by ``now``; commits."""
+    return _claim(
+        Reminder.status == "sending",
+        Reminder.lease_until < now,
+        lease_until=(claimed_at or now) + LEASE,
+        worker_id=worker_id,
+        limit=limit,
+    )
+
+
+def _claim(*conditions, lease_until: datetime, worker_id: str, limit: int) -> list[int]:
+    # Two statements in one transaction. On PostgreSQL the SELECT locks the rows it returns
+    # and skips rows another worker has locked; the locks last until our commit. (A single
+    # UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) is planned as a semi-join that can
+    # re-run the locking subquery and claim nothing.) On SQLite, which has one writer at a
+    # time, the UPDATE's own status test and RETURNING say which rows this worker got.
+    candidates = list(
+        db.session.scalars(
+            db.select(Reminder.id)
+            .where(*conditions)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not candidates:
+        db.session.commit()
+        return []
+    statement = (
+        update(Reminder)
+        .where(Reminder.id.in_(candidates), *conditions)
+        .values(
+            status="sending",
+            claimed_by=worker_id,
+            lease_until=lease_until,
+            attempts=Reminder.attempts + 1,
+        )
+        .returning(Reminder.id)
+    )
+    ids = list(
+        db.session.execute(statement, execution_options={"synchronize_session": False}).scalars()
+    )
+    db.session.commit()
+    return sorted(ids)
+
+
+def _load(ids: list[int]) -> list[Reminder]:
+    return list(
+        db.session.scalars(
+            db.select(Reminder)
+            .where(Reminder.id.in_(ids))
+            .order_by(Reminder.due_at, Reminder.id)
+            .options(
+                selectinload(Reminder.appointment)
+                .selectinload(Appointment.patient)
+                .selectinload(Patient.caregivers)
+            )
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _opted_out(phones: set[str]) -> set[str]:
+    if not phones:
+        return set()
+    contacts = db.session.scalars(db.select(Contact).where(Contact.phone.in_(phones)))
+    return {c.phone for c in contacts if c.opted_out}
+
+
+def _alert(reminder: Reminder, detail: str, message: Message | None = None) -> None:
+    appointment = reminder.appointment
+    if message is not None:
+        raised = db.session.scalar(
+            db.select(Alert).where(Alert.kind == "delivery_failed", Alert.message_id == message.id)
+        )
+        if raised is not None:  # delivery.record already told the coordinators
+            raised.appointment_id = raised.appointment_id or appointment.id
+            return
+    db.session.add(
+        Alert(
+            kind="delivery_failed",
+            phone=reminder.recipient_phone,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            message_id=message.id if message is not None else None,
+            detail=detail[:300],
+        )
+    )
+
+
+def _fail(reminder: Reminder, code: str | None, reason: str, *, alert: bool = True) -> None:
+    reminder.status = "failed"
+    reminder.error_code = code
+    reminder.error_reason = reason[:300]
+    reminder.lease_until = None
+    if alert:
+        _alert(reminder, f"reminder {reminder.id} to {reminder.role}: {reason}")
+    log.warning("reminder=%s failed: %s", reminder.id, reason)
+
+
+def _release(reminder: Reminder, due_at: datetime | None = None, undo_attempt: bool = False):
+    reminder.status = "pending"
+    reminder.lease_until = None
+    reminder.claimed_by = None
+    if due_at is not None:
+        reminder.due_at = due_at
+    if undo_attempt:
+        reminder.attempts = max(0, reminder.attempts - 1)
+
+
+#: Twilio lookups of in-doubt sends one tick makes at most; the rest wait for the next tick.
+IN_DOUBT_LOOKUPS_PER_TICK = 20
+#: A row whose settling failed unexpectedly is left alone this long (then tried again).
+BAD_ROW_PAUSE = timedelta(minutes=5)
+
+
+def _resolve_in_doubt(
+    reminders: list[Reminder], now: datetime, lookups_left: int = IN_DOUBT_LOOKUPS_PER_TICK
+) -> tuple[list, Counter]:
+    """Settle rows a dead worker left in ``sending``; returns (work to send, counts).
+
+    Each row is settled in a savepoint of its own: one that fails (a database error, a
+    malformed row) is rolled back, logged without the database's DETAIL text, held for
+    ``BAD_ROW_PAUSE`` and counted ``in_doubt``, and never stops the others. Twilio is asked
+    about ``lookups_left`` rows at most; later ones are released for the next tick.
+    """
+    counts: Counter = Counter()
+    work = []
+    for reminder in reminders:
+        if lookups_left <= 0:
+            reminder.lease_until = now  # claimable again next tick
+            counts["in_doubt"] += 1
+            continue
+        try:
+            with db.session.begin_nested():
+                looked_up = _resolve_one(reminder, now, counts, work)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+            log.error("reminder=%s in doubt could not be settled: %s", reminder.id, failure(exc))
+            db.session.expire(reminder)
+            reminder.lease_until = now + BAD_ROW_PAUSE
+            counts["in_doubt"] += 1
+            continue
+        lookups_left -= looked_up
+        counts["looked_up"] += looked_up
+    return work, counts
+
+
+def _resolve_one(reminder: Reminder, now: datetime, counts: Counter, work: list) -> bool:
+    """Settle one in-doubt row; True when Twilio was asked about it."""
+    messages = list(
+        db.session.scalars(
+            db.select(Message).where(Message.reminder_id == reminder.id).order_by(Message.id)
+        )
+    )
+    sent = next((m for m in messages if m.provider_sid), None)
+    doubtful = next((m for m in messages if m.status == "sending" and not m.provider_sid), None)
+    if sent is not None:
+        _mark_sent(reminder, sent.provider_sid, now)
+        counts["recovered"] += 1
+    elif doubtful is not None:
+        try:
+            sid = outbound.find_sent(doubtful)
+        except outbound.SendError:
+            log.warning("reminder=%s in doubt and Twilio lookup failed; will retry", reminder.id)
+            reminder.lease_until = now  # claimable again next tick, never resent blind
+            counts["in_doubt"] += 1
+            return True
+        if sid:
+            _adopt(reminder, doubtful, sid, "queued", now)
+            delivery.apply_early([sid])
+            counts["recovered"] += 1
+        elif reminder.attempts > MAX_ATTEMPTS:
+            # Every try so far timed out and Twilio has none of them: stop trying.
+            doubtful.status = "not_sent"
+            reason = f"gave up after {reminder.attempts - 1} tries: {reminder.error_reason}"
+            _give_up(reminder, reminder.error_code, reason, counts)
+        else:
+            work.append((reminder, doubtful))
+        return True
+    else:
+        work.append((reminder, None))
+    return False
+
+
+def _mark_sent(reminder: Reminder, sid: str, now: datetime) -> None:
+    reminder.status = "sent"
+    reminder.provider_sid = sid
+    reminder.sent_at = now
+    reminder.lease_until = None
+    reminder.error_code = None
+
+
+def _adopt(reminder: Reminder, message: Message, sid: str, status: str, now: datetime) -> None:
+    """Record the SID Twilio gave; the caller then applies reports that came before it."""
+    outbound.record_result(message, sid, status)
+    _mark_sent(reminder, sid, now)
+
+
+def _prepare(
+    reminder: Reminder,
+    existing: Message | None,
+    now: datetime,
+    opted_out: set[str],
+    counts: Counter,
+):
+    """Decide one claimed reminder; returns its Message row to send, or None."""
+    appointment = reminder.appointment
+    patient = appointment.patient
+    if appointment.status not in ACTIVE or appointment.starts_at <= now:
+        reminder.status = "cancelled"
+        reminder.error_reason = "appointment no longer ahead"
+        counts["cancelled"] += 1
+        return None
+    if reminder.recipient_phone in opted_out:
+        reminder.status = "skipped"
+        reminder.error_reason = "opted out"
+        counts["skipped"] += 1
+        return None
+    recipient: Patient | Caregiver = patient
+    if reminder.role == "caregiver":
+        recipient = next(
+            (c for c in _copy_caregivers(appointment) if c.phone == reminder.recipient_phone), None
+        )
+        if recipient is None:
+            reminder.status = "skipped"
+            reminder.error_reason = "caregiver no longer gets copies"
+            counts["skipped"] += 1
+            return None
+    if in_quiet_hours(recipient, now):
+        # Only a late tick or a retry gets here: plan() never puts a reminder in quiet hours.
+        later = _after_quiet(recipient, now)
+        if later < appointment.starts_at:
+            _release(reminder, later, undo_attempt=True)
+            counts["deferred"] += 1
+        else:
+            _fail(reminder, None, "quiet hours until the appointment")
+            counts["failed"] += 1
+        return None
+    if existing is not None:
+        return existing
+    if reminder.channel == "voice":
+        return outbound.prepare_call(
+            reminder.recipient_phone, patient_id=patient.id, reminder_id=reminder.id
+        )
+    return outbound.prepare_sms(
+        reminder.recipient_phone,
+        sms_text(reminder),
+        patient_id=patient.id,
+        content_key=sms_key(reminder),
+        reminder_id=reminder.id,
+    )
+
+
+def _send_one(
+    app,
+    limiter: RateLimiter,
+    deadline: float,
+    clock,
+    kind: str,
+    to: str,
+    body: str,
+    url: str | None,
+    callback: str | None,
+):
+    """Runs in a pool thread: no database here, only the HTTP call.
+
+    The lease is checked before and again after waiting for the rate limit, which can be
+    long: a send is only started while the claim is safely ours.
+    """
+    if clock() > deadline:
+        return ("late", None, None)
+    with app.app_context():
+        outbound.warm()  # build this thread's client first, so pacing is what Twilio sees
+        limiter.acquire()
+        if clock() > deadline:
+            return ("late", None, None)
+        try:
+            sid, status = outbound.request_twilio(kind, to, body, url=url, status_callback=callback)
+        except outbound.SendError as exc:
+            return ("error", exc, None)
+    return ("ok", sid, status)
+
+
+def _still_ours(reminders: list[Reminder]) -> set[int]:
+    """The ids of these reminders still ours to settle, locked until the commit (PostgreSQL).
+
+    A coordinator may have moved or cancelled the appointment while a send was on its way
+    (``replace_pending`` cancels rows in ``sending`` without a SID).
+    """
+    return set(
+        db.session.scalars(
+            db.select(Reminder.id)
+            .where(Reminder.id.in_([r.id for r in reminders]), Reminder.status == "sending")
+            .order_by(Reminder.id)
+            .with_for_update()
+        )
+    )
+
+
+def _settle_superseded(reminder: Reminder, message: Message, outcome, now, counts) -> None:
+    """Keep a superseded reminder cancelled: record what Twilio said, retry nothing."""
+    state, first, second = outcome
+    if state == "ok":
+        outbound.record_result(message, first, second)
+        reminder.provider_sid = first
+        reminder.sent_at = now
+    elif state == "late":
+        db.session.delete(message)
+    elif not first.in_doubt:
+        outbound.record_result(message, None, "failed", first)
+    counts["cancelled"] += 1
+
+
+def _apply(
+    reminder: Reminder, message: Message, outcome, now: datetime, counts: Counter, *, ours: bool
+) -> None:
+    state, first, second = outcome
+    if not ours:
+        _settle_superseded(reminder, message, outcome, now, counts)
+        return
+    if state == "ok":
+        _adopt(reminder, message, first, second, now)
+        counts["sent"] += 1
+        return
+    if state == "late":
+        db.session.delete(message)
+        _release(reminder, undo_attempt=True)
+        counts["handed_back"] += 1
+        return
+    error: outbound.SendError = first
+    code = str(error.code) if error.code else (str(error.status) if error.status else None)
+    reminder.error_code = code
+    reminder.error_reason = error.reason[:300]
+    retry_at = now + BACKOFF[min(reminder.attempts, len(BACKOFF)) - 1]
+    if error.in_doubt:
+        _hold_in_doubt(reminder, retry_at, now)
+        counts["retry"] += 1
+        return
+    outbound.record_result(message, None, "failed", error)
+    if error.code == UNSUBSCRIBED:
+        first_time = _carrier_opt_out(reminder.recipient_phone, now)
+        _fail(reminder, code, f"{error.reason}: unsubscribed, now an opt-out", alert=first_time)
+        counts["failed"] += 1
+        return
+    if error.permanent:
+        _give_up(reminder, code, error.reason, counts)
+        return
+    if reminder.attempts >= MAX_ATTEMPTS or retry_at >= reminder.appointment.starts_at:
+        _give_up(reminder, code, f"gave up after {reminder.attempts} tries: {error.reason}", counts)
+        return
+    _release(reminder, retry_at)
+    counts["retry"] += 1
+
+
+def _hold_in_doubt(reminder: Reminder, retry_at: datetime, now: datetime) -> None:
+    """Twilio may have accepted this send: leave the row in ``sending`` and its Message
+    without a SID, exactly as a killed worker would, so the in-doubt recovery asks Twilio
+    before anything is sent again: at the retry time, or at the next tick when no retry
+    fits before the appointment."""
+    reminder.lease_until = retry_at if retry_at < reminder.appointment.starts_at else now
+    log.warning("reminder=%s send in doubt; Twilio will be asked first", reminder.id)
+
+
+def _give_up(reminder: Reminder, code: str | None, reason: str, counts: Counter) -> None:
+    """A refused text fails with an alert; a refused call is followed by the same reminder
+    as a text, as an unanswered call is (its own failure, if any, alerts)."""
+    if reminder.channel != "voice":
+        _fail(reminder, code, reason)
+        counts["failed"] += 1
+        return
+    reminder.status = "undelivered"
+    reminder.error_code = code
+    reminder.error_reason = f"call refused ({reason}); texted instead"[:300]
+    reminder.lease_until = None
+    db.session.add_all(_texts_instead_of(reminder))
+    log.warning("reminder=%s call refused; texted instead", reminder.id)
+    counts["texted_instead"] += 1
+
+
+def _carrier_opt_out(phone: str, now: datetime) -> bool:
+    """Record the carrier's word that ``phone`` unsubscribed as that number's opt-out, so no
+    later reminder tries it (or alerts again). True the first time."""
+    db.session.execute(contact_upsert(phone, now))
+    contact = db.session.scalar(
+        db.select(Contact).where(Contact.phone == phone).execution_options(populate_existing=True)
+    )
+    if contact.opted_out:
+        return False
+    patient = db.session.scalar(db.select(Patient).where(Patient.phone == phone))
+    return outcomes.record_opt_out(contact, patient, now=now, channel="carrier")
+
+
+def _settle(returned: list[tuple], now: datetime, counts: Counter) -> None:
+    """Record the outcomes of the sends that have returned, in one short commit, at once:
+    (reminder, message, outcome) triples. Then any delivery report that beat them here."""
+    ours = _still_ours([reminder for reminder, _, _ in returned])
+    for reminder, message, outcome in returned:
+        _apply(reminder, message, outcome, now, counts, ours=reminder.id in ours)
+    db.session.flush()
+    delivery.apply_early(m.provider_sid for _, m, _ in returned if m.provider_sid)
+    db.session.commit()
+
+
+def _process(
+    reminders: list[Reminder],
+    existing: dict[int, Message | None],
+    now: datetime,
+    limiter: RateLimiter,
+    counts: Counter,
+    *,
+    deadline: float,
+    clock,
+) -> None:
+    # The claimed rows are ours until we commit their outcome, so they need not be reloaded
+    # after the intermediate commit (reloading cost one query per row and per message).
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        _process_claimed(reminders, existing, now, limiter, counts, deadline, clock)
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
+def _process_claimed(
+    reminders: list[Reminder],
+    existing: dict[int, Message | None],
+    now: datetime,
+    limiter: RateLimiter,
+    counts: Counter,
+    deadline: float,
+    clock,
+) -> None:
+    opted_out = _opted_out({r.recipient_phone for r in reminders})
+    latest: dict[tuple, datetime] = {}
+    for reminder in reminders:
+        key = (reminder.appointment_id, reminder.recipient_phone, reminder.role)
+        latest[key] = max(latest.get(key, reminder.due_at), reminder.due_at)
+    work = []
+    for reminder in reminders:
+        key = (reminder.appointment_id, reminder.recipient_phone, reminder.role)
+        if reminder.due_at < latest[key]:
+            # A worker that was down lets reminders pile up: send only the latest one.
+            reminder.status = "skipped"
+            reminder.error_reason = "superseded by a later reminder"
+            counts["superseded"] += 1
+            continue
+        earlier = existing.get(reminder.id)
+        message = _prepare(reminder, earlier, now, opted_out, counts)
+        if message is not None:
+            work.append((reminder, message))
+        elif earlier is not None:
+            earlier.status = "not_sent"  # an in-doubt row Twilio never had, now not needed
+    db.session.commit()  # the Message rows exist before anything leaves: see the docstring
+    if not work:
+        return
+    app = current_app._get_current_object()
+    sms_callback = outbound.public_url("/twilio/status")
+    call_callback = outbound.public_url("/twilio/reminder-call/status")
+    threads = int(app.config.get("REMINDER_SEND_THREADS", 16))
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        on_the_wire = {}
+        kept_here = []
+        for reminder, message in work:
+            if message.transport == "outbox":
+                kept_here.append((reminder, message))
+                continue
+            url = None
+            callback = sms_callback
+            if message.channel == "voice":
+                url = outbound.public_url(f"/twilio/reminder-call/{reminder.id}")
+                callback = call_callback
+            job = (message.channel, message.phone, message.body, url, callback)
+            future = pool.submit(_send_one, app, limiter, deadline, clock, *job)
+            on_the_wire[future] = (reminder, message)
+        for reminder, message in kept_here:
+            limiter.acquire()
+            outcome = ("ok", outbound.outbox_sid(message.channel), "queued")
+            _settle([(reminder, message, outcome)], now, counts)
+        waiting = set(on_the_wire)
+        while waiting:
+            # What returned in the last moment is recorded together: no send waits for the
+            # rest of its batch, and a busy worker does not commit once per send.
+            returned, waiting = wait(waiting, timeout=SETTLE_EVERY)
+            if returned:
+                _settle([(*on_the_wire[f], f.result()) for f in returned], now, counts)
+
+
+def send_due(
+    now: datetime,
+    worker_id: str | None = None,
+    *,
+    limit: int | None = None,
+    limiter: RateLimiter | None = None,
+    clock=time.monotonic,
+) -> Counter:
+    """One worker tick: settle in-doubt rows, then claim and send everything due.
+
+    ``now`` is the tick's time; ``clock`` (seconds, monotonic) measures how long the tick
+    has run, so each batch's lease counts from its own claim. Returns counts by outcome
+    (sent, retry, failed, skipped, recovered, ...). Commits.
+    """
+    worker_id = worker_id or default_worker_id()
+    limiter = limiter or _limiter()
+    batch = limit or int(current_app.config.get("REMINDER_BATCH", DEFAULT_BATCH))
+    if limiter.rate:
+        # A batch must finish well inside the lease at the configured pace.
+        batch = max(1, min(batch, int(limiter.rate * LEASE.total_seconds() / 2)))
+    counts: Counter = Counter()
+    delivery.apply_all_early(now)
+    db.session.commit()
+    started = clock()
+
+    def claim(claimer) -> tuple[list[int], float]:
+        """Claim a batch; returns its ids and the clock time to stop starting sends."""
+        at = clock()
+        ids = claimer(now, worker_id, batch, claimed_at=now + timedelta(seconds=at - started))
+        return ids, at + LEASE.total_seconds() * SEND_WINDOW
+
+    lookups_left = IN_DOUBT_LOOKUPS_PER_TICK
+    while (claimed := claim(claim_in_doubt))[0]:
+        ids, deadline = claimed
+        work, settled = _resolve_in_doubt(_load(ids), now, lookups_left)
+        lookups_left -= settled.pop("looked_up", 0)
+        counts.update(settled)
+        db.session.commit()
+        existing = {r.id: m for r, m in work}
+        reminders = [r for r, _ in work]
+        _process(reminders, existing, now, limiter, counts, deadline=deadline, clock=clock)
+        if settled["in_doubt"]:
+            break
+    while (claimed := claim(claim_due))[0]:
+        ids, deadline = claimed
+        _process(_load(ids), {}, now, limiter, counts, deadline=deadline, clock=clock)
+        if limit:
+            break
+    return counts
+
+
+# -- delivery callbacks ----------------------------------------------------------------------
+
+
+def _texts_instead_of(call: Reminder) -> list[Reminder]:
+    """The texts that replace a missed reminder call: the reminder, and the preparation too
+    when the call would have read it (the day-before call), as the SMS plan would have sent."""
+    roles = [call.role]
+    if _carries_prep(call):
+        roles.append("prep")
+    return [
+        Reminder(
+            appointment_id=call.appointment_id,
+            recipient_phone=call.recipient_phone,
+            role=role,
+            channel="sms",
+            offset=call.offset,
+            # already due: the next tick sends them, the preparation a minute after
+            due_at=call.due_at + (PREP_DELAY if role == "prep" else timedelta()),
+            status="pending",
+            attempts=0,
+        )
+        for role in roles
+    ]
+
+
+def record_delivery(sid: str, status: str, error_code: str | None = None) -> Reminder | None:
+    """Apply a Twilio status callback to the Reminder it concerns; the caller commits.
+
+    ``delivery.record`` has already moved the Message row (the one place that does); this
+    adds what a reminder needs on top.
+
+    Tolerates callbacks out of order and repeated: a state never moves back (a ``delivered``
+    text stays delivered when a late ``sent`` arrives). An undelivered or failed text raises
+    a ``delivery_failed`` alert; an unanswered, busy or failed reminder call is followed by
+    the same reminder as a text (a new row the worker sends, so opt-out and quiet hours still
+    apply). Returns the reminder, or None when the SID is not a reminder's.
+    """
+    status = (status or "").strip().lower()
+    message = db.session.scalar(db.select(Message).where(Message.provider_sid == sid))
+    reminder = db.session.scalar(db.select(Reminder).where(Reminder.provider_sid == sid))
+    if reminder is None or reminder.status not in ("sent", "sending"):
+        return reminder
+    if reminder.channel == "voice":
+        if status in CALL_FAILED:
+            reminder.status = "undelivered"
+            reminder.error_reason = f"call {status}; texted instead"
+            db.session.add_all(_texts_instead_of(reminder))
+        elif status == "completed":
+            reminder.status = "delivered"
+    elif status in ("delivered", "read"):
+        reminder.status = "delivered"
+    elif status in ("undelivered", "failed"):
+        reminder.status = "undelivered" if status == "undelivered" else "failed"
+        reminder.error_code = str(error_code) if error_code else None
+        reminder.error_reason = f"carrier says {status}"
+        _alert(reminder, f"reminder {reminder.id}: {status} {error_code or ''}".strip(), message)
+    db.session.flush()
+    return reminder
