@@ -12,10 +12,15 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import clean_input, database, logs
+from . import catalog, clean_input, coordinator, database, health, logs
 from . import config as settings
-from .core import content
+from .channels import confirmation_calls, coordinator_calls, reminder_calls, sms, voice
+from .cli import appointment_commands as appointments_cli
+from .cli import coordinator_commands
+from .cli import patient_commands as cli
+from .cli import understanding_commands as understanding_cli
 from .extensions import csrf, db, login_manager, migrate
+from .feed import listener as interface_listener
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -40,14 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
-    content.init_app(app)
-
-    from . import coordinator, health
-    from .channels import confirmation_calls, coordinator_calls, reminder_calls, sms, voice
-    from .cli import appointment_commands as appointments_cli
-    from .cli import patient_commands as cli
-    from .cli import understanding_commands as understanding_cli
-    from .feed import listener as interface_listener
+    catalog.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(sms.bp)
@@ -56,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(coordinator_calls.bp)
     app.register_blueprint(confirmation_calls.bp)
     coordinator.init_app(app)
+    coordinator_commands.init_app(app)
     cli.init_app(app)
     appointments_cli.init_app(app)
     interface_listener.init_app(app)

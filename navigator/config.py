@@ -10,6 +10,8 @@ Nothing here may be read at import time by other modules: they get ``app.config`
 
 from __future__ import annotations
 
+import codecs
+import ipaddress
 import os
 import re
 import secrets
@@ -220,7 +222,6 @@ def _readable_file(value: str) -> str:
 
 
 def _networks(value: str) -> list[str]:
-    import ipaddress
 
     found = [part.strip() for part in value.split(",") if part.strip()]
     for part in found:
@@ -229,7 +230,6 @@ def _networks(value: str) -> list[str]:
 
 
 def _encoding(value: str) -> str:
-    import codecs
 
     try:
         codecs.lookup(value)

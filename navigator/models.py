@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from datetime import UTC, date, datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .core.name_search import fold
@@ -39,10 +41,8 @@ def insert(model):
     webhook paths use them to dedupe and upsert in one round trip.
     """
     if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(model)
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def utcnow() -> datetime:
@@ -429,7 +429,6 @@ class Coordinator(UserMixin, db.Model):
         return f"{self.id}.{self.session_token()}"
 
     def session_token(self) -> str:
-        from flask import current_app
 
         key = current_app.config["SECRET_KEY"].encode()
         message = f"{self.id}:{self.password_hash}:{self.active}".encode()

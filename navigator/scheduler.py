@@ -23,8 +23,12 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from .app import create_app
+from .channels import durable_inbound
+from .extensions import db
 from .logs import failure
 from .models import utcnow
+from .reminders import worker as reminders
 
 log = logging.getLogger("navigator.worker")
 
@@ -33,9 +37,6 @@ JOB_ID = "reminders-tick"
 
 def tick(app, worker_id: str | None = None) -> dict:
     """One tick: send every due reminder. Errors are logged; the next tick tries again."""
-    from .extensions import db
-    from .reminders import worker as reminders
-
     with app.app_context():
         log.debug("reminder tick starting")
         _recover_inbound()
@@ -57,9 +58,6 @@ def tick(app, worker_id: str | None = None) -> dict:
 def _recover_inbound() -> None:
     """Store what the webhooks kept in the spool during an outage, and finish texts whose
     effects never completed (durable_inbound). A failure here never stops the reminders."""
-    from .channels import durable_inbound
-    from .extensions import db
-
     try:
         counts = durable_inbound.recover(utcnow())
     except Exception as exc:  # noqa: BLE001 - the database may still be down: next tick
@@ -103,8 +101,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch", type=int, default=None, help="reminders claimed at a time")
     options = parser.parse_args(argv)
-
-    from .app import create_app
 
     app = create_app()
     if options.threads:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from .core.content import catalog
+from .catalog import catalog
 
 
 def local(starts_at_utc: datetime, zone: str) -> datetime:

@@ -128,7 +128,7 @@ def test_spanish_keeps_its_accents():
 
 
 def test_every_text_page_with_its_menu_or_footer_fits_320_characters(app):
-    from navigator.channels.sms import node_text
+    from navigator.channels.texting import node_text
 
     for language in LANGUAGES:
         for node_id in menus.walk(CATALOG):
@@ -409,7 +409,7 @@ REALISTIC = {
 def every_text(language: str):
     """(key, text) for every text message the navigator can send, filled in as sent."""
     from navigator.channels.outcomes import common_values
-    from navigator.channels.sms import node_text
+    from navigator.channels.texting import node_text
 
     values = {**common_values(), **REALISTIC}
     values["prep"] = CATALOG.render("reminders.prep.private", language, **values)

@@ -131,7 +131,7 @@ def test_the_outbox_shows_a_reminder_call_and_what_it_says_in_the_patients_langu
 ):
     from html import unescape
 
-    from navigator.core.content import catalog
+    from navigator.catalog import catalog
 
     patient = enroll(NewPatient("Rosa Diaz", "+16175552150", "es", "America/New_York", "voice"))
     book_ct_and_tick(patient)

@@ -122,7 +122,7 @@ def test_enrolling_logs_ids_only_never_the_name_or_number(app, client, signed_in
 
 
 def test_a_spanish_speaker_gets_the_confirmation_in_spanish(app, client, signed_in):
-    from navigator.core.content import catalog
+    from navigator.catalog import catalog
 
     enroll(client, language="es")
     text = db.session.scalar(db.select(Message).filter_by(direction="out"))
@@ -428,7 +428,7 @@ def test_moving_the_appointment_keeps_the_reschedule_request(app, client, signed
 
 
 def test_a_reminder_calls_keypad_answer_is_on_the_timeline_as_by_phone(app, client, signed_in):
-    from navigator.reminders import replies
+    from navigator.channels import reminder_replies as replies
 
     enroll(client)
     patient = db.session.scalar(db.select(Patient))

@@ -8,7 +8,7 @@ import pytest
 from coordinator_support import CONSENT, make_coordinator, post_form, sign_in
 from twiml_helpers import texts_of
 
-from navigator.core.content import catalog
+from navigator.catalog import catalog
 from navigator.extensions import db
 from navigator.models import AuditEvent, Caregiver, Consent, Contact, Message, Patient, Reminder
 from navigator.patients import appointments

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from readability import is_gsm7
 
-from navigator.core.content import catalog
+from navigator.catalog import catalog
 from navigator.extensions import db
 from navigator.models import Alert, Contact, EarlyReport, Message, Reminder, utcnow
 from navigator.patients import appointments

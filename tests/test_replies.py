@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from twiml_helpers import texts_of
 
-from navigator.core.content import catalog
+from navigator.catalog import catalog
+from navigator.channels import reminder_replies as replies
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, utcnow
 from navigator.patients import appointments
-from navigator.reminders import replies
 
 NOW = datetime(2026, 2, 1, 15, 0)
 

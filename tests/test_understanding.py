@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from navigator.catalog import catalog
 from navigator.core import understanding_evaluation as evaluation
-from navigator.core.content import catalog, load
+from navigator.core.content import load
 from navigator.core.screening import Screen
 from navigator.core.understanding import (
     Model,

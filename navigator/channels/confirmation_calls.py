@@ -11,7 +11,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..core.content import LANGUAGES, catalog
+from ..catalog import catalog
+from ..core.content import LANGUAGES
 from ..extensions import csrf, db
 from ..models import Message, Patient
 from ..telephony.twiml import webhook, xml

@@ -25,11 +25,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from .. import logs
-from ..core.content import catalog
+from .. import alerts, logs
+from ..catalog import catalog
 from ..core.engine import engine_for
 from ..extensions import db
+from ..models import Message
+from ..patients.enrolment import contact_for, patient_for
 from ..telephony.spool import Spool
+from . import outcomes, texting
+from .turns import RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +129,9 @@ def replay(step: dict) -> None:
 
     :raise Exception: it still cannot be stored (it stays in the spool).
     """
-    from ..patients.enrolment import patient_for
-    from . import outcomes, sms
-
     try:
         if step["kind"] == "sms":
-            sms.converse(
+            texting.converse(
                 step["sid"],
                 step["phone"],
                 step["body"],
@@ -141,7 +142,7 @@ def replay(step: dict) -> None:
         contact = _contact(step["phone"])
         patient = patient_for(contact.phone) if contact else None
         if step["kind"] == "recording":
-            outcomes.raise_alert(
+            alerts.raise_alert(
                 "voicemail",
                 contact,
                 patient,
@@ -152,7 +153,7 @@ def replay(step: dict) -> None:
         elif step["kind"] == "speech":
             flag = first_screen(step["body"])
             if flag is not None:
-                outcomes.raise_alert(
+                alerts.raise_alert(
                     "red_flag", contact, patient, detail=flag.rule, source_sid=step["sid"]
                 )
             elif contact is not None:
@@ -165,8 +166,6 @@ def replay(step: dict) -> None:
 
 
 def _contact(phone: str):
-    from ..patients.enrolment import contact_for
-
     return contact_for(phone) if phone else None
 
 
@@ -206,10 +205,6 @@ def finish_unfinished(now: datetime) -> int:
     Each is its own transaction: one that fails again is logged and left for the next tick,
     and never stops the others.
     """
-    from ..models import Message
-    from . import sms
-    from .turns import RECEIVED
-
     rows = db.session.execute(
         db.select(Message.provider_sid, Message.phone, Message.body, Message.created_at)
         .where(
@@ -226,7 +221,7 @@ def finish_unfinished(now: datetime) -> int:
     finished = 0
     for sid, phone, body, created_at in rows:
         try:
-            sms.converse(sid, phone, body, created_at, answering=False)
+            texting.converse(sid, phone, body, created_at, answering=False)
             finished += 1
         except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
             db.session.rollback()

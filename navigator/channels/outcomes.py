@@ -12,12 +12,15 @@ from datetime import datetime
 
 from flask import current_app
 
-from .. import patient_events
+from .. import alerts, opt_outs, patient_events, timefmt
 from ..config import care_team_phone
 from ..core import phones
 from ..core.engine import Effect, Outcome, Say
 from ..extensions import db
 from ..models import Alert, Contact, Message, MessageReading, Patient
+from ..patients import appointments
+from ..reminders import worker as reminders
+from . import reminder_replies
 
 log = logging.getLogger(__name__)
 
@@ -36,47 +39,6 @@ def common_values() -> dict:
         "team_start": team_start,
         "team_end": team_end,
     }
-
-
-def raise_alert(
-    kind: str,
-    contact: Contact | None,
-    patient: Patient | None,
-    *,
-    detail: str = "",
-    message: Message | None = None,
-    recording_url: str | None = None,
-    source_sid: str | None = None,
-) -> Alert:
-    """Put something in front of a person: the coordinators' inbox.
-
-    ``contact`` is None for a caller whose number is hidden: a warning sign or a message
-    from them still reaches the inbox, as an unknown caller with no number.
-    ``source_sid`` is the Twilio SID that raised it (a RecordingSid, a spooled call step):
-    the same SID posted again returns the alert it already made (a unique constraint on
-    kind and SID backs this up).
-    """
-    if source_sid:
-        existing = db.session.scalar(
-            db.select(Alert).filter_by(kind=kind, source_sid=source_sid).limit(1)
-        )
-        if existing is not None:
-            log.info("alert for %s already raised: kind=%s", source_sid, kind)
-            return existing
-    alert = Alert(
-        kind=kind,
-        source_sid=source_sid,
-        phone=contact.phone if contact else "",
-        patient_id=patient.id if patient else None,
-        message_id=message.id if message else None,
-        detail=detail,
-        recording_url=recording_url,
-    )
-    db.session.add(alert)
-    # Which warning sign, and for whom, is health information: it stays in the database,
-    # shown to coordinators, never in the logs.
-    log.info("alert raised: kind=%s", kind)
-    return alert
 
 
 #: ``Message.content_key`` of a caller's words kept from a call (``keep_spoken_words``).
@@ -158,9 +120,9 @@ def _apply_one(
 ) -> list:
     kind = effect.kind
     if kind == "red_flag":
-        raise_alert("red_flag", contact, patient, detail=effect.detail, message=inbound)
+        alerts.raise_alert("red_flag", contact, patient, detail=effect.detail, message=inbound)
     elif kind == "opt_out":
-        if not record_opt_out(contact, patient, now=now, channel=channel):
+        if not opt_outs.record_opt_out(contact, patient, now=now, channel=channel):
             # One confirmation per opt-out: a second STOP is recorded, not answered.
             replies = [
                 r for r in replies if not (isinstance(r, Say) and r.key == "prompts.sms.stop")
@@ -218,16 +180,15 @@ def _keep_reading(
             .limit(1)
         )
         if alert is None:
-            alert = raise_alert("question", contact, patient, detail=effect.detail, message=inbound)
+            alert = alerts.raise_alert(
+                "question", contact, patient, detail=effect.detail, message=inbound
+            )
             db.session.flush()
         reading.alert_id = alert.id
 
 
 def _your_test(patient: Patient | None, topic: str | None, language: str, now) -> list[Say]:
     """ "About your CT scan on Tuesday...": the appointment a preparation question is about."""
-    from .. import timefmt
-    from ..patients import appointments
-
     if patient is None:
         return []
     upcoming = appointments.upcoming(patient, now)
@@ -237,17 +198,6 @@ def _your_test(patient: Patient | None, topic: str | None, language: str, now) -
     when = timefmt.spoken_datetime(chosen.starts_at, chosen.timezone, language)
     test = current_app.extensions["content"].render(f"answers.tests.{chosen.kind}", language)
     return [Say("answers.your_test", {"test": test, "when": when})]
-
-
-def record_opt_out(
-    contact: Contact, patient: Patient | None, *, now: datetime, channel: str
-) -> bool:
-    """Record that the number opted out; True when it had not already (a timeline event)."""
-    first = not contact.opted_out
-    if first:
-        _event("opted_out", contact, patient, channel, now)
-    contact.opted_out_at = now
-    return first
 
 
 def _event(
@@ -264,7 +214,7 @@ def request_callback(
 ) -> None:
     """Ask the coordinators to call this number back, unless a request already waits."""
     if not _callback_waiting(contact):
-        raise_alert(
+        alerts.raise_alert(
             "callback", contact, patient, detail=detail or "asked for a person", message=message
         )
 
@@ -293,9 +243,6 @@ def next_appointment_replies(
     patient: Patient | None, language: str, now: datetime, channel: str
 ) -> list[Say]:
     """The patient's next visit and how to prepare, or why there is none to tell."""
-    from .. import timefmt
-    from ..patients import appointments
-
     if patient is None:
         return [Say(f"prompts.{channel}.next_unknown")]
     upcoming = appointments.next_for(patient, now)
@@ -305,7 +252,7 @@ def next_appointment_replies(
     replies = [
         Say(f"prompts.{channel}.next_appointment", {"when": when, "place": upcoming.location})
     ]
-    prep = appointments.prep_text(upcoming, language)
+    prep = reminders.prep_text(upcoming, language)
     if prep:
         replies.append(Say(f"prompts.{channel}.next_prep", {"prep": prep}))
     return replies
@@ -314,10 +261,8 @@ def next_appointment_replies(
 def appointment_reply(
     patient: Patient | None, effect: Effect, text: str, now: datetime, channel: str = "sms"
 ) -> list:
-    from ..reminders import replies as appointment_replies
-
     via = "call" if channel == "voice" else "text"
-    answers = appointment_replies.answer_reply(
+    answers = reminder_replies.answer_reply(
         patient, effect.detail, text, now, kind=effect.topic, via=via
     )
     return [Say(key, values) for key, values in answers]

@@ -41,19 +41,20 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
+from .. import alerts, opt_outs
+from ..catalog import catalog
 from ..config import care_team_phone
-from ..core.content import LANGUAGES, catalog
+from ..core.content import LANGUAGES
 from ..core.engine import Facts, engine_for
 from ..core.menus import Position
 from ..core.phones import for_humans
 from ..extensions import csrf, db
 from ..models import Alert, Contact, Reminder, utcnow
 from ..patients.enrolment import contact_for, patient_for
-from ..reminders import replies
 from ..reminders import worker as reminders
 from ..telephony import delivery
 from ..telephony.twiml import webhook, xml
-from . import outcomes
+from . import outcomes, reminder_replies
 from .voice import GATHER_SECONDS, MISSES_BEFORE_PERSON, dial_care_team, take_message
 from .voice import words as prompt
 
@@ -158,7 +159,7 @@ def play(reminder_id: int):
     if reminder is None:
         return xml(_goodbye("en"))
     language = reminders.language_for(reminder)
-    reason = replies.closed(reminder.appointment)
+    reason = reminder_replies.closed(reminder.appointment)
     if reason:
         return xml(_closed(reminder, language, reason))
     miss = request.args.get("miss", default=0, type=int)
@@ -203,7 +204,7 @@ def answer(reminder_id: int):
     if digit == "0":
         return xml(_to_person(reminder, language))
     appointment = reminder.appointment
-    reason = replies.closed(appointment)
+    reason = reminder_replies.closed(appointment)
     if reason:
         return xml(_closed(reminder, language, reason))
     if digit == "9":
@@ -213,10 +214,10 @@ def answer(reminder_id: int):
             return xml(_to_person(reminder, language, before="prompts.voice.no_match"))
         return xml(_reading(reminder, language, miss + 1, lead="prompts.voice.no_match"))
     if digit == "1":
-        replies.confirm(appointment, "call", utcnow())
+        reminder_replies.confirm(appointment, "call", utcnow())
         key = "reminders.voice.confirmed"
     else:
-        replies.request_new_time(appointment, "call", utcnow())
+        reminder_replies.request_new_time(appointment, "call", utcnow())
         key = "reminders.voice.reschedule"
     db.session.commit()
     return xml(_goodbye(language, key))
@@ -234,7 +235,7 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
     outcome = engine_for(catalog()).keypad(Position(), "", speech, facts)
     flag, stop = outcome.effect("red_flag"), outcome.effect("opt_out")
     if flag is None and stop is None:
-        reason = replies.closed(reminder.appointment)
+        reason = reminder_replies.closed(reminder.appointment)
         if reason:
             return _closed(reminder, language, reason)
         if miss + 1 >= MISSES_BEFORE_PERSON:
@@ -246,13 +247,13 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
         said = outcomes.keep_spoken_words(
             speech, {"red_flag"}, contact.phone, appointment.patient_id
         )
-        alert = outcomes.raise_alert(
+        alert = alerts.raise_alert(
             "red_flag", contact, appointment.patient, detail=flag.detail, message=said
         )
         alert.appointment_id = appointment.id
     if stop:
         patient = patient_for(reminder.recipient_phone)
-        outcomes.record_opt_out(contact, patient, now=utcnow(), channel="voice")
+        opt_outs.record_opt_out(contact, patient, now=utcnow(), channel="voice")
     db.session.commit()
     said = tuple(prompt(r.key, language, **r.values) for r in outcome.replies)
     if outcome.effect("hang_up"):  # told to hang up and call 911: nothing may follow

@@ -20,8 +20,10 @@ from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from werkzeug.security import check_password_hash
 
+from .. import alerts
+from ..catalog import catalog
 from ..core import menus
-from ..core.content import LANGUAGES, catalog
+from ..core.content import LANGUAGES
 from ..core.engine import Facts, Show, engine_for
 from ..core.engine import Say as SayKey
 from ..core.menus import Position
@@ -389,7 +391,7 @@ def _answer_with_records(here: Position, miss: int, digits: str, speech: str) ->
     elif state is None and "red_flag" in kinds:
         # A hidden number: nobody to call back, but the warning sign still reaches the inbox.
         said = outcomes.keep_spoken_words(speech, kinds, "", None)
-        outcomes.raise_alert(
+        alerts.raise_alert(
             "red_flag", None, None, detail=outcome.effect("red_flag").detail, message=said
         )
         db.session.commit()
@@ -653,7 +655,7 @@ def recorded():
     try:
         contact, language = _caller()
         # From a hidden number too: the message may say who is calling.
-        outcomes.raise_alert(
+        alerts.raise_alert(
             "voicemail",
             contact,
             patient_for(contact.phone) if contact else None,

@@ -12,10 +12,13 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from werkzeug.security import generate_password_hash
 
+from ..audit.records import FROM_COMMAND_LINE, record
 from ..coordinator import password_strength, sessions
-from ..coordinator.audit_log import FROM_COMMAND_LINE, record
+from ..coordinator.auth import create_coordinator
 from ..extensions import db
+from ..models import Coordinator
 from ..patients.enrolment import EnrollmentError, check_timezone
 
 coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts, reset passwords.")
@@ -35,8 +38,6 @@ coordinators_cli = AppGroup("coordinators", help="Create coordinator accounts, r
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_command(email, name, admin, zone, password_stdin):
     """Create a coordinator who signs in with EMAIL."""
-    from ..coordinator.auth import create_coordinator
-
     if "@" not in email:
         raise click.UsageError(f"{email!r} is not an email address")
     try:
@@ -79,10 +80,6 @@ def _read_password(from_stdin: bool, email: str) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def set_password_command(email, password_stdin):
     """Give the coordinator EMAIL a new password, lift any lock, end their sessions."""
-    from werkzeug.security import generate_password_hash
-
-    from ..models import Coordinator
-
     coordinator = db.session.scalar(db.select(Coordinator).filter_by(email=email.strip().lower()))
     if coordinator is None:
         raise click.UsageError(f"no coordinator signs in with {email!r}")

@@ -7,7 +7,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from ..coordinator.audit_log import FROM_COMMAND_LINE, record
+from ..audit.records import FROM_COMMAND_LINE, record
 from ..extensions import db
 from ..patients.enrolment import EnrollmentError, NewPatient, enroll
 

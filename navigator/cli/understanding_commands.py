@@ -16,7 +16,10 @@ import yaml
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..core.content import catalog
+from ..catalog import catalog
+from ..core import understanding_evaluation as evaluation
+from ..core.engine import engine_for
+from ..core.understanding import load_corpus
 from ..extensions import db
 from ..models import Message, MessageReading
 
@@ -44,8 +47,6 @@ def warm(app, background: bool = False) -> None:
 
     ``background``: the language detector loads in a thread (see ``Understanding.warm``).
     """
-    from ..core.engine import engine_for
-
     with app.app_context():
         engine_for(catalog()).understanding.warm(background=background)
 
@@ -66,10 +67,6 @@ def train_command() -> None:
 @click.option("--wrong", default=40, show_default=True, help="How many misread messages to list.")
 def evaluate_command(folds: int, wrong: int) -> None:
     """Precision, recall and F1 per intent, warning-sign recall, near-miss false alarms."""
-    from ..core import understanding_evaluation as evaluation
-    from ..core.engine import engine_for
-    from ..core.understanding import load_corpus
-
     engine = engine_for(catalog())
     root = catalog().root
     examples = load_corpus(root)

@@ -13,10 +13,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Coordinator
-from . import bp, sessions
-from .audit_log import record
+from . import sessions
+from .blueprint import bp
 from .forms import ConfirmForm, PasswordChangeForm, TemporaryPasswordForm, TimezoneForm
 
 

@@ -18,9 +18,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from ..extensions import db
 from ..models import Appointment, Patient, Reminder, utcnow
 from ..patients import change_notices
-from . import bp
+from ..patients.appointments import AppointmentError, cancel, move, schedule
+from ..reminders import worker as reminders
 from .appointment_forms import CancelForm
 from .audit_log import record_appointment
+from .blueprint import bp
 from .forms import KIND_LABELS, AppointmentForm, ConfirmForm
 from .inbox_items import appointment_words
 
@@ -78,8 +80,6 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
 
     :raise AppointmentError: the appointments module refuses the change.
     """
-    from ..patients.appointments import move, schedule
-
     starts = form.starts_at_local()
     prep = (form.prep_notes.data or "").strip() or None
     if appointment is None:
@@ -122,7 +122,6 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
 
 
 def _edit(patient: Patient, appointment: Appointment | None):
-    from ..patients.appointments import AppointmentError
 
     form = AppointmentForm()
     if request.method == "GET" and appointment is not None:
@@ -204,8 +203,6 @@ def edit_appointment(appointment_id: int):
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 def cancel_appointment(appointment_id: int):
     """Cancel an appointment after showing the reminders that will be stopped."""
-    from ..patients.appointments import cancel
-
     query = db.select(Appointment).where(Appointment.id == appointment_id)
     if request.method == "POST":
         # Two cancels at once: the second waits for the first, then sees it.
@@ -248,8 +245,6 @@ def reinstate_appointment(appointment_id: int):
 
     :raise 400: without a valid CSRF token.
     """
-    from ..reminders import worker as reminders
-
     if not ConfirmForm().validate_on_submit():
         abort(400)
     appointment = db.first_or_404(

@@ -18,10 +18,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Coordinator, utcnow
-from . import bp, sessions, sign_in_limit
-from .audit_log import record
+from . import sessions, sign_in_limit
+from .blueprint import bp
 from .forms import ConfirmForm, CoordinatorForm, SignInForm
 
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.

@@ -11,12 +11,13 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Patient, utcnow
 from ..patients.workups import BARRIER_LABELS, Barrier, CoordinatorNote
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import ConfirmForm
+from .patient_pages import patient_page
 from .workup_forms import BarrierForm, NoteForm
 
 
@@ -26,8 +27,6 @@ def _back(patient_id: int, anchor: str):
 
 def _refused(patient: Patient, form):
     """The patient page again, with the form's errors, and nothing saved."""
-    from .patient_pages import patient_page
-
     return patient_page(patient, **{type(form).__name__: form}), 422
 
 
@@ -91,12 +90,3 @@ def resolve_barrier(barrier_id: int):
     else:
         flash("That barrier was already resolved. Nothing changed.", "info")
     return _back(barrier.patient_id, "#barriers")
-
-
-def barriers_of(patient_id: int) -> list[Barrier]:
-    """Open barriers first, then resolved ones, newest first within each."""
-    return db.session.scalars(
-        db.select(Barrier)
-        .filter_by(patient_id=patient_id)
-        .order_by(Barrier.resolved_at.is_not(None), Barrier.raised_at.desc())
-    ).all()

@@ -12,7 +12,7 @@ import logging
 
 from flask import current_app, flash
 
-from ..core.content import catalog
+from ..catalog import catalog
 from ..extensions import db
 from ..models import Caregiver, Contact
 from ..telephony.outbound import SendError, send_sms

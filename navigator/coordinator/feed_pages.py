@@ -23,6 +23,7 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..audit.records import record
 from ..extensions import db
 from ..feed import csv_import as appointment_import
 from ..feed import intake as feed_intake
@@ -31,8 +32,7 @@ from ..feed.apply import PROBLEMS
 from ..models import APPOINTMENT_KINDS, FeedMessage, Patient, ServiceCode, SiteLocation, utcnow
 from ..patients.appointments import LOCATION_MAX, PREP_MAX
 from ..patients.enrolment import EnrollmentError, check_timezone
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import KIND_LABELS, TIMEZONES, ConfirmForm, options
 
 RECENT = 50

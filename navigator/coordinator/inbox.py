@@ -29,15 +29,16 @@ from flask_login import current_user
 from sqlalchemy import case
 from sqlalchemy.orm import aliased
 
+from ..audit.records import record
+from ..catalog import catalog
 from ..config import care_team_phone
-from ..core.content import catalog
 from ..core.phones import for_humans
 from ..extensions import db
 from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..reminders import worker as reminders
 from ..telephony.outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
-from . import bp, inbox_items
-from .audit_log import record
+from . import inbox_items
+from .blueprint import bp
 from .forms import ConfirmForm
 from .inbox_forms import AssignForm, CloseForm
 from .patient_pages import ALERT_LABELS

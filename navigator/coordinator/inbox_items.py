@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 
+from ..catalog import catalog
+from ..channels.outcomes import common_values
+from ..core.content import ContentError
 from ..extensions import db
 from ..models import Alert, Appointment, Coordinator, Message, Patient
 from .forms import KIND_LABELS
@@ -183,9 +186,6 @@ def _spoken_answer(alert: Alert, said: Message | None, patient: Patient | None) 
     """What the navigator said back to a warning sign said on a call: its reply for the
     rule, in the caller's language, as the call rendered it (calls keep no words of ours).
     Empty when the wording cannot be found (content keys are another module's to change)."""
-    from ..channels.outcomes import common_values
-    from ..core.content import ContentError, catalog
-
     if alert.kind != "red_flag" or said is None or said.channel != "voice":
         return ""
     language = patient.language if patient else "en"

@@ -11,12 +11,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..core.content import catalog
+from ..audit.records import record
+from ..catalog import catalog
 from ..core.engine import engine_for
 from ..extensions import db
 from ..models import Message, MessageReading, utcnow
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import ConfirmForm
 
 PAGE_SIZE = 50

@@ -16,7 +16,7 @@ from flask import Response, render_template
 from ..extensions import db
 from ..patients.measures import Tally, measures
 from ..patients.workups import MeasureCount
-from . import bp
+from .blueprint import bp
 from .charts import box_chart, days
 
 

@@ -17,17 +17,17 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from ..audit.records import record
+from ..catalog import catalog
 from ..channels.coordinator_calls import CALL_KEY
 from ..config import care_team_phone
 from ..core import gsm
-from ..core.content import catalog
 from ..core.phones import for_humans, to_e164
 from ..extensions import db
 from ..models import Contact, Patient, utcnow
 from ..reminders.worker import in_quiet_hours
 from ..telephony.outbound import SendError, deliver, prepare_call, public_url, send_sms
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .contact_forms import CallForm, TextForm
 from .forms import options
 

@@ -16,7 +16,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from ..core.content import catalog
+from ..audit.records import VIEW_ACTIONS, action_words, record
+from ..catalog import catalog
+from ..channels.confirmation_calls import CALL_KEY
 from ..core.name_search import fold
 from ..core.phones import to_e164
 from ..extensions import db
@@ -36,10 +38,10 @@ from ..patient_events import record as record_event
 from ..patients import identity_check
 from ..patients.enrolment import EnrollmentError, NewPatient, enroll
 from ..patients.workup_path import STEP_LABELS
-from ..patients.workups import BARRIER_LABELS, Barrier, CoordinatorNote
-from . import bp, searches
-from .audit_log import VIEW_ACTIONS, action_words, record
-from .barriers import barriers_of
+from ..patients.workups import BARRIER_LABELS, Barrier, CoordinatorNote, barriers_of
+from ..telephony.outbound import SendError, deliver, prepare_call, public_url, send_sms
+from . import searches
+from .blueprint import bp
 from .caregiver_consent import confirm_caregiver
 from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
 from .identity_fields import apply_identity, phone_check_state
@@ -251,7 +253,6 @@ def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
             "warning",
         )
         return
-    from ..telephony.outbound import SendError, send_sms  # built alongside; imported when used
 
     if patient.channel == "voice":
         _call_confirmation(patient, done)
@@ -291,9 +292,6 @@ def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
 
 def _call_confirmation(patient: Patient, done: str) -> None:
     """A patient who chose calls hears the confirmation on a call (confirmation_calls.py)."""
-    from ..channels.confirmation_calls import CALL_KEY
-    from ..telephony.outbound import SendError, deliver, prepare_call, public_url
-
     call = prepare_call(patient.phone, patient_id=patient.id)
     call.content_key = CALL_KEY
     try:

@@ -17,13 +17,13 @@ import logging
 from flask import redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
+from ..audit.records import record
 from ..core.phones import to_e164
 from ..extensions import db
 from ..models import Patient, utcnow
 from ..patients import appointments
 from ..patients.enrolment import contact_for
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import PhoneChangeForm
 from .patient_pages import consent_from, prefill_consent, send_confirmation
 

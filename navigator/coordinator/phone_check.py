@@ -12,11 +12,11 @@ import logging
 
 from flask import abort, flash, redirect, url_for
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Alert, Contact, Patient
 from ..patients import identity_check
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import ConfirmForm
 from .inbox import mark_done
 

@@ -13,13 +13,13 @@ from datetime import datetime
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..audit.records import record
 from ..core.phones import to_e164
 from ..extensions import db
 from ..models import Caregiver, Contact, Patient, utcnow
 from ..patients import appointments
 from ..patients.enrolment import check_mrn
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .caregiver_consent import confirm_caregiver
 from .forms import PatientEditForm, PatientForm
 from .identity_fields import apply_identity

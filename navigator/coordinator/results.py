@@ -12,11 +12,11 @@ from datetime import date
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Patient
 from ..patients.workups import RESULT_TIMINGS, ReceptorResult
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .workup_forms import HER2_LABELS, RECEPTOR_LABELS, ResultsForm
 
 MARKERS = ("er", "pr", "her2")

@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app, request
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Coordinator, SignInCounter, insert
-from .audit_log import record
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,9 @@ from flask_login import current_user
 from twilio.request_validator import RequestValidator
 from wtforms import SelectChoice
 
-from ..core.content import LANGUAGES, catalog
+from ..audit.records import record
+from ..catalog import catalog
+from ..core.content import LANGUAGES
 from ..core.phones import for_humans, is_fictional
 from ..extensions import db
 from ..models import Patient, utcnow
@@ -36,8 +38,7 @@ from ..patients import practice
 from ..patients.enrolment import contact_for
 from ..patients.practice import UNKNOWN_CALLERS
 from ..telephony.outbound import send_sms
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import LANGUAGE_CHOICES, ConfirmForm, TryAsForm, TryCallForm, TryTextForm, options
 
 SMS_PATH = "/twilio/sms"

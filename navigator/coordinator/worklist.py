@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import Alert, Appointment, Patient, utcnow
 from ..patients.workup_path import RULES, STEP_LABELS, STEPS, overdue_condition, rule_days
 from ..patients.workups import BARRIER_LABELS, Barrier, Workup
-from . import bp
+from .blueprint import bp
 
 PAGE_SIZE = 50
 #: Sortable columns. Not the next appointment: ordering by it needs every patient's

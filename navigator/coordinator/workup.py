@@ -13,6 +13,7 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import Appointment, AuditEvent, Coordinator, Patient, utcnow
 from ..patients.workup_path import STEP_LABELS, STEP_OF, STEPS, refresh, site_day
@@ -26,8 +27,7 @@ from ..patients.workups import (
     start_workup,
     workup_of,
 )
-from . import bp
-from .audit_log import record
+from .blueprint import bp
 from .forms import KIND_LABELS, ConfirmForm
 from .workup_forms import DATE_LABELS, AddStudyForm, CloseWorkupForm, StudyForm, WorkupDetailsForm
 

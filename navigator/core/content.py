@@ -245,15 +245,3 @@ def load(root: str | Path) -> Catalog:
         redflag_rules=rules,
         files=files["en"],
     )
-
-
-def init_app(app) -> None:
-    """Load content into ``app.extensions['content']``; a broken file stops start-up here."""
-    root = app.config.get("MESSAGES_DIR") or Path(app.root_path).parent / "messages"
-    app.extensions["content"] = load(root)
-
-
-def catalog() -> Catalog:
-    from flask import current_app
-
-    return current_app.extensions["content"]

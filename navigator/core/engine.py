@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import yaml
+
 from . import menus
 from .content import LANGUAGES, Catalog
 from .glossary import Glossary
@@ -448,8 +450,6 @@ class Engine:
 
 def _intent_table(root) -> dict:
     """What each intent leads to (messages/understanding/intents.yaml)."""
-    import yaml
-
     table = yaml.safe_load((root / "understanding" / "intents.yaml").read_text("utf-8"))
     return {
         "appointment": dict(table["appointment"]),

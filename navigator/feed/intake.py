@@ -30,6 +30,7 @@ import hl7
 from flask import current_app
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import FeedMessage, utcnow
 from . import apply as schedule_feed
@@ -220,8 +221,6 @@ def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> No
     and the message can be replayed once fixed. Not a savepoint: SQLite's driver would
     commit at its release.
     """
-    from ..coordinator.audit_log import record
-
     try:
         outcome = schedule_feed.apply(event, now)
     except OperationalError:

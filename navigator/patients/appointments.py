@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from ..core.content import catalog
 from ..extensions import db
 from ..models import APPOINTMENT_KINDS, Appointment, Patient, utcnow
 from ..reminders import worker as reminders
@@ -267,14 +266,3 @@ def next_for(patient: Patient, now: datetime) -> Appointment | None:
     """The next scheduled, confirmed or reschedule-requested appointment still ahead."""
     found = upcoming(patient, now)
     return found[0] if found else None
-
-
-def prep_text(appointment: Appointment, language: str) -> str:
-    """How to get ready: the site's own notes when present, else the generic safe prep.
-
-    The generic wording (messages/<lang>/reminders.yaml ``prep.<kind>``) never tells anyone
-    to stop or change a medicine.
-    """
-    if appointment.prep_notes:
-        return appointment.prep_notes
-    return catalog().render(f"reminders.prep.{appointment.kind}", language)

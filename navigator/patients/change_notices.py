@@ -15,8 +15,8 @@ from datetime import datetime
 
 from flask import current_app
 
+from ..catalog import catalog
 from ..config import care_team_phone
-from ..core.content import catalog
 from ..core.phones import for_humans
 from ..extensions import db
 from ..models import Alert, Appointment, Contact

@@ -16,7 +16,7 @@ import logging
 
 from sqlalchemy import update
 
-from ..channels import outcomes
+from .. import alerts
 from ..extensions import db
 from ..models import Contact, Patient
 
@@ -63,7 +63,7 @@ def failed(contact: Contact, patient: Patient | None) -> None:
         return
     log.info("phone identity check locked for contact %s", contact.id)
     if patient is not None:
-        outcomes.raise_alert(
+        alerts.raise_alert(
             ALERT_KIND,
             contact,
             patient,

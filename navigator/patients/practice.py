@@ -22,6 +22,7 @@ from flask import current_app
 from ..core.phones import is_fictional
 from ..extensions import db
 from ..models import Appointment, Caregiver, Consent, Contact, Patient
+from .appointments import AppointmentError, schedule
 from .enrolment import NewPatient, enroll
 
 #: The try-it panel's unknown callers, one per language (fictional, so never texted for real).
@@ -97,8 +98,6 @@ def create(language: str, made_by: str, now: datetime) -> Patient:
 
     :raise PracticeError: no fictional number is free.
     """
-    from .appointments import AppointmentError, schedule
-
     zone = current_app.config.get("SITE_TIMEZONE") or "America/New_York"
     count = db.session.scalar(db.select(db.func.count(Patient.id)).where(Patient.phone.like(_LIKE)))
     patient = enroll(

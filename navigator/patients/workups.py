@@ -361,3 +361,12 @@ def recount() -> None:
         MeasureCount(milestone=m, month=month, language=lang, days=d, patients=n)
         for m, month, lang, d, n in tally([Dates(*row) for row in rows])
     )
+
+
+def barriers_of(patient_id: int) -> list[Barrier]:
+    """Open barriers first, then resolved ones, newest first within each."""
+    return db.session.scalars(
+        db.select(Barrier)
+        .filter_by(patient_id=patient_id)
+        .order_by(Barrier.resolved_at.is_not(None), Barrier.raised_at.desc())
+    ).all()

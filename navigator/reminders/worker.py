@@ -94,10 +94,10 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from ..channels import outcomes
+from .. import opt_outs
+from ..catalog import catalog
 from ..config import care_team_phone
 from ..core import gsm
-from ..core.content import catalog
 from ..core.phones import for_humans
 from ..extensions import db
 from ..logs import failure
@@ -418,7 +418,6 @@ def sms_text(reminder: Reminder) -> str:
     (gsm.py), and a place too long for one 160-character segment is shortened: the date,
     time and reply words always stay whole.
     """
-
     appointment = reminder.appointment
     language = language_for(reminder)
     values = _values(appointment, language)
@@ -441,8 +440,6 @@ def voice_lines(reminder: Reminder) -> list[str]:
     Whoever answers hears it, so the test and how to get ready for it are said only to a
     patient who chose detailed reminders; the others hear how to ask for them.
     """
-    from ..patients.appointments import prep_text
-
     appointment = reminder.appointment
     language = language_for(reminder)
     values = _values(appointment, language)
@@ -473,8 +470,6 @@ def reminder_prep(appointment: Appointment, language: str) -> str:
     too: so a patient who did not choose detailed texts gets only the way to ask for the
     details (reply NEXT, answered to their phone alone, or call the care team).
     """
-    from ..patients.appointments import prep_text
-
     if appointment.patient.detailed_texts:
         return prep_text(appointment, language)
     values = _values(appointment, language)
@@ -1016,7 +1011,7 @@ def _carrier_opt_out(phone: str, now: datetime) -> bool:
     if contact.opted_out:
         return False
     patient = db.session.scalar(db.select(Patient).where(Patient.phone == phone))
-    return outcomes.record_opt_out(contact, patient, now=now, channel="carrier")
+    return opt_outs.record_opt_out(contact, patient, now=now, channel="carrier")
 
 
 def _settle(returned: list[tuple], now: datetime, counts: Counter) -> None:
@@ -1190,6 +1185,7 @@ def _texts_instead_of(call: Reminder) -> list[Reminder]:
     ]
 
 
+@delivery.on_report
 def record_delivery(sid: str, status: str, error_code: str | None = None) -> Reminder | None:
     """Apply a Twilio status callback to the Reminder it concerns; the caller commits.
 
@@ -1223,3 +1219,14 @@ def record_delivery(sid: str, status: str, error_code: str | None = None) -> Rem
         _alert(reminder, f"reminder {reminder.id}: {status} {error_code or ''}".strip(), message)
     db.session.flush()
     return reminder
+
+
+def prep_text(appointment: Appointment, language: str) -> str:
+    """How to get ready: the site's own notes when present, else the generic safe prep.
+
+    The generic wording (messages/<lang>/reminders.yaml ``prep.<kind>``) never tells anyone
+    to stop or change a medicine.
+    """
+    if appointment.prep_notes:
+        return appointment.prep_notes
+    return catalog().render(f"reminders.prep.{appointment.kind}", language)

@@ -14,6 +14,7 @@ message is dropped after ``EARLY_KEPT``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -80,12 +81,20 @@ def record(sid: str, state: str, error_code: str | None, *, now: datetime) -> Me
     return message
 
 
-def _tell_reminders(sid: str, state: str, error_code: str | None) -> None:
-    from ..reminders import (
-        worker as reminders,  # reminders imports outbound, which imports this module's peers
-    )
+#: Who else applies each report once the Message has moved: the reminder worker registers
+#: itself (``on_report``), as telephony knows messages, not what they are about.
+_listeners: list[Callable[[str, str, str | None], object]] = []
 
-    reminders.record_delivery(sid, state, error_code)
+
+def on_report(listener: Callable[[str, str, str | None], object]):
+    """Register a function called with (sid, state, error_code) after each applied report."""
+    _listeners.append(listener)
+    return listener
+
+
+def _tell_reminders(sid: str, state: str, error_code: str | None) -> None:
+    for listener in _listeners:
+        listener(sid, state, error_code)
 
 
 def apply_early(sids) -> int:

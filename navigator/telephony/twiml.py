@@ -20,6 +20,7 @@ from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
 from .. import logs
+from ..extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,6 @@ def webhook(apology):
 
 
 def _rollback() -> None:
-    from ..extensions import db
 
     try:
         db.session.rollback()

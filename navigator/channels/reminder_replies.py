@@ -20,14 +20,14 @@ from datetime import datetime
 
 from flask import current_app
 
+from ..catalog import catalog
 from ..config import care_team_phone
-from ..core.content import catalog
 from ..core.phones import for_humans
 from ..extensions import db
 from ..models import Alert, Appointment, Patient, utcnow
 from ..patient_events import record as record_event
 from ..patients.appointments import ACTIVE, upcoming
-from .worker import when
+from ..reminders.worker import when
 
 #: Used when messages/keywords.yaml names no reply words (older content trees).
 FALLBACK_WORDS = {
