@@ -119,7 +119,7 @@ def test_the_model_in_use_is_never_older_than_the_corpus(tmp_path):
 def test_the_understanding_step_imports_no_flask_database_or_twilio():
     forbidden = {"flask", "flask_login", "sqlalchemy", "twilio", ".models", ".extensions"}
     for name in ("understanding.py", "understanding_evaluation.py"):
-        tree = ast.parse((ROOT / "navigator" / name).read_text("utf-8"))
+        tree = ast.parse((ROOT / "navigator" / "core" / name).read_text("utf-8"))
         imported = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -131,7 +131,7 @@ def test_the_understanding_step_imports_no_flask_database_or_twilio():
 
 def test_the_reminder_worker_never_loads_scikit_learn(tmp_path):
     code = (
-        "import sys, navigator.scheduler as s; from navigator import create_app; "
+        "import sys, navigator.scheduler as s; from navigator.app import create_app; "
         f"app = create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/w.db'}}); "
         "print('sklearn' in sys.modules, 'numpy' in sys.modules)"
     )
@@ -200,9 +200,9 @@ def test_a_web_worker_reads_from_the_cached_model_without_scikit_learn_and_start
     code = f"""
 import sys, time
 from pathlib import Path
-from navigator.content import load
-from navigator.screening import Screen
-from navigator.understanding import Understanding
+from navigator.core.content import load
+from navigator.core.screening import Screen
+from navigator.core.understanding import Understanding
 root = Path({str(MESSAGES)!r})
 reader = Understanding(root, Screen(load(root)), cache_dir=Path({str(cache)!r}))
 cpu = time.thread_time()
