@@ -37,9 +37,9 @@ def rss_mib():
             return int(line.split()[1]) / 1024
 
 sys.path.insert(0, {root!r})
-from navigator.content import load
-from navigator.screening import Screen
-from navigator import understanding
+from navigator.core.content import load
+from navigator.core.screening import Screen
+from navigator.core import understanding
 root = Path({root!r}) / "messages"
 screen = Screen(load(root))
 before = rss_mib()
