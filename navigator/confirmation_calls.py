@@ -11,11 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from twilio.twiml.voice_response import VoiceResponse
 
+from .call_kit import say
 from .content import LANGUAGES, catalog
 from .extensions import csrf, db
 from .models import Message, Patient
 from .twiml import webhook, xml
-from .voice import say
 
 bp = Blueprint("confirmation_calls", __name__, url_prefix="/twilio/confirmation-call")
 csrf.exempt(bp)

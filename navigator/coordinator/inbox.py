@@ -29,13 +29,10 @@ from flask_login import current_user
 from sqlalchemy import case
 from sqlalchemy.orm import aliased
 
-from .. import reminders
-from ..config import care_team_phone
-from ..content import catalog
+from .. import reminder_keypad, reminders
 from ..extensions import db
 from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
-from ..phones import for_humans
 from . import bp, inbox_items
 from .audit import record
 from .forms import ConfirmForm
@@ -358,10 +355,7 @@ def call_script(message: Message) -> str:
     if reminder is None or reminder.channel != "voice":
         return ""
     language = reminders.language_for(reminder)
-    config = current_app.config
-    contact = for_humans(care_team_phone(config))
-    menu = catalog().render("reminders.voice.menu", language, contact=contact)
-    return " ".join([*reminders.voice_lines(reminder), menu])
+    return " ".join([*reminders.voice_lines(reminder), reminder_keypad.menu(language)])
 
 
 @bp.get("/outbox")
