@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..appointments import LOCATION_MAX, PREP_MAX
+from ..enrolment import CONSENT_METHODS, DISCLOSURES
 from ..models import APPOINTMENT_KINDS
 from ..patients import EnrollmentError, check_mrn, check_timezone
 from ..phones import InvalidPhone, to_e164
@@ -51,21 +52,6 @@ KIND_LABELS = {
     "biopsy": "Biopsy",
     "visit": "Treatment-planning visit",
 }
-CONSENT_METHODS = [
-    ("in person", "In person"),
-    ("phone", "By phone"),
-    ("paper form", "Paper form"),
-    ("web", "Web form"),
-]
-#: What the patient must be told before consenting to texts: (field, line recorded).
-DISCLOSURES = [
-    ("told_program", "Program: who the texts come from"),
-    ("told_purpose", "Purpose: appointment reminders and information about the workup"),
-    ("told_frequency", "Frequency: varies, most of them in the days before an appointment"),
-    ("told_rates", "Message and data rates may apply"),
-    ("told_help", "Reply HELP for help"),
-    ("told_stop", "Reply STOP to stop texts at any time"),
-]
 
 
 def options(pairs) -> list[SelectChoice]:
