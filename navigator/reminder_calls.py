@@ -52,7 +52,7 @@ from . import call_kit, delivery, outcomes, reminder_keypad, reminders, replies
 from .call_kit import MISSES_BEFORE_PERSON, say
 from .config import care_team_phone
 from .content import catalog
-from .conversation import Facts, Outcome, engine_for
+from .conversation import Facts, Outcome, Show, engine_for
 from .conversation import Say as SayKey
 from .extensions import csrf, db
 from .menus import Position
@@ -238,6 +238,8 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
     visit = outcome.effect("appointment_reply")
     if visit is not None and visit.detail in reminder_keypad.SPOKEN:
         return _pressed(reminder, language, reminder_keypad.SPOKEN[visit.detail], miss)
+    if _asked_again(outcome, kinds):
+        return _pressed(reminder, language, "repeat", miss)
     if "person" in kinds:
         _carry_out(reminder, outcome, speech, kinds)
         return _to_person(reminder, language)
@@ -255,6 +257,14 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
     if miss + 1 >= MISSES_BEFORE_PERSON:
         return _text_instead(reminder, language)
     return _reading(reminder, language, miss + 1)
+
+
+def _asked_again(outcome: Outcome, kinds: set[str]) -> bool:
+    """ "Repeat that", "again" (the line's key 8: the same place again), or "when is my
+    appointment" (the reminder is the answer)."""
+    return "next_appointment" in kinds or (
+        not outcome.effects and outcome.replies == [Show(Position())]
+    )
 
 
 def _answered(outcome: Outcome, kinds: set[str]) -> bool:

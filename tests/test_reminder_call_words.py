@@ -14,7 +14,7 @@ import test_reminder_calls
 from test_reminder_calls import called, said_on_the_call, spoken
 from test_understood_answers import alerts, words
 
-from navigator import reminder_keypad
+from navigator import reminder_keypad, reminders
 from navigator.extensions import db
 from navigator.models import Message
 
@@ -107,3 +107,17 @@ def test_an_answering_machines_greeting_is_still_silence_and_leaves_nothing(
     assert "You have a visit on Thu Feb 12" in spoken(root)
     assert root.find("Gather").get("action").endswith("/answer?miss=1")
     assert alerts("question") == [] and alerts("callback") == []
+
+
+@pytest.mark.parametrize(
+    ("language", "speech"),
+    [("en", "again please"), ("es", "otra vez"), ("en", "when is my appointment")],
+)
+def test_asking_to_hear_it_again_reads_the_reminder_again_as_9_does(
+    new_patient, fake_twilio, signed, language, speech
+):
+    patient, reminder = called(new_patient, fake_twilio, language=language)
+    root = said_on_the_call(signed, patient, reminder, speech, miss=1)
+    assert root.find("Gather").get("action").endswith("/answer")  # no miss counted
+    assert reminders.voice_lines(reminder)[-1] in spoken(root)
+    assert reminder.appointment.status == "scheduled"
