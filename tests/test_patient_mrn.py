@@ -23,6 +23,7 @@ def test_the_cli_enrolls_a_patient_with_mrn_and_date_of_birth(app, runner):
         args=[
             "patients", "enroll", "--name", "Ana Demo", "--phone", "+16175550143",
             "--mrn", "E1234567", "--dob", "1965-04-12",
+            "--consent-by", "Nora Nurse", "--consent-method", "in person",
         ]
     )  # fmt: skip
 
@@ -38,8 +39,11 @@ def test_the_cli_enrolls_a_patient_with_mrn_and_date_of_birth(app, runner):
 def test_the_cli_refuses_an_mrn_another_patient_has(app, runner):
     enroll_patient(mrn="E1234567", mrn_authority="")
     result = runner.invoke(
-        args=["patients", "enroll", "--name", "Ana", "--phone", "+16175550144", "--mrn", "E1234567"]
-    )
+        args=[
+            "patients", "enroll", "--name", "Ana", "--phone", "+16175550144", "--mrn", "E1234567",
+            "--consent-by", "Nora Nurse", "--consent-method", "in person",
+        ]
+    )  # fmt: skip
 
     assert result.exit_code != 0
     assert "--mrn: another patient has this MRN" in result.output

@@ -15,14 +15,12 @@ from ..catalog import catalog
 from ..core.content import LANGUAGES
 from ..extensions import csrf, db
 from ..models import Message, Patient
+from ..patients.consent import CALL_KEY
 from ..telephony.twiml import webhook, xml
-from .voice import say
+from .call_kit import say
 
 bp = Blueprint("confirmation_calls", __name__, url_prefix="/twilio/confirmation-call")
 csrf.exempt(bp)
-
-#: ``Message.content_key`` of a confirmation call's row.
-CALL_KEY = "notices.voice.start"
 
 
 def _words(language: str) -> str:

@@ -1,12 +1,18 @@
 """Voice reminders: the TwiML a reminder call plays, its keypad, and its status callback.
 
 The worker places the call (outbound.py); Twilio then fetches ``/<reminder id>`` and reads the
-reminder in the patient's language, slowly. Keys, at every prompt: 1 confirms, 2 asks for a
-new time, 9 reads it again, 0 reaches a person. Words are heard too: a warning sign gets the
-advice and a person, "stop calling me" opts the number out (as a texted STOP) and ends the
-call; other words count as silence. Each ``<Gather>`` waits 10 seconds, as on the
-navigator's own line (voice.py). The status callback sends the same reminder as a text when
-nobody answered, the line was busy or the call failed. Words and voice settings come from
+reminder in the patient's language, slowly. Keys, at every prompt, are those of
+messages/reminder_keypad.yaml (today 1 confirms, 2 asks for a new time, 9 reads it again,
+0 reaches a person; reminder_keypad.py). Words are read by the same understanding step and
+conversation engine as on the navigator's line: a warning sign gets the advice and a
+person, "stop calling me" opts the number out (as a texted STOP) and ends the call, "I
+can't make it" is the same as pressing 2 and "yes, I'll be there" as pressing 1, "talk to
+someone" puts the call through, and a question the navigator answers elsewhere gets its
+answer (or becomes a question for a person, as on the line). Words it cannot read with
+confidence count as silence (see Misses). The steps every call shares (speech, the way
+to a person, the message, the apology) are the call kit's (call_kit.py), so this call and
+the navigator's line behave the same there. The status callback sends the same reminder
+as a text when nobody answered, the line was busy or the call failed. Words come from
 messages/<lang>/reminders.yaml and, for the way to a person, prompts.yaml.
 
 Misses, and what a patient would expect of them
@@ -20,9 +26,10 @@ Misses, and what a patient would expect of them
 
 A person
     ``<Dial>`` to ``CARE_TEAM_PHONE``; when none is set or nobody answers, a recorded message
-    that becomes a ``voicemail`` alert naming the patient and the appointment. These steps
-    live here, not in voice.py, because on a call we placed Twilio's ``From`` is our own
-    number: voice.py knows its callers by ``From``, this module by the reminder in the URL.
+    that becomes a ``voicemail`` alert naming the patient and the appointment. When the line
+    rang out, a call-back item is left at once, as on the navigator's line. The routes are
+    here, not in voice.py, because on a call we placed Twilio's ``From`` is our own number:
+    voice.py knows its callers by ``From``, this module by the reminder in the URL.
 
 A cancelled or finished appointment
     A key press never brings it back (``replies.closed``): the patient hears that the visit
@@ -39,27 +46,32 @@ Sample status callback (form fields Twilio posts, abridged)::
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request, url_for
-from twilio.twiml.voice_response import Gather, Say, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from .. import alerts, opt_outs
 from ..catalog import catalog
 from ..config import care_team_phone
-from ..core.content import LANGUAGES
-from ..core.engine import Facts, engine_for
+from ..core.engine import Facts, Outcome, Show, engine_for
+from ..core.engine import Say as SayKey
 from ..core.menus import Position
 from ..core.phones import for_humans
+from ..core.understanding import NEAR_MISS
 from ..extensions import csrf, db
-from ..models import Alert, Contact, Reminder, utcnow
+from ..models import Contact, Reminder, utcnow
 from ..patients.enrolment import contact_for, patient_for
+from ..reminders import keypad as reminder_keypad
 from ..reminders import worker as reminders
 from ..telephony import delivery
 from ..telephony.twiml import webhook, xml
-from . import outcomes, reminder_replies
-from .voice import GATHER_SECONDS, MISSES_BEFORE_PERSON, dial_care_team, take_message
-from .voice import words as prompt
+from . import call_kit, outcomes, reminder_replies
+from .call_kit import MISSES_BEFORE_PERSON, say
 
 bp = Blueprint("reminder_calls", __name__, url_prefix="/twilio/reminder-call")
 csrf.exempt(bp)
+
+#: Intents read from a caller's words that are too vague to act on in a reminder call: an
+#: answering machine's greeting must not become an inbox item (see Misses).
+VAGUE = (NEAR_MISS, "other", "definition")
 
 
 def _contact() -> str:
@@ -67,27 +79,13 @@ def _contact() -> str:
     return for_humans(care_team_phone(config))
 
 
-def _say(language: str, line: str) -> Say:
-    text = catalog()
-    say = Say(
-        voice=text.render("reminders.voice.settings.voice", language),
-        language=text.render("reminders.voice.settings.language", language),
-    )
-    say.prosody(line, rate=text.render("reminders.voice.settings.rate", language))
-    return say
-
-
 def _words(key: str, language: str) -> str:
-    return catalog().render(key, language, contact=_contact())
+    return call_kit.words(key, language, contact=_contact())
 
 
 def apology() -> VoiceResponse:
     """Said when a handler fails; no database (the failure may be the database)."""
-    response = VoiceResponse()
-    for language in LANGUAGES:
-        response.append(_say(language, _words("reminders.voice.apology", language)))
-    response.hangup()
-    return response
+    return call_kit.apology("reminders.voice.apology", contact=_contact())
 
 
 def _reminder(reminder_id: int) -> Reminder | None:
@@ -104,38 +102,34 @@ def _reminder(reminder_id: int) -> Reminder | None:
 def _goodbye(
     language: str, key: str = "reminders.voice.goodbye", said: tuple[str, ...] = ()
 ) -> VoiceResponse:
-    response = VoiceResponse()
-    for line in said:
-        response.append(_say(language, line))
-    response.append(_say(language, _words(key, language)))
-    response.hangup()
-    return response
+    return call_kit.end_call(language, [*said, _words(key, language)])
 
 
-def _keypad(reminder: Reminder, miss: int, language: str) -> Gather:
-    """Keys, and words: a warning sign or "stop calling me" must be heard (see ``_spoken``)."""
-    return Gather(
-        input="dtmf speech",
-        num_digits=1,
-        timeout=GATHER_SECONDS,
-        speech_timeout="auto",
-        language=catalog().render("reminders.voice.settings.language", language),
-        action=url_for(".answer", reminder_id=reminder.id, miss=miss or None),
-        method="POST",
+def _keypad(reminder: Reminder, miss: int, language: str):
+    """Keys, and words: what a caller says is read as on the navigator's line (``_spoken``)."""
+    return call_kit.gather(
+        url_for(".answer", reminder_id=reminder.id, miss=miss or None), language, num_digits=1
     )
 
 
-def _reading(reminder: Reminder, language: str, miss: int, lead: str | None = None):
-    """The reminder and its keypad menu; silence comes back to ``play`` with one more miss."""
+def _reading(
+    reminder: Reminder,
+    language: str,
+    miss: int,
+    lead: str | None = None,
+    said: tuple[str, ...] = (),
+):
+    """The reminder (or what was ``said`` instead) and the keypad; silence comes back to
+    ``play`` with one more miss."""
     response = VoiceResponse()
     gather = _keypad(reminder, miss, language)
     if lead:
-        gather.append(_say(language, prompt(lead, language)))
-    for line in reminders.voice_lines(reminder):
-        gather.append(_say(language, line))
-    gather.append(_say(language, _words("reminders.voice.menu", language)))
+        say(gather, call_kit.words(lead, language), language)
+    for line in said or reminders.voice_lines(reminder):
+        say(gather, line, language)
+    say(gather, reminder_keypad.menu(language), language)
     response.append(gather)
-    response.append(_say(language, _words("reminders.voice.no_input", language)))
+    say(response, _words("reminders.voice.no_input", language), language)
     response.redirect(url_for(".play", reminder_id=reminder.id, miss=miss + 1), method="POST")
     return response
 
@@ -144,7 +138,7 @@ def _closed(reminder: Reminder, language: str, reason: str) -> VoiceResponse:
     """The visit was cancelled or is over: say so, offer 0 for a person, change nothing."""
     response = VoiceResponse()
     gather = _keypad(reminder, 0, language)
-    gather.append(_say(language, _words(f"reminders.voice.{reason}", language)))
+    say(gather, _words(f"reminders.voice.{reason}", language), language)
     response.append(gather)
     response.hangup()
     return response
@@ -187,7 +181,7 @@ def _text_instead(reminder: Reminder, language: str) -> VoiceResponse:
 @bp.post("/<int:reminder_id>/answer")
 @webhook(apology)
 def answer(reminder_id: int):
-    """1 confirms, 2 asks for a new time (and alerts a coordinator), 9 repeats, 0 a person.
+    """A key (reminder_keypad.py: confirm, new time, repeat, a person) or spoken words.
 
     A second wrong key in a row connects to a person; a cancelled or finished visit is
     never changed by a key.
@@ -201,46 +195,116 @@ def answer(reminder_id: int):
     speech = request.form.get("SpeechResult", "").strip()
     if speech and not digit:
         return xml(_spoken(reminder, language, speech, miss))
-    if digit == "0":
-        return xml(_to_person(reminder, language))
+    return xml(_pressed(reminder, language, reminder_keypad.action_for(digit), miss))
+
+
+def _pressed(reminder: Reminder, language: str, action: str | None, miss: int) -> VoiceResponse:
+    """Do what a key (or words that mean one) asks; ``None`` is a key that does nothing."""
+    if action == "person":
+        return _to_person(reminder, language)
     appointment = reminder.appointment
     reason = reminder_replies.closed(appointment)
     if reason:
-        return xml(_closed(reminder, language, reason))
-    if digit == "9":
-        return xml(_reading(reminder, language, 0))
-    if digit not in ("1", "2"):
+        return _closed(reminder, language, reason)
+    if action == "repeat":
+        return _reading(reminder, language, 0)
+    if action is None:
         if miss + 1 >= MISSES_BEFORE_PERSON:
-            return xml(_to_person(reminder, language, before="prompts.voice.no_match"))
-        return xml(_reading(reminder, language, miss + 1, lead="prompts.voice.no_match"))
-    if digit == "1":
+            return _to_person(reminder, language, before="prompts.voice.no_match")
+        return _reading(reminder, language, miss + 1, lead="prompts.voice.no_match")
+    if action == "confirm":
         reminder_replies.confirm(appointment, "call", utcnow())
         key = "reminders.voice.confirmed"
     else:
         reminder_replies.request_new_time(appointment, "call", utcnow())
         key = "reminders.voice.reschedule"
     db.session.commit()
-    return xml(_goodbye(language, key))
+    return _goodbye(language, key)
 
 
 def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceResponse:
-    """Words said at a reminder's prompt: warning signs first, then a request to stop calling.
+    """Words said at a reminder's prompt, read by the same understanding step and decided by
+    the same engine as on the navigator's line (conversation.py).
 
-    Both are judged by the same rules as on the navigator's own line (conversation.py), and
-    a spoken opt-out is the same as a texted STOP. Other words count as silence, not as a
-    wrong key: an answering machine's greeting is words too, and must end in a text, as
-    silence does, rather than at the care team's line.
+    A warning sign comes first, then a request to stop calling (the same as a texted STOP).
+    Words about the visit count as its key ("I can't make it" is 2), asking for someone
+    puts the call through (with a call-back item, as on the line), and a question the
+    navigator answers gets its spoken answer before the keys are offered again. Words it
+    cannot read with confidence count as silence, not as a wrong key: an answering
+    machine's greeting is words too, and must end in a text, as silence does, rather than
+    at the care team's line or in the inbox.
     """
     facts = Facts(language, language_chosen=True, enrolled=True)
     outcome = engine_for(catalog()).keypad(Position(), "", speech, facts)
+    kinds = {effect.kind for effect in outcome.effects}
+    if kinds & {"red_flag", "opt_out"}:
+        return _urgent(reminder, language, speech, outcome)
+    visit = outcome.effect("appointment_reply")
+    if visit is not None and visit.detail in reminder_keypad.SPOKEN:
+        return _pressed(reminder, language, reminder_keypad.SPOKEN[visit.detail], miss)
+    if _asked_again(outcome, kinds):
+        return _pressed(reminder, language, "repeat", miss)
+    if "person" in kinds:
+        _carry_out(reminder, outcome, speech, kinds)
+        return _to_person(reminder, language)
+    if _answered(outcome, kinds):
+        replies_said = _carry_out(reminder, outcome, speech, kinds)
+        said = tuple(
+            call_kit.spoken_words(r.key, language, **r.values)
+            for r in replies_said
+            if isinstance(r, SayKey)
+        )
+        return _reading(reminder, language, miss + 1, said=said)
+    reason = reminder_replies.closed(reminder.appointment)
+    if reason:
+        return _closed(reminder, language, reason)
+    if miss + 1 >= MISSES_BEFORE_PERSON:
+        return _text_instead(reminder, language)
+    return _reading(reminder, language, miss + 1)
+
+
+def _asked_again(outcome: Outcome, kinds: set[str]) -> bool:
+    """ "Repeat that", "again" (the line's key 8: the same place again), or "when is my
+    appointment" (the reminder is the answer)."""
+    return "next_appointment" in kinds or (
+        not outcome.effects and outcome.replies == [Show(Position())]
+    )
+
+
+def _answered(outcome: Outcome, kinds: set[str]) -> bool:
+    """The engine answered a confident, specific reading (not a menu move or a guess)."""
+    reading = outcome.reading
+    return (
+        reading is not None
+        and reading.understood
+        and reading.intent not in VAGUE
+        and "review" not in kinds
+        and any(isinstance(reply, SayKey) for reply in outcome.replies)
+    )
+
+
+def _carry_out(reminder: Reminder, outcome: Outcome, speech: str, kinds: set[str]) -> list:
+    """The engine's effects, as the navigator's line carries them out; returns the replies.
+
+    The caller's words are kept where a person must read them (a call-back or a question
+    for a person), linked to the reminder's patient.
+    """
+    contact = contact_for(reminder.recipient_phone)
+    patient = reminder.appointment.patient
+    position = contact.menu_node, contact.menu_page  # the texts' place in the menu stays
+    said = outcomes.keep_spoken_words(speech, kinds, contact.phone, patient.id)
+    replies_said = outcomes.apply(
+        outcome, contact, patient, now=utcnow(), channel="voice", inbound=said
+    )
+    contact.menu_node, contact.menu_page = position
+    db.session.commit()
+    return replies_said
+
+
+def _urgent(reminder: Reminder, language: str, speech: str, outcome: Outcome) -> VoiceResponse:
+    """A warning sign (advice, an alert with the visit, a person or 911) or "stop calling"."""
     flag, stop = outcome.effect("red_flag"), outcome.effect("opt_out")
-    if flag is None and stop is None:
-        reason = reminder_replies.closed(reminder.appointment)
-        if reason:
-            return _closed(reminder, language, reason)
-        if miss + 1 >= MISSES_BEFORE_PERSON:
-            return _text_instead(reminder, language)
-        return _reading(reminder, language, miss + 1)
+
     contact = contact_for(reminder.recipient_phone)
     if flag:
         appointment = reminder.appointment
@@ -255,19 +319,15 @@ def _spoken(reminder: Reminder, language: str, speech: str, miss: int) -> VoiceR
         patient = patient_for(reminder.recipient_phone)
         opt_outs.record_opt_out(contact, patient, now=utcnow(), channel="voice")
     db.session.commit()
-    said = tuple(prompt(r.key, language, **r.values) for r in outcome.replies)
+    said = tuple(call_kit.words(r.key, language, **r.values) for r in outcome.replies)
     if outcome.effect("hang_up"):  # told to hang up and call 911: nothing may follow
-        response = VoiceResponse()
-        for line in said:
-            response.append(_say(language, line))
-        response.hangup()
-        return response
+        return call_kit.end_call(language, said)
     if flag:
         return _to_person(reminder, language, said=said)
     return _goodbye(language, said=said)
 
 
-# -- a person --------------------------------------------------------------------------------
+# -- a person (the call kit's steps, with this call's URLs) ----------------------------------
 
 
 def _to_person(
@@ -276,36 +336,38 @@ def _to_person(
     """Connect to the care team's line; without one, take a message that becomes an alert."""
     response = VoiceResponse()
     for line in said:
-        response.append(_say(language, line))
+        say(response, line, language)
     if before:
-        response.append(_say(language, prompt(before, language)))
-    care_team = current_app.config.get("CARE_TEAM_PHONE")
-    if not care_team:
-        return _voicemail(response, reminder, language)
-    response.append(_say(language, prompt("prompts.voice.connecting", language)))
-    dial_care_team(response, care_team, url_for(".after_dial", reminder_id=reminder.id))
-    return response
-
-
-def _voicemail(response: VoiceResponse, reminder: Reminder, language: str) -> VoiceResponse:
-    response.append(_say(language, prompt("prompts.voice.voicemail", language)))
-    take_message(response, url_for(".recorded", reminder_id=reminder.id))
-    response.append(_say(language, _words("reminders.voice.goodbye", language)))
-    return response
+        say(response, call_kit.words(before, language), language)
+    return call_kit.put_through(
+        response,
+        language,
+        after_dial=url_for(".after_dial", reminder_id=reminder.id),
+        recorded=url_for(".recorded", reminder_id=reminder.id),
+        goodbye=_words("reminders.voice.goodbye", language),
+    )
 
 
 @bp.post("/<int:reminder_id>/after-dial")
 @webhook(apology)
 def after_dial(reminder_id: int):
-    """When nobody at the care team answered, take a message instead of hanging up."""
+    """When nobody at the care team answered: a call-back item, and a message instead of
+    hanging up (call_kit.missed_transfer), as on the navigator's line."""
     reminder = _reminder(reminder_id)
     if reminder is None:
         return xml(_goodbye("en"))
-    response = VoiceResponse()
-    if request.form.get("DialCallStatus") in ("completed", "answered"):
-        response.hangup()
-        return xml(response)
-    return xml(_voicemail(response, reminder, reminders.language_for(reminder)))
+    if call_kit.transfer_answered(request.form.get("DialCallStatus")):
+        return xml(call_kit.hang_up())
+    language = reminders.language_for(reminder)
+    response = call_kit.missed_transfer(
+        language,
+        contact_for(reminder.recipient_phone),
+        reminder.appointment.patient,
+        recorded=url_for(".recorded", reminder_id=reminder.id),
+        goodbye=_words("reminders.voice.goodbye", language),
+    )
+    db.session.commit()
+    return xml(response)
 
 
 @bp.post("/<int:reminder_id>/recorded")
@@ -314,28 +376,25 @@ def recorded(reminder_id: int):
     """A message left on a reminder call: an alert for the coordinators, with the visit.
 
     Sample payload: ``CallSid=CA...&To=%2B1617...&RecordingUrl=https://api.twilio.com/...
-    &RecordingDuration=14``.
+    &RecordingDuration=14&RecordingSid=RE...``. A retry of the same RecordingSid makes no
+    second item.
     """
     reminder = _reminder(reminder_id)
     if reminder is None:
         return xml(_goodbye("en"))
     language = reminders.language_for(reminder)
     appointment = reminder.appointment
-    db.session.add(
-        Alert(
-            kind="voicemail",
-            phone=reminder.recipient_phone,
-            patient_id=appointment.patient_id,
-            appointment_id=appointment.id,
-            detail="recorded message on a reminder call",
-            recording_url=request.form.get("RecordingUrl") or None,
-        )
+    alert = outcomes.raise_alert(
+        "voicemail",
+        contact_for(reminder.recipient_phone),
+        appointment.patient,
+        detail="recorded message on a reminder call",
+        recording_url=request.form.get("RecordingUrl") or None,
+        source_sid=request.form.get("RecordingSid", "").strip() or None,
     )
+    alert.appointment_id = appointment.id
     db.session.commit()
-    response = VoiceResponse()
-    response.append(_say(language, prompt("prompts.voice.voicemail_thanks", language)))
-    response.hangup()
-    return xml(response)
+    return xml(call_kit.thanks_for_the_message([language]))
 
 
 @bp.post("/status")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, current_app, request, url_for
-from twilio.twiml.voice_response import Gather, Say, VoiceResponse
+from flask import Blueprint, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.security import check_password_hash
 
 from .. import alerts
@@ -34,17 +34,13 @@ from ..patients import identity_check
 from ..patients.enrolment import contact_for, patient_for
 from ..telephony import outbound
 from ..telephony.twiml import webhook, xml
-from . import calls, durable_inbound, outcomes, turns
+from . import call_kit, calls, durable_inbound, outcomes, turns
+from .call_kit import MISSES_BEFORE_PERSON, say, spoken_words, words
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 csrf.exempt(bp)
 
-#: Text-to-speech voice and recognition language per content language.
-VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Lupe", "es-US")}
-SPEECH_RATE = "90%"  # a little slower than the default, for older and anxious callers
-GATHER_SECONDS = 10  # the longest of the ISO 13714 range; relay callers need it
-MISSES_BEFORE_PERSON = 2
 SPOKEN_NUMBER = re.compile(r"[\d\s.,-]+")  # how speech recognition writes a number said aloud
 #: Effects of a key press that need the caller's records; the rest need no database.
 NEEDS_RECORDS = {
@@ -59,33 +55,6 @@ NEEDS_RECORDS = {
     "appointment_reply",
     "prep",
 }
-
-
-def say(parent, text: str, language: str) -> None:
-    """Speak ``text`` in the language's voice, at an unhurried rate."""
-    voice, locale = VOICES[language]
-    spoken = Say(voice=voice, language=locale)
-    spoken.prosody(text, rate=SPEECH_RATE)
-    parent.append(spoken)
-
-
-def words(key: str, language: str, **values) -> str:
-    return catalog().render(key, language, **{**outcomes.common_values(), **values})
-
-
-#: Replies written for a text whose spoken form lives elsewhere (answers.yaml, ``say:``).
-SPOKEN_FORMS = {"answers.": "answers.say.", "reminders.replies.": "answers.say.visit_"}
-
-
-def spoken_words(key: str, language: str, **values) -> str:
-    """A reply decided by the conversation, as a caller hears it: an answer's ``say``
-    variant where its text says to reply or text (or names 911 as digits), else the text."""
-    for prefix, spoken in SPOKEN_FORMS.items():
-        if key.startswith(prefix):
-            variant = spoken + key.removeprefix(prefix)
-            if variant in catalog().strings[language]:
-                return words(variant, language, **values)
-    return words(key, language, **values)
 
 
 def apology() -> VoiceResponse:
@@ -109,21 +78,12 @@ def _apology_after_recording() -> VoiceResponse:
 
 def _apology(*, dial: bool, record: bool) -> VoiceResponse:
     """English, then Spanish: with the database down, the caller's language is unknown."""
-    response = VoiceResponse()
-    for language in LANGUAGES:
-        say(response, words("prompts.voice.apology", language), language)
-    care_team = current_app.config.get("CARE_TEAM_PHONE")
-    if dial and care_team:
-        for language in LANGUAGES:
-            say(response, words("prompts.voice.connecting", language), language)
-        dial_care_team(response, care_team)
-        return response
-    if record:
-        for language in LANGUAGES:
-            say(response, words("prompts.voice.leave_message", language), language)
-        take_message(response)
-    response.hangup()
-    return response
+    return call_kit.apology(
+        "prompts.voice.apology",
+        dial=dial,
+        record=url_for("voice.recorded") if record else None,
+        after_dial=url_for("voice.after_dial"),
+    )
 
 
 def _phone() -> str | None:
@@ -152,18 +112,7 @@ def _caller(create: bool = False) -> tuple[Contact | None, str]:
     return contact, contact.language or "en"
 
 
-def _gather(action: str, language: str, hints: str = "", **kwargs) -> Gather:
-    return Gather(
-        input="dtmf speech",
-        action=action,
-        method="POST",
-        timeout=GATHER_SECONDS,
-        speech_timeout="auto",
-        language=VOICES[language][1],
-        hints=hints or None,
-        action_on_empty_result=False,
-        **kwargs,
-    )
+_gather = call_kit.gather
 
 
 @bp.post("")
@@ -435,11 +384,7 @@ def _answered(here: Position, language: str, spoken: list[str]) -> VoiceResponse
 
 def _goodbye(language: str, before: list[str]) -> VoiceResponse:
     """End the call politely after what must be said (an opt-out's confirmation)."""
-    response = VoiceResponse()
-    for text in [*before, words("prompts.voice.goodbye", language)]:
-        say(response, text, language)
-    response.hangup()
-    return response
+    return call_kit.end_call(language, [*before, words("prompts.voice.goodbye", language)])
 
 
 def _hang_up(language: str, before: list[str]) -> VoiceResponse:
@@ -448,11 +393,7 @@ def _hang_up(language: str, before: list[str]) -> VoiceResponse:
     The caller was just told to hang up and call 911: holding them on the line for the
     care team, or a goodbye, would only keep them from dialling.
     """
-    response = VoiceResponse()
-    for text in before:
-        say(response, text, language)
-    response.hangup()
-    return response
+    return call_kit.end_call(language, before)
 
 
 def _text_me(contact, patient, here: Position, language: str) -> VoiceResponse:
@@ -573,69 +514,33 @@ def _to_person(language: str, before: list[str] | None = None) -> VoiceResponse:
     response = VoiceResponse()
     for text in before or []:
         say(response, text, language)
-    care_team = current_app.config.get("CARE_TEAM_PHONE")
-    if care_team:
-        say(response, words("prompts.voice.connecting", language), language)
-        dial_care_team(response, care_team)
-        return response
-    return _voicemail(response, language)
+    return call_kit.put_through(response, language, **_ways_on(language))
 
 
-#: Rings at the care team's line before a message is taken instead.
-DIAL_SECONDS = 30
-
-
-def dial_care_team(response: VoiceResponse, care_team: str, action: str | None = None) -> None:
-    """Put the call through to the care team; Twilio posts to ``action`` when it ends.
-
-    Shared with reminder calls (reminder_calls.py), which pass their own ``action``.
-    """
-    response.dial(
-        care_team,
-        action=action or url_for("voice.after_dial"),
-        method="POST",
-        timeout=DIAL_SECONDS,
-        caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,
-    )
-
-
-def _voicemail(response: VoiceResponse, language: str) -> VoiceResponse:
-    say(response, words("prompts.voice.voicemail", language), language)
-    take_message(response)
-    say(response, words("prompts.voice.goodbye", language), language)
-    return response
-
-
-def take_message(response: VoiceResponse, action: str | None = None) -> None:
-    """Record a message after the beep; Twilio posts the recording to ``action``."""
-    response.record(
-        action=action or url_for("voice.recorded"),
-        method="POST",
-        max_length=120,
-        play_beep=True,
-        timeout=10,
-    )
+def _ways_on(language: str) -> dict:
+    """Where this line's later steps are, and its last words after a message."""
+    return {
+        "after_dial": url_for("voice.after_dial"),
+        "recorded": url_for("voice.recorded"),
+        "goodbye": words("prompts.voice.goodbye", language),
+    }
 
 
 @bp.post("/after-dial")
 @webhook(_apology_after_dial)
 def after_dial():
-    """When nobody at the care team answered, take a message instead of hanging up.
-
-    The coordinators get a call-back item at once: a caller who hangs up without leaving
-    a message has still asked for a person, and must not vanish.
-    """
-    response = VoiceResponse()
-    if request.form.get("DialCallStatus") in ("completed", "answered"):
-        response.hangup()
-        return xml(response)
+    """When nobody at the care team answered, a call-back item and a message instead of
+    hanging up (call_kit.missed_transfer)."""
+    if call_kit.transfer_answered(request.form.get("DialCallStatus")):
+        return xml(call_kit.hang_up())
     contact, language = _caller()
-    if contact is not None:
-        outcomes.request_callback(
-            contact, patient_for(contact.phone), detail="the care team line did not answer"
-        )
-        db.session.commit()
-    return xml(_voicemail(response, language))
+    patient = patient_for(contact.phone) if contact is not None else None
+    ways = _ways_on(language)
+    response = call_kit.missed_transfer(
+        language, contact, patient, recorded=ways["recorded"], goodbye=ways["goodbye"]
+    )
+    db.session.commit()
+    return xml(response)
 
 
 @bp.post("/recorded")
@@ -670,8 +575,4 @@ def recorded():
             raise
         durable_inbound.keep_recording(recording_sid, _phone(), url or "", utcnow(), exc)
         languages = list(LANGUAGES)
-    response = VoiceResponse()
-    for each in languages:
-        say(response, words("prompts.voice.voicemail_thanks", each), each)
-    response.hangup()
-    return xml(response)
+    return xml(call_kit.thanks_for_the_message(languages))

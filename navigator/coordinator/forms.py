@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from ..core.phones import InvalidPhone, to_e164
 from ..models import APPOINTMENT_KINDS
 from ..patients.appointments import LOCATION_MAX, PREP_MAX
+from ..patients.consent import CONSENT_METHODS, DISCLOSURES
 from ..patients.enrolment import EnrollmentError, check_mrn, check_timezone
 from .identity_fields import IdentityFields
 from .password_strength import StrongPassword
@@ -51,21 +52,6 @@ KIND_LABELS = {
     "biopsy": "Biopsy",
     "visit": "Treatment-planning visit",
 }
-CONSENT_METHODS = [
-    ("in person", "In person"),
-    ("phone", "By phone"),
-    ("paper form", "Paper form"),
-    ("web", "Web form"),
-]
-#: What the patient must be told before consenting to texts: (field, line recorded).
-DISCLOSURES = [
-    ("told_program", "Program: who the texts come from"),
-    ("told_purpose", "Purpose: appointment reminders and information about the workup"),
-    ("told_frequency", "Frequency: varies, most of them in the days before an appointment"),
-    ("told_rates", "Message and data rates may apply"),
-    ("told_help", "Reply HELP for help"),
-    ("told_stop", "Reply STOP to stop texts at any time"),
-]
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -30,11 +30,9 @@ from sqlalchemy import case
 from sqlalchemy.orm import aliased
 
 from ..audit.records import record
-from ..catalog import catalog
-from ..config import care_team_phone
-from ..core.phones import for_humans
 from ..extensions import db
 from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
+from ..reminders import keypad as reminder_keypad
 from ..reminders import worker as reminders
 from ..telephony.outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from . import inbox_items
@@ -359,10 +357,7 @@ def call_script(message: Message) -> str:
     if reminder is None or reminder.channel != "voice":
         return ""
     language = reminders.language_for(reminder)
-    config = current_app.config
-    contact = for_humans(care_team_phone(config))
-    menu = catalog().render("reminders.voice.menu", language, contact=contact)
-    return " ".join([*reminders.voice_lines(reminder), menu])
+    return " ".join([*reminders.voice_lines(reminder), reminder_keypad.menu(language)])
 
 
 @bp.get("/outbox")

@@ -1,8 +1,10 @@
 """Patients: the list, enrolment with recorded consent, and each patient's page.
 
 Enrolment is one transaction: the patient, their contact, consent, caregiver and the
-audit row are committed together or not at all. The opt-in confirmation text is sent
-after that commit, so a failed send never un-enrolls anyone; it is shown instead.
+audit row are committed together or not at all. The opt-in confirmation is sent after
+that commit, so a failed send never un-enrolls anyone; it is shown instead. What
+enrolment is (consent, the opt-in and its confirmation) is enrolment.py's, shared with
+practice patients and the command line; this module adds the form and the notices.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.records import VIEW_ACTIONS, action_words, record
-from ..catalog import catalog
-from ..channels.confirmation_calls import CALL_KEY
 from ..core.name_search import fold
 from ..core.phones import to_e164
 from ..extensions import db
@@ -34,12 +34,11 @@ from ..models import (
     PatientEvent,
     utcnow,
 )
-from ..patient_events import record as record_event
 from ..patients import identity_check
-from ..patients.enrolment import EnrollmentError, NewPatient, enroll
+from ..patients.consent import ConsentGiven, enrol, send_opt_in
+from ..patients.enrolment import EnrollmentError, NewPatient
 from ..patients.workup_path import STEP_LABELS
 from ..patients.workups import BARRIER_LABELS, Barrier, CoordinatorNote, barriers_of
-from ..telephony.outbound import SendError, deliver, prepare_call, public_url, send_sms
 from . import searches
 from .blueprint import bp
 from .caregiver_consent import confirm_caregiver
@@ -150,18 +149,22 @@ def prefill_consent(form: ConsentFields) -> None:
     form.consent_time.data = now_local.strftime("%H:%M")
 
 
-def consent_from(form: ConsentFields, patient_id: int, first_line: str = "") -> Consent:
+def consent_given(form: ConsentFields, first_line: str = "") -> ConsentGiven:
     """The consent recorded on ``form``; its time was typed in the coordinator's zone."""
     told = form.disclosures_text()
-    return Consent(
-        patient_id=patient_id,
-        obtained_by=form.consent_obtained_by.data.strip(),
+    return ConsentGiven(
+        obtained_by=form.consent_obtained_by.data,
+        method=form.consent_method.data,
         obtained_at=local_to_utc(
             form.consent_date.data, form.consent_time.data, current_user.timezone or "UTC"
         ),
-        method=form.consent_method.data,
         disclosures=f"{first_line}\n{told}" if first_line else told,
     )
+
+
+def consent_from(form: ConsentFields, patient_id: int, first_line: str = "") -> Consent:
+    """The consent row for ``form`` (a new number's consent, for a patient already enrolled)."""
+    return consent_given(form, first_line).record_for(patient_id)
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -192,7 +195,7 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
         return None
     now = utcnow()
     try:
-        patient = enroll(
+        patient = enrol(
             NewPatient(
                 name=form.name.data,
                 phone=form.phone.data,
@@ -202,12 +205,13 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
                 suspected_on=parse_date(form.suspected_on.data) if form.suspected_on.data else None,
                 mrn=form.mrn.data,
                 mrn_authority=form.mrn_authority.data,
-            )
+            ),
+            consent_given(form),
+            now=now,
         )
         patient.quiet_start, patient.quiet_end = form.quiet_start.data[:5], form.quiet_end.data[:5]
         apply_detailed_texts(patient, form, now, enrolling=True)
         db.session.flush()
-        db.session.add(consent_from(form, patient.id))
         parts = ["consent"]
         caregiver = apply_caregiver(patient, form, now)
         if caregiver:
@@ -215,7 +219,6 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
         parts.append("detailed texts" if patient.detailed_texts else "short texts")
         parts += apply_identity(patient, form)
         record("enroll", "patient", patient.id, ", ".join(parts))
-        _record_consent_to_texts(patient, now)
         db.session.commit()
     except EnrollmentError as exc:
         db.session.rollback()
@@ -230,89 +233,40 @@ def _save_enrolment(form: EnrollForm) -> Patient | None:
     return patient
 
 
-def _record_consent_to_texts(patient: Patient, now: datetime) -> None:
-    """Enrolment with consent is the patient's opt-in, kept on the timeline; a number that
-    texted STOP stays opted out (STOP wins), so then there is nothing to record."""
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
-    if contact is None or not contact.opted_out:
-        record_event(
-            "opted_in", patient.phone, patient_id=patient.id, channel="coordinator", at=now
-        )
+#: The notice after the opt-in confirmation, by (how, outcome) (enrolment.send_opt_in).
+OPT_IN_NOTICES = {
+    ("text", "sent"): ("{done}. The confirmation text was sent.", "success"),
+    ("call", "sent"): (
+        "{done}. The patient chose calls, so the confirmation was placed as a call.",
+        "success",
+    ),
+    ("text", "failed"): (
+        (
+            "{done}, but the confirmation text could not be sent. "
+            "It is listed in the inbox as a failed delivery."
+        ),
+        "warning",
+    ),
+    ("call", "failed"): (
+        "{done}, but the confirmation call could not be placed. It is in the inbox.",
+        "warning",
+    ),
+}
+OPTED_OUT_NOTICE = (
+    "{done}. This number has texted STOP, so no confirmation was sent: "
+    "the patient must text START to receive texts."
+)
 
 
 def send_confirmation(patient: Patient, done: str = "Enrolled") -> None:
-    """Text the opt-in confirmation, unless the number has opted out (STOP wins).
-
-    ``done`` starts the coordinator's notice: what was saved before the text was tried.
-    """
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
-    if contact is not None and contact.opted_out:
-        flash(
-            f"{done}. This number has texted STOP, so no confirmation was sent: "
-            "the patient must text START to receive texts.",
-            "warning",
-        )
+    """Send the opt-in confirmation (enrolment.send_opt_in) and tell the coordinator how
+    it went; ``done`` starts the notice: what was saved before it was tried."""
+    sent = send_opt_in(patient)
+    if sent.outcome == "opted_out":
+        flash(OPTED_OUT_NOTICE.format(done=done), "warning")
         return
-
-    if patient.channel == "voice":
-        _call_confirmation(patient, done)
-        return
-    body = catalog().render(
-        "prompts.sms.start", patient.language, program=current_app.config["PROGRAM_NAME"]
-    )
-    try:
-        send_sms(patient.phone, body, patient_id=patient.id, content_key="prompts.sms.start")
-        db.session.commit()
-    except SendError:
-        # The failed row stays (outbound marks it); the inbox shows it to a person.
-        failed = db.session.scalar(
-            db.select(Message)
-            .where(Message.patient_id == patient.id, Message.content_key == "prompts.sms.start")
-            .order_by(Message.id.desc())
-        )
-        db.session.add(
-            Alert(
-                kind="delivery_failed",
-                phone=patient.phone,
-                patient_id=patient.id,
-                message_id=failed.id if failed else None,
-                detail="opt-in confirmation not sent",
-            )
-        )
-        db.session.commit()
-        log.warning("opt-in confirmation for patient %s failed", patient.id)
-        flash(
-            f"{done}, but the confirmation text could not be sent. "
-            "It is listed in the inbox as a failed delivery.",
-            "warning",
-        )
-        return
-    flash(f"{done}. The confirmation text was sent.", "success")
-
-
-def _call_confirmation(patient: Patient, done: str) -> None:
-    """A patient who chose calls hears the confirmation on a call (confirmation_calls.py)."""
-    call = prepare_call(patient.phone, patient_id=patient.id)
-    call.content_key = CALL_KEY
-    try:
-        deliver(call, url=public_url(f"/twilio/confirmation-call/{call.id}"))
-    except SendError:
-        db.session.add(
-            Alert(
-                kind="delivery_failed",
-                phone=patient.phone,
-                patient_id=patient.id,
-                message_id=call.id,
-                detail="opt-in confirmation call not placed",
-            )
-        )
-        db.session.commit()
-        flash(
-            f"{done}, but the confirmation call could not be placed. It is in the inbox.", "warning"
-        )
-        return
-    db.session.commit()
-    flash(f"{done}. The patient chose calls, so the confirmation was placed as a call.", "success")
+    notice, category = OPT_IN_NOTICES[sent.how, sent.outcome]
+    flash(notice.format(done=done), category)
 
 
 @dataclass

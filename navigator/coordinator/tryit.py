@@ -29,15 +29,14 @@ from twilio.request_validator import RequestValidator
 from wtforms import SelectChoice
 
 from ..audit.records import record
-from ..catalog import catalog
 from ..core.content import LANGUAGES
 from ..core.phones import for_humans, is_fictional
 from ..extensions import db
 from ..models import Patient, utcnow
 from ..patients import practice
+from ..patients.consent import send_opt_in
 from ..patients.enrolment import contact_for
 from ..patients.practice import UNKNOWN_CALLERS
-from ..telephony.outbound import send_sms
 from .blueprint import bp
 from .forms import LANGUAGE_CHOICES, ConfirmForm, TryAsForm, TryCallForm, TryTextForm, options
 
@@ -292,11 +291,7 @@ def tryit_practice():
     record("create_practice_patient", "patient", patient.id, f"practice patient, {language}")
     db.session.commit()
     # The opt-in confirmation an enrolled patient gets; a fictional number keeps it in the outbox.
-    body = catalog().render(
-        "prompts.sms.start", language, program=current_app.config["PROGRAM_NAME"]
-    )
-    send_sms(patient.phone, body, patient_id=patient.id, content_key="prompts.sms.start")
-    db.session.commit()
+    send_opt_in(patient)
     _save({"caller": f"p:{patient.id}", "log": [], "call": None})
     flash(f"Made {patient.name}. You now text and call as them.", "success")
     return redirect(url_for("coordinator.tryit"))

@@ -20,6 +20,8 @@ LANGUAGES = ("en", "es")
 LANGUAGE_FILES = ("topics", "prompts", "glossary", "redflags", "reminders", "notices", "answers")
 NODE_KEYS = ("label", "say")
 TOPIC_KEYS = ("text", "voice")
+#: What the keys of a reminder call can do (messages/reminder_keypad.yaml); each once.
+REMINDER_ACTIONS = ("confirm", "new_time", "repeat", "person")
 
 
 class ContentError(RuntimeError):
@@ -47,6 +49,7 @@ class Catalog:
     keywords: dict
     redflag_rules: list[dict]
     files: dict[str, str] = field(default_factory=dict)  # key -> file, for messages
+    reminder_keys: dict[str, str] = field(default_factory=dict)  # key pressed -> action
 
     def get(self, key: str, language: str):
         try:
@@ -218,6 +221,34 @@ def _check_keywords(keywords: object, path: Path) -> None:
     walk("", keywords)
 
 
+def _load_reminder_keys(root: Path, strings: dict) -> dict[str, str]:
+    """The reminder keypad: one key (0-9) per action, every action offered, each worded.
+
+    :raise ContentError: a key that is not one digit, an unknown or repeated action, an
+        action without a key, or words that do not say the key (``{digit}``).
+    """
+    path = root / "reminder_keypad.yaml"
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: expected a mapping of key to action")
+    keys = {str(key): action for key, action in data.items()}
+    for key, action in keys.items():
+        if not (len(key) == 1 and key.isdigit()):
+            raise ContentError(f"{path}: {key!r}: a key is one digit (quote it)")
+        if action not in REMINDER_ACTIONS:
+            raise ContentError(f"{path}: {key}: unknown action {action!r}")
+    if sorted(keys.values()) != sorted(REMINDER_ACTIONS):
+        raise ContentError(f"{path}: every one of {', '.join(REMINDER_ACTIONS)} needs one key")
+    for language in LANGUAGES:
+        for action in REMINDER_ACTIONS:
+            key = f"reminders.voice.keys.{action}"
+            if "digit" not in placeholders(strings[language].get(key)):
+                raise ContentError(
+                    f"{root / language / 'reminders.yaml'}: key {key!r} must say {{digit}}"
+                )
+    return keys
+
+
 def load(root: str | Path) -> Catalog:
     """Read every file under ``root`` and check it.
 
@@ -237,6 +268,7 @@ def load(root: str | Path) -> Catalog:
     if not isinstance(rules, list):
         raise ContentError(f"{root / 'redflags.yaml'}: expected a 'rules' list")
     _check_redflags(rules, strings, root)
+    reminder_keys = _load_reminder_keys(root, strings)
     return Catalog(
         root=root,
         strings=strings,
@@ -244,4 +276,5 @@ def load(root: str | Path) -> Catalog:
         keywords=keywords,
         redflag_rules=rules,
         files=files["en"],
+        reminder_keys=reminder_keys,
     )

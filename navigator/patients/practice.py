@@ -8,8 +8,9 @@ is a patient whose number is fictional (555-0100 to 555-0199, reserved for ficti
 sent to one in the local outbox even when a Twilio account is set. Being practice is a fact of
 the number, so it needs no column of its own.
 
-This module makes practice patients and finds them. It does not commit and knows nothing of
-requests or of who is signed in.
+This module makes practice patients and finds them. They are enrolled as every patient is
+(enrolment.py: consent, the opt-in; the caller sends the confirmation after its commit). It
+does not commit and knows nothing of requests or of who is signed in.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from flask import current_app
 
 from ..core.phones import is_fictional
 from ..extensions import db
-from ..models import Appointment, Caregiver, Consent, Contact, Patient
+from ..models import Appointment, Caregiver, Contact, Patient
 from .appointments import AppointmentError, schedule
-from .enrolment import NewPatient, enroll
+from .consent import ConsentGiven, enrol
+from .enrolment import NewPatient
 
 #: The try-it panel's unknown callers, one per language (fictional, so never texted for real).
 UNKNOWN_CALLERS = {"en": "+12025550198", "es": "+12025550197"}
@@ -100,7 +102,7 @@ def create(language: str, made_by: str, now: datetime) -> Patient:
     """
     zone = current_app.config.get("SITE_TIMEZONE") or "America/New_York"
     count = db.session.scalar(db.select(db.func.count(Patient.id)).where(Patient.phone.like(_LIKE)))
-    patient = enroll(
+    patient = enrol(
         NewPatient(
             name=f"Practice patient {count + 1}",
             phone=free_number(),
@@ -109,17 +111,9 @@ def create(language: str, made_by: str, now: datetime) -> Patient:
             channel="sms",
             date_of_birth=BIRTH_DATE,
             pin=PIN,
-        )
-    )
-    db.session.flush()
-    db.session.add(
-        Consent(
-            patient_id=patient.id,
-            obtained_by=made_by,
-            obtained_at=now,
-            method=CONSENT_METHOD,
-            disclosures=CONSENT_NOTE,
-        )
+        ),
+        ConsentGiven(made_by, CONSENT_METHOD, now, CONSENT_NOTE),
+        now=now,
     )
     today = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).date()
     location = _location()
