@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 import hl7
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import schedule_feed, siu
@@ -95,18 +96,31 @@ def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") 
     return text.encode("ascii")
 
 
+# Built once (see schedule_feed): the messages kept under a sender's key, and those that
+# came without MSH.
+_BY_KEY = db.select(FeedMessage).where(
+    FeedMessage.source == "hl7",
+    FeedMessage.sending_app == bindparam("app"),
+    FeedMessage.sending_facility == bindparam("facility"),
+    FeedMessage.control_id == bindparam("control_id"),
+)
+_UNKEYED = db.select(FeedMessage).where(
+    FeedMessage.source == "hl7", FeedMessage.control_id == "", FeedMessage.sending_app == ""
+)
+
+
 def _known(header: siu.Header | None, digest: str) -> tuple[FeedMessage | None, bool]:
     """The stored message with this key and hash (a resend), and whether the key was seen
     with other content (a reused control id). Bytes without MSH are keyed by hash alone."""
     if header is None:
-        key = (FeedMessage.control_id == "", FeedMessage.sending_app == "")
+        rows = db.session.scalars(_UNKEYED)
     else:
-        key = (
-            FeedMessage.sending_app == header.sending_app[:180],
-            FeedMessage.sending_facility == header.sending_facility[:180],
-            FeedMessage.control_id == header.control_id[:199],
-        )
-    rows = db.session.scalars(db.select(FeedMessage).where(FeedMessage.source == "hl7", *key))
+        key = {
+            "app": header.sending_app[:180],
+            "facility": header.sending_facility[:180],
+            "control_id": header.control_id[:199],
+        }
+        rows = db.session.scalars(_BY_KEY, key)
     rows = [row for row in rows if header is not None or row.content_hash == digest]
     same = next((row for row in rows if row.content_hash == digest), None)
     return same, bool(rows) and same is None and bool(header and header.control_id)

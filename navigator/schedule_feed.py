@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import bindparam, literal, text
+from sqlalchemy.orm import joinedload
 
 from . import appointments, reminders
 from .appointments import AppointmentError
@@ -64,6 +65,27 @@ class Outcome:
     appointment_id: int | None = None
 
 
+# The statements every message runs, built once: at a hundred messages a second, building
+# a statement's expression anew costs more CPU than PostgreSQL spends running it.
+_FEED_APPOINTMENT = db.select(FeedAppointment).where(
+    FeedAppointment.source == bindparam("source"),
+    FeedAppointment.external_id == bindparam("external_id"),
+)
+#: The patient with their caregivers in the same round trip: planning reminders needs both.
+_PATIENT_BY_MRN = (
+    db.select(Patient)
+    .where(Patient.mrn == bindparam("mrn"), Patient.mrn_authority == bindparam("authority"))
+    .options(joinedload(Patient.caregivers))
+)
+#: The service code's and the location's mappings in one round trip; either may be missing.
+_MAPPINGS = (
+    db.select(ServiceCode, SiteLocation)
+    .select_from(db.select(literal(1).label("one")).subquery())
+    .outerjoin(ServiceCode, ServiceCode.code == bindparam("service"))
+    .outerjoin(SiteLocation, SiteLocation.code == bindparam("location"))
+)
+
+
 def _review(problem: str, detail: str = "", patient_id: int | None = None) -> Outcome:
     return Outcome("needs_review", detail or PROBLEMS[problem], problem, patient_id)
 
@@ -90,11 +112,8 @@ def match_patient(event: ScheduleEvent) -> tuple[Patient | None, str | None]:
         return None, "no_mrn"
     found: dict[int, Patient] = {}
     for pid in ids:
-        patient = db.session.scalar(
-            db.select(Patient).where(
-                Patient.mrn == pid.value, Patient.mrn_authority == pid.authority
-            )
-        )
+        rows = db.session.execute(_PATIENT_BY_MRN, {"mrn": pid.value, "authority": pid.authority})
+        patient = rows.unique().scalar_one_or_none()
         if patient is not None:
             found[patient.id] = patient
     if not found:
@@ -128,14 +147,11 @@ def _wall_time(start: LocalTime, zone_name: str) -> tuple[datetime | None, str |
 
 
 def _mapped(event: ScheduleEvent) -> tuple[ServiceCode | None, SiteLocation | None, str | None]:
-    service = db.session.scalar(
-        db.select(ServiceCode).where(ServiceCode.code == event.service_code)
-    )
+    service, location = db.session.execute(
+        _MAPPINGS, {"service": event.service_code, "location": event.location_code}
+    ).one()
     if service is None:
         return None, None, "unknown_service"
-    location = db.session.scalar(
-        db.select(SiteLocation).where(SiteLocation.code == event.location_code)
-    )
     if location is None:
         return service, None, "unknown_location"
     return service, location, None
@@ -149,10 +165,7 @@ def apply(event: ScheduleEvent, now: datetime | None = None) -> Outcome:
     now = now or utcnow()
     _lock(event)
     known = db.session.scalar(
-        db.select(FeedAppointment).where(
-            FeedAppointment.source == event.source,
-            FeedAppointment.external_id == event.external_id,
-        )
+        _FEED_APPOINTMENT, {"source": event.source, "external_id": event.external_id}
     )
     if (
         known is not None
