@@ -219,8 +219,10 @@ def _end(event: ScheduleEvent, known: FeedAppointment | None, now: datetime) -> 
 
 
 def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
-    outcome = _booked_or_changed(event, known, now)
+    # Loaded once and held here: the session keeps an unchanged object only while someone
+    # holds it, so a second look-up would cost a second SELECT.
     current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
+    outcome = _booked_or_changed(event, known, current or None, now)
     if outcome.problem and current and current.status in appointments.ACTIVE:
         # A change we cannot apply may be a new time or place: the reminders for the old
         # one must not go out meanwhile. Applying it later plans them again.
@@ -230,7 +232,9 @@ def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) ->
     return outcome
 
 
-def _booked_or_changed(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
+def _booked_or_changed(
+    event: ScheduleEvent, known: FeedAppointment | None, current: Appointment | None, now
+) -> Outcome:
     if known is not None and known.state != "booked":
         if event.action == "book":
             return Outcome("ignored", f"a booking for an appointment {known.state} earlier")
@@ -247,7 +251,6 @@ def _booked_or_changed(event: ScheduleEvent, known: FeedAppointment | None, now)
     wall, problem = _wall_time(event.start, location.timezone)
     if problem:
         return _review(problem, patient_id=patient.id)
-    current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
     try:
         if not current:
             made = appointments.schedule(

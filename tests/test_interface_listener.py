@@ -25,6 +25,7 @@ from feed_support import (
     send,
     siu,
 )
+from sqlalchemy import text
 
 from navigator.extensions import db
 from navigator.models import (
@@ -301,6 +302,37 @@ def test_no_ack_when_the_database_is_down(app_with, tmp_path):
         running.stop()
 
     assert ack is None
+
+
+@pytest.mark.postgres_only
+def test_after_the_database_closes_the_listeners_connections_nothing_is_lost(app_with, site):
+    """The listener process does not check a connection before each message (it runs
+    with ``DATABASE_PRE_PING`` off). The message that meets a connection the server closed
+    (a restart, a failover) gets no ACK, so the sender resends it; the resend is applied,
+    once, on a fresh connection."""
+    feed = app_with(DATABASE_PRE_PING=False)
+    running = RunningListener(feed)
+    try:
+        [booked] = send(running.port, siu("S12", "MSG0001"))
+        db.session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        db.session.commit()
+        moved = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
+        [unanswered] = send(running.port, moved)
+        [resent] = send(running.port, moved)
+    finally:
+        running.stop()
+
+    assert ack_code(booked) == "AA"
+    assert unanswered is None
+    assert ack_code(resent) == "AA"
+    assert [m.control_id for m in _messages()] == ["MSG0001", "MSG0002"]
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
 
 
 def test_no_patient_data_reaches_the_logs(listener, site, written_logs):
