@@ -90,10 +90,18 @@ def _review(problem: str, detail: str = "", patient_id: int | None = None) -> Ou
     return Outcome("needs_review", detail or PROBLEMS[problem], problem, patient_id)
 
 
+def lock_key(event: ScheduleEvent) -> int | None:
+    """The advisory lock that serialises changes to one source appointment across
+    listener threads and processes; None where there are no such locks (SQLite, which
+    has one writer at a time anyway)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return zlib.crc32(f"{event.source}|{event.external_id}".encode())
+
+
 def _lock(event: ScheduleEvent) -> None:
-    """Serialise changes to one source appointment across listener processes."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"{event.source}|{event.external_id}".encode())
+    key = lock_key(event)
+    if key is not None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
@@ -157,13 +165,17 @@ def _mapped(event: ScheduleEvent) -> tuple[ServiceCode | None, SiteLocation | No
     return service, location, None
 
 
-def apply(event: ScheduleEvent, now: datetime | None = None) -> Outcome:
+def apply(event: ScheduleEvent, now: datetime | None = None, *, locked: bool = False) -> Outcome:
     """Make the change the event describes, in the session; the caller commits.
+
+    ``locked``: this transaction already holds the appointment's ``lock_key`` (the
+    listener takes it in the statement that looks for a resend, saving a round trip).
 
     :raise sqlalchemy.exc.OperationalError: the database is unreachable (no ACK then).
     """
     now = now or utcnow()
-    _lock(event)
+    if not locked:
+        _lock(event)
     known = db.session.scalar(
         _FEED_APPOINTMENT, {"source": event.source, "external_id": event.external_id}
     )

@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
@@ -27,6 +28,7 @@ from feed_support import (
 )
 from sqlalchemy import text
 
+from navigator import schedule_feed
 from navigator.extensions import db
 from navigator.models import (
     Appointment,
@@ -35,6 +37,7 @@ from navigator.models import (
     FeedMessage,
     Reminder,
 )
+from navigator.siu import read_event
 
 
 @pytest.fixture
@@ -331,6 +334,29 @@ def test_after_the_database_closes_the_listeners_connections_nothing_is_lost(app
     assert unanswered is None
     assert ack_code(resent) == "AA"
     assert [m.control_id for m in _messages()] == ["MSG0001", "MSG0002"]
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
+
+
+@pytest.mark.postgres_only
+def test_a_change_waits_while_another_change_to_the_same_appointment_is_applied(listener, site):
+    """Changes to one appointment are applied one after the other across the listener's
+    threads and processes: a message waits for the appointment's lock while another
+    transaction holds it, and is applied and answered once it is let go."""
+    [booked] = send(listener.port, siu("S12", "MSG0001"))
+    moved = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
+    key = schedule_feed.lock_key(read_event(moved)[1])
+    with db.engine.connect() as other, ThreadPoolExecutor(max_workers=1) as sender:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        answered = sender.submit(send, listener.port, moved)
+        time.sleep(0.5)
+        waited = not answered.done() and len(_messages()) == 1
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        [ack] = answered.result(10)
+
+    assert ack_code(booked) == "AA"
+    assert waited
+    assert ack_code(ack) == "AA"
     [appointment] = _appointments()
     assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
 
