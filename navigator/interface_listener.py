@@ -13,9 +13,10 @@ stays free to accept and read. A connection's messages are applied one at a time
 order they arrive (the next is read only after the last one's ACK). On PostgreSQL
 ``HL7_DB_THREADS`` messages from different connections are applied at once, so one
 message's round trips to the database do not hold up the others; changes to one
-appointment are still serialised by its advisory lock. SQLite has one writer: one thread. A connection
-that ends mid-message has sent nothing we can acknowledge: nothing is stored, and the
-sender resends it. The listener also purges old raw messages once an hour.
+appointment are still serialised by its advisory lock. SQLite has one writer: one thread.
+A connection that ends mid-message has sent nothing we can acknowledge: nothing is
+stored, and the sender resends it. The listener also purges old raw messages once an hour.
+The listener's database connections are not checked before each use (see database.py).
 """
 
 from __future__ import annotations
