@@ -35,6 +35,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+import sqlalchemy as sa
+from hl7.mllp import open_hl7_connection, start_hl7_server
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -107,8 +110,6 @@ def _free_port() -> int:
 
 
 async def _queue(port: int, messages: list[bytes]) -> list[str]:
-    from hl7.mllp import open_hl7_connection
-
     reader, writer = await open_hl7_connection("127.0.0.1", port)
     codes = []
     for raw in messages:
@@ -141,8 +142,6 @@ def _cpu_seconds(pid: int) -> float:
 
 def _backends(url: str) -> dict[int, float]:
     """CPU so far of each PostgreSQL backend serving the bench database (local server)."""
-    import sqlalchemy as sa
-
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         me = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
@@ -171,7 +170,6 @@ async def _echo(reader, writer) -> None:
 def _echo_floor(messages: list[bytes], connections: int) -> float:
     """Messages per second through the same sender to a bare MLLP server (in this process,
     on the sender's own event loop: a floor, not a second machine)."""
-    from hl7.mllp import start_hl7_server
 
     async def run() -> float:
         server = await start_hl7_server(_echo, "127.0.0.1", 0)
@@ -189,8 +187,6 @@ def _echo_floor(messages: list[bytes], connections: int) -> float:
 def _commit_floor(url: str, messages: list[bytes]) -> float:
     """Messages per second when each is one INSERT of its bytes and one commit, in turn,
     on one connection: the database's own floor for a commit before every ACK."""
-    import sqlalchemy as sa
-
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         conn.execute(sa.text("CREATE TABLE bench_floor (id serial PRIMARY KEY, raw bytea)"))
