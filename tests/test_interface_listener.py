@@ -361,6 +361,29 @@ def test_a_change_waits_while_another_change_to_the_same_appointment_is_applied(
     assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
 
 
+@pytest.mark.postgres_only
+def test_a_message_that_waits_does_not_hold_up_another_senders_queue(listener, site):
+    """On PostgreSQL the listener applies messages from different connections at once
+    (``HL7_DB_THREADS``): while one waits for its appointment, another queue's booking is
+    applied and answered."""
+    send(listener.port, siu("S12", "MSG0001"))
+    moved = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
+    other = siu("S12", "MSG0003", filler="FL7002", placer="PL7002")
+    key = schedule_feed.lock_key(read_event(moved)[1])
+    with db.engine.connect() as holder, ThreadPoolExecutor(max_workers=1) as sender:
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        waiting = sender.submit(send, listener.port, moved)
+        time.sleep(0.3)
+        [answered] = send(listener.port, other)
+        still_waiting = not waiting.done()
+        holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        [moved_ack] = waiting.result(10)
+
+    assert ack_code(answered) == "AA" and still_waiting
+    assert ack_code(moved_ack) == "AA"
+    assert len(_appointments()) == 2
+
+
 def test_no_patient_data_reaches_the_logs(listener, site, written_logs):
     send(
         listener.port,
