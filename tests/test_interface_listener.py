@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -307,6 +308,10 @@ def test_no_ack_when_the_database_is_down(app_with, tmp_path):
     assert ack is None
 
 
+#: A reschedule of the booking MSG0001 makes (FL7001) to the next day, sent later.
+MOVED = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
+
+
 @pytest.mark.postgres_only
 def test_after_the_database_closes_the_listeners_connections_nothing_is_lost(app_with, site):
     """The listener process does not check a connection before each message (it runs
@@ -324,9 +329,8 @@ def test_after_the_database_closes_the_listeners_connections_nothing_is_lost(app
             )
         )
         db.session.commit()
-        moved = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
-        [unanswered] = send(running.port, moved)
-        [resent] = send(running.port, moved)
+        [unanswered] = send(running.port, MOVED)
+        [resent] = send(running.port, MOVED)
     finally:
         running.stop()
 
@@ -338,20 +342,30 @@ def test_after_the_database_closes_the_listeners_connections_nothing_is_lost(app
     assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
 
 
+@contextmanager
+def _held_elsewhere(raw: bytes):
+    """Another transaction holds the lock of the message's appointment (as a second
+    listener process applying a change to it would) until the block ends."""
+    key = schedule_feed.lock_key(read_event(raw)[1])
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        try:
+            yield
+        finally:
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
 @pytest.mark.postgres_only
 def test_a_change_waits_while_another_change_to_the_same_appointment_is_applied(listener, site):
     """Changes to one appointment are applied one after the other across the listener's
     threads and processes: a message waits for the appointment's lock while another
     transaction holds it, and is applied and answered once it is let go."""
     [booked] = send(listener.port, siu("S12", "MSG0001"))
-    moved = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
-    key = schedule_feed.lock_key(read_event(moved)[1])
-    with db.engine.connect() as other, ThreadPoolExecutor(max_workers=1) as sender:
-        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-        answered = sender.submit(send, listener.port, moved)
-        time.sleep(0.5)
-        waited = not answered.done() and len(_messages()) == 1
-        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    with ThreadPoolExecutor(max_workers=1) as sender:
+        with _held_elsewhere(MOVED):
+            answered = sender.submit(send, listener.port, MOVED)
+            time.sleep(0.5)
+            waited = not answered.done() and len(_messages()) == 1
         [ack] = answered.result(10)
 
     assert ack_code(booked) == "AA"
@@ -367,16 +381,13 @@ def test_a_message_that_waits_does_not_hold_up_another_senders_queue(listener, s
     (``HL7_DB_THREADS``): while one waits for its appointment, another queue's booking is
     applied and answered."""
     send(listener.port, siu("S12", "MSG0001"))
-    moved = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
     other = siu("S12", "MSG0003", filler="FL7002", placer="PL7002")
-    key = schedule_feed.lock_key(read_event(moved)[1])
-    with db.engine.connect() as holder, ThreadPoolExecutor(max_workers=1) as sender:
-        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-        waiting = sender.submit(send, listener.port, moved)
-        time.sleep(0.3)
-        [answered] = send(listener.port, other)
-        still_waiting = not waiting.done()
-        holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    with ThreadPoolExecutor(max_workers=1) as sender:
+        with _held_elsewhere(MOVED):
+            waiting = sender.submit(send, listener.port, MOVED)
+            time.sleep(0.3)
+            [answered] = send(listener.port, other)
+            still_waiting = not waiting.done()
         [moved_ack] = waiting.result(10)
 
     assert ack_code(answered) == "AA" and still_waiting
