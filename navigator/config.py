@@ -60,6 +60,7 @@ SETTINGS_HELP = {
     "HL7_RETENTION_DAYS": "days raw feed messages are kept before their content is purged",
     "HL7_ENCODING": "character set the feed sends (utf-8 by default; e.g. cp1252)",
     "HL7_RECEIVING_APP": "the navigator's name in ACKs (MSH-3); NAVIGATOR by default",
+    "HL7_DB_THREADS": "messages the HL7 listener applies at once on PostgreSQL (default 4)",
     "DATABASE_CONNECT_TIMEOUT": "seconds to wait for a database connection (default 3)",
     "DATABASE_STATEMENT_TIMEOUT": "seconds a database statement or lock wait may take (4)",
     "MAX_CONTENT_LENGTH": "largest request body in bytes (1 MiB); larger ones get 413",
@@ -268,6 +269,7 @@ PARSERS = {
     "HL7_ALLOWED_ADDRESSES": _networks,
     "HL7_RETENTION_DAYS": _positive_int,
     "HL7_ENCODING": _encoding,
+    "HL7_DB_THREADS": _positive_int,
     "DATABASE_CONNECT_TIMEOUT": _seconds,
     "DATABASE_STATEMENT_TIMEOUT": _seconds,
     "MAX_CONTENT_LENGTH": _positive_int,
@@ -359,6 +361,9 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # Time limits for every database connection (database.py builds the engine options).
         "DATABASE_CONNECT_TIMEOUT": values.get("DATABASE_CONNECT_TIMEOUT", 3.0),
         "DATABASE_STATEMENT_TIMEOUT": values.get("DATABASE_STATEMENT_TIMEOUT", 4.0),
+        # Check each pooled connection before use (database.py); the HL7 listener turns
+        # it off, because a message that meets a dead connection is simply not answered.
+        "DATABASE_PRE_PING": True,
         # A Twilio webhook is a few kilobytes, a coordinator's form less: a bound on abuse.
         "MAX_CONTENT_LENGTH": values.get("MAX_CONTENT_LENGTH", 1024 * 1024),
         # Where a text or call step goes when the database cannot take it (durable_inbound).
@@ -386,4 +391,5 @@ def _feed_settings(environ, values: dict) -> dict:
         "HL7_ENCODING": values.get("HL7_ENCODING", "utf-8"),
         "HL7_RECEIVING_APP": environ.get("HL7_RECEIVING_APP", "").strip() or "NAVIGATOR",
         "HL7_RECEIVING_FACILITY": "NAVIGATOR",
+        "HL7_DB_THREADS": values.get("HL7_DB_THREADS", 4),
     }

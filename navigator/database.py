@@ -11,7 +11,10 @@ sign, whatever the database is doing. So every connection has limits of a few se
 
 Every connection is checked before use (``pool_pre_ping``): after a restart or failover the
 server has closed the pooled ones, and without the check the first request on each would
-fail. One round trip per checkout is the price of losing nothing.
+fail. One round trip per checkout is the price of losing nothing. The HL7 listener
+turns the check off (``DATABASE_PRE_PING``): there a message that meets a dead connection
+gets no ACK, the pool is discarded, and the sender's resend finds a fresh connection, so
+nothing is lost and each message saves the round trip.
 
 What the webhooks do when the limits are reached is in ``durable_inbound``.
 """
@@ -30,7 +33,7 @@ def engine_options(url: str, config, *, autocommit: bool = False) -> dict:
     statement_seconds = config["DATABASE_STATEMENT_TIMEOUT"]
     options = {
         "pool_recycle": 1800,
-        "pool_pre_ping": True,
+        "pool_pre_ping": config.get("DATABASE_PRE_PING", True),
         # hide_parameters: a database error must not quote a text's body into the logs.
         "hide_parameters": True,
     }

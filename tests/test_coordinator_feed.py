@@ -55,6 +55,42 @@ def test_an_unmatched_appointment_waits_on_the_feed_page(app, client, nurse):
     assert "Apply again" in page
 
 
+def test_what_the_feed_could_not_apply_shows_in_the_main_inbox_until_resolved(app, client, nurse):
+    seed_site()
+    enroll_patient()
+    held = _receive(siu("S12", "MSG0001", service="MRBRST"))
+    _receive(siu("S12", "MSG0002", mrn="E7654321"))
+
+    page = client.get("/inbox").get_data(as_text=True)
+
+    assert 'Scheduling feed: appointments not applied <span class="count">(2)</span>' in page
+    assert "Unknown service code" in page and "Rosa Quintana" in page
+    assert "No enrolled patient has this MRN" in page
+    assert page.index("MSG0001") < page.index("MSG0002")  # the oldest first
+    assert 'href="/feed">Resolve them on the scheduling feed page' in page
+
+    post_form(client, f"/feed/{held.id}/dismiss", {}, page="/feed")
+    page = client.get("/inbox").get_data(as_text=True)
+
+    assert "MSG0001" not in page
+    assert "(1)" in page and "Resolve it on the scheduling feed page" in page
+
+
+def test_the_inbox_shows_the_oldest_feed_items_and_how_many_more_wait(app, client, nurse):
+    seed_site()
+    for n in range(7):
+        _receive(siu("S12", f"MSG000{n}"))
+
+    page = client.get("/inbox").get_data(as_text=True)
+
+    assert "MSG0004" in page and "MSG0005" not in page
+    assert "(2 more there)" in page
+
+
+def test_the_inbox_has_no_feed_section_when_nothing_waits(app, client, nurse):
+    assert "appointments not applied" not in client.get("/inbox").get_data(as_text=True)
+
+
 def test_enrolling_the_patient_then_applying_again_books_it_with_reminders(app, client, nurse):
     seed_site()
     held = _receive(siu("S12", "MSG0001"))

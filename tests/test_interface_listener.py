@@ -12,6 +12,8 @@ import socket
 import ssl
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -25,8 +27,11 @@ from feed_support import (
     send,
     siu,
 )
+from sqlalchemy import text
 
 from navigator.extensions import db
+from navigator.feed import apply as schedule_feed
+from navigator.feed.siu import read_event
 from navigator.models import Appointment, AuditEvent, FeedAppointment, FeedMessage, Reminder
 
 
@@ -295,6 +300,93 @@ def test_no_ack_when_the_database_is_down(app_with, tmp_path):
         running.stop()
 
     assert ack is None
+
+
+#: A reschedule of the booking MSG0001 makes (FL7001) to the next day, sent later.
+MOVED = siu("S13", "MSG0002", start="20270116093000-0500", sent="20261204100000-0500")
+
+
+@pytest.mark.postgres_only
+def test_after_the_database_closes_the_listeners_connections_nothing_is_lost(app_with, site):
+    """The listener process does not check a connection before each message (it runs
+    with ``DATABASE_PRE_PING`` off). The message that meets a connection the server closed
+    (a restart, a failover) gets no ACK, so the sender resends it; the resend is applied,
+    once, on a fresh connection."""
+    feed = app_with(DATABASE_PRE_PING=False)
+    running = RunningListener(feed)
+    try:
+        [booked] = send(running.port, siu("S12", "MSG0001"))
+        db.session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        db.session.commit()
+        [unanswered] = send(running.port, MOVED)
+        [resent] = send(running.port, MOVED)
+    finally:
+        running.stop()
+
+    assert ack_code(booked) == "AA"
+    assert unanswered is None
+    assert ack_code(resent) == "AA"
+    assert [m.control_id for m in _messages()] == ["MSG0001", "MSG0002"]
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
+
+
+@contextmanager
+def _held_elsewhere(raw: bytes):
+    """Another transaction holds the lock of the message's appointment (as a second
+    listener process applying a change to it would) until the block ends."""
+    key = schedule_feed.lock_key(read_event(raw)[1])
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        try:
+            yield
+        finally:
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
+@pytest.mark.postgres_only
+def test_a_change_waits_while_another_change_to_the_same_appointment_is_applied(listener, site):
+    """Changes to one appointment are applied one after the other across the listener's
+    threads and processes: a message waits for the appointment's lock while another
+    transaction holds it, and is applied and answered once it is let go."""
+    [booked] = send(listener.port, siu("S12", "MSG0001"))
+    with ThreadPoolExecutor(max_workers=1) as sender:
+        with _held_elsewhere(MOVED):
+            answered = sender.submit(send, listener.port, MOVED)
+            time.sleep(0.5)
+            waited = not answered.done() and len(_messages()) == 1
+        [ack] = answered.result(10)
+
+    assert ack_code(booked) == "AA"
+    assert waited
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 16, 14, 30)
+
+
+@pytest.mark.postgres_only
+def test_a_message_that_waits_does_not_hold_up_another_senders_queue(listener, site):
+    """On PostgreSQL the listener applies messages from different connections at once
+    (``HL7_DB_THREADS``): while one waits for its appointment, another queue's booking is
+    applied and answered."""
+    send(listener.port, siu("S12", "MSG0001"))
+    other = siu("S12", "MSG0003", filler="FL7002", placer="PL7002")
+    with ThreadPoolExecutor(max_workers=1) as sender:
+        with _held_elsewhere(MOVED):
+            waiting = sender.submit(send, listener.port, MOVED)
+            time.sleep(0.3)
+            [answered] = send(listener.port, other)
+            still_waiting = not waiting.done()
+        [moved_ack] = waiting.result(10)
+
+    assert ack_code(answered) == "AA" and still_waiting
+    assert ack_code(moved_ack) == "AA"
+    assert len(_appointments()) == 2
 
 
 def test_no_patient_data_reaches_the_logs(listener, site, written_logs):

@@ -85,21 +85,34 @@ def _proposals(message: FeedMessage, patient: Patient | None) -> list[tuple[str,
     ]
 
 
-@bp.get("/feed")
-def feed():
-    """What the feed left for a person, oldest first, and the latest messages."""
-    waiting = db.session.execute(
+def waiting(limit: int | None = None) -> list[tuple[FeedMessage, Patient | None]]:
+    """The messages the feed left for a person, oldest first, each with the patient it
+    matched (None when none did); the first ``limit`` when given (the inbox shows a few)."""
+    return db.session.execute(
         db.select(FeedMessage, Patient)
         .outerjoin(Patient, Patient.id == FeedMessage.patient_id)
         .where(FeedMessage.status == "needs_review")
         .order_by(FeedMessage.received_at, FeedMessage.id)
+        .limit(limit)
     ).all()
+
+
+def waiting_count() -> int:
+    """How many messages wait for a person (the status index answers it)."""
+    return db.session.scalar(
+        db.select(db.func.count(FeedMessage.id)).where(FeedMessage.status == "needs_review")
+    )
+
+
+@bp.get("/feed")
+def feed():
+    """What the feed left for a person, oldest first, and the latest messages."""
     recent = db.session.scalars(
         db.select(FeedMessage).order_by(FeedMessage.id.desc()).limit(RECENT)
     ).all()
     return render_template(
         "coordinator/feed.html",
-        waiting=[(m, p, _proposals(m, p)) for m, p in waiting],
+        waiting=[(m, p, _proposals(m, p)) for m, p in waiting()],
         recent=recent,
         problems=PROBLEMS,
         form=ConfirmForm(),

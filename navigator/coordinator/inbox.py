@@ -5,7 +5,9 @@ failed deliveries; oldest first within each, since the longest wait matters most
 Each item tells its story (inbox_items.py); a coordinator claims it or assigns it to a
 colleague, and closes it with an outcome and a note that reach the timeline and the
 audit log, which can be undone the same day. Warning signs nobody claimed in time are
-shown as overdue.
+shown as overdue. Below them, the oldest appointments the scheduling feed could not
+apply (an unmatched patient, an unknown code, ...), which are resolved on the feed's own
+page: no reminder goes out for them until someone does, so they must not wait unseen.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from sqlalchemy.orm import aliased
 
 from ..audit.records import record
 from ..extensions import db
+from ..feed.apply import PROBLEMS
 from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..reminders import keypad as reminder_keypad
 from ..reminders import worker as reminders
 from ..telephony.outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
+from . import feed_pages as feed
 from . import inbox_items
 from .blueprint import bp
 from .forms import ConfirmForm
@@ -62,6 +66,8 @@ GROUP_OF = {
 
 #: Open items shown on one page of the inbox.
 PAGE_SIZE = 25
+#: Scheduling-feed items shown in the inbox; the feed page lists them all.
+FEED_SHOWN = 5
 
 
 def open_alerts(limit: int | None = None, offset: int = 0) -> list[tuple[Alert, Patient | None]]:
@@ -164,6 +170,9 @@ def inbox():
         coordinators=_colleagues(),
         form=ConfirmForm(),
         overdue_minutes=int(inbox_items.overdue_after().total_seconds() // 60),
+        feed_waiting=feed.waiting(FEED_SHOWN),
+        feed_total=feed.waiting_count(),
+        feed_problems=PROBLEMS,
     )
 
 

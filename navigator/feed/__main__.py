@@ -8,7 +8,7 @@ from .listener import serve
 
 
 def main() -> None:
-    asyncio.run(serve(create_app()))
+    asyncio.run(serve(create_app({"DATABASE_PRE_PING": False})))
 
 
 if __name__ == "__main__":

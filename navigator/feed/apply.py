@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import bindparam, literal, text
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Appointment, FeedAppointment, Patient, ServiceCode, SiteLocation, utcnow
@@ -65,14 +66,43 @@ class Outcome:
     appointment_id: int | None = None
 
 
+# The statements every message runs, built once: at a hundred messages a second, building
+# a statement's expression anew costs more CPU than PostgreSQL spends running it.
+_FEED_APPOINTMENT = db.select(FeedAppointment).where(
+    FeedAppointment.source == bindparam("source"),
+    FeedAppointment.external_id == bindparam("external_id"),
+)
+#: The patient with their caregivers in the same round trip: planning reminders needs both.
+_PATIENT_BY_MRN = (
+    db.select(Patient)
+    .where(Patient.mrn == bindparam("mrn"), Patient.mrn_authority == bindparam("authority"))
+    .options(joinedload(Patient.caregivers))
+)
+#: The service code's and the location's mappings in one round trip; either may be missing.
+_MAPPINGS = (
+    db.select(ServiceCode, SiteLocation)
+    .select_from(db.select(literal(1).label("one")).subquery())
+    .outerjoin(ServiceCode, ServiceCode.code == bindparam("service"))
+    .outerjoin(SiteLocation, SiteLocation.code == bindparam("location"))
+)
+
+
 def _review(problem: str, detail: str = "", patient_id: int | None = None) -> Outcome:
     return Outcome("needs_review", detail or PROBLEMS[problem], problem, patient_id)
 
 
+def lock_key(event: ScheduleEvent) -> int | None:
+    """The advisory lock that serialises changes to one source appointment across
+    listener threads and processes; None where there are no such locks (SQLite, which
+    has one writer at a time anyway)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return zlib.crc32(f"{event.source}|{event.external_id}".encode())
+
+
 def _lock(event: ScheduleEvent) -> None:
-    """Serialise changes to one source appointment across listener processes."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"{event.source}|{event.external_id}".encode())
+    key = lock_key(event)
+    if key is not None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
@@ -91,11 +121,8 @@ def match_patient(event: ScheduleEvent) -> tuple[Patient | None, str | None]:
         return None, "no_mrn"
     found: dict[int, Patient] = {}
     for pid in ids:
-        patient = db.session.scalar(
-            db.select(Patient).where(
-                Patient.mrn == pid.value, Patient.mrn_authority == pid.authority
-            )
-        )
+        rows = db.session.execute(_PATIENT_BY_MRN, {"mrn": pid.value, "authority": pid.authority})
+        patient = rows.unique().scalar_one_or_none()
         if patient is not None:
             found[patient.id] = patient
     if not found:
@@ -129,31 +156,29 @@ def _wall_time(start: LocalTime, zone_name: str) -> tuple[datetime | None, str |
 
 
 def _mapped(event: ScheduleEvent) -> tuple[ServiceCode | None, SiteLocation | None, str | None]:
-    service = db.session.scalar(
-        db.select(ServiceCode).where(ServiceCode.code == event.service_code)
-    )
+    service, location = db.session.execute(
+        _MAPPINGS, {"service": event.service_code, "location": event.location_code}
+    ).one()
     if service is None:
         return None, None, "unknown_service"
-    location = db.session.scalar(
-        db.select(SiteLocation).where(SiteLocation.code == event.location_code)
-    )
     if location is None:
         return service, None, "unknown_location"
     return service, location, None
 
 
-def apply(event: ScheduleEvent, now: datetime | None = None) -> Outcome:
+def apply(event: ScheduleEvent, now: datetime | None = None, *, locked: bool = False) -> Outcome:
     """Make the change the event describes, in the session; the caller commits.
+
+    ``locked``: this transaction already holds the appointment's ``lock_key`` (the
+    listener takes it in the statement that looks for a resend, saving a round trip).
 
     :raise sqlalchemy.exc.OperationalError: the database is unreachable (no ACK then).
     """
     now = now or utcnow()
-    _lock(event)
+    if not locked:
+        _lock(event)
     known = db.session.scalar(
-        db.select(FeedAppointment).where(
-            FeedAppointment.source == event.source,
-            FeedAppointment.external_id == event.external_id,
-        )
+        _FEED_APPOINTMENT, {"source": event.source, "external_id": event.external_id}
     )
     if (
         known is not None
@@ -207,8 +232,10 @@ def _end(event: ScheduleEvent, known: FeedAppointment | None, now: datetime) -> 
 
 
 def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
-    outcome = _booked_or_changed(event, known, now)
+    # Loaded once and held here: the session keeps an unchanged object only while someone
+    # holds it, so a second look-up would cost a second SELECT.
     current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
+    outcome = _booked_or_changed(event, known, current or None, now)
     if outcome.problem and current and current.status in appointments.ACTIVE:
         # A change we cannot apply may be a new time or place: the reminders for the old
         # one must not go out meanwhile. Applying it later plans them again.
@@ -218,7 +245,9 @@ def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) ->
     return outcome
 
 
-def _booked_or_changed(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
+def _booked_or_changed(
+    event: ScheduleEvent, known: FeedAppointment | None, current: Appointment | None, now
+) -> Outcome:
     if known is not None and known.state != "booked":
         if event.action == "book":
             return Outcome("ignored", f"a booking for an appointment {known.state} earlier")
@@ -235,7 +264,6 @@ def _booked_or_changed(event: ScheduleEvent, known: FeedAppointment | None, now)
     wall, problem = _wall_time(event.start, location.timezone)
     if problem:
         return _review(problem, patient_id=patient.id)
-    current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
     try:
         if not current:
             made = appointments.schedule(

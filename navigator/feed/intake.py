@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 import hl7
 from flask import current_app
+from sqlalchemy import and_, bindparam, func
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..audit.records import record
@@ -97,19 +98,58 @@ def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") 
     return text.encode("ascii")
 
 
-def _known(header: siu.Header | None, digest: str) -> tuple[FeedMessage | None, bool]:
+# Built once (see schedule_feed): the messages kept under a sender's key, and those that
+# came without MSH.
+_BY_KEY = db.select(FeedMessage).where(
+    FeedMessage.source == "hl7",
+    FeedMessage.sending_app == bindparam("app"),
+    FeedMessage.sending_facility == bindparam("facility"),
+    FeedMessage.control_id == bindparam("control_id"),
+)
+#: The same, also taking the appointment's advisory lock (schedule_feed.lock_key): one
+#: round trip instead of two. The lock's one-row subquery makes it run even when no
+#: message matches; it is held until the commit or rollback.
+_BY_KEY_LOCKING = (
+    db.select(FeedMessage)
+    .select_from(db.select(func.pg_advisory_xact_lock(bindparam("lock")).label("held")).subquery())
+    .outerjoin(
+        FeedMessage,
+        and_(
+            FeedMessage.source == "hl7",
+            FeedMessage.sending_app == bindparam("app"),
+            FeedMessage.sending_facility == bindparam("facility"),
+            FeedMessage.control_id == bindparam("control_id"),
+        ),
+    )
+)
+_UNKEYED = db.select(FeedMessage).where(
+    FeedMessage.source == "hl7", FeedMessage.control_id == "", FeedMessage.sending_app == ""
+)
+
+
+def _known(
+    header: siu.Header | None, digest: str, lock: int | None = None
+) -> tuple[FeedMessage | None, bool]:
     """The stored message with this key and hash (a resend), and whether the key was seen
-    with other content (a reused control id). Bytes without MSH are keyed by hash alone."""
+    with other content (a reused control id); takes the advisory ``lock`` when given.
+    Bytes without MSH are keyed by hash alone."""
     if header is None:
-        key = (FeedMessage.control_id == "", FeedMessage.sending_app == "")
+        rows = db.session.scalars(_UNKEYED)
     else:
-        key = (
-            FeedMessage.sending_app == header.sending_app[:180],
-            FeedMessage.sending_facility == header.sending_facility[:180],
-            FeedMessage.control_id == header.control_id[:199],
-        )
-    rows = db.session.scalars(db.select(FeedMessage).where(FeedMessage.source == "hl7", *key))
-    rows = [row for row in rows if header is not None or row.content_hash == digest]
+        key = {
+            "app": header.sending_app[:180],
+            "facility": header.sending_facility[:180],
+            "control_id": header.control_id[:199],
+        }
+        if lock is None:
+            rows = db.session.scalars(_BY_KEY, key)
+        else:
+            rows = db.session.scalars(_BY_KEY_LOCKING, {**key, "lock": lock})
+    rows = [
+        row
+        for row in rows
+        if row is not None and (header is not None or row.content_hash == digest)
+    ]
     same = next((row for row in rows if row.content_hash == digest), None)
     return same, bool(rows) and same is None and bool(header and header.control_id)
 
@@ -154,15 +194,15 @@ def _receive(raw: bytes, now: datetime) -> Answer:
         header = siu.read_header(raw, encoding, current_app.config.get("SITE_TIMEZONE", ""))
     except siu.Unreadable:
         header = None
-    same, reused = _known(header, digest)
+    event, refusal = _read(raw, header, encoding)
+    lock = schedule_feed.lock_key(event) if event is not None else None
+    same, reused = _known(header, digest, lock)
     if same is not None:
-        log.info(
-            "feed: resend of %s %s, message #%s",
-            same.message_type,
-            _clean(same.control_id),
-            same.id,
-        )
-        return Answer(_answer(raw, header, same), same.id)
+        answer = Answer(_answer(raw, header, same), same.id)
+        line = (same.message_type, _clean(same.control_id), same.id)
+        db.session.rollback()  # nothing to keep; lets go of the appointment's lock
+        log.info("feed: resend of %s %s, message #%s", *line)
+        return answer
     # Two connections delivering the same new message at once: the second INSERT breaks
     # the unique key, that message gets no ACK, and its resend is answered as a resend.
     row = _new_row(raw, header, digest)
@@ -170,8 +210,11 @@ def _receive(raw: bytes, now: datetime) -> Answer:
         _finish(row, "unparseable", "AE", detail="not an HL7 message (no MSH)")
     elif reused:
         _finish(row, "needs_review", "AA", problem="control_id_reused")
+    elif refusal is not None:
+        _refuse(row, refusal)
     else:
-        _process(row, raw, header, now)
+        row.external_id = event.external_id
+        apply_event(row, event, now, locked=lock is not None)
     db.session.add(row)
     db.session.flush()
     # Read before the commit expires them; sent only once the commit has succeeded.
@@ -197,22 +240,30 @@ def _finish(row: FeedMessage, status: str, ack: str, problem: str | None = None,
     row.detail = (detail or schedule_feed.PROBLEMS.get(problem or "", ""))[:300]
 
 
-def _process(row: FeedMessage, raw: bytes, header: siu.Header, now: datetime) -> None:
-    """Read and apply the message; the outcome is recorded on ``row`` (not committed)."""
-    encoding = current_app.config.get("HL7_ENCODING", "utf-8")
+def _read(
+    raw: bytes, header: siu.Header | None, encoding: str
+) -> tuple[siu.ScheduleEvent | None, siu.Refused | siu.Unreadable | None]:
+    """The appointment change the message describes, or why it cannot be read (kept, to
+    be answered AR or AE once the message is stored). Read before the resend check, which
+    also takes the appointment's lock."""
+    if header is None:
+        return None, None
     try:
-        _, event = siu.read_event(raw, encoding, header)
-    except siu.Refused as exc:
-        _finish(row, "rejected", "AR", detail=str(exc))
-        return
-    except siu.Unreadable as exc:
-        _finish(row, "unparseable", "AE", detail=str(exc))
-        return
-    row.external_id = event.external_id
-    apply_event(row, event, now)
+        return siu.read_event(raw, encoding, header)[1], None
+    except (siu.Refused, siu.Unreadable) as exc:
+        return None, exc
 
 
-def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> None:
+def _refuse(row: FeedMessage, refusal: siu.Refused | siu.Unreadable) -> None:
+    if isinstance(refusal, siu.Refused):
+        _finish(row, "rejected", "AR", detail=str(refusal))
+    else:
+        _finish(row, "unparseable", "AE", detail=str(refusal))
+
+
+def apply_event(
+    row: FeedMessage, event: siu.ScheduleEvent, now: datetime, *, locked: bool = False
+) -> None:
     """Apply the event; record the outcome and the match decision on ``row``, and put the
     row in the session. The caller commits both together: one commit a message.
 
@@ -222,7 +273,7 @@ def apply_event(row: FeedMessage, event: siu.ScheduleEvent, now: datetime) -> No
     commit at its release.
     """
     try:
-        outcome = schedule_feed.apply(event, now)
+        outcome = schedule_feed.apply(event, now, locked=locked)
     except OperationalError:
         raise
     except Exception:  # kept for a person; the traceback names no patient

@@ -8,10 +8,15 @@ It binds ``HL7_BIND:HL7_PORT`` (127.0.0.1:2575 by default), speaks TLS when
 
 Transport is python-hl7's asyncio MLLP server. Frames are read as bytes (not with
 ``readmessage``), so a message that does not decode or parse is still kept and answered.
-All database work runs on ONE worker thread, one message at a time: messages are applied
-in the order they arrive, and the event loop stays free to accept and read. A connection
-that ends mid-message has sent nothing we can acknowledge: nothing is stored, and the
-sender resends it. The listener also purges old raw messages once an hour.
+Database work runs on worker threads, each with its own session, while the event loop
+stays free to accept and read. A connection's messages are applied one at a time in the
+order they arrive (the next is read only after the last one's ACK). On PostgreSQL
+``HL7_DB_THREADS`` messages from different connections are applied at once, so one
+message's round trips to the database do not hold up the others; changes to one
+appointment are still serialised by its advisory lock. SQLite has one writer: one thread.
+A connection that ends mid-message has sent nothing we can acknowledge: nothing is
+stored, and the sender resends it. The listener also purges old raw messages once an hour.
+The listener's database connections are not checked before each use (see database.py).
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import ipaddress
 import logging
 import socket
 import ssl
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from hl7.mllp import start_hl7_server
+from sqlalchemy.engine import make_url
 
 from ..extensions import db
 from . import intake as feed_intake
@@ -53,15 +60,24 @@ def tls_context(config) -> ssl.SSLContext | None:
     return context
 
 
+def db_threads(app: Flask) -> int:
+    """How many messages the listener applies at once: ``HL7_DB_THREADS`` on PostgreSQL,
+    one on SQLite (a single writer, where more threads would only wait on its lock)."""
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
+        return 1
+    return app.config.get("HL7_DB_THREADS", 4)
+
+
 class Listener:
     """One MLLP server bound to one app; ``start`` returns the asyncio server."""
 
     def __init__(self, app: Flask):
         self.app = app
-        # One thread with one app context and one session for its whole life: a message
-        # costs no context push and no connection checkout.
+        self.threads = db_threads(app)
+        # Each thread has one app context and one session for its whole life: a message
+        # costs no context push.
         self.worker = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="hl7-db", initializer=self._enter
+            max_workers=self.threads, thread_name_prefix="hl7-db", initializer=self._enter
         )
         self.allowed = [
             ipaddress.ip_network(net, strict=False)
@@ -145,12 +161,16 @@ class Listener:
             log.exception("feed: purge failed")
 
     def close(self) -> None:
-        """Stop the worker thread and give its database connection back."""
+        """Stop the worker threads and give their database connections back."""
+        # The barrier holds each thread until all have one: every thread ends its own session.
+        everyone = threading.Barrier(self.threads)
 
         def leave():
             db.session.remove()
+            everyone.wait(10)
 
-        self.worker.submit(leave).result()
+        for done in [self.worker.submit(leave) for _ in range(self.threads)]:
+            done.result()
         self.worker.shutdown(wait=True)
 
     async def purge_forever(self) -> None:

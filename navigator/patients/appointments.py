@@ -159,7 +159,7 @@ def schedule(
     )
     db.session.add(appointment)
     db.session.flush()
-    reminders.replace_pending(appointment, now)
+    reminders.plan_new(appointment, now)
     follow_appointments(patient.id)
     return appointment
 

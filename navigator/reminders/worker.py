@@ -282,7 +282,7 @@ def _caregiver_due(
     return soonest if soonest < start else None
 
 
-def replace_pending(appointment: Appointment, now: datetime) -> list[Reminder]:
+def replace_pending(appointment: Appointment, now: datetime) -> list[dict]:
     """Cancel the appointment's unsent reminders and plan new ones; the caller commits.
 
     Unsent means ``pending``, or ``sending`` with no SID yet: a row a dead worker left, or
@@ -311,46 +311,60 @@ def withdraw_unsent(appointment: Appointment) -> None:
     )
 
 
-def _plan_rows(appointment: Appointment, now: datetime) -> list[Reminder]:
+def plan_new(appointment: Appointment, now: datetime) -> list[dict]:
+    """Plan the reminders of an appointment just added; the caller commits.
+
+    ``replace_pending`` without its withdrawal: a new appointment has no reminders yet, so
+    booking one (from the app or the scheduling feed) costs no UPDATE that finds nothing.
+    """
+    if appointment.status not in ACTIVE or appointment.starts_at <= now:
+        return []
+    return _plan_rows(appointment, now)
+
+
+def _plan_rows(appointment: Appointment, now: datetime) -> list[dict]:
+    """Write the planned rows in one INSERT, without building an ORM object for each
+    (the scheduling feed books many appointments a second); returns their values."""
     patient = appointment.patient
     caregivers = _copy_caregivers(appointment)
     copies_at: set[tuple[str, datetime]] = set()
     made = []
     for planned in plan(appointment, now):
         rows = [
-            Reminder(
-                recipient_phone=patient.phone,
-                role="patient",
-                channel=patient.channel,
-                due_at=planned.due_at,
-            )
+            {
+                "recipient_phone": patient.phone,
+                "role": "patient",
+                "channel": patient.channel,
+                "due_at": planned.due_at,
+            }
         ]
         if planned.prep and patient.channel == "sms":
             rows.append(
-                Reminder(
-                    recipient_phone=patient.phone,
-                    role="prep",
-                    channel="sms",
-                    due_at=planned.due_at + PREP_DELAY,
-                )
+                {
+                    "recipient_phone": patient.phone,
+                    "role": "prep",
+                    "channel": "sms",
+                    "due_at": planned.due_at + PREP_DELAY,
+                }
             )
         for caregiver in caregivers:
             due = _caregiver_due(caregiver, planned.due_at, now, appointment.starts_at)
             if due is not None and (caregiver.phone, due) not in copies_at:
                 copies_at.add((caregiver.phone, due))
                 rows.append(
-                    Reminder(
-                        recipient_phone=caregiver.phone, role="caregiver", channel="sms", due_at=due
-                    )
+                    {
+                        "recipient_phone": caregiver.phone,
+                        "role": "caregiver",
+                        "channel": "sms",
+                        "due_at": due,
+                    }
                 )
         for row in rows:
-            row.appointment_id = appointment.id
-            row.offset = planned.offset
-            row.status = "pending"
-            row.attempts = 0
+            row.update(appointment_id=appointment.id, offset=planned.offset, status="pending")
+            row["attempts"] = 0
             made.append(row)
-    db.session.add_all(made)
-    db.session.flush()
+    if made:
+        db.session.execute(sa.insert(Reminder), made)
     return made
 
 
