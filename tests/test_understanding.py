@@ -193,7 +193,7 @@ def test_a_real_fall_is_still_a_sign_even_after_falling_asleep():
 def test_a_web_worker_reads_from_the_cached_model_without_scikit_learn_and_starts_fast():
     """At start-up a web worker loads the cached model (no training, no scikit-learn) and
     is reading in a fraction of the 2 s budget, measured in CPU time so that a loaded
-    machine does not fail it; the language detector loads in the background meanwhile."""
+    machine does not fail it; the quick language detector is ready with it."""
     cache = ROOT / "instance" / "understanding"
     model_for(MESSAGES, cache)  # the release step's file (trained here only if missing)
     code = f"""
@@ -205,10 +205,9 @@ from navigator.understanding import Understanding
 root = Path({str(MESSAGES)!r})
 reader = Understanding(root, Screen(load(root)), cache_dir=Path({str(cache)!r}))
 cpu = time.thread_time()
-detector = reader.warm(background=True)
+reader.warm(quick=True)
 cpu = time.thread_time() - cpu
 reading = reader.read("cuando me dan los resultados")
-detector.join()
 print(cpu, "sklearn" in sys.modules, reading.intent, reading.language)
 """
     out = subprocess.run(
