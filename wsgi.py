@@ -16,4 +16,4 @@ except (ConfigError, ContentError) as exc:
 # The web process reads free text: have the model ready before the first patient writes.
 # (The reminder worker builds its own app and never loads it.) Not for one-off commands.
 if "gunicorn" in sys.modules:
-    understanding_cli.warm(app, background=True)
+    understanding_cli.warm(app, quick=True)

@@ -42,13 +42,13 @@ def init_app(app) -> None:
     app.cli.add_command(understanding_cli)
 
 
-def warm(app, background: bool = False) -> None:
+def warm(app, quick: bool = False) -> None:
     """Train or load the model at start-up (web process only), not on a patient's text.
 
-    ``background``: the language detector loads in a thread (see ``Understanding.warm``).
+    ``quick``: only the quick language detector now (see ``Understanding.warm``).
     """
     with app.app_context():
-        engine_for(catalog()).understanding.warm(background=background)
+        engine_for(catalog()).understanding.warm(quick=quick)
 
 
 @understanding_cli.command("train")
