@@ -20,6 +20,7 @@ retry came for. A handled text's retry changes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -29,7 +30,9 @@ from flask import current_app
 
 from . import database
 from .extensions import db
-from .models import Contact, Message, Patient, contact_upsert, insert
+from .models import Contact, Message, MessageReading, Patient, contact_upsert, insert
+
+log = logging.getLogger(__name__)
 
 MESSAGES = Message.__table__
 CONTACTS = Contact.__table__
@@ -71,6 +74,26 @@ def autocommit():
         engine = sa.create_engine(db.engine.url, **options)
         app.extensions["turns_engine"] = engine
     return engine.connect()
+
+
+def on_fresh_connection(run):
+    """``run(connection)`` on an autocommit connection; once more on a fresh one if the
+    first was found closed (the server restarted or failed over since it was pooled).
+
+    This replaces a pre-ping on every checkout, a round trip per statement that the hot
+    path cannot afford. A statement that failed this way never reached the server, so it
+    is safe to send again; SQLAlchemy has by then dropped every connection older than
+    the failure from the pool.
+    """
+    try:
+        with autocommit() as conn:
+            return run(conn)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection found closed; trying once on a fresh one")
+    with autocommit() as conn:
+        return run(conn)
 
 
 def _postgres() -> bool:
@@ -128,9 +151,12 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
     params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
     if _postgres():
         (combined,) = _open_statements("postgresql")
-        with autocommit() as conn:
+
+        def run(conn):
             row = conn.execute(combined, params).one()
-            message_id = row.message_id or _unfinished(conn, sid)
+            return row, row.message_id or _unfinished(conn, sid)
+
+        row, message_id = on_fresh_connection(run)
         if message_id is None:
             return None
         return _turn(message_id, row, row.patient_id)
@@ -183,19 +209,31 @@ _HANDLED = """
     handled AS (
         UPDATE messages SET status = 'handled' WHERE id = :message_id
     )"""
-CLOSE_POSTGRES = sa.text(
-    """
-    WITH state AS (
+_STATE = """
+    state AS (
         UPDATE contacts
            SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
          WHERE id = :contact_id
     ),"""
-    + _HANDLED
-    + _REPLIES
-)
-#: The same when the position did not change (a glossary answer, HELP, a question repeated):
-#: no new version of the contact's row to write.
-REPLIES_POSTGRES = sa.text("WITH" + _HANDLED + _REPLIES)
+#: How a text the navigator was unsure of was read, for the coordinators' labelling page
+#: (``outcomes._keep_reading`` writes the same row when the turn has other effects).
+_READING = """
+    reading AS (
+        INSERT INTO message_readings (message_id, intent, confidence, understood, language,
+                                      created_at)
+        VALUES (:message_id, :r_intent, :r_confidence, :r_understood, :r_language, :now)
+        ON CONFLICT (message_id) DO NOTHING
+    ),"""
+
+
+@cache
+def _close_statement(moved: bool, reading: bool):
+    """The second half as one statement: the position only when it changed (a glossary
+    answer, HELP or a question repeated writes no new version of the contact's row), the
+    reading only when there is one to keep."""
+    return sa.text(
+        "WITH" + (_STATE if moved else "") + (_READING if reading else "") + _HANDLED + _REPLIES
+    )
 
 
 def close_turn(
@@ -208,9 +246,11 @@ def close_turn(
     texts: list[str],
     content_key: str | None,
     now: datetime,
+    reading=None,
 ) -> None:
     """Mark the text handled, remember the new position and language, and store the
-    replies for the timeline."""
+    replies for the timeline; with ``reading`` (the understanding step's, of a text it was
+    unsure of), keep it for the coordinators' labelling page."""
     moved = (node, page, language) != (turn.menu_node, turn.menu_page, turn.language)
     params = {
         "message_id": turn.message_id,
@@ -224,9 +264,16 @@ def close_turn(
         "content_key": content_key,
         "bodies": texts,
     }
+    if reading is not None:
+        params |= {
+            "r_intent": reading.intent,
+            "r_confidence": round(reading.confidence, 3),
+            "r_understood": reading.understood,
+            "r_language": reading.language,
+        }
     if _postgres():
-        with autocommit() as conn:
-            conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
+        statement = _close_statement(moved, reading is not None)
+        on_fresh_connection(lambda conn: conn.execute(statement, params))
         return
     with db.engine.begin() as conn:
         conn.execute(
@@ -237,6 +284,19 @@ def close_turn(
                 sa.update(CONTACTS)
                 .where(CONTACTS.c.id == turn.contact_id)
                 .values(menu_node=node, menu_page=page, language=language, updated_at=now)
+            )
+        if reading is not None:
+            conn.execute(
+                insert(MessageReading.__table__)
+                .values(
+                    message_id=turn.message_id,
+                    intent=params["r_intent"],
+                    confidence=params["r_confidence"],
+                    understood=params["r_understood"],
+                    language=params["r_language"],
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["message_id"])
             )
         if texts:
             conn.execute(
@@ -295,8 +355,7 @@ def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> 
     params = {"t_phone": phone, "t_now": now}
     statement = _caller_statement(db.engine.dialect.name, create)
     if _postgres():
-        with autocommit() as conn:
-            row = conn.execute(statement, params).one_or_none()
+        row = on_fresh_connection(lambda conn: conn.execute(statement, params).one_or_none())
         patient_id = row.patient_id if row is not None else None
     else:
         with db.engine.begin() as conn:
