@@ -330,6 +330,39 @@ class Caller:
 
 
 @cache
+def call_record_statement(dialect: str):
+    """Built once per dialect: an INSERT keeping a call on the timeline, which does
+    nothing when Twilio posts the greeting again (see calls.py)."""
+    return (
+        insert(MESSAGES)
+        .values(
+            direction="in",
+            channel="voice",
+            phone=sa.bindparam("c_phone"),
+            patient_id=sa.bindparam("c_patient_id"),
+            provider_sid=sa.bindparam("c_sid"),
+            body="",
+            status="answered",
+            created_at=sa.bindparam("c_now"),
+        )
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+    )
+
+
+@cache
+def _greeting_statement():
+    """PostgreSQL: the caller's row made or read, and the call recorded, in one statement."""
+    phone = sa.bindparam("t_phone")
+    patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
+    call = (
+        call_record_statement("postgresql")
+        .values(phone=phone, patient_id=patient_id, created_at=sa.bindparam("t_now"))
+        .cte("call")
+    )
+    return _caller_statement("postgresql", True).add_cte(call)
+
+
+@cache
 def _caller_statement(dialect: str, create: bool):
     phone = sa.bindparam("t_phone")
     patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
@@ -350,10 +383,18 @@ def _caller_statement(dialect: str, create: bool):
     return sa.select(contact, patient_id.label("patient_id"))
 
 
-def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> Caller | None:
-    """The caller's state in one statement; the greeting (``create``) makes the row if new."""
-    params = {"t_phone": phone, "t_now": now}
+def caller(
+    phone: str, *, create: bool = False, now: datetime | None = None, call_sid: str = ""
+) -> Caller | None:
+    """The caller's state in one statement; the greeting (``create``) makes the row if new.
+
+    With ``call_sid`` (the greeting) the call is kept on the timeline too, in the same
+    statement on PostgreSQL (calls.record on SQLite).
+    """
+    params = {"t_phone": phone, "t_now": now, "c_sid": call_sid}
     statement = _caller_statement(db.engine.dialect.name, create)
+    if create and call_sid and _postgres():
+        statement = _greeting_statement()
     if _postgres():
         row = on_fresh_connection(lambda conn: conn.execute(statement, params).one_or_none())
         patient_id = row.patient_id if row is not None else None
