@@ -47,9 +47,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 def _database(sqlite: bool, folder: str):
     if sqlite:
         return f"sqlite:///{folder}/bench.sqlite3", lambda: None
-    from reminders_bench import create_database
+    from support import create_database
 
-    return create_database("postgresql://postgres@127.0.0.1:5432/test")
+    url, drop, _ = create_database()
+    return url, drop
 
 
 def _prepare(url: str, patients: int) -> None:

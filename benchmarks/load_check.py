@@ -30,12 +30,15 @@ from urllib.parse import parse_qs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from webhooks_bench import (  # the benchmark folder is not a package
+from support import (  # the benchmark folder is not a package
+    DEFAULT_SERVER,
     ROOT,
     TOKEN,
+    create_database,
     free_port,
     lua_script,
-    make_database,
+    migrate,
+    require_wrk,
     run_wrk,
     serve,
     signed_requests,
@@ -130,10 +133,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (Procfile: 2)")
     parser.add_argument(
         "--database",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="a server URL; the check makes its own database there",
+        default=DEFAULT_SERVER,
+        help="a PostgreSQL server URL; the check makes its own database there",
     )
     args = parser.parse_args()
+    require_wrk()
 
     work = Path(tempfile.mkdtemp(prefix="navload-"))
     env = {
@@ -144,7 +148,8 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "SPOOL_DIR": str(work / "spool"),
     }
-    drop = make_database(args.database, env, work)
+    env["DATABASE_URL"], drop, _ = create_database(args.database)
+    migrate(env["DATABASE_URL"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     flat_out = work / "max.lua"
@@ -175,8 +180,7 @@ def main() -> None:
             stop(app)
         held = stored(env["DATABASE_URL"], paced)
     finally:
-        if drop:
-            drop()
+        drop()
     spooled = sum(1 for _ in (work / "spool").glob("*.jsonl")) if (work / "spool").exists() else 0
     errors = sum(n for code, n in run["statuses"].items() if code != "200")
     # A request wrk wrote just as the run ended gets no answer it counts (at most one per

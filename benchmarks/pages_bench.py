@@ -37,40 +37,22 @@ import re
 import statistics
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from support import create_database  # the benchmark folder is not a package
 
 PASSWORD = "benchmark password 0123"
 
 
-def create_database(server: str, name: str | None = None):
-    """A database on ``server``: ``(url, drop, created)``. A named one is reused when it is
-    already there (``created`` False), and only a throwaway one is meant to be dropped."""
-    url = sa.engine.make_url(server).set(drivername="postgresql+psycopg")
-    name = name or f"nav_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        there = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if not there:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop, not there
-
-
 FILL = [
     # Patients: a quarter Spanish-speaking, enrolled over the last 200 days.
-    # search_name is the name as navigator.name_search.fold makes it.
+    # search_name is the name as navigator.core.name_search.fold makes it.
     """INSERT INTO patients (id, phone, name, search_name, language, timezone, channel,
          quiet_start, quiet_end, detailed_texts, created_at)
        SELECT i, '+1617' || lpad(i::text, 7, '0'), 'Patient ' || lpad(i::text, 6, '0'),

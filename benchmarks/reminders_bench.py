@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -34,29 +33,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from fake_twilio import FakeTwilio
+from support import create_database  # the benchmark folder is not a package
 
 from navigator.models import utcnow
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
-
-
-def create_database(server: str) -> tuple[str, callable]:
-    url = sa.engine.make_url(server).set(drivername="postgresql+psycopg")
-    name = f"nav_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def migrate(database_url: str) -> None:
@@ -275,7 +260,7 @@ def main() -> None:
     parser.add_argument("--rate-count", type=int, default=400)
     options = parser.parse_args()
 
-    database_url, drop = create_database(options.server)
+    database_url, drop, _ = create_database(options.server)
     fake = FakeTwilio(latency=options.latency).start()
     try:
         migrate(database_url)

@@ -1,14 +1,22 @@
-"""Load the SMS and voice webhooks under gunicorn, beside a floor measured in the same run.
+"""The SMS and voice webhooks under gunicorn, against a stateful floor measured in the same run.
 
-The floor is a minimal Flask route returning fixed TwiML, served by the same gunicorn
-settings on the same machine. The navigator is loaded with signed, realistic requests:
-texts that walk the menu, ask glossary questions, ask for HELP (each with a fresh
-MessageSid, as Twilio sends them), and calls that answer the greeting and choose topics,
-from a thousand different numbers, so every request checks a signature and reads and
-writes database state.
+Three servers run side by side with the same gunicorn settings (benchmarks/floors.py):
 
-Usage: .venv/bin/python benchmarks/webhooks_bench.py [--seconds 20] [--connections 32]
-Needs wrk (Debian's package) and, by default, PostgreSQL at 127.0.0.1:5432.
+- ``fixed``: fixed TwiML and nothing else (Flask and gunicorn alone, for reference);
+- ``stateful``: the SDK's signature check, the text or call step stored and the caller's
+  state read in one durable round trip to PostgreSQL, an answer built with the SDK's TwiML;
+- ``navigator``: the real app (wsgi:app) on a migrated database of its own.
+
+Each is loaded with signed, realistic requests, each with a MessageSid or CallSid of its
+own, from a thousand numbers: texts that walk the menu, ask glossary questions and ask for
+HELP; calls that are greeted and choose topics. The SMS and voice webhooks are loaded
+separately. Rounds interleave the servers (fixed, stateful, navigator; SMS then voice),
+so a change in the machine's load falls on all three alike; the figures are the medians
+of the rounds. The targets (issue 8): on both webhooks the navigator answers at least
+0.8x the stateful floor's requests per second, with a p99 at most 1.25x the floor's.
+
+Usage: .venv/bin/python benchmarks/webhooks_bench.py [--seconds 10] [--rounds 3]
+Needs wrk (it says how to install it) and PostgreSQL at 127.0.0.1:5432.
 """
 
 from __future__ import annotations
@@ -16,250 +24,100 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import re
-import signal
-import socket
-import subprocess
+import statistics
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
 
-TOKEN = "bench-auth-token-0123456789abcdef"
-SMS_BODIES = [
-    "MENU",
-    "2",
-    "1",
-    "3",
-    "what is HER2?",
-    "HELP",
-    "BACK",
-    "what is a biopsy",
-    "MORE",
-    "4",
-    "que es una biopsia",
-    "bone scan?",
-]
-FLOOR_APP = """
-import os
-from flask import Flask, Response
-app = Flask(__name__)
-TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hello</Message></Response>'
-if os.environ.get("FLOOR_WITH_INSERT"):
-    # A second floor: the same route plus the least a webhook that keeps what it was sent
-    # can do, one INSERT through SQLAlchemy Core, committed the way the navigator commits
-    # its plain turns (autocommit, synchronous_commit=off).
-    import sqlalchemy as sa
-    engine = sa.create_engine(os.environ["DATABASE_URL"], isolation_level="AUTOCOMMIT",
-                              connect_args={"options": "-c synchronous_commit=off"})
-    INSERT = sa.text("INSERT INTO floor_log (body) VALUES (:body)")
-@app.post("/twilio/sms")
-@app.post("/twilio/voice")
-@app.post("/twilio/voice/choose")
-def fixed():
-    if os.environ.get("FLOOR_WITH_INSERT"):
-        with engine.connect() as conn:
-            conn.execute(INSERT, {"body": "x"})
-    return Response(TWIML, mimetype="text/xml")
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from floors import SCHEMA
+from support import (  # the benchmark folder is not a package
+    DEFAULT_SERVER,
+    ROOT,
+    TOKEN,
+    create_database,
+    free_port,
+    load_average,
+    lua_script,
+    migrate,
+    require_wrk,
+    run_wrk,
+    serve,
+    signed_requests,
+    stop,
+)
+
+SERVERS = ("fixed", "stateful", "navigator")
+WEBHOOKS = ("sms", "voice")
+TARGET_THROUGHPUT, TARGET_P99 = 0.8, 1.25
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def signed_requests(base: str, count: int, batch: int = 0) -> list[tuple[str, str, str]]:
-    """(path, body, signature) triples: 70% texts, 30% call steps. Each ``batch`` has SIDs
-    of its own."""
-    from twilio.request_validator import RequestValidator
-
-    validator = RequestValidator(TOKEN)
-    rng = random.Random(7)
-    out = []
-    for i in range(count):
-        phone = f"+1617555{rng.randrange(1000, 2000):04d}"
-        if rng.random() < 0.7:
-            path = "/twilio/sms"
-            params = {
-                "MessageSid": f"SM{batch:02x}{i:030x}",
-                "AccountSid": "AC" + "0" * 32,
-                "From": phone,
-                "To": "+12025550100",
-                "Body": rng.choice(SMS_BODIES),
-                "NumMedia": "0",
-            }
-        elif rng.random() < 0.5:
-            path = "/twilio/voice"
-            params = {
-                "CallSid": f"CA{batch:02x}{i:030x}",
-                "From": phone,
-                "To": "+12025550100",
-                "CallStatus": "ringing",
-                "Direction": "inbound",
-            }
-        else:
-            path = "/twilio/voice/choose?node=main&miss=0"
-            params = {
-                "CallSid": f"CA{batch:02x}{i:030x}",
-                "From": phone,
-                "To": "+12025550100",
-                "Digits": rng.choice("234"),
-            }
-        signature = validator.compute_signature(base + path, params)
-        out.append((path, urlencode(params), signature))
-    return out
-
-
-def lua_script(requests: list[tuple[str, str, str]], path: Path) -> None:
-    """A wrk script whose threads each read the signed requests from a data file beside it.
-
-    (Lua refuses a chunk with more than 65,536 constants, so the requests cannot be inlined.)
-    """
-    data = path.with_suffix(".tsv")
-    data.write_text("".join(f"{url}\t{signature}\t{body}\n" for url, body, signature in requests))
-    path.write_text(f"""
-local reqs = {{}}
-local i = 0
-statuses = {{}}
-init = function(args)
-  for line in io.lines({json.dumps(str(data))}) do
-    local url, signature, body = line:match("([^\t]*)\t([^\t]*)\t(.*)")
-    reqs[#reqs + 1] = wrk.format("POST", url, {{["Content-Type"] = "application/x-www-form-urlencoded",
-      ["X-Twilio-Signature"] = signature}}, body)
-  end
-  i = math.random(#reqs)
-end
-request = function() i = i + 1; return reqs[(i % #reqs) + 1] end
-response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
-local threads = {{}}
-setup = function(thread) table.insert(threads, thread) end
-done = function()
-  for _, t in ipairs(threads) do
-    for k, v in pairs(t:get("statuses")) do io.write("status ", k, " ", v, "\\n") end
-  end
-end
-""")
-
-
-def serve(app_spec: str, port: int, env: dict, workers: int, threads: int, cwd: Path):
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--log-level",
-        "warning",
-        app_spec,
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except urllib.error.HTTPError:
-            return process  # the floor app has no /healthz: a 404 means it is up
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:])
-
-
-def stop(process) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
-
-
-def run_wrk(port: int, script: Path, seconds: int, connections: int, *options: str) -> dict:
-    """Run wrk (2 threads) with ``script``; its figures, and its whole output as ``text``."""
-    result = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            *options,
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    text = result.stdout
-
-    def latency(label: str) -> float:
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", text, re.MULTILINE)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    statuses: dict[str, int] = {}
-    for code, count in re.findall(r"^status (\d+) (\d+)$", text, re.MULTILINE):
-        statuses[code] = statuses.get(code, 0) + int(count)
+def environment(database_url: str, work: Path) -> dict:
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-        "p50_ms": latency("50"),
-        "p99_ms": latency("99"),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "errors": "Socket errors" in text,
-        "statuses": statuses,
-        "text": text,
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PROGRAM_NAME": "Hope Clinic Navigator",
+        "CARE_TEAM_PHONE": "+16175550100",
+        "LOG_LEVEL": "WARNING",
+        "SPOOL_DIR": str(work / "spool"),
+        "PYTHONPATH": str(ROOT / "benchmarks"),
     }
 
 
-def make_database(server: str, env: dict, work: Path):
-    """A migrated database of the benchmark's own (on ``server``, or SQLite in ``work``);
-    sets ``env["DATABASE_URL"]`` and returns a function that drops it (or None)."""
-    drop = None
-    if server.startswith("postgres"):
-        import sqlalchemy as sa
+def prepare_floor(database_url: str) -> None:
+    """The stateful floor's tables, beside the navigator's in the same database."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        for statement in SCHEMA:
+            conn.execute(sa.text(statement))
+    engine.dispose()
 
-        url = sa.engine.make_url(server).set(drivername="postgresql+psycopg")
-        name = f"navbench_{os.getpid()}"
-        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        env["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
 
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        env["DATABASE_URL"] = "sqlite:///" + str(work / "bench.sqlite3")
-    subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return drop
+def scripts(ports: dict[str, int], work: Path, count: int) -> dict[tuple[str, str], Path]:
+    """A wrk script per server and webhook (the signature covers the URL, so the port)."""
+    made = {}
+    for server, port in ports.items():
+        for webhook in WEBHOOKS:
+            path = work / f"{server}-{webhook}.lua"
+            base = f"http://127.0.0.1:{port}"
+            lua_script(signed_requests(base, count, kinds=webhook), path)
+            made[server, webhook] = path
+    return made
+
+
+def median_figures(runs: list[dict]) -> dict:
+    return {
+        "rps": round(statistics.median(r["rps"] for r in runs), 1),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
+        "not_200": sum(n for r in runs for code, n in r["statuses"].items() if code != "200"),
+    }
+
+
+def summary(medians: dict) -> dict:
+    """Per webhook: the navigator against the stateful floor (and the floors' own ratio)."""
+    out = {}
+    for webhook in WEBHOOKS:
+        fixed, floor, nav = (medians[server][webhook] for server in SERVERS)
+        throughput = nav["rps"] / floor["rps"]
+        p99 = nav["p99_ms"] / floor["p99_ms"]
+        out[webhook] = {
+            "throughput_vs_stateful": round(throughput, 2),
+            "p99_vs_stateful": round(p99, 2),
+            "stateful_vs_fixed": round(floor["rps"] / fixed["rps"], 2),
+            "met": throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99,
+        }
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=10, help="per server, webhook, round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
         "--workers",
@@ -270,89 +128,63 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--database",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="a server URL; the benchmark makes its own database there",
+        default=DEFAULT_SERVER,
+        help="a PostgreSQL server URL; the benchmark makes its own database there",
     )
     args = parser.parse_args()
+    require_wrk()
 
     work = Path(tempfile.mkdtemp(prefix="navbench-"))
-    env = {
-        **os.environ,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "PROGRAM_NAME": "Hope Clinic Navigator",
-        "CARE_TEAM_PHONE": "+16175550100",
-        "LOG_LEVEL": "WARNING",
-    }
-    drop = make_database(args.database, env, work)
-    (work / "floor.py").write_text(FLOOR_APP)
-
-    port_floor, port_app = free_port(), free_port()
-    base = f"http://127.0.0.1:{port_app}"
-    script = work / "requests.lua"
-    lua_script(signed_requests(base, 60000), script)
-    floor_script = work / "floor.lua"
-    lua_script(signed_requests(f"http://127.0.0.1:{port_floor}", 2000), floor_script)
-
-    results = {}
+    database_url, drop, _ = create_database(args.database)
+    env = environment(database_url, work)
+    runs: dict[str, dict[str, list]] = {s: {w: [] for w in WEBHOOKS} for s in SERVERS}
+    loads = [load_average()]
     try:
-        floor = serve(
-            "floor:app",
-            port_floor,
-            {**env, "PYTHONPATH": str(work)},
-            args.workers,
-            args.threads,
-            work,
-        )
+        migrate(database_url)
+        prepare_floor(database_url)
+        ports = {server: free_port() for server in SERVERS}
+        made = scripts(ports, work, 40000)
+        specs = {"fixed": "floors:fixed", "stateful": "floors:stateful", "navigator": "wsgi:app"}
+        processes = {}
         try:
-            run_wrk(port_floor, floor_script, 3, args.connections)  # warm up
-            results["floor"] = run_wrk(port_floor, floor_script, args.seconds, args.connections)
-        finally:
-            stop(floor)
-        if env["DATABASE_URL"].startswith("postgresql"):
-            import sqlalchemy as sa
-
-            with sa.create_engine(env["DATABASE_URL"]).begin() as conn:
-                conn.execute(sa.text("CREATE TABLE floor_log (id serial primary key, body text)"))
-            floor_db = serve(
-                "floor:app",
-                port_floor,
-                {**env, "PYTHONPATH": str(work), "FLOOR_WITH_INSERT": "1"},
-                args.workers,
-                args.threads,
-                work,
-            )
-            try:
-                run_wrk(port_floor, floor_script, 3, args.connections)
-                results["floor_with_insert"] = run_wrk(
-                    port_floor, floor_script, args.seconds, args.connections
+            for server in SERVERS:
+                processes[server] = serve(
+                    specs[server], ports[server], env, args.workers, args.threads, ROOT
                 )
-            finally:
-                stop(floor_db)
-        app = serve("wsgi:app", port_app, env, args.workers, args.threads, ROOT)
-        try:
-            run_wrk(port_app, script, 3, args.connections)
-            results["navigator"] = run_wrk(port_app, script, args.seconds, args.connections)
+            for (server, _webhook), script in made.items():
+                run_wrk(ports[server], script, 3, args.connections)  # warm up
+            for _ in range(args.rounds):
+                for webhook in WEBHOOKS:
+                    for server in SERVERS:
+                        run = run_wrk(
+                            ports[server], made[server, webhook], args.seconds, args.connections
+                        )
+                        run.pop("text")
+                        runs[server][webhook].append(run)
+                loads.append(load_average())
         finally:
-            stop(app)
+            for process in processes.values():
+                stop(process)
     finally:
-        if drop:
-            drop()
-    results["ratio"] = results["navigator"]["rps"] / results["floor"]["rps"]
-    if "floor_with_insert" in results:
-        results["ratio_floor_with_insert"] = (
-            results["floor_with_insert"]["rps"] / results["floor"]["rps"]
-        )
-    results["settings"] = {
-        "connections": args.connections,
-        "workers": args.workers,
-        "threads": args.threads,
-        "seconds": args.seconds,
-        "database": args.database.split("://")[0],
-        "cores": os.cpu_count(),
+        drop()
+    medians = {s: {w: median_figures(runs[s][w]) for w in WEBHOOKS} for s in SERVERS}
+    result = {
+        "navigator_vs_stateful_floor": summary(medians),
+        "medians": medians,
+        "rounds": {
+            s: {w: [(r["rps"], r["p99_ms"]) for r in runs[s][w]] for w in WEBHOOKS} for s in SERVERS
+        },
+        "load_average": {"before": loads[0], "after_each_round": loads[1:]},
+        "settings": {
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "workers": args.workers,
+            "threads": args.threads,
+            "cores": os.cpu_count(),
+        },
     }
-    for name in ("floor", "floor_with_insert", "navigator"):
-        results.get(name, {}).pop("text", None)
-    print(json.dumps(results, indent=2))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ sign, whatever the database is doing. So every connection has limits of a few se
   the server for the session, on SQLite the busy timeout (how long a writer waits its turn);
 - waiting for a free connection in the pool.
 
-Every connection is checked before use (``pool_pre_ping``): after a restart or failover the
-server has closed the pooled ones, and without the check the first request on each would
-fail. One round trip per checkout is the price of losing nothing. The HL7 listener
-turns the check off (``DATABASE_PRE_PING``): there a message that meets a dead connection
-gets no ACK, the pool is discarded, and the sender's resend finds a fresh connection, so
-nothing is lost and each message saves the round trip.
+After a restart or failover the server has closed the pooled connections. The app's
+engine (the ORM: coordinator pages, turns with effects, the worker) checks each connection
+before use (``pool_pre_ping``), one round trip per checkout. The webhooks' hot path
+(``channels/turns.py``) cannot afford that round trip on every text: its engine has no
+pre-ping, and a statement that finds its connection gone is run once more on a fresh one.
+The HL7 listener turns the check off too (``DATABASE_PRE_PING``): there a message that
+meets a dead connection gets no ACK, the pool is discarded, and the sender's resend finds a
+fresh connection, so nothing is lost and each message saves the round trip.
 
 What the webhooks do when the limits are reached is in ``durable_inbound``.
 """
@@ -33,7 +35,8 @@ def engine_options(url: str, config, *, autocommit: bool = False) -> dict:
     statement_seconds = config["DATABASE_STATEMENT_TIMEOUT"]
     options = {
         "pool_recycle": 1800,
-        "pool_pre_ping": config.get("DATABASE_PRE_PING", True),
+        # turns.py retries on a fresh connection instead; the HL7 listener turns it off.
+        "pool_pre_ping": config.get("DATABASE_PRE_PING", True) and not autocommit,
         # hide_parameters: a database error must not quote a text's body into the logs.
         "hide_parameters": True,
     }

@@ -18,7 +18,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from twilio_signing import TwilioSigner
-from twiml_helpers import dial, spoken, texts_of
+from twiml_helpers import dial, gather, spoken, texts_of
 
 from navigator import scheduler
 from navigator.channels import durable_inbound
@@ -266,6 +266,30 @@ def test_a_failover_while_texts_arrive_loses_no_text_and_no_alert(app, twilio):
     stored = {m.provider_sid for m in inbound_texts()}
     assert set(sent) <= stored
     assert len(red_flag_alerts()) == 12
+
+
+@pytest.mark.postgres_only
+def test_after_a_failover_plain_texts_and_calls_get_their_real_answer_not_the_apology(app, twilio):
+    """The hot path checks no connection before use: a statement that finds its pooled
+    connection closed is sent once more on a fresh one, so the patient still gets the
+    menu, and a caller the greeting and the topic, with nothing left for the spool."""
+    twilio.post("/twilio/sms", sms_form("hello"))
+    twilio.post("/twilio/voice", {"CallSid": "CA" + "5" * 32, "From": PHONE})
+    assert terminate_app_connections() >= 1
+    menu = sms_form("MENU")
+    [reply] = texts_of(twilio.post("/twilio/sms", menu).data)
+    assert not reply.startswith(APOLOGY) and "1" in reply
+
+    assert terminate_app_connections() >= 1
+    greeting = twilio.post("/twilio/voice", {"CallSid": "CA" + "6" * 32, "From": PHONE})
+    assert gather(greeting.data) is not None and dial(greeting.data) is None
+    assert terminate_app_connections() >= 1
+    step = {"CallSid": "CA" + "6" * 32, "From": PHONE, "Digits": "2"}
+    topic = twilio.post("/twilio/voice/choose", step, {"node": "main", "miss": "0"})
+    assert gather(topic.data) is not None and dial(topic.data) is None
+    assert not durable_inbound.spool().waiting()
+    [stored] = [m for m in inbound_texts() if m.provider_sid == menu["MessageSid"]]
+    assert stored.status == "handled"
 
 
 @pytest.fixture

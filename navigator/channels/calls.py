@@ -12,34 +12,14 @@ number's call status callback is set up, it adds how the call ended and how long
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Message, insert
+from ..models import Message
 from . import turns
 
 MESSAGES = Message.__table__
-
-
-@cache
-def _record_statement(dialect: str):
-    """Built once per dialect (``dialect`` keys the cache): an insert that skips a known SID."""
-    return (
-        insert(MESSAGES)
-        .values(
-            direction="in",
-            channel="voice",
-            phone=sa.bindparam("c_phone"),
-            patient_id=sa.bindparam("c_patient_id"),
-            provider_sid=sa.bindparam("c_sid"),
-            body="",
-            status="answered",
-            created_at=sa.bindparam("c_now"),
-        )
-        .on_conflict_do_nothing(index_elements=["provider_sid"])
-    )
 
 
 def record(sid: str, phone: str, patient_id: int | None, now: datetime) -> None:
@@ -48,7 +28,7 @@ def record(sid: str, phone: str, patient_id: int | None, now: datetime) -> None:
     On PostgreSQL it is one autocommitted statement on the connection plain turns use
     (see turns.py); on SQLite a short transaction of its own.
     """
-    statement = _record_statement(db.engine.dialect.name)
+    statement = turns.call_record_statement(db.engine.dialect.name)
     params = {"c_sid": sid, "c_phone": phone, "c_patient_id": patient_id, "c_now": now}
     if db.engine.dialect.name == "postgresql":
         with turns.autocommit() as conn:

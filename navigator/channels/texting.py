@@ -37,10 +37,12 @@ def converse(sid: str, phone: str, body: str, now, *, answering: bool = True) ->
     here = Position(turn.menu_node or menus.MAIN, turn.menu_page or 0)
     facts = Facts(turn.language, turn.language_chosen, turn.opted_out, turn.patient_id is not None)
     outcome = engine_for(catalog()).text(here, body, facts)
-    if outcome.effects:
-        texts = _finish_with_effects(turn, phone, body, outcome, now, answering)
-    else:
-        texts = render(outcome.replies, outcome.language)
+    if _plain(outcome, turn):
+        replies = list(outcome.replies)
+        if outcome.effect("next_appointment"):
+            replies += outcomes.next_appointment_replies(None, outcome.language, now, "sms")
+        review = outcome.effect("review") and outcome.reading
+        texts = render(replies, outcome.language)
         turns.close_turn(
             turn,
             phone,
@@ -48,9 +50,12 @@ def converse(sid: str, phone: str, body: str, now, *, answering: bool = True) ->
             page=outcome.position.page,
             language=outcome.language,
             texts=texts if answering else [],
-            content_key=_first_key(outcome.replies),
+            content_key=_first_key(replies),
             now=now,
+            reading=review or None,
         )
+    else:
+        texts = _finish_with_effects(turn, phone, body, outcome, now, answering)
     log.info(
         "inbound SMS %s handled: %d replies, effects=%s",
         sid,
@@ -58,6 +63,24 @@ def converse(sid: str, phone: str, body: str, now, *, answering: bool = True) ->
         ",".join(e.kind for e in outcome.effects) or "-",
     )
     return texts
+
+
+def _plain(outcome, turn) -> bool:
+    """A turn the closing statement of turns.py can carry out alone, without the ORM.
+
+    Besides the position, two effects need nothing read first: keeping how an unsure text
+    was read (for the coordinators' labelling page) and the next visit of a number that is
+    no patient's ("we have no visit for this number"). These are most texts that are not
+    plain menu steps, so they stay on the two-statement path. A change of language stays
+    with the ORM when the number is a patient's (the patient's row changes too).
+    """
+    for effect in outcome.effects:
+        if effect.kind == "review" or (
+            effect.kind == "next_appointment" and turn.patient_id is None
+        ):
+            continue
+        return False
+    return turn.patient_id is None or outcome.language == turn.language
 
 
 def _finish_with_effects(turn, phone: str, body: str, outcome, now, answering: bool) -> list[str]:

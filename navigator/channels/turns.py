@@ -20,16 +20,20 @@ retry came for. A handled text's retry changes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
+from psycopg.rows import namedtuple_row
 
 from .. import database
 from ..extensions import db
-from ..models import Contact, Message, Patient, contact_upsert, insert
+from ..models import Contact, Message, MessageReading, Patient, contact_upsert, insert
+
+log = logging.getLogger(__name__)
 
 MESSAGES = Message.__table__
 CONTACTS = Contact.__table__
@@ -63,14 +67,62 @@ def autocommit():
     reminder) is written by the ORM's ordinary transactions, whose commit also flushes
     every earlier one, the inbound text included.
     """
+    return _engine().connect()
+
+
+def _engine():
+    """The autocommit engine of the plain turns, made once per app (see ``autocommit``)."""
     app = current_app._get_current_object()
     engine = app.extensions.get("turns_engine")
     if engine is None:
-        # The same time limits and pre-ping as the app's engine (see database.py).
+        # The app's time limits, without its pre-ping (see database.py and ``fetch``).
         options = database.engine_options(str(db.engine.url), app.config, autocommit=True)
         engine = sa.create_engine(db.engine.url, **options)
         app.extensions["turns_engine"] = engine
-    return engine.connect()
+    return engine
+
+
+@cache
+def _compiled(statement, dialect) -> tuple[str, dict]:
+    """``statement`` as PostgreSQL SQL with its fixed parameters, compiled once.
+
+    SQLAlchemy computes a cache key over the whole statement on every execution, which
+    for these CTEs cost three times the Python time of sending them; the hot path sends
+    the compiled text on the driver's cursor instead.
+    """
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, dict(compiled.params)
+
+
+def fetch(statement, params: dict):
+    """Run ``statement`` in autocommit on PostgreSQL; its first row (named), or None.
+
+    No pre-ping on checkout, a round trip per statement the hot path cannot afford: a
+    statement that finds its pooled connection closed (the server restarted or failed
+    over) is sent once more on a fresh one. Such a statement never reached the server, so
+    sending it again is safe; the pool is emptied first, since its other connections
+    died with that one.
+    """
+    engine = _engine()
+    sql, fixed = _compiled(statement, engine.dialect)
+    values = {**fixed, **params}
+    for attempt in (1, 2):
+        connection = engine.raw_connection()
+        try:
+            with connection.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.execute(sql, values)
+                return cursor.fetchone() if cursor.description else None
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(
+                exc, connection.dbapi_connection, None
+            ):
+                raise
+            connection.invalidate(exc)
+            engine.dispose(close=False)
+            log.warning("database connection found closed; trying once on a fresh one")
+        finally:
+            connection.close()
+    return None
 
 
 def _postgres() -> bool:
@@ -128,9 +180,11 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
     params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
     if _postgres():
         (combined,) = _open_statements("postgresql")
-        with autocommit() as conn:
-            row = conn.execute(combined, params).one()
-            message_id = row.message_id or _unfinished(conn, sid)
+        row = fetch(combined, params)
+        message_id = row.message_id
+        if message_id is None:
+            unfinished = fetch(_unfinished_statement(), {"t_sid": sid})
+            message_id = unfinished.id if unfinished else None
         if message_id is None:
             return None
         return _turn(message_id, row, row.patient_id)
@@ -144,15 +198,19 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
     return _turn(message_id, row, patient_id)
 
 
+@cache
+def _unfinished_statement():
+    """The inbound text with a SID (``t_sid``) if it was stored but never handled."""
+    return sa.select(MESSAGES.c.id).where(
+        MESSAGES.c.provider_sid == sa.bindparam("t_sid"),
+        MESSAGES.c.direction == "in",
+        MESSAGES.c.status == RECEIVED,
+    )
+
+
 def _unfinished(conn, sid: str) -> int | None:
     """The id of the inbound text with this SID if it was stored but never handled."""
-    return conn.execute(
-        sa.select(MESSAGES.c.id).where(
-            MESSAGES.c.provider_sid == sid,
-            MESSAGES.c.direction == "in",
-            MESSAGES.c.status == RECEIVED,
-        )
-    ).scalar()
+    return conn.execute(_unfinished_statement(), {"t_sid": sid}).scalar()
 
 
 def _turn(message_id: int, row, patient_id: int | None) -> Turn:
@@ -183,19 +241,31 @@ _HANDLED = """
     handled AS (
         UPDATE messages SET status = 'handled' WHERE id = :message_id
     )"""
-CLOSE_POSTGRES = sa.text(
-    """
-    WITH state AS (
+_STATE = """
+    state AS (
         UPDATE contacts
            SET menu_node = :node, menu_page = :page, language = :language, updated_at = :now
          WHERE id = :contact_id
     ),"""
-    + _HANDLED
-    + _REPLIES
-)
-#: The same when the position did not change (a glossary answer, HELP, a question repeated):
-#: no new version of the contact's row to write.
-REPLIES_POSTGRES = sa.text("WITH" + _HANDLED + _REPLIES)
+#: How a text the navigator was unsure of was read, for the coordinators' labelling page
+#: (``outcomes._keep_reading`` writes the same row when the turn has other effects).
+_READING = """
+    reading AS (
+        INSERT INTO message_readings (message_id, intent, confidence, understood, language,
+                                      created_at)
+        VALUES (:message_id, :r_intent, :r_confidence, :r_understood, :r_language, :now)
+        ON CONFLICT (message_id) DO NOTHING
+    ),"""
+
+
+@cache
+def _close_statement(moved: bool, reading: bool):
+    """The second half as one statement: the position only when it changed (a glossary
+    answer, HELP or a question repeated writes no new version of the contact's row), the
+    reading only when there is one to keep."""
+    return sa.text(
+        "WITH" + (_STATE if moved else "") + (_READING if reading else "") + _HANDLED + _REPLIES
+    )
 
 
 def close_turn(
@@ -208,9 +278,11 @@ def close_turn(
     texts: list[str],
     content_key: str | None,
     now: datetime,
+    reading=None,
 ) -> None:
     """Mark the text handled, remember the new position and language, and store the
-    replies for the timeline."""
+    replies for the timeline; with ``reading`` (the understanding step's, of a text it was
+    unsure of), keep it for the coordinators' labelling page."""
     moved = (node, page, language) != (turn.menu_node, turn.menu_page, turn.language)
     params = {
         "message_id": turn.message_id,
@@ -224,9 +296,16 @@ def close_turn(
         "content_key": content_key,
         "bodies": texts,
     }
+    if reading is not None:
+        params |= {
+            "r_intent": reading.intent,
+            "r_confidence": round(reading.confidence, 3),
+            "r_understood": reading.understood,
+            "r_language": reading.language,
+        }
     if _postgres():
-        with autocommit() as conn:
-            conn.execute(CLOSE_POSTGRES if moved else REPLIES_POSTGRES, params)
+        statement = _close_statement(moved, reading is not None)
+        fetch(statement, params)
         return
     with db.engine.begin() as conn:
         conn.execute(
@@ -237,6 +316,19 @@ def close_turn(
                 sa.update(CONTACTS)
                 .where(CONTACTS.c.id == turn.contact_id)
                 .values(menu_node=node, menu_page=page, language=language, updated_at=now)
+            )
+        if reading is not None:
+            conn.execute(
+                insert(MessageReading.__table__)
+                .values(
+                    message_id=turn.message_id,
+                    intent=params["r_intent"],
+                    confidence=params["r_confidence"],
+                    understood=params["r_understood"],
+                    language=params["r_language"],
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["message_id"])
             )
         if texts:
             conn.execute(
@@ -270,6 +362,39 @@ class Caller:
 
 
 @cache
+def call_record_statement(dialect: str):
+    """Built once per dialect: an INSERT keeping a call on the timeline, which does
+    nothing when Twilio posts the greeting again (see calls.py)."""
+    return (
+        insert(MESSAGES)
+        .values(
+            direction="in",
+            channel="voice",
+            phone=sa.bindparam("c_phone"),
+            patient_id=sa.bindparam("c_patient_id"),
+            provider_sid=sa.bindparam("c_sid"),
+            body="",
+            status="answered",
+            created_at=sa.bindparam("c_now"),
+        )
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+    )
+
+
+@cache
+def _greeting_statement():
+    """PostgreSQL: the caller's row made or read, and the call recorded, in one statement."""
+    phone = sa.bindparam("t_phone")
+    patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
+    call = (
+        call_record_statement("postgresql")
+        .values(phone=phone, patient_id=patient_id, created_at=sa.bindparam("t_now"))
+        .cte("call")
+    )
+    return _caller_statement("postgresql", True).add_cte(call)
+
+
+@cache
 def _caller_statement(dialect: str, create: bool):
     phone = sa.bindparam("t_phone")
     patient_id = sa.select(PATIENTS.c.id).where(PATIENTS.c.phone == phone).scalar_subquery()
@@ -290,13 +415,20 @@ def _caller_statement(dialect: str, create: bool):
     return sa.select(contact, patient_id.label("patient_id"))
 
 
-def caller(phone: str, *, create: bool = False, now: datetime | None = None) -> Caller | None:
-    """The caller's state in one statement; the greeting (``create``) makes the row if new."""
-    params = {"t_phone": phone, "t_now": now}
+def caller(
+    phone: str, *, create: bool = False, now: datetime | None = None, call_sid: str = ""
+) -> Caller | None:
+    """The caller's state in one statement; the greeting (``create``) makes the row if new.
+
+    With ``call_sid`` (the greeting) the call is kept on the timeline too, in the same
+    statement on PostgreSQL (calls.record on SQLite).
+    """
+    params = {"t_phone": phone, "t_now": now, "c_sid": call_sid}
     statement = _caller_statement(db.engine.dialect.name, create)
+    if create and call_sid and _postgres():
+        statement = _greeting_statement()
     if _postgres():
-        with autocommit() as conn:
-            row = conn.execute(statement, params).one_or_none()
+        row = fetch(statement, params)
         patient_id = row.patient_id if row is not None else None
     else:
         with db.engine.begin() as conn:

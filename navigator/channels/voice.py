@@ -126,10 +126,12 @@ def incoming():
     language first and keeps it if they press nothing. The call is recorded once, for the
     caller's timeline; the later steps write nothing unless a key press has effects.
     """
-    state = _state(create=True)
-    sid = request.form.get("CallSid", "").strip()
-    if state is not None and sid:  # a hidden number has no timeline
-        calls.record(sid, _phone(), state.patient_id, utcnow())
+    phone, sid, now = _phone(), request.form.get("CallSid", "").strip(), utcnow()
+    # A hidden number has no timeline; on PostgreSQL the call is recorded in the same
+    # statement that reads the caller.
+    state = turns.caller(phone, create=True, now=now, call_sid=sid) if phone else None
+    if state is not None and sid and db.engine.dialect.name != "postgresql":
+        calls.record(sid, phone, state.patient_id, now)
     language = state.language if state else "en"
     response = VoiceResponse()
     first = [language] + [other for other in LANGUAGES if other != language]

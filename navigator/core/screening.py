@@ -22,6 +22,7 @@ the conversation's decision, not the screen's.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ class Temperature:
         )
 
 
+#: Texts whose screening is remembered (in this process's memory only, never written).
+SCREENS_REMEMBERED = 512
+
+
 class Screen:
     """Compiled once per content catalog; ``check`` is then cheap."""
 
@@ -98,6 +103,7 @@ class Screen:
             phrase.words[0]: temperature_words[text]
             for text, phrase in self.temperature_index.phrases.items()
         }
+        self._fired = functools.lru_cache(maxsize=SCREENS_REMEMBERED)(self._fired)
 
     def check(self, text: str, prefer: str = "en") -> RedFlag | None:
         """The most urgent rule ``text`` triggers, or None.
@@ -106,6 +112,19 @@ class Screen:
         """
         if not text or not text.strip():
             return None
+        fired = self._fired(text)
+        if fired is None:
+            return None
+        rule, action, scores, found = fired
+        return RedFlag(rule, action, self._language(scores, found, prefer))
+
+    def _fired(self, text: str):
+        """The most urgent rule ``text`` fires, with each language's typos and the matches.
+
+        Remembered for the last ``SCREENS_REMEMBERED`` texts (``__init__``): a webhook screens
+        a text before touching the database and the understanding step screens it again,
+        and the same short texts ("1", "yes", "MENU") come all day.
+        """
         found = self.index.matches(text)
         temperatures = self._stated_temperatures(text)
         if not found and not temperatures:
@@ -121,7 +140,7 @@ class Screen:
                     if temperature.at_least(threshold):
                         self._add_temperature(scores, temperature)
             if scores:
-                return RedFlag(rule, action, self._language(scores, found, prefer))
+                return rule, action, scores, found
         return None
 
     def normal_temperature(self, text: str) -> bool:

@@ -30,7 +30,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -315,8 +317,11 @@ class Model:
         }
         idf = {f"idf_{i}": block[2] for i, block in enumerate(self.blocks)}
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("wb") as handle:
+        # A partial file of this writer's own: gunicorn's workers start at once, and on a
+        # cold cache each saves the same model; a shared name made the later ones fail.
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
+        partial = Path(name)
+        with os.fdopen(handle, "wb") as handle:
             numpy.savez(
                 handle,
                 meta=numpy.array(json.dumps(meta)),

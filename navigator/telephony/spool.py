@@ -72,11 +72,15 @@ class Spool:
                 os.close(descriptor)
 
     def waiting(self) -> bool:
-        """True when something is kept (a cheap check: one stat, no lock)."""
-        return any(
-            (self.folder / name).exists() and (self.folder / name).stat().st_size > 0
-            for name in (SPOOL, DRAINING)
-        )
+        """True when something is kept (a cheap check: a stat a file, no lock; every
+        webhook that reached the database asks, see durable_inbound.drain_soon)."""
+        for name in (SPOOL, DRAINING):
+            try:
+                if os.stat(os.path.join(self.folder, name)).st_size > 0:
+                    return True
+            except FileNotFoundError:
+                continue
+        return False
 
     def steps(self) -> list[dict]:
         """Everything kept, oldest first (for tests and the command line)."""

@@ -27,7 +27,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (see README)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium package (scripts/setup does; see docs/coordinator-app.md)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
