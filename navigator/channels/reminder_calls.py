@@ -384,7 +384,7 @@ def recorded(reminder_id: int):
         return xml(_goodbye("en"))
     language = reminders.language_for(reminder)
     appointment = reminder.appointment
-    alert = outcomes.raise_alert(
+    alert = alerts.raise_alert(
         "voicemail",
         contact_for(reminder.recipient_phone),
         appointment.patient,
