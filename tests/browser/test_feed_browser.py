@@ -26,7 +26,7 @@ def test_an_unmatched_appointment_is_fixed_and_applied_from_the_feed_page(app, p
     feed_intake.receive(siu("S12", "MSG0001"))
     sign_in(page)
 
-    page.get_by_role("link", name="Scheduling feed").click()
+    page.get_by_role("link", name="Scheduling feed", exact=True).click()
     assert page.get_by_role("strong").filter(has_text="No enrolled patient").is_visible()
     assert_accessible(page)
     enroll_patient()
