@@ -130,8 +130,8 @@ def build(database_url: str, patients: int, fill: bool):
     seconds the filling took (0 when reused)."""
     from flask_migrate import upgrade
 
+    from navigator.accounts import create_coordinator
     from navigator.app import create_app
-    from navigator.coordinator.auth import create_coordinator
     from navigator.extensions import db
 
     app = create_app(

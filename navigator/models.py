@@ -210,6 +210,15 @@ class Consent(db.Model):
 
 
 APPOINTMENT_KINDS = ("ct", "pet-ct", "bone-scan", "mri", "biopsy", "visit")
+#: How staff name each kind (the coordinator app, audit rows, inbox items).
+KIND_LABELS = {
+    "ct": "CT scan",
+    "pet-ct": "PET-CT scan",
+    "bone-scan": "Bone scan",
+    "mri": "MRI",
+    "biopsy": "Biopsy",
+    "visit": "Treatment-planning visit",
+}
 APPOINTMENT_STATUSES = (
     "scheduled",
     "confirmed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from navigator.coordinator.auth import create_coordinator
+from navigator.accounts import create_coordinator
 from navigator.extensions import db
 
 PASSWORD = "correct horse battery staple"

@@ -32,6 +32,7 @@ LAYERS = [
         "navigator.opt_outs",
         "navigator.patient_events",
         "navigator.health",
+        "navigator.accounts",
     ],
     ["navigator.audit"],
     ["navigator.telephony"],
@@ -127,6 +128,24 @@ def test_no_two_modules_import_each_other_in_a_ring():
         if module not in state:
             visit(module, [module])
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+# Side by side in one layer, and strangers to each other: importing any coordinator module
+# loads the whole web blueprint, which a command run from a shell must not pay for or
+# depend on; the rules both need (accounts, audit rows) live below them.
+STRANGERS = [("navigator.cli", "navigator.coordinator"), ("navigator.coordinator", "navigator.cli")]
+
+
+@pytest.mark.parametrize(("importer", "imported"), STRANGERS)
+def test_the_command_line_and_the_web_app_never_import_each_other(importer, imported):
+    crossing = sorted(
+        f"{module} -> {target}"
+        for module in MODULES
+        if module == importer or module.startswith(importer + ".")
+        for target in GRAPH[module]
+        if target == imported or target.startswith(imported + ".")
+    )
+    assert not crossing, f"{importer} imports {imported}: {crossing}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from .. import timefmt
 from ..extensions import db
-from ..models import AuditEvent
+from ..models import KIND_LABELS, Appointment, AuditEvent
 
 
 def record(
@@ -70,3 +71,31 @@ def action_words(action: str) -> str:
 
 #: What command-line changes say in the audit log, where a coordinator's email would be.
 FROM_COMMAND_LINE = "from the command line"
+
+
+def record_appointment(action: str, appointment, what: str = "") -> None:
+    """An appointment change: one row, filed under the appointment and naming its patient
+    (whose timeline shows it); ``what`` says what changed, in words."""
+    detail = appointment_words(appointment)
+    record(
+        action,
+        "appointment",
+        appointment.id,
+        f"{detail}: {what}" if what else detail,
+        patient_id=appointment.patient_id,
+    )
+
+
+def appointment_words(appointment: Appointment | None, with_place: bool = True) -> str:
+    """An appointment as a nurse says it: "Biopsy, Tue 12 Jan 09:00, Main St" (site time);
+    without the place, its time alone: "Tue 12 Jan 09:00"."""
+    if appointment is None:
+        return ""
+    local = timefmt.local(appointment.starts_at, appointment.timezone)
+    if not with_place:
+        return f"{local:%a %d %b %H:%M}"
+    kind = KIND_LABELS.get(appointment.kind, appointment.kind)
+    text = f"{kind}, {local:%a %d %b %H:%M}, {appointment.location}"
+    if appointment.status == "cancelled":
+        text += " (cancelled)"
+    return text

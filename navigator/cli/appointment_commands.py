@@ -12,8 +12,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from ..audit.records import FROM_COMMAND_LINE
-from ..coordinator.audit_log import record_appointment
+from ..audit.records import FROM_COMMAND_LINE, record_appointment
 from ..core.phones import InvalidPhone, to_e164
 from ..extensions import db
 from ..models import Appointment, Message, Patient, utcnow

@@ -14,9 +14,8 @@ import click
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
+from ..accounts import create_coordinator, end_sessions_everywhere, password_problem
 from ..audit.records import FROM_COMMAND_LINE, record
-from ..coordinator import password_strength, sessions
-from ..coordinator.auth import create_coordinator
 from ..extensions import db
 from ..models import Coordinator
 from ..patients.enrolment import EnrollmentError, check_timezone
@@ -69,7 +68,7 @@ def _read_password(from_stdin: bool, email: str) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    message = password_strength.problem(password, email)
+    message = password_problem(password, email)
     if message:
         raise click.UsageError(f"the password is refused: {message}")
     return password
@@ -89,7 +88,7 @@ def set_password_command(email, password_stdin):
     coordinator.failed_logins = 0
     coordinator.locked_until = None
     coordinator.must_change_password = False
-    sessions.end_everywhere(coordinator)
+    end_sessions_everywhere(coordinator)
     record("set_password", "coordinator", coordinator.id, FROM_COMMAND_LINE, coordinator_id=None)
     db.session.commit()
     click.echo(f"New password set for coordinator #{coordinator.id}; their sessions are ended.")

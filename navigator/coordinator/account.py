@@ -13,6 +13,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..accounts import end_sessions_everywhere
 from ..audit.records import record
 from ..extensions import db
 from ..models import Coordinator
@@ -64,7 +65,7 @@ def change_password():
     current_user.password_hash = generate_password_hash(form.password.data)
     current_user.must_change_password = False
     record("change_password", "coordinator", current_user.id)
-    sessions.end_everywhere(current_user)
+    end_sessions_everywhere(current_user)
     db.session.commit()
     sessions.password_changed(current_user._get_current_object())
     flash("Your password is changed. Other browsers signed in as you are signed out.", "success")
@@ -125,7 +126,7 @@ def temporary_password(coordinator_id: int):
         coordinator.failed_logins = 0
         coordinator.locked_until = None
         coordinator.must_change_password = True
-        sessions.end_everywhere(coordinator)
+        end_sessions_everywhere(coordinator)
         record(
             "set_temporary_password",
             "coordinator",

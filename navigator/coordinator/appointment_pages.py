@@ -15,16 +15,15 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from ..audit.records import appointment_words, record_appointment
 from ..extensions import db
-from ..models import Appointment, Patient, Reminder, utcnow
+from ..models import KIND_LABELS, Appointment, Patient, Reminder, utcnow
 from ..patients import change_notices
 from ..patients.appointments import AppointmentError, cancel, move, schedule
 from ..reminders import worker as reminders
 from .appointment_forms import CancelForm
-from .audit_log import record_appointment
 from .blueprint import bp
-from .forms import KIND_LABELS, AppointmentForm, ConfirmForm
-from .inbox_items import appointment_words
+from .forms import AppointmentForm, ConfirmForm
 
 ROLE_LABELS = {
     "patient": "Patient",

@@ -11,29 +11,15 @@ from zoneinfo import ZoneInfo
 from flask import render_template, request
 from flask_login import current_user
 
-from ..audit.records import action_words, record
+from ..audit.records import action_words
 from ..extensions import db
 from ..models import AuditEvent, Coordinator, Patient
 from .blueprint import bp
-from .inbox_items import appointment_words
 
 PAGE_SIZE = 50
 
 
 bp.app_template_filter("action_words")(action_words)
-
-
-def record_appointment(action: str, appointment, what: str = "") -> None:
-    """An appointment change: one row, filed under the appointment and naming its patient
-    (whose timeline shows it); ``what`` says what changed, in words."""
-    detail = appointment_words(appointment)
-    record(
-        action,
-        "appointment",
-        appointment.id,
-        f"{detail}: {what}" if what else detail,
-        patient_id=appointment.patient_id,
-    )
 
 
 @bp.get("/audit")

@@ -18,6 +18,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..accounts import create_coordinator, end_sessions_everywhere
 from ..audit.records import record
 from ..extensions import db
 from ..models import Coordinator, utcnow
@@ -33,32 +34,6 @@ LOCKED = (
     "Too many failed sign-ins: sign-in is locked for {minutes} minutes. "
     "Try again then, or ask an admin to unlock it."
 )
-
-
-def create_coordinator(
-    email: str,
-    password: str,
-    *,
-    name: str | None = None,
-    is_admin: bool = False,
-    timezone: str = "America/New_York",
-) -> Coordinator:
-    """Add a coordinator to the session; the caller commits.
-
-    :raise ValueError: the email is already in use.
-    """
-    email = email.strip().lower()
-    if db.session.scalar(db.select(Coordinator).filter_by(email=email)):
-        raise ValueError("A coordinator with this email already exists.")
-    coordinator = Coordinator(
-        email=email,
-        name=name,
-        is_admin=is_admin,
-        timezone=timezone,
-        password_hash=generate_password_hash(password),
-    )
-    db.session.add(coordinator)
-    return coordinator
 
 
 def _safe_next(target: str | None) -> str:
@@ -143,7 +118,7 @@ def sign_out():
     if not form.validate_on_submit():
         abort(400)
     record("sign_out", "coordinator", current_user.id)
-    sessions.end_everywhere(current_user)
+    end_sessions_everywhere(current_user)
     db.session.commit()
     sessions.end()
     flash("You are signed out.", "info")

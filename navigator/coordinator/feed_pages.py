@@ -29,11 +29,19 @@ from ..feed import csv_import as appointment_import
 from ..feed import intake as feed_intake
 from ..feed import siu
 from ..feed.apply import PROBLEMS
-from ..models import APPOINTMENT_KINDS, FeedMessage, Patient, ServiceCode, SiteLocation, utcnow
+from ..models import (
+    APPOINTMENT_KINDS,
+    KIND_LABELS,
+    FeedMessage,
+    Patient,
+    ServiceCode,
+    SiteLocation,
+    utcnow,
+)
 from ..patients.appointments import LOCATION_MAX, PREP_MAX
 from ..patients.enrolment import EnrollmentError, check_timezone
 from .blueprint import bp
-from .forms import KIND_LABELS, TIMEZONES, ConfirmForm, options
+from .forms import TIMEZONES, ConfirmForm, options
 
 RECENT = 50
 

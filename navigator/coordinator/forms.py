@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..core.phones import InvalidPhone, to_e164
-from ..models import APPOINTMENT_KINDS
+from ..models import APPOINTMENT_KINDS, KIND_LABELS
 from ..patients.appointments import LOCATION_MAX, PREP_MAX
 from ..patients.consent import CONSENT_METHODS, DISCLOSURES
 from ..patients.enrolment import EnrollmentError, check_mrn, check_timezone
@@ -44,14 +44,6 @@ TIMEZONES = [
     ("UTC", "UTC"),
 ]
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Spanish (español)")]
-KIND_LABELS = {
-    "ct": "CT scan",
-    "pet-ct": "PET-CT scan",
-    "bone-scan": "Bone scan",
-    "mri": "MRI",
-    "biopsy": "Biopsy",
-    "visit": "Treatment-planning visit",
-}
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 
+from ..audit.records import appointment_words
 from ..catalog import catalog
 from ..channels.outcomes import common_values
 from ..core.content import ContentError
 from ..extensions import db
 from ..models import Alert, Appointment, Coordinator, Message, Patient
-from .forms import KIND_LABELS
 
 #: How an item was closed: the short list a nurse chooses from (a note may add detail).
 OUTCOMES = {
@@ -102,23 +101,6 @@ def who_of(patient: Patient | None) -> str:
         return ""
     language = LANGUAGE_NAMES.get(patient.language, patient.language)
     return f"{language}, {CHANNEL_NAMES.get(patient.channel, patient.channel)}"
-
-
-def appointment_words(appointment: Appointment | None, with_place: bool = True) -> str:
-    """An appointment as a nurse says it: "Biopsy, Tue 12 Jan 09:00, Main St" (site time);
-    without the place, its time alone: "Tue 12 Jan 09:00"."""
-    if appointment is None:
-        return ""
-    local = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
-        ZoneInfo(appointment.timezone)
-    )
-    if not with_place:
-        return f"{local:%a %d %b %H:%M}"
-    kind = KIND_LABELS.get(appointment.kind, appointment.kind)
-    text = f"{kind}, {local:%a %d %b %H:%M}, {appointment.location}"
-    if appointment.status == "cancelled":
-        text += " (cancelled)"
-    return text
 
 
 def overdue_after() -> timedelta:

@@ -23,6 +23,7 @@ from ..core.name_search import fold
 from ..core.phones import to_e164
 from ..extensions import db
 from ..models import (
+    KIND_LABELS,
     Alert,
     Appointment,
     AuditEvent,
@@ -42,7 +43,7 @@ from ..patients.workups import BARRIER_LABELS, Barrier, CoordinatorNote, barrier
 from . import searches
 from .blueprint import bp
 from .caregiver_consent import confirm_caregiver
-from .forms import KIND_LABELS, ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
+from .forms import ConsentFields, EnrollForm, SearchForm, parse_date, parse_time
 from .identity_fields import apply_identity, phone_check_state
 from .preferences import apply_caregiver, apply_detailed_texts
 from .results import changes, results_of

@@ -4,7 +4,7 @@ The session lives in a signed cookie, so its contents cannot be forged, but a co
 would go on working unless the server can tell it is stale. Here a session ends when:
 
 - the coordinator signs out (on any browser), changes their password, or an admin sets
-  them a temporary one: each moves ``Coordinator.sessions_valid_after`` (``end_everywhere``)
+  them a temporary one: each moves ``Coordinator.sessions_valid_after`` (``accounts.end_sessions_everywhere``)
   beside its audit row, and a session that began before that moment is refused
   (``ended_by_later_event``), so no cookie copied before it opens a page again;
 - ``SESSION_IDLE_MINUTES`` pass without a request (``idle_too_long``);
@@ -50,11 +50,6 @@ def end() -> None:
     """Forget the session in this browser (the caller records why, if it is a change)."""
     logout_user()
     session.clear()
-
-
-def end_everywhere(coordinator: Coordinator, now: datetime | None = None) -> None:
-    """Every session of ``coordinator`` begun before now is over; the caller commits."""
-    coordinator.sessions_valid_after = now or utcnow()
 
 
 def ended_by_later_event(coordinator: Coordinator) -> bool:

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from ..audit.records import record
 from ..extensions import db
-from ..models import Appointment, AuditEvent, Coordinator, Patient, utcnow
+from ..models import KIND_LABELS, Appointment, AuditEvent, Coordinator, Patient, utcnow
 from ..patients.workup_path import STEP_LABELS, STEP_OF, STEPS, refresh, site_day
 from ..patients.workups import (
     APPOINTMENT_KIND_OF,
@@ -28,7 +28,7 @@ from ..patients.workups import (
     workup_of,
 )
 from .blueprint import bp
-from .forms import KIND_LABELS, ConfirmForm
+from .forms import ConfirmForm
 from .workup_forms import DATE_LABELS, AddStudyForm, CloseWorkupForm, StudyForm, WorkupDetailsForm
 
 

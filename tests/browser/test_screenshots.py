@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from browser.browser_support import seed_patient, sign_in
-from navigator.coordinator.auth import create_coordinator
+from navigator.accounts import create_coordinator
 from navigator.extensions import db
 from navigator.models import Alert, Appointment, Message, utcnow
 from navigator.patients.appointments import schedule
