@@ -58,18 +58,16 @@ def failing_message_inserts(app):
             dbapi = conn.dialect.loaded_dbapi
             raise dbapi.IntegrityError(f"Failing row contains {parameters!r}")
 
-    postgres = db.engine.dialect.name == "postgresql"
-    if postgres:
-        with db.engine.begin() as conn:
-            conn.execute(
-                text("ALTER TABLE messages ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
-            )
-    event.listen(Engine, "before_cursor_execute", refuse)
+    if db.engine.dialect.name != "postgresql":
+        event.listen(Engine, "before_cursor_execute", refuse)
+        yield
+        event.remove(Engine, "before_cursor_execute", refuse)
+        return
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE messages ADD CONSTRAINT refuse_all CHECK (false) NOT VALID"))
     yield
-    event.remove(Engine, "before_cursor_execute", refuse)
-    if postgres:
-        with db.engine.begin() as conn:
-            conn.execute(text("ALTER TABLE messages DROP CONSTRAINT refuse_all"))
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE messages DROP CONSTRAINT refuse_all"))
 
 
 def test_a_text_the_database_fails_to_store_leaves_no_trace_of_its_words_in_the_logs(
