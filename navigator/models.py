@@ -265,7 +265,7 @@ class Reminder(db.Model):
     """One planned reminder: a row the worker claims when it is due.
 
     ``lease_until`` makes claiming safe: a worker that dies mid-batch leaves rows whose
-    lease runs out, and the next tick takes them back (see reminders.py).
+    lease runs out, and the next tick takes them back (see reminders/worker.py).
     """
 
     __tablename__ = "reminders"

@@ -2,16 +2,16 @@
 
 ``python -m navigator.scheduler`` (the Procfile's ``worker:``) runs an APScheduler
 ``BlockingScheduler`` with one job, ``reminders-tick``, that wakes every ``--interval``
-seconds and runs one ``reminders.send_due`` tick in an app context. Reminders are rows in
+seconds and runs one ``worker.send_due`` tick in an app context. Reminders are rows in
 the database; the scheduler keeps no job store and only wakes the worker, so a restart
-loses nothing and two workers are safe (see reminders.py on claiming).
+loses nothing and two workers are safe (see reminders/worker.py on claiming).
 
 The job has an explicit id with ``replace_existing``, ``coalesce`` (ticks missed while the
 process was busy or asleep run once, not once each), ``max_instances=1`` (a slow tick is not
 overlapped by the next one) and a generous ``misfire_grace_time``, so a late tick still runs.
 ``--once`` runs a single tick and exits, like ``flask --app wsgi reminders send-due``.
 SIGTERM lets the running tick finish before the process exits; SIGKILL is survived by design
-(see reminders.py).
+(see reminders/worker.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .channels import durable_inbound
 from .extensions import db
 from .logs import failure
 from .models import utcnow
-from .reminders import worker as reminders
+from .reminders import worker
 
 log = logging.getLogger("navigator.worker")
 
@@ -41,7 +41,7 @@ def tick(app, worker_id: str | None = None) -> dict:
         log.debug("reminder tick starting")
         _recover_inbound()
         try:
-            counts = reminders.send_due(utcnow(), worker_id or reminders.default_worker_id())
+            counts = worker.send_due(utcnow(), worker_id or worker.default_worker_id())
         except Exception as exc:  # noqa: BLE001 - the next tick tries again
             # Never log.exception: a database error's DETAIL line quotes the row it failed
             # on (a phone number, a text). Type, code and place are enough.

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from navigator.extensions import db
 from navigator.patients import appointments
-from navigator.reminders import worker as reminders
+from navigator.reminders import worker
 
 BOOKED_AT = datetime(2026, 2, 1)
 CT_AT = datetime(2026, 2, 12, 14, 0)  # a CT scan at Mercy Imaging, New York time
@@ -17,4 +17,4 @@ def book_ct_and_tick(patient, at: datetime = DAY_BEFORE) -> None:
     """Book a CT for ``patient`` and run the worker's tick at ``at``."""
     appointments.schedule(patient, "ct", CT_AT, "America/New_York", "Mercy Imaging", now=BOOKED_AT)
     db.session.commit()
-    reminders.send_due(at, "w")
+    worker.send_due(at, "w")

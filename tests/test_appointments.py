@@ -9,7 +9,7 @@ import pytest
 from navigator.extensions import db
 from navigator.models import Appointment, Message, Reminder
 from navigator.patients import appointments
-from navigator.reminders import worker as reminders
+from navigator.reminders import wording
 
 NOW = datetime(2026, 2, 1, 15, 0)
 
@@ -85,17 +85,15 @@ def test_the_next_appointment_is_the_soonest_one_still_ahead(new_patient):
 
 def test_prep_is_the_sites_own_notes_when_it_has_them(new_patient):
     appointment = at_mercy(new_patient(), kind="pet-ct", prep_notes="Nothing to eat after 3 AM.")
-    assert reminders.prep_text(appointment, "en") == "Nothing to eat after 3 AM."
+    assert wording.prep_text(appointment, "en") == "Nothing to eat after 3 AM."
 
 
 def test_without_notes_prep_is_generic_and_never_says_to_stop_a_medicine(new_patient):
     appointment = at_mercy(new_patient(), kind="biopsy")
-    english = reminders.prep_text(appointment, "en")
+    english = wording.prep_text(appointment, "en")
     assert "Ask the team before you stop any medicine" in english
     assert "stop taking" not in english.lower()
-    assert "Pregunte al equipo antes de dejar una medicina" in reminders.prep_text(
-        appointment, "es"
-    )
+    assert "Pregunte al equipo antes de dejar una medicina" in wording.prep_text(appointment, "es")
 
 
 # -- the CLI ---------------------------------------------------------------------------------

@@ -73,9 +73,9 @@ def test_new_quiet_hours_replan_the_reminders_of_upcoming_appointments(app, clie
     assert {r.id for r in rows if r.status == "cancelled"} >= before
     pending = [r for r in rows if r.status == "pending"]
     assert pending
-    from navigator.reminders import worker as reminders
+    from navigator.reminders import planning
 
-    assert not any(reminders.in_quiet_hours(fresh(patient), r.due_at) for r in pending)
+    assert not any(planning.in_quiet_hours(fresh(patient), r.due_at) for r in pending)
 
 
 def test_a_caregiver_is_added_changed_and_removed(app, client, patient):

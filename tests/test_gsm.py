@@ -11,7 +11,7 @@ from navigator.core import gsm
 from navigator.extensions import db
 from navigator.models import Message
 from navigator.patients import appointments
-from navigator.reminders import worker as reminders
+from navigator.reminders import worker
 
 NOW = datetime(2026, 2, 1, 15, 0)
 THREE_DAYS_BEFORE = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York
@@ -94,7 +94,7 @@ def sent_reminder(patient, location: str, at=THREE_DAYS_BEFORE, prep: str | None
     )
     appointment.location = location  # as stored before locations had a length limit
     db.session.commit()
-    reminders.send_due(at, "w")
+    worker.send_due(at, "w")
     return [m.body for m in db.session.scalars(db.select(Message).order_by(Message.id))]
 
 

@@ -17,7 +17,7 @@ from test_understood_answers import alerts, words
 from navigator.extensions import db
 from navigator.models import Message
 from navigator.reminders import keypad as reminder_keypad
-from navigator.reminders import worker as reminders
+from navigator.reminders import wording
 
 signed = test_reminder_calls.signed  # requests signed for the public URL the calls use
 
@@ -120,5 +120,5 @@ def test_asking_to_hear_it_again_reads_the_reminder_again_as_9_does(
     patient, reminder = called(new_patient, fake_twilio, language=language)
     root = said_on_the_call(signed, patient, reminder, speech, miss=1)
     assert root.find("Gather").get("action").endswith("/answer")  # no miss counted
-    assert reminders.voice_lines(reminder)[-1] in spoken(root)
+    assert wording.voice_lines(reminder)[-1] in spoken(root)
     assert reminder.appointment.status == "scheduled"

@@ -12,7 +12,7 @@ from twilio_signing import TwilioSigner
 from navigator.extensions import db
 from navigator.models import Alert, Contact, Message, PatientEvent, Reminder
 from navigator.patients import appointments
-from navigator.reminders import worker as reminders
+from navigator.reminders import worker
 
 PUBLIC = "https://navigator.example.org"
 SENT_AT = datetime(2026, 2, 9, 19, 0)  # 14:00 in New York, three days before
@@ -222,7 +222,7 @@ def test_silence_reads_it_once_more_then_ends_politely_and_texts_the_reminder(
         "/twilio/reminder-call/status",
         {"CallSid": reminder.provider_sid, "CallStatus": "completed"},
     )
-    assert reminders.send_due(SENT_AT.replace(minute=5), "w") == {"sent": 1}
+    assert worker.send_due(SENT_AT.replace(minute=5), "w") == {"sent": 1}
     [text] = fake_twilio.accepted("sms")
     assert text.to == patient.phone
     assert text.body.startswith("Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM")
@@ -241,7 +241,7 @@ def test_silence_twice_from_a_number_that_opted_out_of_texts_promises_no_text(
         )
     )
     assert "by text" not in spoken(last) and last.find("Hangup") is not None
-    assert reminders.send_due(SENT_AT.replace(minute=5), "w") == {}
+    assert worker.send_due(SENT_AT.replace(minute=5), "w") == {}
 
 
 @pytest.mark.parametrize("digit", ["1", "2"])
@@ -305,7 +305,7 @@ def test_a_missed_call_is_followed_by_the_same_reminder_as_a_text(
         signed.post(
             "/twilio/reminder-call/status", {"CallSid": reminder.provider_sid, "CallStatus": status}
         )
-    assert reminders.send_due(SENT_AT.replace(minute=5), "w") == {"sent": 1}
+    assert worker.send_due(SENT_AT.replace(minute=5), "w") == {"sent": 1}
     [text] = fake_twilio.accepted("sms")
     assert text.to == patient.phone
     assert text.body.startswith("Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM")
@@ -322,7 +322,7 @@ def test_an_answered_call_is_delivered_and_no_text_follows(new_patient, fake_twi
     signed.post(
         "/twilio/reminder-call/status", {"CallSid": reminder.provider_sid, "CallStatus": "ringing"}
     )  # late, out of order
-    assert reminders.send_due(SENT_AT.replace(minute=5), "w") == {}
+    assert worker.send_due(SENT_AT.replace(minute=5), "w") == {}
     db.session.expire_all()
     assert db.session.get(Reminder, reminder.id).status == "delivered"
     call = db.session.scalar(db.select(Message).filter_by(provider_sid=reminder.provider_sid))
@@ -338,7 +338,7 @@ def test_a_missed_day_before_call_is_followed_by_the_reminder_and_how_to_get_rea
         "/twilio/reminder-call/status",
         {"CallSid": reminder.provider_sid, "CallStatus": "no-answer"},
     )
-    assert reminders.send_due(day_before.replace(minute=10), "w") == {"sent": 2}
+    assert worker.send_due(day_before.replace(minute=10), "w") == {"sent": 2}
     texts = fake_twilio.accepted("sms")
     assert {text.to for text in texts} == {patient.phone}
     assert sum(t.body.startswith("Hope Clinic Navigator: CT scan Thu Feb 12") for t in texts) == 1
@@ -354,7 +354,7 @@ def test_a_call_for_an_appointment_booked_too_late_for_the_day_before_says_how_t
         patient, "ct", datetime(2026, 2, 12, 14, 0), "America/New_York", "Mercy Imaging", now=booked
     )
     db.session.commit()
-    reminders.send_due(booked, "w")
+    worker.send_due(booked, "w")
     reminder = db.session.scalar(db.select(Reminder).where(Reminder.status == "sent"))
     root = twiml(signed.post(f"/twilio/reminder-call/{reminder.id}", {"To": patient.phone}))
     assert "To get ready: Tell the team if you ever had a bad reaction to dye" in spoken(root)
@@ -363,7 +363,7 @@ def test_a_call_for_an_appointment_booked_too_late_for_the_day_before_says_how_t
 def test_the_two_hour_call_does_not_repeat_the_preparation(new_patient, fake_twilio, signed):
     day_before = datetime(2026, 2, 11, 19, 5)
     patient, _ = called(new_patient, fake_twilio, at=day_before, detailed_texts=True)
-    reminders.send_due(datetime(2026, 2, 12, 17, 5), "w")  # two hours before
+    worker.send_due(datetime(2026, 2, 12, 17, 5), "w")  # two hours before
     last = db.session.scalar(db.select(Reminder).where(Reminder.offset == "2h"))
     assert last.status == "sent"
     root = twiml(signed.post(f"/twilio/reminder-call/{last.id}", {"To": patient.phone}))
@@ -421,7 +421,7 @@ def test_saying_stop_calling_me_on_a_reminder_call_opts_out_and_ends_the_call(
     assert db.session.scalar(db.select(Contact).filter_by(phone=patient.phone)).opted_out
     event = db.session.scalar(db.select(PatientEvent))
     assert (event.kind, event.patient_id, event.channel) == ("opted_out", patient.id, "voice")
-    reminders.send_due(datetime(2026, 2, 11, 19, 5), "w")  # the day-before reminder
+    worker.send_due(datetime(2026, 2, 11, 19, 5), "w")  # the day-before reminder
     assert len(fake_twilio.accepted()) == 1  # only the call that was answered
     day_before = db.session.scalar(db.select(Reminder).filter_by(offset="1d"))
     assert day_before.status == "skipped"

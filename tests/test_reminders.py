@@ -14,7 +14,7 @@ from navigator.catalog import catalog
 from navigator.extensions import db
 from navigator.models import Alert, Contact, EarlyReport, Message, Reminder, utcnow
 from navigator.patients import appointments
-from navigator.reminders import worker as reminders
+from navigator.reminders import pacing, planning, wording, worker
 from navigator.telephony import delivery
 
 UTC_NOW = datetime(2026, 2, 1, 15, 0)  # a Sunday afternoon, far from any clock change
@@ -134,7 +134,7 @@ def test_no_reminder_is_ever_planned_in_the_past_in_quiet_hours_or_after_the_sta
         appointment = book(patient, f"{day} {hour:02d}:30", zone=zone, now=now)
         for reminder in appointment.reminders:
             assert now <= reminder.due_at < appointment.starts_at
-            assert not reminders.in_quiet_hours(patient, reminder.due_at)
+            assert not planning.in_quiet_hours(patient, reminder.due_at)
 
 
 def test_an_appointment_booked_late_gets_only_the_reminders_still_ahead(new_patient):
@@ -176,7 +176,7 @@ def test_moving_an_appointment_replaces_its_unsent_reminders(new_patient):
     rows = {r.id: r for r in db.session.scalars(db.select(Reminder))}
     assert {rows[i].status for i in old} == {"cancelled"}
     assert due_times(appointment)["1d"] == utc("2026-02-18 10:00", "America/New_York")
-    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     assert outbox() == []
 
 
@@ -184,7 +184,7 @@ def test_cancelling_an_appointment_means_no_reminder_is_sent(new_patient):
     appointment = book(new_patient(), "2026-02-12 14:00")
     appointments.cancel(appointment, now=UTC_NOW)
     db.session.commit()
-    assert reminders.send_due(datetime(2026, 2, 12, 18, 0), "w") == {}
+    assert worker.send_due(datetime(2026, 2, 12, 18, 0), "w") == {}
     assert outbox() == []
 
 
@@ -197,7 +197,7 @@ def test_a_patient_who_texts_stop_after_booking_gets_no_reminder(new_patient):
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     contact.opted_out_at = datetime(2026, 2, 5)
     db.session.commit()
-    counts = reminders.send_due(utc("2026-02-11 14:00", "America/New_York"), "w")
+    counts = worker.send_due(utc("2026-02-11 14:00", "America/New_York"), "w")
     assert counts["skipped"] == 1
     assert outbox() == []
 
@@ -205,7 +205,7 @@ def test_a_patient_who_texts_stop_after_booking_gets_no_reminder(new_patient):
 def test_a_caregiver_with_reminder_scope_gets_a_copy_and_one_on_record_does_not(new_patient):
     patient = new_patient(caregivers=[("+16175550198", "reminders"), ("+16175550197", "none")])
     book(patient, "2026-02-12 14:00")
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     texts = {m.phone: m.body for m in outbox()}
     assert set(texts) == {patient.phone, "+16175550198"}
     assert texts["+16175550198"].startswith("Hope Clinic Navigator: For Ana: visit Thu Feb 12")
@@ -253,7 +253,7 @@ def test_an_opted_out_caregiver_gets_nothing_while_the_patient_still_does(new_pa
     db.session.add(Contact(phone="+16175550198", opted_out_at=datetime(2026, 1, 2)))
     db.session.commit()
     book(patient, "2026-02-12 14:00")
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     assert [m.phone for m in outbox()] == [patient.phone]
 
 
@@ -262,7 +262,7 @@ def test_an_opted_out_caregiver_gets_nothing_while_the_patient_still_does(new_pa
 
 def test_the_default_text_names_no_test_and_says_how_to_confirm_and_stop(new_patient):
     book(new_patient(), "2026-02-12 14:00", kind="pet-ct")
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     [text] = [m.body for m in outbox()]
     assert text == (
         "Hope Clinic Navigator: Visit Thu Feb 12 at 2:00 PM, "
@@ -277,14 +277,14 @@ def test_a_patient_who_chose_detailed_texts_is_told_the_test(new_patient):
         detailed_texts_how="asked in clinic; told texts are not secure",
     )
     book(patient, "2026-02-12 14:00", kind="pet-ct")
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     assert outbox()[0].body.startswith("Hope Clinic Navigator: PET/CT scan Thu Feb 12")
 
 
 def test_the_day_before_reminder_is_followed_by_the_sites_own_prep(new_patient):
     patient = new_patient(detailed_texts=True, detailed_texts_at=datetime(2026, 1, 5))
     book(patient, "2026-02-12 14:00", prep_notes="No food after 8 AM. Bring your scans.")
-    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     bodies = [m.body for m in outbox()]
     assert len(bodies) == 2
     assert bodies[1] == (
@@ -296,7 +296,7 @@ def test_the_day_before_reminder_is_followed_by_the_sites_own_prep(new_patient):
 def test_without_site_notes_the_day_before_prep_is_the_generic_safe_one(new_patient):
     patient = new_patient(detailed_texts=True, detailed_texts_at=datetime(2026, 1, 5))
     book(patient, "2026-02-12 14:00", kind="biopsy")
-    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     prep = outbox()[1].body
     assert "blood thinners" in prep and "Ask the team before you stop any medicine" in prep
 
@@ -318,7 +318,7 @@ def test_a_patient_who_did_not_choose_detail_gets_a_prep_text_naming_no_test_or_
     notes = "Bring your last bone scan report." if kind == "bone-scan" else None
     patient = new_patient(language=language, quiet_start="00:00", quiet_end="00:00")
     book(patient, "2026-02-12 14:00", kind=kind, prep_notes=notes)
-    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     bodies = [received.body for received in fake_twilio.accepted()]
     assert len(bodies) == 2  # the day-before reminder, then how to get ready
     for body in bodies:
@@ -356,7 +356,7 @@ def test_a_patient_who_chose_detail_gets_the_test_and_its_prep_by_text(
         quiet_start="00:00", quiet_end="00:00", detailed_texts=True, detailed_texts_at=UTC_NOW
     )
     book(patient, "2026-02-12 14:00", kind="bone-scan")
-    reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     bodies = sorted(received.body for received in fake_twilio.accepted())
     assert len(bodies) == 2
     assert any("Bone scan Wed Feb 11" in body or "Bone scan Thu Feb 12" in body for body in bodies)
@@ -367,20 +367,20 @@ def test_a_reminder_call_to_a_patient_who_did_not_choose_detail_names_no_test(ne
     patient = new_patient(channel="voice", quiet_start="00:00", quiet_end="00:00")
     appointment = book(patient, "2026-02-12 14:00", kind="biopsy")
     [day_before] = [r for r in appointment.reminders if r.offset == "1d"]
-    spoken = " ".join(reminders.voice_lines(day_before))
+    spoken = " ".join(wording.voice_lines(day_before))
     assert "NEXT" in spoken
     assert not TELLING_WORDS.search(spoken), spoken
 
 
 def test_a_spanish_speaking_patient_gets_the_reminder_in_spanish(new_patient):
     book(new_patient(language="es"), "2026-02-12 14:00")
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     assert outbox()[0].body.startswith("Hope Clinic Navigator: Cita el")
 
 
 def test_reminders_that_piled_up_while_the_worker_was_down_go_out_once(new_patient):
     book(new_patient(), "2026-02-12 14:00")
-    counts = reminders.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
+    counts = worker.send_due(utc("2026-02-11 14:05", "America/New_York"), "w")
     assert counts == {"sent": 2, "superseded": 1}  # the 1d reminder and its prep; not the 3d
 
 
@@ -435,7 +435,7 @@ def test_no_prep_wording_tells_anyone_to_stop_or_change_a_medicine(app):
 
 def _sent_reminder(new_patient):
     book(new_patient(), "2026-02-12 14:00")
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w")
     return db.session.scalar(db.select(Reminder).where(Reminder.status == "sent"))
 
 
@@ -472,7 +472,7 @@ def test_a_report_that_comes_before_its_sid_is_recorded_is_applied_at_the_next_t
     message = outbound.prepare_sms("+16175552301", "Hello")
     outbound.record_result(message, sid, "queued")
     db.session.commit()
-    reminders.send_due(utcnow(), "w")
+    worker.send_due(utcnow(), "w")
     db.session.expire_all()
     assert (message.status, message.error_code) == ("undelivered", "30003")
     assert [a.kind for a in db.session.scalars(db.select(Alert))] == ["delivery_failed"]
@@ -481,9 +481,9 @@ def test_a_report_that_comes_before_its_sid_is_recorded_is_applied_at_the_next_t
 def test_a_report_for_a_sid_never_recorded_changes_nothing_and_is_dropped_in_two_days(app):
     assert delivery.record("SM" + "f" * 32, "delivered", None, now=UTC_NOW) is None
     db.session.commit()
-    reminders.send_due(UTC_NOW + timedelta(days=1), "w")
+    worker.send_due(UTC_NOW + timedelta(days=1), "w")
     assert db.session.scalar(db.select(db.func.count(EarlyReport.id))) == 1
-    reminders.send_due(UTC_NOW + timedelta(days=2, minutes=1), "w")
+    worker.send_due(UTC_NOW + timedelta(days=2, minutes=1), "w")
     assert db.session.scalar(db.select(db.func.count(EarlyReport.id))) == 0
     assert outbox() == []
 
@@ -503,7 +503,7 @@ class FakeClock:
 
 def test_the_rate_limit_spaces_sends_and_never_goes_above_it():
     clock = FakeClock()
-    limiter = reminders.RateLimiter(4.0, clock=clock, sleep=clock.sleep)
+    limiter = pacing.RateLimiter(4.0, clock=clock, sleep=clock.sleep)
     stamps = []
     for _ in range(9):
         limiter.acquire()
@@ -514,7 +514,7 @@ def test_the_rate_limit_spaces_sends_and_never_goes_above_it():
 
 def test_a_rate_of_zero_lifts_the_limit():
     clock = FakeClock()
-    limiter = reminders.RateLimiter(0, clock=clock, sleep=clock.sleep)
+    limiter = pacing.RateLimiter(0, clock=clock, sleep=clock.sleep)
     for _ in range(50):
         limiter.acquire()
     assert clock.slept == []
@@ -524,8 +524,8 @@ def test_the_worker_paces_outbox_sends_with_the_configured_rate(app, new_patient
     for index in range(3):
         book(new_patient(phone=f"+1617555{index + 300:04d}"), "2026-02-12 14:00")
     clock = FakeClock()
-    limiter = reminders.RateLimiter(2.0, clock=clock, sleep=clock.sleep)
-    reminders.send_due(utc("2026-02-09 14:00", "America/New_York"), "w", limiter=limiter)
+    limiter = pacing.RateLimiter(2.0, clock=clock, sleep=clock.sleep)
+    worker.send_due(utc("2026-02-09 14:00", "America/New_York"), "w", limiter=limiter)
     assert clock.slept == pytest.approx([0.5 / 0.97, 0.5 / 0.97])
 
 
@@ -545,14 +545,12 @@ def test_two_workers_share_one_send_rate_on_postgresql(app):
     """Two worker processes each pace through the same database row, so together they
     never go faster than SEND_RATE_PER_SECOND."""
     waits: list[float] = []
-    first, second = (
-        reminders.SharedRateLimiter(5.0, db.engine, sleep=waits.append) for _ in range(2)
-    )
+    first, second = (pacing.SharedRateLimiter(5.0, db.engine, sleep=waits.append) for _ in range(2))
     for _ in range(5):
         first.acquire()
         second.acquire()
     # Ten takers, one after another: the first goes at once, the n-th waits n-1 intervals.
-    interval = 1 / (5.0 * reminders.RateLimiter.HEADROOM)
+    interval = 1 / (5.0 * pacing.RateLimiter.HEADROOM)
     assert len(waits) == 9
     assert waits == sorted(waits)
     gaps = [later - earlier for earlier, later in itertools.pairwise(waits)]
@@ -562,11 +560,9 @@ def test_two_workers_share_one_send_rate_on_postgresql(app):
 def test_the_embedded_mode_paces_in_process(app):
     app.config["SEND_RATE_PER_SECOND"] = 3.0
     app.extensions.pop("reminder_rate", None)
-    limiter = reminders._limiter()
+    limiter = pacing.process_limiter()
     expected = (
-        reminders.SharedRateLimiter
-        if db.engine.dialect.name == "postgresql"
-        else (reminders.RateLimiter)
+        pacing.SharedRateLimiter if db.engine.dialect.name == "postgresql" else (pacing.RateLimiter)
     )
     assert type(limiter) is expected and limiter.rate == 3.0
 
@@ -578,7 +574,7 @@ def test_a_late_caregiver_copy_waits_for_morning_where_the_caregiver_lives(new_p
     # The copies were planned for daytime in both zones, but a worker that was down catches
     # up at 9:00 in New York, which is 6:00 in Los Angeles: the patient's texts go, the
     # caregiver's wait for the end of the night where the caregiver lives.
-    reminders.send_due(utc("2026-02-12 09:00", "America/New_York"), "w")
+    worker.send_due(utc("2026-02-12 09:00", "America/New_York"), "w")
     sent_to = [m.phone for m in outbox()]
     assert patient.phone in sent_to and caregiver not in sent_to
     waiting = db.session.scalars(
@@ -597,5 +593,5 @@ def test_the_longest_preparation_notes_a_site_may_enter_fit_one_text(new_patient
     notes = ("Bring your list of medicines and arrive early. " * 10)[:PREP_MAX]
     appointment = book(patient, "2026-02-12 14:00", prep_notes=notes)
     [prep] = [r for r in appointment.reminders if r.role == "prep"]
-    text = reminders.sms_text(prep)
+    text = wording.sms_text(prep)
     assert notes.strip() in text and len(text) <= 320

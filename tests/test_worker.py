@@ -31,7 +31,7 @@ from navigator.models import (
     utcnow,
 )
 from navigator.patients import appointments
-from navigator.reminders import worker as reminders
+from navigator.reminders import pacing, wording, worker
 from navigator.telephony import delivery, outbound
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ class Clock:
 
 def test_a_due_reminder_is_handed_to_twilio_and_its_sid_recorded(app, fake_twilio):
     [phone] = seed(1, NOW)
-    assert reminders.send_due(NOW, "w1") == {"sent": 1}
+    assert worker.send_due(NOW, "w1") == {"sent": 1}
     [reminder] = reminder_rows()
     [received] = fake_twilio.accepted()
     assert (reminder.status, reminder.provider_sid, received.to) == ("sent", received.sid, phone)
@@ -125,11 +125,11 @@ def test_a_server_error_or_throttling_is_retried_later_and_sent_once(
 ):
     seed(1, NOW)
     fake_twilio.fail_next(status, code)
-    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    assert worker.send_due(NOW, "w") == {"retry": 1}
     [reminder] = reminder_rows()
     assert (reminder.status, reminder.due_at) == ("pending", NOW + timedelta(minutes=1))
-    assert reminders.send_due(NOW + timedelta(seconds=30), "w") == {}
-    assert reminders.send_due(NOW + timedelta(minutes=1), "w") == {"sent": 1}
+    assert worker.send_due(NOW + timedelta(seconds=30), "w") == {}
+    assert worker.send_due(NOW + timedelta(minutes=1), "w") == {"sent": 1}
     assert len(fake_twilio.accepted()) == 1
     assert reminder_rows()[0].attempts == 2
 
@@ -138,10 +138,10 @@ def test_a_network_error_is_retried_later_and_sent_once(app, fake_twilio):
     """The connection breaks before Twilio takes the text: the worker tries again later."""
     seed(1, NOW)
     fake_twilio.drop_next()
-    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    assert worker.send_due(NOW, "w") == {"retry": 1}
     assert fake_twilio.accepted() == []
-    assert reminders.send_due(NOW + timedelta(seconds=30), "w") == {}
-    assert reminders.send_due(NOW + timedelta(minutes=1, seconds=1), "w") == {"sent": 1}
+    assert worker.send_due(NOW + timedelta(seconds=30), "w") == {}
+    assert worker.send_due(NOW + timedelta(minutes=1, seconds=1), "w") == {"sent": 1}
     assert len(fake_twilio.accepted()) == 1
     [reminder] = reminder_rows()
     assert (reminder.status, reminder.provider_sid) == ("sent", fake_twilio.accepted()[0].sid)
@@ -152,9 +152,9 @@ def test_twilio_that_cannot_be_reached_at_all_is_tried_again_later(app, fake_twi
     seed(1, NOW)
     url = app.config["TWILIO_API_URL"]
     app.config["TWILIO_API_URL"] = "http://127.0.0.1:9"  # nothing listens on the discard port
-    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    assert worker.send_due(NOW, "w") == {"retry": 1}
     app.config["TWILIO_API_URL"] = url
-    assert reminders.send_due(NOW + timedelta(minutes=1), "w") == {"sent": 1}
+    assert worker.send_due(NOW + timedelta(minutes=1), "w") == {"sent": 1}
     assert len(fake_twilio.accepted()) == 1
 
 
@@ -168,10 +168,10 @@ def test_a_send_twilio_may_have_taken_is_looked_up_before_it_is_sent_again(
         fake_twilio.answer_late(1.0)
     else:
         fake_twilio.drop_next(after_taking_it=True)
-    assert reminders.send_due(NOW, "w") == {"retry": 1}
+    assert worker.send_due(NOW, "w") == {"retry": 1}
     fake_twilio.settle()
     [taken] = fake_twilio.accepted()
-    assert reminders.send_due(NOW + timedelta(minutes=1, seconds=1), "w") == {"recovered": 1}
+    assert worker.send_due(NOW + timedelta(minutes=1, seconds=1), "w") == {"recovered": 1}
     assert fake_twilio.accepted() == [taken]
     [reminder] = reminder_rows()
     assert (reminder.status, reminder.provider_sid) == ("sent", taken.sid)
@@ -181,14 +181,14 @@ def test_a_send_that_never_gets_an_answer_is_given_up_after_its_tries_with_an_al
     app, fake_twilio
 ):
     seed(1, NOW)
-    fake_twilio.drop_next(times=reminders.MAX_ATTEMPTS + 1)
+    fake_twilio.drop_next(times=worker.MAX_ATTEMPTS + 1)
     moment = NOW
-    for _ in range(reminders.MAX_ATTEMPTS + 1):
-        reminders.send_due(moment, "w")
+    for _ in range(worker.MAX_ATTEMPTS + 1):
+        worker.send_due(moment, "w")
         moment += timedelta(minutes=31)
     [reminder] = reminder_rows()
     assert reminder.status == "failed" and "gave up" in reminder.error_reason
-    assert len(fake_twilio.received) == reminders.MAX_ATTEMPTS
+    assert len(fake_twilio.received) == worker.MAX_ATTEMPTS
     assert fake_twilio.accepted() == []
     assert [a.kind for a in db.session.scalars(db.select(Alert))] == ["delivery_failed"]
 
@@ -197,8 +197,8 @@ def test_a_send_that_never_gets_an_answer_is_given_up_after_its_tries_with_an_al
 def test_a_permanent_refusal_fails_the_reminder_and_alerts_a_coordinator(app, fake_twilio, code):
     [phone] = seed(1, NOW)
     fake_twilio.fail_next(400, code)
-    assert reminders.send_due(NOW, "w") == {"failed": 1}
-    assert reminders.send_due(NOW + timedelta(hours=1), "w") == {}
+    assert worker.send_due(NOW, "w") == {"failed": 1}
+    assert worker.send_due(NOW + timedelta(hours=1), "w") == {}
     [reminder] = reminder_rows()
     assert (reminder.status, reminder.error_code) == ("failed", str(code))
     [alert] = db.session.scalars(db.select(Alert))
@@ -211,11 +211,11 @@ def test_a_reminder_that_keeps_failing_is_given_up_with_an_alert(app, fake_twili
     fake_twilio.fail_next(503, None, times=50)
     moment = NOW
     for _ in range(10):
-        reminders.send_due(moment, "w")
+        worker.send_due(moment, "w")
         moment += timedelta(minutes=61)
     [reminder] = reminder_rows()
-    assert reminder.status == "failed" and reminder.attempts == reminders.MAX_ATTEMPTS
-    assert len(fake_twilio.received) == reminders.MAX_ATTEMPTS
+    assert reminder.status == "failed" and reminder.attempts == worker.MAX_ATTEMPTS
+    assert len(fake_twilio.received) == worker.MAX_ATTEMPTS
     assert [a.kind for a in db.session.scalars(db.select(Alert))] == ["delivery_failed"]
 
 
@@ -226,9 +226,9 @@ def test_a_number_unsubscribed_at_the_carrier_is_opted_out_and_alerted_once(
     phone = appointment.patient.phone
     fake_twilio.fail_for(phone, 400, 21610, times=10)
     first = NOW + timedelta(minutes=1)
-    assert reminders.send_due(first, "w") == {"failed": 1}
+    assert worker.send_due(first, "w") == {"failed": 1}
     for later in (timedelta(days=2, minutes=2), timedelta(days=2, hours=22, minutes=1)):
-        assert reminders.send_due(NOW + later, "w")["skipped"] >= 1
+        assert worker.send_due(NOW + later, "w")["skipped"] >= 1
     assert len(fake_twilio.received) == 1
     contact = db.session.scalar(db.select(Contact).filter_by(phone=phone))
     assert contact.opted_out and contact.opted_out_at == first
@@ -243,7 +243,7 @@ def test_a_number_unsubscribed_at_the_carrier_is_opted_out_and_alerted_once(
 
 
 @pytest.mark.parametrize(
-    ("refusal", "times"), [((400, 13224), 1), ((503, None), reminders.MAX_ATTEMPTS)]
+    ("refusal", "times"), [((400, 13224), 1), ((503, None), worker.MAX_ATTEMPTS)]
 )
 def test_a_reminder_call_twilio_refuses_is_followed_by_the_reminder_as_a_text(
     app, fake_twilio, new_patient, refusal, times
@@ -253,7 +253,7 @@ def test_a_reminder_call_twilio_refuses_is_followed_by_the_reminder_as_a_text(
     fake_twilio.fail_for(phone, *refusal, times=times)
     moment = NOW + timedelta(minutes=1)
     for _ in range(times + 1):
-        reminders.send_due(moment, "w")
+        worker.send_due(moment, "w")
         moment += timedelta(minutes=31)
     assert [r.kind for r in fake_twilio.received] == ["call"] * times + ["sms"]
     [text] = fake_twilio.accepted("sms")
@@ -262,7 +262,7 @@ def test_a_reminder_call_twilio_refuses_is_followed_by_the_reminder_as_a_text(
     assert call.status == "undelivered" and "texted instead" in call.error_reason
 
 
-class MidBatch(reminders.RateLimiter):
+class MidBatch(pacing.RateLimiter):
     """No pacing; before the n-th send of a batch, ``then`` runs in its own app context, as
     a webhook or a second process would, while the worker is still sending."""
 
@@ -290,10 +290,10 @@ def test_a_missed_call_reported_while_the_batch_is_still_sending_is_texted(
         first = fake_twilio.accepted("call")[0].sid
         delivery.record(first, "no-answer", None, now=NOW + timedelta(minutes=1))
 
-    reminders.send_due(
+    worker.send_due(
         NOW + timedelta(minutes=1), "w", limiter=MidBatch(app, 3, first_call_not_answered)
     )
-    reminders.send_due(NOW + timedelta(minutes=2), "w")
+    worker.send_due(NOW + timedelta(minutes=2), "w")
     assert len(fake_twilio.accepted("call")) == 3
     first = fake_twilio.accepted("call")[0]
     [text] = fake_twilio.accepted("sms")
@@ -308,8 +308,8 @@ def test_a_report_that_comes_while_a_send_is_in_doubt_is_applied_when_it_is_foun
     sid = _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=True)
     assert delivery.record(sid, "delivered", None, now=NOW + timedelta(minutes=1)) is None
     db.session.commit()
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {"recovered": 1}
+    later = NOW + worker.LEASE + timedelta(minutes=1)
+    assert worker.send_due(later, "rescuer") == {"recovered": 1}
     [reminder] = reminder_rows()
     message = db.session.scalar(db.select(Message).filter_by(provider_sid=sid))
     assert (reminder.status, message.status) == ("delivered", "delivered")
@@ -327,11 +327,11 @@ def test_each_batch_of_a_long_tick_is_leased_from_its_own_claim(app):
         clock.now += seconds
         with app.app_context():
             moment = NOW + timedelta(seconds=clock.now)
-            taken_over.extend(reminders.claim_in_doubt(moment, "second-worker"))
+            taken_over.extend(worker.claim_in_doubt(moment, "second-worker"))
 
-    limiter = reminders.RateLimiter(0.01, clock=clock, sleep=wait)
-    assert reminders.send_due(NOW, "first-worker", limiter=limiter, clock=clock) == {"sent": 4}
-    assert clock.now > reminders.LEASE.total_seconds(), "the tick should outlast one lease"
+    limiter = pacing.RateLimiter(0.01, clock=clock, sleep=wait)
+    assert worker.send_due(NOW, "first-worker", limiter=limiter, clock=clock) == {"sent": 4}
+    assert clock.now > worker.LEASE.total_seconds(), "the tick should outlast one lease"
     assert taken_over == []
     assert [r.claimed_by for r in reminder_rows()] == ["first-worker"] * 4
 
@@ -341,11 +341,11 @@ def test_each_batch_of_a_long_tick_is_leased_from_its_own_claim(app):
 
 def _dead_worker_left(reminder_id: int, *, wrote_message: bool, reached_twilio: bool):
     """Leave the database as a worker killed mid-send leaves it."""
-    assert reminders.claim_due(NOW, "dead-worker") == [reminder_id]
+    assert worker.claim_due(NOW, "dead-worker") == [reminder_id]
     if wrote_message:
         reminder = db.session.get(Reminder, reminder_id)
         message = outbound.prepare_sms(
-            reminder.recipient_phone, reminders.sms_text(reminder), reminder_id=reminder_id
+            reminder.recipient_phone, wording.sms_text(reminder), reminder_id=reminder_id
         )
         db.session.commit()
         if reached_twilio:
@@ -357,7 +357,7 @@ def test_a_live_workers_claim_is_left_alone(app, fake_twilio):
     seed(1, NOW)
     [reminder] = reminder_rows()
     _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=False)
-    assert reminders.send_due(NOW + timedelta(minutes=1), "other") == {}
+    assert worker.send_due(NOW + timedelta(minutes=1), "other") == {}
     assert fake_twilio.received == []
 
 
@@ -368,8 +368,8 @@ def test_a_text_a_dead_worker_got_to_twilio_is_not_sent_again(app, fake_twilio, 
     seed(1, NOW)
     [reminder] = reminder_rows()
     sid = _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=True)
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {"recovered": 1}
+    later = NOW + worker.LEASE + timedelta(minutes=1)
+    assert worker.send_due(later, "rescuer") == {"recovered": 1}
     assert len(fake_twilio.accepted()) == 1
     [reminder] = reminder_rows()
     assert (reminder.status, reminder.provider_sid) == ("sent", sid)
@@ -380,8 +380,8 @@ def test_a_text_a_dead_worker_never_sent_goes_out_once(app, fake_twilio, wrote_m
     seed(1, NOW)
     [reminder] = reminder_rows()
     _dead_worker_left(reminder.id, wrote_message=wrote_message, reached_twilio=False)
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {"sent": 1}
+    later = NOW + worker.LEASE + timedelta(minutes=1)
+    assert worker.send_due(later, "rescuer") == {"sent": 1}
     assert len(fake_twilio.accepted()) == 1
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
 
@@ -392,8 +392,8 @@ def test_an_in_doubt_text_is_not_sent_to_someone_who_opted_out_meanwhile(app, fa
     _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=False)
     db.session.scalar(db.select(Contact).filter_by(phone=phone)).opted_out_at = NOW
     db.session.commit()
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {"skipped": 1}
+    later = NOW + worker.LEASE + timedelta(minutes=1)
+    assert worker.send_due(later, "rescuer") == {"skipped": 1}
     assert fake_twilio.received == []
     assert db.session.scalar(db.select(Message)).status == "not_sent"
 
@@ -404,8 +404,8 @@ def test_a_text_a_dead_worker_left_is_never_sent_once_the_visit_has_moved(app, f
     _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=False)
     appointments.move(reminder.appointment, datetime(2026, 2, 17, 14, 0), now=NOW)
     db.session.commit()
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {}
+    later = NOW + worker.LEASE + timedelta(minutes=1)
+    assert worker.send_due(later, "rescuer") == {}
     assert fake_twilio.received == []
     assert db.session.get(Reminder, reminder.id).status == "cancelled"
 
@@ -421,8 +421,8 @@ def test_a_send_on_its_way_when_the_visit_moves_is_not_tried_again(app, fake_twi
         appointments.move(moved, datetime(2026, 2, 19, 14, 0), now=NOW)
 
     limiter = MidBatch(app, 1, coordinator_moves_it)
-    assert reminders.send_due(NOW + timedelta(minutes=1), "w", limiter=limiter) == {"cancelled": 1}
-    assert reminders.send_due(NOW + timedelta(minutes=5), "w") == {}
+    assert worker.send_due(NOW + timedelta(minutes=1), "w", limiter=limiter) == {"cancelled": 1}
+    assert worker.send_due(NOW + timedelta(minutes=5), "w") == {}
     assert len(fake_twilio.received) == 1
     old = [r for r in reminder_rows() if r.due_at <= NOW + timedelta(minutes=1)]
     assert [r.status for r in old] == ["cancelled"]
@@ -434,10 +434,10 @@ def test_an_in_doubt_text_waits_when_twilio_cannot_be_asked(app, fake_twilio):
     _dead_worker_left(reminder.id, wrote_message=True, reached_twilio=False)
     url = app.config["TWILIO_API_URL"]
     app.config["TWILIO_API_URL"] = "http://127.0.0.1:9"  # nothing listens on the discard port
-    later = NOW + reminders.LEASE + timedelta(minutes=1)
-    assert reminders.send_due(later, "rescuer") == {"in_doubt": 1}
+    later = NOW + worker.LEASE + timedelta(minutes=1)
+    assert worker.send_due(later, "rescuer") == {"in_doubt": 1}
     app.config["TWILIO_API_URL"] = url
-    assert reminders.send_due(later + timedelta(minutes=1), "rescuer") == {"sent": 1}
+    assert worker.send_due(later + timedelta(minutes=1), "rescuer") == {"sent": 1}
     assert len(fake_twilio.accepted()) == 1
 
 
@@ -483,13 +483,13 @@ def _each_once(fake, phones) -> None:
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(app, fake_twilio):
     phones = seed(40, utcnow() - timedelta(minutes=1))
     fake_twilio.latency = 0.1
-    worker = _spawn(app, fake_twilio, "--threads", "2", "--batch", "10")
+    process = _spawn(app, fake_twilio, "--threads", "2", "--batch", "10")
     deadline = time.monotonic() + 60
     while len(fake_twilio.accepted()) < 14 and time.monotonic() < deadline:
         time.sleep(0.01)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.communicate(timeout=10)
-    assert worker.returncode == -signal.SIGKILL
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert process.returncode == -signal.SIGKILL
     # A request already on the wire still reaches Twilio; the lease outlasts it in real life.
     fake_twilio.settle()
     handed_over = len(fake_twilio.accepted())
@@ -498,7 +498,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(app, fake_t
     assert stuck, "the kill should leave a batch in doubt"
 
     fake_twilio.latency = 0.0
-    counts = reminders.send_due(utcnow() + reminders.LEASE + timedelta(minutes=1), "rescuer")
+    counts = worker.send_due(utcnow() + worker.LEASE + timedelta(minutes=1), "rescuer")
     assert counts["recovered"] >= 1
     _each_once(fake_twilio, phones)
     rows = reminder_rows()
@@ -512,9 +512,9 @@ def test_two_workers_at_once_send_every_reminder_exactly_once(app, fake_twilio):
     phones = seed(600, utcnow() - timedelta(minutes=1))
     fake_twilio.latency = 0.04
     workers = [_spawn(app, fake_twilio, "--threads", "4", "--batch", "20") for _ in range(2)]
-    for worker in workers:
-        _, errors = worker.communicate(timeout=120)
-        assert worker.returncode == 0, errors.decode()
+    for process in workers:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors.decode()
     _each_once(fake_twilio, phones)
     rows = reminder_rows()
     assert {r.status for r in rows} == {"sent"}

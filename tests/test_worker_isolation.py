@@ -11,23 +11,23 @@ from test_worker import NOW, reminder_rows, seed
 
 from navigator.extensions import db
 from navigator.models import Message, Reminder
-from navigator.reminders import worker as reminders
+from navigator.reminders import wording, worker
 from navigator.telephony import outbound
 
-LATER = NOW + reminders.LEASE + timedelta(minutes=1)
+LATER = NOW + worker.LEASE + timedelta(minutes=1)
 
 
 def dead_worker_left(count: int, reached_twilio: int) -> list[Message]:
     """A killed worker's batch: ``count`` sends written down, the first ``reached_twilio`` of
     them taken by Twilio, none with its SID recorded."""
-    ids = reminders.claim_due(NOW, "dead-worker")
+    ids = worker.claim_due(NOW, "dead-worker")
     assert len(ids) == count
     messages = []
     for reminder_id in ids:
         reminder = db.session.get(Reminder, reminder_id)
         messages.append(
             outbound.prepare_sms(
-                reminder.recipient_phone, reminders.sms_text(reminder), reminder_id=reminder_id
+                reminder.recipient_phone, wording.sms_text(reminder), reminder_id=reminder_id
             )
         )
     db.session.commit()
@@ -42,19 +42,19 @@ def test_an_in_doubt_lookup_never_adopts_a_text_sent_to_someone_else(app, fake_t
     fake_twilio.list_ignores_to = True
     first, second = seed(2, NOW)
     dead_worker_left(2, reached_twilio=1)
-    assert reminders.send_due(LATER, "rescuer") == {"recovered": 1, "sent": 1}
+    assert worker.send_due(LATER, "rescuer") == {"recovered": 1, "sent": 1}
     assert sorted(r.to for r in fake_twilio.accepted()) == [first, second]
 
 
 def test_in_doubt_lookups_are_bounded_per_tick_and_the_rest_wait_for_the_next(app, fake_twilio):
-    seed(reminders.IN_DOUBT_LOOKUPS_PER_TICK + 5, NOW)
-    dead_worker_left(reminders.IN_DOUBT_LOOKUPS_PER_TICK + 5, reached_twilio=0)
+    seed(worker.IN_DOUBT_LOOKUPS_PER_TICK + 5, NOW)
+    dead_worker_left(worker.IN_DOUBT_LOOKUPS_PER_TICK + 5, reached_twilio=0)
     asked_before = fake_twilio.list_requests
-    first = reminders.send_due(LATER, "rescuer")
-    assert fake_twilio.list_requests - asked_before == reminders.IN_DOUBT_LOOKUPS_PER_TICK
-    assert first == {"sent": reminders.IN_DOUBT_LOOKUPS_PER_TICK, "in_doubt": 5}
-    assert reminders.send_due(LATER + timedelta(seconds=30), "rescuer") == {"sent": 5}
-    assert len(fake_twilio.accepted()) == reminders.IN_DOUBT_LOOKUPS_PER_TICK + 5
+    first = worker.send_due(LATER, "rescuer")
+    assert fake_twilio.list_requests - asked_before == worker.IN_DOUBT_LOOKUPS_PER_TICK
+    assert first == {"sent": worker.IN_DOUBT_LOOKUPS_PER_TICK, "in_doubt": 5}
+    assert worker.send_due(LATER + timedelta(seconds=30), "rescuer") == {"sent": 5}
+    assert len(fake_twilio.accepted()) == worker.IN_DOUBT_LOOKUPS_PER_TICK + 5
 
 
 @pytest.fixture
@@ -96,10 +96,10 @@ def test_one_bad_in_doubt_row_never_stops_the_others_nor_logs_database_detail(
     seed(3, NOW)
     bad, *_ = dead_worker_left(3, reached_twilio=3)
     one_bad_message(bad.id)
-    assert reminders.send_due(LATER, "rescuer") == {"recovered": 2, "in_doubt": 1}
+    assert worker.send_due(LATER, "rescuer") == {"recovered": 2, "in_doubt": 1}
     rows = reminder_rows()
     assert [r.status for r in rows[1:]] == ["sent", "sent"]
-    assert rows[0].lease_until == LATER + reminders.BAD_ROW_PAUSE
+    assert rows[0].lease_until == LATER + worker.BAD_ROW_PAUSE
     logged = written_logs.getvalue()
     assert f"reminder={rows[0].id} in doubt could not be settled" in logged
     assert "Maria" not in logged and "chest" not in logged and "Failing row" not in logged

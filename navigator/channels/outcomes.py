@@ -19,7 +19,7 @@ from ..core.engine import Effect, Outcome, Say
 from ..extensions import db
 from ..models import Alert, Contact, Message, MessageReading, Patient
 from ..patients import appointments
-from ..reminders import worker as reminders
+from ..reminders import wording
 from . import reminder_replies
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def next_appointment_replies(
     replies = [
         Say(f"prompts.{channel}.next_appointment", {"when": when, "place": upcoming.location})
     ]
-    prep = reminders.prep_text(upcoming, language)
+    prep = wording.prep_text(upcoming, language)
     if prep:
         replies.append(Say(f"prompts.{channel}.next_prep", {"prep": prep}))
     return replies

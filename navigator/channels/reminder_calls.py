@@ -60,7 +60,7 @@ from ..extensions import csrf, db
 from ..models import Contact, Reminder, utcnow
 from ..patients.enrolment import contact_for, patient_for
 from ..reminders import keypad as reminder_keypad
-from ..reminders import worker as reminders
+from ..reminders import wording, worker
 from ..telephony import delivery
 from ..telephony.twiml import webhook, xml
 from . import call_kit, outcomes, reminder_replies
@@ -125,7 +125,7 @@ def _reading(
     gather = _keypad(reminder, miss, language)
     if lead:
         say(gather, call_kit.words(lead, language), language)
-    for line in said or reminders.voice_lines(reminder):
+    for line in said or wording.voice_lines(reminder):
         say(gather, line, language)
     say(gather, reminder_keypad.menu(language), language)
     response.append(gather)
@@ -152,7 +152,7 @@ def play(reminder_id: int):
     reminder = _reminder(reminder_id)
     if reminder is None:
         return xml(_goodbye("en"))
-    language = reminders.language_for(reminder)
+    language = wording.language_for(reminder)
     reason = reminder_replies.closed(reminder.appointment)
     if reason:
         return xml(_closed(reminder, language, reason))
@@ -165,7 +165,7 @@ def play(reminder_id: int):
 def _text_instead(reminder: Reminder, language: str) -> VoiceResponse:
     """Nobody pressed anything twice: the reminder follows as a text, as for a missed call.
 
-    The reminder is treated as unanswered (``reminders.record_delivery`` with no-answer
+    The reminder is treated as unanswered (``worker.record_delivery`` with no-answer
     adds the text rows the worker sends, with its opt-out and quiet-hour checks); the
     ``completed`` status callback that follows changes nothing more.
     """
@@ -173,7 +173,7 @@ def _text_instead(reminder: Reminder, language: str) -> VoiceResponse:
     if contact is not None and contact.opted_out:
         return _goodbye(language)
     if reminder.provider_sid and reminder.status in ("sent", "sending"):
-        reminders.record_delivery(reminder.provider_sid, "no-answer")
+        worker.record_delivery(reminder.provider_sid, "no-answer")
         db.session.commit()
     return _goodbye(language, "reminders.voice.goodbye_text")
 
@@ -189,7 +189,7 @@ def answer(reminder_id: int):
     reminder = _reminder(reminder_id)
     if reminder is None:
         return xml(_goodbye("en"))
-    language = reminders.language_for(reminder)
+    language = wording.language_for(reminder)
     digit = request.form.get("Digits", "")
     miss = request.args.get("miss", default=0, type=int)
     speech = request.form.get("SpeechResult", "").strip()
@@ -358,7 +358,7 @@ def after_dial(reminder_id: int):
         return xml(_goodbye("en"))
     if call_kit.transfer_answered(request.form.get("DialCallStatus")):
         return xml(call_kit.hang_up())
-    language = reminders.language_for(reminder)
+    language = wording.language_for(reminder)
     response = call_kit.missed_transfer(
         language,
         contact_for(reminder.recipient_phone),
@@ -382,7 +382,7 @@ def recorded(reminder_id: int):
     reminder = _reminder(reminder_id)
     if reminder is None:
         return xml(_goodbye("en"))
-    language = reminders.language_for(reminder)
+    language = wording.language_for(reminder)
     appointment = reminder.appointment
     alert = alerts.raise_alert(
         "voicemail",

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import Alert, Appointment, Patient, utcnow
 from ..patient_events import record as record_event
 from ..patients.appointments import ACTIVE, upcoming
-from ..reminders.worker import when
+from ..reminders.wording import when
 
 #: Used when messages/keywords.yaml names no reply words (older content trees).
 FALLBACK_WORDS = {

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Appointment, Message, Patient, utcnow
 from ..patients import appointments
 from ..patients.enrolment import patient_for
-from ..reminders import worker as reminders
+from ..reminders import worker
 
 appointments_cli = AppGroup("appointments", help="Add, move, cancel and list appointments.")
 reminders_cli = AppGroup("reminders", help="Send due reminders.")
@@ -143,7 +143,7 @@ def list_command(phone):
 @reminders_cli.command("send-due")
 def send_due_command():
     """Run one worker tick: send every reminder that is due now."""
-    counts = reminders.send_due(utcnow(), reminders.default_worker_id())
+    counts = worker.send_due(utcnow(), worker.default_worker_id())
     summary = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
     click.echo(f"Reminder tick: {summary or 'nothing due'}.")
 

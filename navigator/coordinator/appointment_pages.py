@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import KIND_LABELS, Appointment, Patient, Reminder, utcnow
 from ..patients import change_notices
 from ..patients.appointments import AppointmentError, cancel, move, schedule
-from ..reminders import worker as reminders
+from ..reminders import planning
 from .appointment_forms import CancelForm
 from .blueprint import bp
 from .forms import AppointmentForm, ConfirmForm
@@ -262,7 +262,7 @@ def reinstate_appointment(appointment_id: int):
         return redirect(back)
     appointment.status = "scheduled"
     db.session.flush()
-    reminders.replace_pending(appointment, now)
+    planning.replace_pending(appointment, now)
     record_appointment("reinstate_appointment", appointment)
     told = TOLD[change_notices.notify(appointment, "reinstated", now)]
     db.session.commit()

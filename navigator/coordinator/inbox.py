@@ -36,7 +36,7 @@ from ..extensions import db
 from ..feed.apply import PROBLEMS
 from ..models import ALERT_KINDS, Alert, Coordinator, Message, Patient, Reminder, utcnow
 from ..reminders import keypad as reminder_keypad
-from ..reminders import worker as reminders
+from ..reminders import wording
 from ..telephony.outbound import RECORDING_SID, RecordingUnavailable, fetch_recording
 from . import feed_pages as feed
 from . import inbox_items
@@ -365,8 +365,8 @@ def call_script(message: Message) -> str:
     reminder = db.session.get(Reminder, message.reminder_id) if message.reminder_id else None
     if reminder is None or reminder.channel != "voice":
         return ""
-    language = reminders.language_for(reminder)
-    return " ".join([*reminders.voice_lines(reminder), reminder_keypad.menu(language)])
+    language = wording.language_for(reminder)
+    return " ".join([*wording.voice_lines(reminder), reminder_keypad.menu(language)])
 
 
 @bp.get("/outbox")

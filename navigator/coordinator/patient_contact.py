@@ -25,7 +25,7 @@ from ..core import gsm
 from ..core.phones import for_humans, to_e164
 from ..extensions import db
 from ..models import Contact, Patient, utcnow
-from ..reminders.worker import in_quiet_hours
+from ..reminders.planning import in_quiet_hours
 from ..telephony.outbound import SendError, deliver, prepare_call, public_url, send_sms
 from .blueprint import bp
 from .contact_forms import CallForm, TextForm

@@ -32,7 +32,7 @@ from ..extensions import db
 from ..models import Appointment, FeedAppointment, Patient, ServiceCode, SiteLocation, utcnow
 from ..patients import appointments
 from ..patients.appointments import AppointmentError
-from ..reminders import worker as reminders
+from ..reminders import planning
 from .siu import ENDINGS, LocalTime, ScheduleEvent
 
 #: What each problem is called on the coordinators' feed page.
@@ -239,7 +239,7 @@ def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) ->
     if outcome.problem and current and current.status in appointments.ACTIVE:
         # A change we cannot apply may be a new time or place: the reminders for the old
         # one must not go out meanwhile. Applying it later plans them again.
-        reminders.withdraw_unsent(current)
+        planning.withdraw_unsent(current)
         outcome.detail = f"{outcome.detail}; its reminders are held until this is resolved"
         outcome.appointment_id = current.id
     return outcome
@@ -297,5 +297,5 @@ def _change(appointment, service, location, wall: datetime, now) -> list[str]:
         changed.insert(0, "moved")
     else:
         # Also when nothing changed: reminders held for an earlier problem come back.
-        reminders.replace_pending(appointment, now)
+        planning.replace_pending(appointment, now)
     return changed

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..extensions import db
 from ..models import APPOINTMENT_KINDS, Appointment, Patient, utcnow
-from ..reminders import worker as reminders
+from ..reminders import planning
 from .workup_path import follow_appointments
 
 #: Appointments still ahead of the patient, which reminders and replies are about.
@@ -159,7 +159,7 @@ def schedule(
     )
     db.session.add(appointment)
     db.session.flush()
-    reminders.plan_new(appointment, now)
+    planning.plan_new(appointment, now)
     follow_appointments(patient.id)
     return appointment
 
@@ -187,7 +187,7 @@ def move(
     appointment.timezone = zone
     appointment.status = "scheduled"
     db.session.flush()
-    reminders.replace_pending(appointment, now)
+    planning.replace_pending(appointment, now)
     follow_appointments(appointment.patient_id)
     return appointment
 
@@ -197,7 +197,7 @@ def cancel(appointment: Appointment, now: datetime | None = None) -> Appointment
     now = now or utcnow()
     appointment.status = "cancelled"
     db.session.flush()
-    reminders.replace_pending(appointment, now)
+    planning.replace_pending(appointment, now)
     follow_appointments(appointment.patient_id)
     return appointment
 
@@ -211,7 +211,7 @@ def close(appointment: Appointment, status: str, now: datetime | None = None) ->
     now = now or utcnow()
     appointment.status = status
     db.session.flush()
-    reminders.replace_pending(appointment, now)
+    planning.replace_pending(appointment, now)
     return appointment
 
 
@@ -243,7 +243,7 @@ def replan(patient: Patient, now: datetime | None = None) -> int:
     db.session.flush()
     ahead = upcoming(patient, now)
     for appointment in ahead:
-        reminders.replace_pending(appointment, now)
+        planning.replace_pending(appointment, now)
     return len(ahead)
 
 

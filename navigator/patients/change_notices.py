@@ -20,7 +20,7 @@ from ..config import care_team_phone
 from ..core.phones import for_humans
 from ..extensions import db
 from ..models import Alert, Appointment, Contact
-from ..reminders import worker as reminders
+from ..reminders import planning, wording
 from ..telephony.outbound import SendError, send_sms
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def notify(appointment: Appointment, kind: str, now: datetime) -> str:
         return "opted out"
     if patient.channel == "voice":
         return _left_to_a_person(appointment, kind, "the patient gets calls, not texts")
-    if reminders.in_quiet_hours(patient, now):
+    if planning.in_quiet_hours(patient, now):
         return _left_to_a_person(appointment, kind, "it is the patient's quiet hours")
     language = patient.language or "en"
     config = current_app.config
@@ -49,7 +49,7 @@ def notify(appointment: Appointment, kind: str, now: datetime) -> str:
         language,
         program=config["PROGRAM_NAME"],
         contact=for_humans(care_team_phone(config)),
-        **reminders.when(appointment, language),
+        **wording.when(appointment, language),
     )
     try:
         send_sms(

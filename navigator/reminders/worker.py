@@ -1,21 +1,10 @@
-"""Appointment reminders: planning them, and sending the ones that are due, exactly once.
+"""Sending the reminders that are due, exactly once: claim, send, settle.
 
-Reminders are rows. ``plan`` decides when they go; ``replace_pending`` rewrites an
-appointment's unsent rows whenever it changes; the worker calls ``send_due`` once a tick.
-``now`` is always an argument (naive UTC), so tests move time instead of sleeping.
-
-When a reminder goes
-    Each offset (``REMINDER_OFFSETS``, default 3d,1d,2h) counts back from the start. Day
-    offsets count calendar days on the site's wall clock (a 9:00 scan gets its 1d reminder at
-    9:00 the day before even across a daylight-saving change); hour and minute offsets count
-    real time. A time inside the patient's quiet hours (in the patient's own zone) moves to
-    ``QUIET_MARGIN`` before the quiet hours begin, the last allowed time before it. A
-    caregiver's copy does the same in the caregiver's own zone when it differs. Nothing is
-    planned in the past or after the start. An appointment booked too late for every offset
-    gets one reminder now, or when the patient's quiet hours end if it is booked at night and
-    that is still before the start. The reminder nearest one day ahead also carries the
-    preparation, as a second text (``role='prep'``) one minute later. That preparation
-    names the test only for a patient who chose detailed texts (``reminder_prep``).
+The worker process (``navigator.scheduler``) calls ``send_due`` once a tick; a Twilio
+status callback reaches ``record_delivery`` (registered with ``delivery.on_report``).
+``now`` is always an argument (naive UTC), so tests move time instead of sleeping. When
+reminders go is ``planning``'s to decide, what they say ``wording``'s, and how fast they
+leave ``pacing``'s.
 
 How a reminder is sent at most once (two workers, or a worker killed with SIGKILL)
     1. Claim: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks due ``pending`` rows, then an
@@ -58,47 +47,29 @@ Failures
     (``record_delivery``) may arrive in any order and never move a reminder back
     (delivered never becomes sent again).
 
-Rate
-    ``SEND_RATE_PER_SECOND`` paces hand-overs for the whole site (0 lifts it): sends are
-    spaced 1/(0.97 x rate) apart, so the achieved rate stays about 3% under the limit, never
-    above it, even when the network bunches a few requests together. On PostgreSQL every
-    worker takes its slot from one shared row, so a second worker for failover does not
-    double the ceiling; the embedded SQLite mode runs one worker and paces in process.
-
 Moving or cancelling an appointment cancels its ``pending`` reminders and those in
 ``sending`` without a SID (a dead worker's, or one in doubt), so a stale one is never sent;
 a worker whose send of such a row was already on its way records the answer and leaves the
 row cancelled, never retried.
 
-This module never talks to Twilio itself (outbound.py does) and never commits inside
-``plan`` or ``replace_pending`` (the caller's transaction owns those).
+This module never talks to Twilio itself (outbound.py does).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from .. import opt_outs
-from ..catalog import catalog
-from ..config import care_team_phone
-from ..core import gsm
-from ..core.phones import for_humans
 from ..extensions import db
 from ..logs import failure
 from ..models import (
@@ -112,10 +83,19 @@ from ..models import (
     contact_upsert,
 )
 from ..telephony import delivery, outbound
+from .pacing import RateLimiter, process_limiter
+from .planning import (
+    ACTIVE,
+    PREP_DELAY,
+    after_quiet,
+    carries_prep,
+    copy_caregivers,
+    in_quiet_hours,
+)
+from .wording import sms_key, sms_text
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
 LEASE = timedelta(minutes=5)
 BACKOFF = (
     timedelta(minutes=1),
@@ -125,9 +105,6 @@ BACKOFF = (
     timedelta(minutes=30),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
-#: Leaves a tick and a retry before quiet hours begin.
-QUIET_MARGIN = timedelta(minutes=10)
-PREP_DELAY = timedelta(minutes=1)
 DEFAULT_BATCH = 200
 CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
 #: Twilio's "the number has unsubscribed" (a STOP sent to the carrier, not to us).
@@ -136,474 +113,6 @@ UNSUBSCRIBED = 21610
 SEND_WINDOW = 0.8
 #: How often (seconds) the answers of sends that have returned are recorded, together.
 SETTLE_EVERY = 0.05
-SEGMENT = 160  # a reminder text fits one GSM-7 segment
-
-
-@dataclass(frozen=True)
-class PlannedReminder:
-    """When one reminder goes (naive UTC), for which offset, and whether it carries prep."""
-
-    offset: str
-    due_at: datetime
-    prep: bool = False
-
-
-# -- planning --------------------------------------------------------------------------------
-
-
-def parse_offset(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+)([dhm])", text)
-    if not match:
-        raise ValueError(f"bad reminder offset {text!r}")
-    amount, unit = int(match.group(1)), match.group(2)
-    return {
-        "d": timedelta(days=amount),
-        "h": timedelta(hours=amount),
-        "m": timedelta(minutes=amount),
-    }[unit]
-
-
-def _hhmm(text: str) -> clock_time:
-    hour, minute = text.split(":")
-    return clock_time(int(hour), int(minute))
-
-
-def quiet_hours(person: Patient | Caregiver) -> tuple[clock_time, clock_time]:
-    """(start, end) of a recipient's quiet hours, their own or the site default.
-
-    Quiet hours are the recipient's: a patient's own, and for a caregiver who lives in
-    another zone the site's default hours in that zone (``Caregiver.zone``).
-    """
-    default_start, default_end = current_app.config["QUIET_HOURS"].split("-")
-    return _hhmm(person.quiet_start or default_start), _hhmm(person.quiet_end or default_end)
-
-
-def _is_quiet(moment: clock_time, start: clock_time, end: clock_time) -> bool:
-    if start == end:
-        return False
-    if start < end:
-        return start <= moment < end
-    return moment >= start or moment < end
-
-
-def _utc(aware: datetime) -> datetime:
-    return aware.astimezone(UTC).replace(tzinfo=None)
-
-
-def _local(naive_utc: datetime, zone: ZoneInfo) -> datetime:
-    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
-
-
-def in_quiet_hours(person: Patient | Caregiver, moment: datetime) -> bool:
-    """Is ``moment`` (naive UTC) inside the recipient's quiet hours, in their own zone?"""
-    start, end = quiet_hours(person)
-    return _is_quiet(_local(moment, ZoneInfo(person.zone)).time(), start, end)
-
-
-def _before_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
-    """The last allowed time before the quiet stretch that ``moment`` (naive UTC) falls in."""
-    start, _ = quiet_hours(person)
-    zone = ZoneInfo(person.zone)
-    local = _local(moment, zone)
-    began = datetime.combine(local.date(), start)
-    if began.time() > local.time():
-        began -= timedelta(days=1)
-    return _utc(began.replace(tzinfo=zone)) - QUIET_MARGIN
-
-
-def _after_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
-    """When the quiet stretch that ``moment`` falls in ends (naive UTC)."""
-    _, end = quiet_hours(person)
-    zone = ZoneInfo(person.zone)
-    local = _local(moment, zone)
-    ends = datetime.combine(local.date(), end)
-    if ends.time() <= local.time():
-        ends += timedelta(days=1)
-    return _utc(ends.replace(tzinfo=zone))
-
-
-def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
-    """When the appointment's reminders should go, soonest first (naive UTC).
-
-    Never in the past, never at or after the start, never in the patient's quiet hours.
-    Offsets already past are dropped while a later reminder remains; an appointment booked
-    too late for every offset gets one reminder now, or, booked during quiet hours, one when
-    they end, if that is still before the start.
-    """
-    site = ZoneInfo(appointment.timezone)
-    start = appointment.starts_at
-    start_local = _local(start, site).replace(tzinfo=None)
-    patient = appointment.patient
-    offsets = current_app.config["REMINDER_OFFSETS"]
-    deltas = {offset: parse_offset(offset) for offset in offsets}
-    day_before = _day_before_offset()
-    planned: dict[datetime, PlannedReminder] = {}
-    missed: list[str] = []
-    for offset, delta in deltas.items():
-        if offset.endswith("d"):
-            due = _utc((start_local - delta).replace(tzinfo=site))
-        else:
-            due = start - delta
-        if in_quiet_hours(patient, due):
-            due = _before_quiet(patient, due)
-        if due < now:
-            missed.append(offset)
-            continue
-        if due >= start:
-            continue
-        if due not in planned or offset == day_before:
-            planned[due] = PlannedReminder(offset, due, prep=offset == day_before)
-    if missed and not planned:
-        # Booked too late for any offset: one reminder as soon as allowed rather than none.
-        soonest = _after_quiet(patient, now) if in_quiet_hours(patient, now) else now
-        if soonest < start:
-            offset = min(missed, key=lambda o: deltas[o])
-            planned[soonest] = PlannedReminder(offset, soonest, prep=day_before in missed)
-    return sorted(planned.values(), key=lambda p: p.due_at)
-
-
-def _copy_caregivers(appointment: Appointment) -> list[Caregiver]:
-    return [c for c in appointment.patient.caregivers if c.scope == "reminders"]
-
-
-def _caregiver_due(
-    caregiver: Caregiver, due: datetime, now: datetime, start: datetime
-) -> datetime | None:
-    """When a caregiver's copy of a reminder due at ``due`` goes: at the same time, unless
-    that is night where the caregiver lives; then at the last allowed time before it. If
-    that time has passed (the patient's reminder was booked late), as soon as allowed: now,
-    or when the caregiver's night ends. None only when that is not before the start."""
-    if not in_quiet_hours(caregiver, due):
-        return due
-    moved = _before_quiet(caregiver, due)
-    if moved >= now:
-        return moved
-    soonest = _after_quiet(caregiver, now) if in_quiet_hours(caregiver, now) else now
-    return soonest if soonest < start else None
-
-
-def replace_pending(appointment: Appointment, now: datetime) -> list[dict]:
-    """Cancel the appointment's unsent reminders and plan new ones; the caller commits.
-
-    Unsent means ``pending``, or ``sending`` with no SID yet: a row a dead worker left, or
-    one whose send is in doubt, must not be finished later with the old time or place (the
-    in-doubt lookup is then never made, so nothing can be sent twice either). An
-    appointment that is cancelled, done or already started gets no new reminders.
-    """
-    withdraw_unsent(appointment)
-    if appointment.status not in ACTIVE or appointment.starts_at <= now:
-        return []
-    return _plan_rows(appointment, now)
-
-
-def withdraw_unsent(appointment: Appointment) -> None:
-    """Cancel the appointment's unsent reminders (as ``replace_pending`` defines unsent)
-    and plan none: for a change that must wait for a person. The caller commits."""
-    unsent = sa.or_(
-        Reminder.status == "pending",
-        sa.and_(Reminder.status == "sending", Reminder.provider_sid.is_(None)),
-    )
-    db.session.execute(
-        update(Reminder)
-        .where(Reminder.appointment_id == appointment.id, unsent)
-        .values(status="cancelled", error_reason="replaced", lease_until=None),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def plan_new(appointment: Appointment, now: datetime) -> list[dict]:
-    """Plan the reminders of an appointment just added; the caller commits.
-
-    ``replace_pending`` without its withdrawal: a new appointment has no reminders yet, so
-    booking one (from the app or the scheduling feed) costs no UPDATE that finds nothing.
-    """
-    if appointment.status not in ACTIVE or appointment.starts_at <= now:
-        return []
-    return _plan_rows(appointment, now)
-
-
-def _plan_rows(appointment: Appointment, now: datetime) -> list[dict]:
-    """Write the planned rows in one INSERT, without building an ORM object for each
-    (the scheduling feed books many appointments a second); returns their values."""
-    patient = appointment.patient
-    caregivers = _copy_caregivers(appointment)
-    copies_at: set[tuple[str, datetime]] = set()
-    made = []
-    for planned in plan(appointment, now):
-        rows = [
-            {
-                "recipient_phone": patient.phone,
-                "role": "patient",
-                "channel": patient.channel,
-                "due_at": planned.due_at,
-            }
-        ]
-        if planned.prep and patient.channel == "sms":
-            rows.append(
-                {
-                    "recipient_phone": patient.phone,
-                    "role": "prep",
-                    "channel": "sms",
-                    "due_at": planned.due_at + PREP_DELAY,
-                }
-            )
-        for caregiver in caregivers:
-            due = _caregiver_due(caregiver, planned.due_at, now, appointment.starts_at)
-            if due is not None and (caregiver.phone, due) not in copies_at:
-                copies_at.add((caregiver.phone, due))
-                rows.append(
-                    {
-                        "recipient_phone": caregiver.phone,
-                        "role": "caregiver",
-                        "channel": "sms",
-                        "due_at": due,
-                    }
-                )
-        for row in rows:
-            row.update(appointment_id=appointment.id, offset=planned.offset, status="pending")
-            row["attempts"] = 0
-            made.append(row)
-    if made:
-        db.session.execute(sa.insert(Reminder), made)
-    return made
-
-
-# -- wording ---------------------------------------------------------------------------------
-
-
-def when(appointment: Appointment, language: str) -> dict[str, str]:
-    """The appointment's day and time on the site's clock, in words for ``language``."""
-    text = catalog()
-    local = _local(appointment.starts_at, ZoneInfo(appointment.timezone))
-    days = text.pages("prompts.calendar.days_short", language)
-    months = text.pages("prompts.calendar.months_short", language)
-    date = text.render(
-        "prompts.calendar.date_short",
-        language,
-        day=days[local.weekday()],
-        month=months[local.month - 1],
-        date=local.day,
-    )
-    hour12 = local.hour % 12 or 12
-    ampm = text.render(
-        "prompts.calendar.am" if local.hour < 12 else "prompts.calendar.pm", language
-    )
-    clock = text.render(
-        "prompts.calendar.time",
-        language,
-        hour=hour12,
-        hour24=local.hour,
-        minute=f"{local.minute:02d}",
-        ampm=ampm,
-    )
-    return {"date": date, "time": clock}
-
-
-def _values(appointment: Appointment, language: str) -> dict[str, str]:
-    config = current_app.config
-    return {
-        "program": config["PROGRAM_NAME"],
-        "place": appointment.location,
-        "contact": for_humans(care_team_phone(config)),
-        **when(appointment, language),
-    }
-
-
-def sms_key(reminder: Reminder) -> str:
-    """The content key of a reminder's text."""
-    appointment = reminder.appointment
-    if reminder.role == "caregiver":
-        return "reminders.sms.caregiver"
-    if reminder.role == "prep":
-        return "reminders.sms.prep"
-    if appointment.patient.detailed_texts:
-        return f"reminders.sms.detailed.{appointment.kind}"
-    return "reminders.sms.default"
-
-
-def language_for(reminder: Reminder) -> str:
-    return reminder.appointment.patient.language or "en"
-
-
-def sms_text(reminder: Reminder) -> str:
-    """The words of a reminder text, in the patient's language.
-
-    What coordinators typed (place, name, preparation notes) is made safe for the language
-    (gsm.py), and a place too long for one 160-character segment is shortened: the date,
-    time and reply words always stay whole.
-    """
-    appointment = reminder.appointment
-    language = language_for(reminder)
-    values = _values(appointment, language)
-    first_name = appointment.patient.name.split()[0] if appointment.patient.name else ""
-    values["name"] = gsm.shorten(gsm.for_language(first_name, language), 20, language)
-    key = sms_key(reminder)
-    if reminder.role == "prep":
-        values["prep"] = gsm.for_language(reminder_prep(appointment, language), language)
-        return catalog().render(key, language, **values)
-    place = gsm.for_language(appointment.location, language)
-    room = SEGMENT - gsm.size(catalog().render(key, language, **{**values, "place": ""}), language)
-    return catalog().render(
-        key, language, **{**values, "place": gsm.shorten(place, room, language)}
-    )
-
-
-def voice_lines(reminder: Reminder) -> list[str]:
-    """What a reminder call says, sentence by sentence, before the keypad menu.
-
-    Whoever answers hears it, so the test and how to get ready for it are said only to a
-    patient who chose detailed reminders; the others hear how to ask for them.
-    """
-    appointment = reminder.appointment
-    language = language_for(reminder)
-    values = _values(appointment, language)
-    text = catalog()
-    key = (
-        "reminders.voice.detailed." + appointment.kind
-        if appointment.patient.detailed_texts
-        else "reminders.voice.default"
-    )
-    lines = [
-        text.render("reminders.voice.intro", language, **values),
-        text.render(key, language, **values),
-    ]
-    if _carries_prep(reminder):
-        if appointment.patient.detailed_texts:
-            prep = prep_text(appointment, language)
-            lines.append(text.render("reminders.voice.prep", language, prep=prep))
-        else:
-            lines.append(text.render("reminders.voice.prep_private", language, **values))
-    return lines
-
-
-def reminder_prep(appointment: Appointment, language: str) -> str:
-    """The preparation a day-before text carries, private unless the patient chose detail.
-
-    A phone is often seen or shared by others. How to get ready for a test names the test
-    and often a part of the body (a breast form, a biopsy site), and a site's own notes may
-    too: so a patient who did not choose detailed texts gets only the way to ask for the
-    details (reply NEXT, answered to their phone alone, or call the care team).
-    """
-    if appointment.patient.detailed_texts:
-        return prep_text(appointment, language)
-    values = _values(appointment, language)
-    return catalog().render("reminders.prep.private", language, contact=values["contact"])
-
-
-def _carries_prep(reminder: Reminder) -> bool:
-    """Whether a reminder call (or the texts replacing it) includes the preparation.
-
-    The day-before reminder does. So does the one reminder of an appointment booked too late
-    for its day-before reminder, as ``plan`` decides for texts: no day-before row exists
-    for it, and it falls within a day and a half of the start.
-    """
-    day_before = _day_before_offset()
-    if day_before is None or reminder.role != "patient":
-        return False
-    if reminder.offset == day_before:
-        return True
-    appointment = reminder.appointment
-    if reminder.due_at < appointment.starts_at - timedelta(hours=36):
-        return False
-    return not db.session.scalar(
-        db.select(db.func.count(Reminder.id)).where(
-            Reminder.appointment_id == appointment.id,
-            Reminder.role == "patient",
-            Reminder.offset == day_before,
-            Reminder.status != "cancelled",
-        )
-    )
-
-
-def _day_before_offset() -> str | None:
-    """The configured offset nearest one day (12 to 36 hours): its reminder carries prep."""
-    deltas = {o: parse_offset(o) for o in current_app.config["REMINDER_OFFSETS"]}
-    candidates = [o for o, d in deltas.items() if timedelta(hours=12) <= d <= timedelta(hours=36)]
-    return min(candidates, key=lambda o: abs(deltas[o] - timedelta(days=1)), default=None)
-
-
-# -- the rate limit --------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Spaces hand-overs at least 1/rate seconds apart, across threads. Rate 0 lifts it.
-
-    ``clock`` and ``sleep`` are injectable so tests check the pacing without waiting.
-    """
-
-    #: Pace this much under the limit, so network jitter never shows the carrier more: at 1%
-    #: two workers' sends bunched enough for 21 to land in one second under a limit of 20.
-    HEADROOM = 0.97
-
-    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
-        self.rate = rate
-        self.clock = clock
-        self.sleep = sleep
-        self._next = None
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        if not self.rate:
-            return
-        with self._lock:
-            now = self.clock()
-            slot = now if self._next is None else max(self._next, now)
-            self._next = slot + 1.0 / (self.rate * self.HEADROOM)
-        if slot > now:
-            self.sleep(slot - now)
-
-
-class SharedRateLimiter(RateLimiter):
-    """Spaces hand-overs 1/rate seconds apart across every worker process, on PostgreSQL.
-
-    Each send takes the next slot from the single ``send_pacing`` row in one atomic UPDATE,
-    timed by the database's clock so workers on different hosts agree; the row lock
-    orders concurrent takers. The process then sleeps until its slot. One round trip per
-    send, which is nothing beside the send itself.
-    """
-
-    TAKE_SLOT = sa.text("""
-        UPDATE send_pacing
-           SET next_at = GREATEST(next_at, CAST(extract(epoch FROM clock_timestamp()) AS double precision)) + :interval
-         WHERE id = 1
-        RETURNING next_at - :interval AS slot, CAST(extract(epoch FROM clock_timestamp()) AS double precision) AS now
-    """)
-
-    SEED = sa.text("INSERT INTO send_pacing (id, next_at) VALUES (1, 0) ON CONFLICT DO NOTHING")
-
-    def __init__(self, rate: float, engine, sleep=time.sleep):
-        super().__init__(rate, sleep=sleep)
-        self.engine = engine
-
-    def acquire(self) -> None:
-        if not self.rate:
-            return
-        interval = 1.0 / (self.rate * self.HEADROOM)
-        with self.engine.connect() as conn:
-            row = conn.execute(self.TAKE_SLOT, {"interval": interval}).one_or_none()
-            if row is None:  # the migration seeds the row; put it back if someone removed it
-                conn.execute(self.SEED)
-                row = conn.execute(self.TAKE_SLOT, {"interval": interval}).one()
-            conn.commit()
-        if row.slot > row.now:
-            self.sleep(float(row.slot - row.now))
-
-
-def _limiter() -> RateLimiter:
-    """The process's limiter: shared by all workers on PostgreSQL, in-process on SQLite
-    (the embedded mode runs one worker)."""
-    rate = current_app.config["SEND_RATE_PER_SECOND"]
-    limiter = current_app.extensions.get("reminder_rate")
-    if limiter is None or limiter.rate != rate:
-        if db.engine.dialect.name == "postgresql":
-            limiter = SharedRateLimiter(rate, db.engine)
-        else:
-            limiter = RateLimiter(rate)
-        current_app.extensions["reminder_rate"] = limiter
-    return limiter
-
-
-# -- claiming and sending --------------------------------------------------------------------
 
 
 def default_worker_id() -> str:
@@ -857,7 +366,7 @@ def _prepare(
     recipient: Patient | Caregiver = patient
     if reminder.role == "caregiver":
         recipient = next(
-            (c for c in _copy_caregivers(appointment) if c.phone == reminder.recipient_phone), None
+            (c for c in copy_caregivers(appointment) if c.phone == reminder.recipient_phone), None
         )
         if recipient is None:
             reminder.status = "skipped"
@@ -866,7 +375,7 @@ def _prepare(
             return None
     if in_quiet_hours(recipient, now):
         # Only a late tick or a retry gets here: plan() never puts a reminder in quiet hours.
-        later = _after_quiet(recipient, now)
+        later = after_quiet(recipient, now)
         if later < appointment.starts_at:
             _release(reminder, later, undo_attempt=True)
             counts["deferred"] += 1
@@ -1138,7 +647,7 @@ def send_due(
     (sent, retry, failed, skipped, recovered, ...). Commits.
     """
     worker_id = worker_id or default_worker_id()
-    limiter = limiter or _limiter()
+    limiter = limiter or process_limiter()
     batch = limit or int(current_app.config.get("REMINDER_BATCH", DEFAULT_BATCH))
     if limiter.rate:
         # A batch must finish well inside the lease at the configured pace.
@@ -1181,7 +690,7 @@ def _texts_instead_of(call: Reminder) -> list[Reminder]:
     """The texts that replace a missed reminder call: the reminder, and the preparation too
     when the call would have read it (the day-before call), as the SMS plan would have sent."""
     roles = [call.role]
-    if _carries_prep(call):
+    if carries_prep(call):
         roles.append("prep")
     return [
         Reminder(
@@ -1233,14 +742,3 @@ def record_delivery(sid: str, status: str, error_code: str | None = None) -> Rem
         _alert(reminder, f"reminder {reminder.id}: {status} {error_code or ''}".strip(), message)
     db.session.flush()
     return reminder
-
-
-def prep_text(appointment: Appointment, language: str) -> str:
-    """How to get ready: the site's own notes when present, else the generic safe prep.
-
-    The generic wording (messages/<lang>/reminders.yaml ``prep.<kind>``) never tells anyone
-    to stop or change a medicine.
-    """
-    if appointment.prep_notes:
-        return appointment.prep_notes
-    return catalog().render(f"reminders.prep.{appointment.kind}", language)

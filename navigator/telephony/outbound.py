@@ -7,7 +7,7 @@ account (the embedded default) the row itself is the delivery: ``transport='outb
 by ``flask --app wsgi outbox``.
 
 Sending is split in two so the reminder worker can record what it is about to send before the
-network call (see ``reminders.py`` on why): ``prepare_*`` adds the row, ``deliver`` hands it to
+network call (see ``reminders/worker.py`` on why): ``prepare_*`` adds the row, ``deliver`` hands it to
 Twilio and fills in the SID. ``send_sms`` and ``place_call`` do both, for everyone else.
 
 Nothing here commits, logs a message body, or decides whether a person may be contacted.
