@@ -74,9 +74,14 @@ class Contact(db.Model):
 
     @property
     def opted_out(self) -> bool:
-        return self.opted_out_at is not None and (
-            self.opted_in_at is None or self.opted_in_at < self.opted_out_at
-        )
+        return is_opted_out(self.opted_out_at, self.opted_in_at)
+
+
+def is_opted_out(opted_out_at: datetime | None, opted_in_at: datetime | None) -> bool:
+    """The opt-out rule, the one place it is written: a number that said STOP gets nothing
+    until it says START (or enrols again) after that. The hot path reads the two times
+    without loading a Contact and asks here too."""
+    return opted_out_at is not None and (opted_in_at is None or opted_in_at < opted_out_at)
 
 
 def contact_upsert(phone, now):
@@ -227,6 +232,9 @@ APPOINTMENT_STATUSES = (
     "done",
     "missed",  # the scheduling system reported a no-show
 )
+#: Statuses of an appointment still ahead of the patient, which reminders and replies are
+#: about (the rest are closed). Here, below both reminders and patients, so both read one.
+ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
 
 
 class Appointment(db.Model):

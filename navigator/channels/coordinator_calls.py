@@ -14,8 +14,9 @@ from datetime import timedelta
 from flask import Blueprint, current_app
 from twilio.twiml.voice_response import VoiceResponse
 
+from .. import opt_outs
 from ..extensions import csrf, db
-from ..models import Contact, Message, Patient, utcnow
+from ..models import Message, Patient, utcnow
 from ..telephony.twiml import webhook, xml
 
 bp = Blueprint("coordinator_calls", __name__, url_prefix="/twilio/coordinator-call")
@@ -48,9 +49,8 @@ def connect(message_id: int):
     if utcnow() - leg.created_at > ANSWER_WITHIN:
         return xml(_apology())
     patient = db.session.get(Patient, leg.patient_id)
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
     response = VoiceResponse()
-    if contact is not None and contact.opted_out:
+    if opt_outs.opted_out(patient.phone):
         response.say("This patient opted out of calls from the navigator. Goodbye.")
         response.hangup()
         return xml(response)

@@ -57,7 +57,7 @@ from ..core.menus import Position
 from ..core.phones import for_humans
 from ..core.understanding import NEAR_MISS
 from ..extensions import csrf, db
-from ..models import Contact, Reminder, utcnow
+from ..models import Reminder, utcnow
 from ..patients.enrolment import contact_for, patient_for
 from ..reminders import keypad as reminder_keypad
 from ..reminders import wording, worker
@@ -169,8 +169,7 @@ def _text_instead(reminder: Reminder, language: str) -> VoiceResponse:
     adds the text rows the worker sends, with its opt-out and quiet-hour checks); the
     ``completed`` status callback that follows changes nothing more.
     """
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=reminder.recipient_phone))
-    if contact is not None and contact.opted_out:
+    if opt_outs.opted_out(reminder.recipient_phone):
         return _goodbye(language)
     if reminder.provider_sid and reminder.status in ("sent", "sending"):
         worker.record_delivery(reminder.provider_sid, "no-answer")
@@ -311,10 +310,14 @@ def _urgent(reminder: Reminder, language: str, speech: str, outcome: Outcome) ->
         said = outcomes.keep_spoken_words(
             speech, {"red_flag"}, contact.phone, appointment.patient_id
         )
-        alert = alerts.raise_alert(
-            "red_flag", contact, appointment.patient, detail=flag.detail, message=said
+        alerts.raise_alert(
+            "red_flag",
+            contact,
+            appointment.patient,
+            appointment=appointment,
+            detail=flag.detail,
+            message=said,
         )
-        alert.appointment_id = appointment.id
     if stop:
         patient = patient_for(reminder.recipient_phone)
         opt_outs.record_opt_out(contact, patient, now=utcnow(), channel="voice")
@@ -384,15 +387,15 @@ def recorded(reminder_id: int):
         return xml(_goodbye("en"))
     language = wording.language_for(reminder)
     appointment = reminder.appointment
-    alert = alerts.raise_alert(
+    alerts.raise_alert(
         "voicemail",
         contact_for(reminder.recipient_phone),
         appointment.patient,
+        appointment=appointment,
         detail="recorded message on a reminder call",
         recording_url=request.form.get("RecordingUrl") or None,
         source_sid=request.form.get("RecordingSid", "").strip() or None,
     )
-    alert.appointment_id = appointment.id
     db.session.commit()
     return xml(call_kit.thanks_for_the_message([language]))
 

@@ -20,13 +20,14 @@ from datetime import datetime
 
 from flask import current_app
 
+from .. import alerts
 from ..catalog import catalog
 from ..config import care_team_phone
 from ..core.phones import for_humans
 from ..extensions import db
-from ..models import Alert, Appointment, Patient, utcnow
+from ..models import ACTIVE, Appointment, Patient, utcnow
 from ..patient_events import record as record_event
-from ..patients.appointments import ACTIVE, upcoming
+from ..patients.appointments import upcoming
 from ..reminders.wording import when
 
 #: Used when messages/keywords.yaml names no reply words (older content trees).
@@ -115,14 +116,12 @@ def request_new_time(appointment: Appointment, via: str, now: datetime | None = 
     appointment.status = "reschedule_requested"
     _event("reschedule_requested", appointment, via, now)
     patient = appointment.patient
-    db.session.add(
-        Alert(
-            kind="reschedule",
-            phone=patient.phone,
-            patient_id=patient.id,
-            appointment_id=appointment.id,
-            detail=f"new time asked by {via}",
-        )
+    alerts.raise_alert(
+        "reschedule",
+        patient.phone,
+        patient,
+        appointment=appointment,
+        detail=f"new time asked by {via}",
     )
     db.session.flush()
     return True

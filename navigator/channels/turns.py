@@ -31,7 +31,15 @@ from psycopg.rows import namedtuple_row
 
 from .. import database
 from ..extensions import db
-from ..models import Contact, Message, MessageReading, Patient, contact_upsert, insert
+from ..models import (
+    Contact,
+    Message,
+    MessageReading,
+    Patient,
+    contact_upsert,
+    insert,
+    is_opted_out,
+)
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +222,6 @@ def _unfinished(conn, sid: str) -> int | None:
 
 
 def _turn(message_id: int, row, patient_id: int | None) -> Turn:
-    opted_out = row.opted_out_at is not None and (
-        row.opted_in_at is None or row.opted_in_at < row.opted_out_at
-    )
     return Turn(
         message_id=message_id,
         contact_id=row.id,
@@ -224,7 +229,7 @@ def _turn(message_id: int, row, patient_id: int | None) -> Turn:
         language_chosen=bool(row.language_chosen),
         menu_node=row.menu_node,
         menu_page=row.menu_page,
-        opted_out=opted_out,
+        opted_out=is_opted_out(row.opted_out_at, row.opted_in_at),
         patient_id=patient_id,
     )
 
@@ -440,7 +445,5 @@ def caller(
                 ).scalar()
     if row is None:
         return None
-    opted_out = row.opted_out_at is not None and (
-        row.opted_in_at is None or row.opted_in_at < row.opted_out_at
-    )
+    opted_out = is_opted_out(row.opted_out_at, row.opted_in_at)
     return Caller(row.id, row.language, bool(row.language_chosen), opted_out, patient_id)

@@ -12,9 +12,10 @@ import logging
 
 from flask import current_app, flash
 
+from .. import opt_outs
 from ..catalog import catalog
 from ..extensions import db
-from ..models import Caregiver, Contact
+from ..models import Caregiver
 from ..telephony.outbound import SendError, send_sms
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,7 @@ def confirm_caregiver(caregiver: Caregiver) -> None:
     record only; flash what happened. Commits the message row."""
     if caregiver.scope != "reminders":
         return
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=caregiver.phone))
-    if contact is not None and contact.opted_out:
+    if opt_outs.opted_out(caregiver.phone):
         flash(
             "The caregiver's number has texted STOP, so they get no copies until they text "
             "START from it.",

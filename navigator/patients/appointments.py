@@ -14,12 +14,10 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..extensions import db
-from ..models import APPOINTMENT_KINDS, Appointment, Patient, utcnow
+from ..models import ACTIVE, APPOINTMENT_KINDS, Appointment, Patient, utcnow
 from ..reminders import planning
 from .workup_path import follow_appointments
 
-#: Appointments still ahead of the patient, which reminders and replies are about.
-ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
 #: The longest location a reminder can carry beside its date, time and reply words in one
 #: 160-character text; a longer one (entered before this limit) is shortened when sent.
 LOCATION_MAX = 60

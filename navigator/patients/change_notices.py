@@ -15,11 +15,11 @@ from datetime import datetime
 
 from flask import current_app
 
+from .. import alerts, opt_outs
 from ..catalog import catalog
 from ..config import care_team_phone
 from ..core.phones import for_humans
-from ..extensions import db
-from ..models import Alert, Appointment, Contact
+from ..models import Appointment
 from ..reminders import planning, wording
 from ..telephony.outbound import SendError, send_sms
 
@@ -35,8 +35,7 @@ def notify(appointment: Appointment, kind: str, now: datetime) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown change {kind!r}")
     patient = appointment.patient
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
-    if contact is not None and contact.opted_out:
+    if opt_outs.opted_out(patient.phone):
         return "opted out"
     if patient.channel == "voice":
         return _left_to_a_person(appointment, kind, "the patient gets calls, not texts")
@@ -63,13 +62,11 @@ def notify(appointment: Appointment, kind: str, now: datetime) -> str:
 
 def _left_to_a_person(appointment: Appointment, kind: str, why: str) -> str:
     patient = appointment.patient
-    db.session.add(
-        Alert(
-            kind=ALERT_KIND,
-            phone=patient.phone,
-            patient_id=patient.id,
-            appointment_id=appointment.id,
-            detail=f"tell the patient it was {kind}: {why}",
-        )
+    alerts.raise_alert(
+        ALERT_KIND,
+        patient.phone,
+        patient,
+        appointment=appointment,
+        detail=f"tell the patient it was {kind}: {why}",
     )
     return "left to a person"

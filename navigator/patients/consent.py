@@ -19,7 +19,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from .. import alerts
+from .. import alerts, opt_outs
 from ..catalog import catalog
 from ..extensions import db
 from ..models import Consent, Contact, Message, Patient
@@ -95,7 +95,7 @@ def enrol(details: NewPatient, consent: ConsentGiven, *, now: datetime) -> Patie
 def record_opt_in(patient: Patient, now: datetime) -> None:
     """Enrolment with consent is the patient's opt-in, kept on the timeline; a number that
     texted STOP stays opted out (STOP wins), so then there is nothing to record."""
-    if not _opted_out(patient.phone):
+    if not opt_outs.opted_out(patient.phone):
         record_event(
             "opted_in", patient.phone, patient_id=patient.id, channel="coordinator", at=now
         )
@@ -116,7 +116,7 @@ def send_opt_in(patient: Patient) -> OptInSent:
     calls; unless the number has opted out (STOP wins). A failure becomes an inbox item.
     """
     how = "call" if patient.channel == "voice" else "text"
-    if _opted_out(patient.phone):
+    if opt_outs.opted_out(patient.phone):
         return OptInSent(how, "opted_out")
     try:
         _call(patient) if how == "call" else _text(patient)
@@ -156,8 +156,3 @@ def _failed(patient: Patient, how: str) -> None:
     alerts.raise_alert("delivery_failed", contact, patient, detail=detail, message=failed)
     db.session.commit()
     log.warning("opt-in confirmation %s for patient %s failed", how, patient.id)
-
-
-def _opted_out(phone: str) -> bool:
-    contact = db.session.scalar(db.select(Contact).filter_by(phone=phone))
-    return contact is not None and contact.opted_out

@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from .. import alerts
 from ..extensions import db
-from ..models import Alert, EarlyReport, Message
+from ..models import EarlyReport, Message
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,12 @@ def record(sid: str, state: str, error_code: str | None, *, now: datetime) -> Me
     message.status_at = now
     message.error_code = error_code
     if first_failure:
-        db.session.add(
-            Alert(
-                kind="delivery_failed",
-                phone=message.phone,
-                patient_id=message.patient_id,
-                message_id=message.id,
-                detail=f"Twilio error {error_code or 'unknown'}",
-            )
+        alerts.raise_alert(
+            "delivery_failed",
+            message.phone,
+            None,
+            message=message,
+            detail=f"Twilio error {error_code or 'unknown'}",
         )
     _tell_reminders(sid, state, error_code)
     return message
