@@ -79,6 +79,6 @@ def end_sessions_everywhere(coordinator: Coordinator, now: datetime | None = Non
 
 def _program() -> str:
     try:
-        return current_app.config.get("PROGRAM_NAME", "")
+        return current_app.config["PROGRAM_NAME"]
     except RuntimeError:
         return ""

@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     :raise ContentError: messages/ is broken.
     """
     app = Flask("navigator", instance_relative_config=True)
-    app.config.from_mapping(settings.load(os.environ, app.instance_path))
+    app.config.from_mapping(settings.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
 

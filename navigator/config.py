@@ -5,7 +5,9 @@ outbound messages go to a local outbox and secrets are generated and kept in the
 instance folder. ``production`` (``NAVIGATOR_ENV=production``) refuses to start
 unless every required value is present and well formed, and says which one is not.
 
-Nothing here may be read at import time by other modules: they get ``app.config``.
+Nothing here may be read at import time by other modules: they get ``app.config``. This is
+the only module that reads the environment or gives a setting its default, so every other
+module reads ``config["NAME"]`` and finds it set (tests/test_one_home.py checks).
 """
 
 from __future__ import annotations
@@ -290,6 +292,11 @@ def _instance_secret(instance_path: Path, name: str) -> str:
     return value
 
 
+def from_environment(instance_path: str) -> dict:
+    """The config mapping from this process's environment (``load`` on ``os.environ``)."""
+    return load(os.environ, instance_path)
+
+
 def load(environ: os._Environ | dict, instance_path: str) -> dict:
     """Build the config mapping from ``environ``.
 
@@ -347,7 +354,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SEND_RATE_PER_SECOND": values.get("SEND_RATE_PER_SECOND", 1.0),
         "TRUSTED_PROXIES": values.get("TRUSTED_PROXIES", 0),
         "LOG_LEVEL": values.get("LOG_LEVEL", "INFO"),
-        "MESSAGES_DIR": environ.get("MESSAGES_DIR", "").strip(),
+        "MESSAGES_DIR": environ.get("MESSAGES_DIR", "").strip()
+        or str(Path(__file__).resolve().parent.parent / "messages"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -357,6 +365,8 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         # A form's CSRF token lives as long as the session it was made in (sign-out and the
         # idle timeout end both), so a nurse mid-form is never refused for a timer of its own.
         "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF's own default, named here because the blueprint reads it.
+        "WTF_CSRF_FIELD_NAME": "csrf_token",
         "SITE_TIMEZONE": values.get("SITE_TIMEZONE", "America/New_York"),
         # Time limits for every database connection (database.py builds the engine options).
         "DATABASE_CONNECT_TIMEOUT": values.get("DATABASE_CONNECT_TIMEOUT", 3.0),
@@ -370,6 +380,11 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SPOOL_DIR": environ.get("SPOOL_DIR", "").strip() or str(instance / "spool"),
         **_feed_settings(environ, values),
         "WARNING_SIGN_OVERDUE_MINUTES": values.get("WARNING_SIGN_OVERDUE_MINUTES", 15),
+        # Tuning that no environment sets (tests and ``navigator.scheduler``'s options do):
+        # seconds a Twilio REST call may take; the worker's send threads and claim batch.
+        "TWILIO_TIMEOUT_SECONDS": 15.0,
+        "REMINDER_SEND_THREADS": 16,
+        "REMINDER_BATCH": 200,
         "INBOX_POLL_SECONDS": values.get("INBOX_POLL_SECONDS", 30),
     }
     # Overdue rules: only what the environment gave; workup_path sets the defaults.

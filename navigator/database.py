@@ -36,7 +36,7 @@ def engine_options(url: str, config, *, autocommit: bool = False) -> dict:
     options = {
         "pool_recycle": 1800,
         # turns.py retries on a fresh connection instead; the HL7 listener turns it off.
-        "pool_pre_ping": config.get("DATABASE_PRE_PING", True) and not autocommit,
+        "pool_pre_ping": config["DATABASE_PRE_PING"] and not autocommit,
         # hide_parameters: a database error must not quote a text's body into the logs.
         "hide_parameters": True,
     }

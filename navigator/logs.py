@@ -57,7 +57,7 @@ def failure(exc: BaseException) -> str:
 
 
 def init_app(app) -> None:
-    name = str(app.config.get("LOG_LEVEL", "INFO")).upper()
+    name = str(app.config["LOG_LEVEL"]).upper()
     if name not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {name!r}")
     level = logging.getLevelName(name)

@@ -138,10 +138,10 @@ def test_every_text_page_with_its_menu_or_footer_fits_320_characters(app):
 
 
 def test_single_replies_fit_320_characters(app):
-    from navigator.channels.outcomes import common_values
+    from navigator.catalog import site_values
 
     values = {
-        **common_values(),
+        **site_values(),
         "when": "Wednesday, September 30, 10:30 AM",
         "place": "Main Hospital Imaging, 2nd floor",
         "prep": "x" * 60,
@@ -157,10 +157,10 @@ def test_single_replies_fit_320_characters(app):
 
 
 def test_keyword_replies_fit_one_segment_in_english(app):
-    from navigator.channels.outcomes import common_values
+    from navigator.catalog import site_values
 
     for key in ("prompts.sms.help", "prompts.sms.stop", "prompts.sms.start"):
-        text = CATALOG.render(key, "en", **common_values())
+        text = CATALOG.render(key, "en", **site_values())
         assert len(text) <= 160, f"{key}: {len(text)}"
 
 
@@ -186,7 +186,7 @@ def test_the_phone_menus_offer_at_most_four_topics():
 def test_help_stop_and_start_carry_what_carriers_require():
     for language in LANGUAGES:
         help_text = CATALOG.get("prompts.sms.help", language)
-        assert {"program", "contact"} <= placeholders(help_text)
+        assert {"program", "support"} <= placeholders(help_text)
         assert "STOP" in help_text and "911" in help_text
         assert "START" in CATALOG.get("prompts.sms.stop", language)
         assert "STOP" in CATALOG.get("prompts.sms.start", language)
@@ -408,10 +408,10 @@ REALISTIC = {
 
 def every_text(language: str):
     """(key, text) for every text message the navigator can send, filled in as sent."""
-    from navigator.channels.outcomes import common_values
+    from navigator.catalog import site_values
     from navigator.channels.texting import node_text
 
-    values = {**common_values(), **REALISTIC}
+    values = {**site_values(), **REALISTIC}
     values["prep"] = CATALOG.render("reminders.prep.private", language, **values)
     for key, value in CATALOG.strings[language].items():
         texted = key.startswith(("prompts.sms.", "reminders.sms.", "reminders.replies.")) or (

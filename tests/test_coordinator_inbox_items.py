@@ -78,7 +78,7 @@ def test_a_warning_sign_said_on_a_call_keeps_the_words_for_the_nurse_and_not_the
     assert "I can't breathe well since this morning" in html
     assert "said on a call" in html
     spoken = app.extensions["content"].render(
-        "redflags.breathing_chest.text", "es", program="x", care_team="(617) 555-0100", contact="x"
+        "redflags.breathing_chest.text", "es", program="x", care_team="(617) 555-0100"
     )
     assert "The navigator said on the call:" in html and spoken in html
     assert "breathe" not in written_logs.getvalue()

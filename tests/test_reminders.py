@@ -393,7 +393,7 @@ def _realistic(key: str, language: str) -> str:
         time="10:30 AM",
         place="Mercy Imaging, 2100 Main St",
         name="Margaret",
-        contact="(617) 555-0100",
+        care_team="(617) 555-0100",
     )
 
 

@@ -54,7 +54,7 @@ def words(app, key, language="en", **values):
     base = {
         "program": "Hope Clinic Navigator",
         "care_team": "(617) 555-0100",
-        "contact": "(617) 555-0100",
+        "support": "(617) 555-0100",
     }
     return app.extensions["content"].render(key, language, **{**base, **values})
 
@@ -204,6 +204,14 @@ def test_help_names_the_program_a_contact_frequency_rates_how_to_stop_and_911(
         assert needed in reply
     assert "rates" in reply.lower() or "tarifas" in reply.lower()
     assert "3 msgs" not in reply and "3 mensajes" not in reply  # no promise we cannot keep
+
+
+def test_with_a_help_address_help_names_it_and_stop_still_names_the_care_team_number(text, app):
+    app.config["SUPPORT_URL"] = "https://help.example.org"
+    [help_reply] = text("HELP")
+    assert "Help at https://help.example.org." in help_reply
+    [stop_reply] = text("STOP")
+    assert "call (617) 555-0100." in stop_reply and "https" not in stop_reply
 
 
 def test_start_says_the_frequency_varies(text):

@@ -25,7 +25,7 @@ def words(app, key, language="en", **values):
     base = {
         "program": "Hope Clinic Navigator",
         "care_team": "(617) 555-0100",
-        "contact": "(617) 555-0100",
+        "support": "(617) 555-0100",
         "team_start": "08:00",
         "team_end": "17:00",
     }

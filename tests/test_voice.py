@@ -73,7 +73,7 @@ def words(app, key, language="en", **values):
     base = {
         "program": "Hope Clinic Navigator",
         "care_team": "(617) 555-0100",
-        "contact": "(617) 555-0100",
+        "support": "(617) 555-0100",
     }
     return app.extensions["content"].render(key, language, **{**base, **values})
 

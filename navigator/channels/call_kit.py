@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import current_app
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..core.content import LANGUAGES
 from ..models import Contact, Patient
 from . import outcomes
@@ -50,7 +50,7 @@ def say(parent, text: str, language: str) -> None:
 
 def words(key: str, language: str, **values) -> str:
     """Content at ``key`` with the program's name and numbers (``values`` win)."""
-    return catalog().render(key, language, **{**outcomes.common_values(), **values})
+    return catalog().render(key, language, **{**site_values(), **values})
 
 
 def spoken_words(key: str, language: str, **values) -> str:

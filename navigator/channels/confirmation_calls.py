@@ -8,10 +8,10 @@ to stop them, and 911. The patient is found from the call's row, not from the UR
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..core.content import LANGUAGES
 from ..extensions import csrf, db
 from ..models import Message, Patient
@@ -24,7 +24,7 @@ csrf.exempt(bp)
 
 
 def _words(language: str) -> str:
-    return catalog().render(CALL_KEY, language, program=current_app.config["PROGRAM_NAME"])
+    return catalog().render(CALL_KEY, language, **site_values())
 
 
 def _apology() -> VoiceResponse:

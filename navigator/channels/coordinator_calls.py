@@ -18,6 +18,7 @@ from .. import opt_outs
 from ..extensions import csrf, db
 from ..models import Message, Patient, utcnow
 from ..telephony.twiml import webhook, xml
+from . import call_kit
 
 bp = Blueprint("coordinator_calls", __name__, url_prefix="/twilio/coordinator-call")
 csrf.exempt(bp)
@@ -30,7 +31,11 @@ CALL_KEY = "coordinator.call"
 
 def _apology() -> VoiceResponse:
     response = VoiceResponse()
-    response.say("Sorry, the patient could not be connected. Please call from your own phone.")
+    call_kit.say(
+        response,
+        "Sorry, the patient could not be connected. Please call from your own phone.",
+        "en",
+    )
     response.hangup()
     return response
 
@@ -51,13 +56,13 @@ def connect(message_id: int):
     patient = db.session.get(Patient, leg.patient_id)
     response = VoiceResponse()
     if opt_outs.opted_out(patient.phone):
-        response.say("This patient opted out of calls from the navigator. Goodbye.")
+        call_kit.say(response, "This patient opted out of calls from the navigator. Goodbye.", "en")
         response.hangup()
         return xml(response)
     leg.status = "connecting"
     leg.status_at = utcnow()
     db.session.commit()
-    response.say("Connecting you to the patient now.")
+    call_kit.say(response, "Connecting you to the patient now.", "en")
     response.dial(
         patient.phone,
         caller_id=current_app.config.get("TWILIO_PHONE_NUMBER") or None,

@@ -13,8 +13,6 @@ from datetime import datetime
 from flask import current_app
 
 from .. import alerts, opt_outs, patient_events, timefmt
-from ..config import care_team_phone
-from ..core import phones
 from ..core.engine import Effect, Outcome, Say
 from ..extensions import db
 from ..models import Alert, Contact, Message, MessageReading, Patient
@@ -23,22 +21,6 @@ from ..reminders import wording
 from . import reminder_replies
 
 log = logging.getLogger(__name__)
-
-
-def common_values() -> dict:
-    """Placeholders every message may use: program name and the numbers to call."""
-    config = current_app.config
-    # Production refuses to start without a care team line of its own; only the embedded
-    # mode can lack one, and there a fictional number stands in (never the navigator's own).
-    care_team = care_team_phone(config)
-    team_start, _, team_end = config.get("CARE_TEAM_HOURS", "08:00-17:00").partition("-")
-    return {
-        "program": config["PROGRAM_NAME"],
-        "care_team": phones.for_humans(care_team),
-        "contact": config.get("SUPPORT_URL") or phones.for_humans(care_team),
-        "team_start": team_start,
-        "team_end": team_end,
-    }
 
 
 #: ``Message.content_key`` of a caller's words kept from a call (``keep_spoken_words``).

@@ -45,16 +45,14 @@ Sample status callback (form fields Twilio posts, abridged)::
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from .. import alerts, opt_outs
 from ..catalog import catalog
-from ..config import care_team_phone
 from ..core.engine import Facts, Outcome, Show, engine_for
 from ..core.engine import Say as SayKey
 from ..core.menus import Position
-from ..core.phones import for_humans
 from ..core.understanding import NEAR_MISS
 from ..extensions import csrf, db
 from ..models import Reminder, utcnow
@@ -74,18 +72,13 @@ csrf.exempt(bp)
 VAGUE = (NEAR_MISS, "other", "definition")
 
 
-def _contact() -> str:
-    config = current_app.config
-    return for_humans(care_team_phone(config))
-
-
 def _words(key: str, language: str) -> str:
-    return call_kit.words(key, language, contact=_contact())
+    return call_kit.words(key, language)
 
 
 def apology() -> VoiceResponse:
     """Said when a handler fails; no database (the failure may be the database)."""
-    return call_kit.apology("reminders.voice.apology", contact=_contact())
+    return call_kit.apology("reminders.voice.apology")
 
 
 def _reminder(reminder_id: int) -> Reminder | None:

@@ -18,17 +18,12 @@ import re
 import unicodedata
 from datetime import datetime
 
-from flask import current_app
-
-from .. import alerts
-from ..catalog import catalog
-from ..config import care_team_phone
-from ..core.phones import for_humans
+from .. import alerts, timefmt
+from ..catalog import catalog, site_values
 from ..extensions import db
 from ..models import ACTIVE, Appointment, Patient, utcnow
 from ..patient_events import record as record_event
 from ..patients.appointments import upcoming
-from ..reminders.wording import when
 
 #: Used when messages/keywords.yaml names no reply words (older content trees).
 FALLBACK_WORDS = {
@@ -71,13 +66,11 @@ def parse_reply(text: str) -> tuple[str, int | None] | None:
 
 
 def _values(patient: Patient, appointment: Appointment | None = None) -> dict:
-    config = current_app.config
-    values = {
-        "program": config["PROGRAM_NAME"],
-        "contact": for_humans(care_team_phone(config)),
-    }
+    values = site_values()
     if appointment is not None:
-        values.update(when(appointment, patient.language))
+        values.update(
+            timefmt.date_and_time(appointment.starts_at, appointment.timezone, patient.language)
+        )
     return values
 
 
@@ -207,7 +200,7 @@ def _which_one(patient: Patient, intent: str, choices: list[Appointment]) -> tup
             "reminders.replies.choice",
             language,
             code=f"{INTENT_LETTER[intent]}{index}",
-            **when(appointment, language),
+            **timefmt.date_and_time(appointment.starts_at, appointment.timezone, language),
         )
         for index, appointment in enumerate(choices, start=1)
     ]

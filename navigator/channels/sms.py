@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..core.content import LANGUAGES
 from ..core.engine import Say
 from ..core.phones import sender
@@ -19,7 +19,7 @@ from ..extensions import csrf, db
 from ..models import utcnow
 from ..telephony import delivery
 from ..telephony.twiml import webhook, xml
-from . import durable_inbound, outcomes, texting
+from . import durable_inbound, texting
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/twilio")
@@ -35,7 +35,7 @@ def apology() -> MessagingResponse:
     words = catalog()
     response = MessagingResponse()
     for language in LANGUAGES:
-        response.message(words.render("prompts.sms.apology", language, **outcomes.common_values()))
+        response.message(words.render("prompts.sms.apology", language, **site_values()))
     return response
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..core import gsm, menus
 from ..core.engine import Facts, Say, Show, engine_for
 from ..core.menus import Position
@@ -128,7 +128,7 @@ def render(replies: list, language: str) -> list[str]:
     characters is cut between words into several messages.
     """
     words = catalog()
-    values = outcomes.common_values()
+    values = site_values()
     parts = []
     for reply in replies:
         if isinstance(reply, Say):

@@ -7,11 +7,12 @@ with the opt-in, and the patient gets the same opt-in confirmation, text or call
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import click
 from flask.cli import AppGroup
 
+from .. import timefmt
 from ..audit.records import FROM_COMMAND_LINE, record
 from ..extensions import db
 from ..models import utcnow
@@ -140,7 +141,7 @@ def _consent(by: str | None, method: str | None, at: str | None) -> ConsentGiven
     except ValueError:
         raise click.UsageError(f"--consent-at {at!r} is not a time like 2026-12-05T14:30") from None
     if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
+        when = timefmt.to_utc(when)
     return ConsentGiven(by, method, when, everything_told())
 
 

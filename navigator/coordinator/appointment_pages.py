@@ -11,10 +11,10 @@ and then rolls the session back, so what is shown is what saving will do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from .. import timefmt
 from ..audit.records import appointment_words, record_appointment
 from ..extensions import db
 from ..models import KIND_LABELS, Appointment, Patient, Reminder, utcnow
@@ -42,7 +42,6 @@ class PlannedView:
 
 def _plan_views(appointment: Appointment, patient: Patient) -> list[PlannedView]:
     """The appointment's pending reminder rows (as flushed by the appointments module)."""
-    zone = ZoneInfo(patient.timezone)
     rows = db.session.scalars(
         db.select(Reminder)
         .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
@@ -50,9 +49,7 @@ def _plan_views(appointment: Appointment, patient: Patient) -> list[PlannedView]
     ).all()
     return [
         PlannedView(
-            row.due_at.replace(tzinfo=ZoneInfo("UTC"))
-            .astimezone(zone)
-            .strftime("%a %d %b %Y, %H:%M %Z"),
+            timefmt.local(row.due_at, patient.timezone).strftime("%a %d %b %Y, %H:%M %Z"),
             row.offset,
             ROLE_LABELS.get(row.role, row.role),
             "Call" if row.channel == "voice" else "Text",
@@ -94,11 +91,7 @@ def _apply(form: AppointmentForm, patient: Patient, appointment: Appointment | N
         )
         return made, ["created"]
     changed = []
-    current = (
-        appointment.starts_at.replace(tzinfo=ZoneInfo("UTC"))
-        .astimezone(ZoneInfo(appointment.timezone))
-        .replace(tzinfo=None)
-    )
+    current = timefmt.local_wall(appointment.starts_at, appointment.timezone)
     if current != starts or appointment.timezone != form.timezone.data:
         before = appointment_words(appointment, with_place=False)
         move(
@@ -124,9 +117,7 @@ def _edit(patient: Patient, appointment: Appointment | None):
 
     form = AppointmentForm()
     if request.method == "GET" and appointment is not None:
-        local = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(
-            ZoneInfo(appointment.timezone)
-        )
+        local = timefmt.local(appointment.starts_at, appointment.timezone)
         form.kind.data = appointment.kind
         form.day.data = local.date().isoformat()
         form.at.data = local.strftime("%H:%M")

@@ -5,12 +5,12 @@ Rows are written by ``navigator.audit.records``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import render_template, request
 from flask_login import current_user
 
+from .. import timefmt
 from ..audit.records import action_words
 from ..extensions import db
 from ..models import AuditEvent, Coordinator, Patient
@@ -65,7 +65,7 @@ class AuditFilters:
     problems: list[str] = field(default_factory=list)
 
     def conditions(self) -> list:
-        zone = ZoneInfo(getattr(current_user, "timezone", None) or "UTC")
+        zone = getattr(current_user, "timezone", None) or "UTC"
         found = []
         if self.who:
             found.append(AuditEvent.coordinator_id == self.who)
@@ -74,17 +74,12 @@ class AuditFilters:
         if self.action:
             found.append(AuditEvent.action == self.action)
         if self.since:
-            found.append(AuditEvent.created_at >= _utc_midnight(self.since, zone))
+            found.append(AuditEvent.created_at >= timefmt.midnight_utc(self.since, zone))
         if self.until:
             found.append(
-                AuditEvent.created_at < _utc_midnight(self.until + timedelta(days=1), zone)
+                AuditEvent.created_at < timefmt.midnight_utc(self.until + timedelta(days=1), zone)
             )
         return found
-
-
-def _utc_midnight(day: date, zone: ZoneInfo) -> datetime:
-    local = datetime.combine(day, time()).replace(tzinfo=zone)
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def _filters() -> AuditFilters:

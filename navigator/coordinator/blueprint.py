@@ -11,12 +11,12 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from .. import timefmt
 from ..core.phones import for_humans
 from ..extensions import db, login_manager
 from ..models import Coordinator, utcnow
@@ -127,7 +127,7 @@ def local_time(value: datetime | None, zone: str | None = None, fmt: str = "%a %
         return ""
     if zone is None:
         zone = getattr(current_user, "timezone", None) or "UTC"
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).strftime(fmt)
+    return timefmt.local(value, zone).strftime(fmt)
 
 
 @bp.app_template_filter("phone")
@@ -140,7 +140,7 @@ def _forget_loaded_user():
     # inner webhook requests) shares ``g``: load the user and the CSRF token from this
     # request's own session, never from the previous request's.
     g.pop("_login_user", None)
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
 
 
 def _security_headers(response):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, flash
+from flask import flash
 
 from .. import opt_outs
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..extensions import db
 from ..models import Caregiver
 from ..telephony.outbound import SendError, send_sms
@@ -36,7 +36,7 @@ def confirm_caregiver(caregiver: Caregiver) -> None:
         )
         return
     language = caregiver.patient.language or "en"
-    body = catalog().render(KEY, language, program=current_app.config["PROGRAM_NAME"])
+    body = catalog().render(KEY, language, **site_values())
     try:
         send_sms(caregiver.phone, body, patient_id=caregiver.patient_id, content_key=KEY)
     except SendError:

@@ -13,8 +13,6 @@ page: no reminder goes out for them until someone does, so they must not wait un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from flask import (
     Response,
@@ -31,6 +29,7 @@ from flask_login import current_user
 from sqlalchemy import case
 from sqlalchemy.orm import aliased
 
+from .. import timefmt
 from ..audit.records import record
 from ..extensions import db
 from ..feed.apply import PROBLEMS
@@ -211,9 +210,8 @@ def undoable(alert: Alert, now) -> bool:
     """Closed today, in the signed-in coordinator's day: it can still be reopened."""
     if alert.resolved_at is None:
         return False
-    zone = ZoneInfo(current_user.timezone or "UTC")
-    day = now.replace(tzinfo=UTC).astimezone(zone).date()
-    return alert.resolved_at.replace(tzinfo=UTC).astimezone(zone).date() == day
+    zone = current_user.timezone or "UTC"
+    return timefmt.local_date(alert.resolved_at, zone) == timefmt.local_date(now, zone)
 
 
 @bp.app_context_processor

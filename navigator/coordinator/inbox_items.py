@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app, url_for
 
 from ..audit.records import appointment_words
-from ..catalog import catalog
-from ..channels.outcomes import common_values
+from ..catalog import catalog, site_values
 from ..core.content import ContentError
 from ..extensions import db
 from ..models import Alert, Appointment, Coordinator, Message, Patient
@@ -31,8 +30,6 @@ OUTCOMES = {
     "left_message": "Left a message, will try again",
     "no_action": "No action needed",
 }
-#: Minutes a warning sign may wait unclaimed before it is shown as overdue.
-DEFAULT_OVERDUE_MINUTES = 15
 #: How long the navigator's reply may follow the patient's words and still be "the answer".
 ANSWER_WINDOW = timedelta(minutes=10)
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
@@ -105,7 +102,7 @@ def who_of(patient: Patient | None) -> str:
 
 def overdue_after() -> timedelta:
     """``WARNING_SIGN_OVERDUE_MINUTES``: how long a warning sign may wait for an owner."""
-    minutes = current_app.config.get("WARNING_SIGN_OVERDUE_MINUTES", DEFAULT_OVERDUE_MINUTES)
+    minutes = current_app.config["WARNING_SIGN_OVERDUE_MINUTES"]
     return timedelta(minutes=minutes)
 
 
@@ -172,7 +169,7 @@ def _spoken_answer(alert: Alert, said: Message | None, patient: Patient | None) 
         return ""
     language = patient.language if patient else "en"
     try:
-        return catalog().render(f"redflags.{alert.detail}.text", language, **common_values())
+        return catalog().render(f"redflags.{alert.detail}.text", language, **site_values())
     except (ContentError, KeyError):
         return ""
 

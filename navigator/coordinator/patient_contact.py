@@ -11,16 +11,14 @@ The audit row names the action, never the words.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from .. import timefmt
 from ..audit.records import record
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..channels.coordinator_calls import CALL_KEY
-from ..config import care_team_phone
 from ..core import gsm
 from ..core.phones import for_humans, to_e164
 from ..extensions import db
@@ -47,13 +45,7 @@ def template_choices(language: str) -> list[tuple[str, str]]:
 
 
 def render_template_text(key: str, language: str) -> str:
-    config = current_app.config
-    return catalog().render(
-        key,
-        language,
-        program=config["PROGRAM_NAME"],
-        contact=for_humans(care_team_phone(config)),
-    )
+    return catalog().render(key, language, **site_values())
 
 
 def segments(text: str, language: str) -> int:
@@ -78,7 +70,7 @@ def _blocked(contact: Contact | None) -> str:
 
 def _page(patient: Patient, text_form: TextForm, call_form: CallForm, status: int = 200):
     contact = db.session.scalar(db.select(Contact).filter_by(phone=patient.phone))
-    local = datetime.now(ZoneInfo(patient.timezone))
+    local = timefmt.now_in(patient.timezone)
     return render_template(
         "coordinator/patient_contact.html",
         patient=patient,

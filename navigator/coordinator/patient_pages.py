@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from .. import timefmt
 from ..audit.records import VIEW_ACTIONS, action_words, record
 from ..core.name_search import fold
 from ..core.phones import to_e164
@@ -138,13 +138,12 @@ def _matching(query: str):
 
 def local_to_utc(day: str, at: str, zone: str) -> datetime:
     """A date and time typed in ``zone`` as naive UTC."""
-    moment = datetime.combine(parse_date(day), parse_time(at)).replace(tzinfo=ZoneInfo(zone))
-    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return timefmt.wall_to_utc(datetime.combine(parse_date(day), parse_time(at)), zone)
 
 
 def prefill_consent(form: ConsentFields) -> None:
     """Consent is usually recorded as it is given, by the coordinator at the keyboard."""
-    now_local = datetime.now(ZoneInfo(current_user.timezone or "UTC"))
+    now_local = timefmt.now_in(current_user.timezone or "UTC")
     form.consent_obtained_by.data = current_user.name or current_user.email
     form.consent_date.data = now_local.date().isoformat()
     form.consent_time.data = now_local.strftime("%H:%M")

@@ -10,13 +10,13 @@ costs the same with two hundred patients or twenty thousand.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, nulls_last
 
+from .. import timefmt
 from ..extensions import db
 from ..models import Alert, Appointment, Patient, utcnow
 from ..patients.workup_path import RULES, STEP_LABELS, STEPS, overdue_condition, rule_days
@@ -38,7 +38,7 @@ SORT_LABELS = {
 
 def site_today() -> date:
     """Today where the clinic is: days are counted in the clinic's calendar."""
-    return datetime.now(ZoneInfo(current_app.config["SITE_TIMEZONE"])).date()
+    return timefmt.now_in(current_app.config["SITE_TIMEZONE"]).date()
 
 
 def _filters(args, overdue) -> tuple[list, bool]:

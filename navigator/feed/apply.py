@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import bindparam, literal, text
 from sqlalchemy.orm import joinedload
 
+from .. import timefmt
 from ..extensions import db
 from ..models import Appointment, FeedAppointment, Patient, ServiceCode, SiteLocation, utcnow
 from ..patients import appointments
@@ -111,7 +112,7 @@ def match_patient(event: ScheduleEvent) -> tuple[Patient | None, str | None]:
 
     Only identifiers of type MR (or untyped) count, from ``HL7_MRN_AUTHORITY`` when set.
     """
-    wanted = current_app.config.get("HL7_MRN_AUTHORITY", "")
+    wanted = current_app.config["HL7_MRN_AUTHORITY"]
     ids = [
         pid
         for pid in event.patient_ids
@@ -146,12 +147,10 @@ def _wall_time(start: LocalTime, zone_name: str) -> tuple[datetime | None, str |
     zone = ZoneInfo(zone_name)
     aware = start.aware()
     if aware is not None:
-        return aware.astimezone(zone).replace(tzinfo=None), None
-    early = start.wall.replace(tzinfo=zone, fold=0)
-    late = start.wall.replace(tzinfo=zone, fold=1)
-    if early.utcoffset() != late.utcoffset():
-        back = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-        return None, "ambiguous_time" if back == start.wall else "impossible_time"
+        return timefmt.local_wall(timefmt.to_utc(aware), zone), None
+    kind = timefmt.wall_kind(start.wall, zone)
+    if kind != timefmt.ONCE:
+        return None, "ambiguous_time" if kind == timefmt.REPEATED else "impossible_time"
     return start.wall, None
 
 
@@ -290,7 +289,7 @@ def _change(appointment, service, location, wall: datetime, now) -> list[str]:
     changed = appointments.change_details(
         appointment, service.kind, location.address, location.prep_note
     )
-    if appointments.local_start(appointment).replace(tzinfo=None) != wall or (
+    if timefmt.local_wall(appointment.starts_at, appointment.timezone) != wall or (
         appointment.timezone != location.timezone
     ):
         appointments.move(appointment, wall, location.timezone, now)

@@ -113,7 +113,7 @@ def to_event(row: dict, now: datetime) -> ScheduleEvent:
         start = _start(row["start"])
     except ValueError:
         raise ValueError("start is not a time like 2027-01-15 09:30") from None
-    authority = row.get("mrn_authority") or current_app.config.get("HL7_MRN_AUTHORITY", "")
+    authority = row.get("mrn_authority") or current_app.config["HL7_MRN_AUTHORITY"]
     return ScheduleEvent(
         action=action,
         source=SOURCE,

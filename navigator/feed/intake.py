@@ -77,14 +77,14 @@ def _clean(value: str) -> str:
 def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") -> bytes:
     """The ACK for the message: MSH-3/4 swapped with 5/6, MSA-1 the code, MSA-2 the control id."""
     config = current_app.config
-    encoding = config.get("HL7_ENCODING", "utf-8")
+    encoding = config["HL7_ENCODING"]
     if header is not None and header.parsed is not None:
         try:
             ack = header.parsed.create_ack(
                 code,
                 message_id=f"ACK{_clean(header.control_id)}"[:20] or None,
-                application=config.get("HL7_RECEIVING_APP", "NAVIGATOR"),
-                facility=config.get("HL7_RECEIVING_FACILITY", "NAVIGATOR"),
+                application=config["HL7_RECEIVING_APP"],
+                facility=config["HL7_RECEIVING_FACILITY"],
             )
             text = str(ack)
             if note:
@@ -93,7 +93,7 @@ def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") 
         except (hl7.ParseException, KeyError, IndexError, ValueError):
             pass
     stamp = utcnow().strftime("%Y%m%d%H%M%S")
-    app = config.get("HL7_RECEIVING_APP", "NAVIGATOR")
+    app = config["HL7_RECEIVING_APP"]
     text = f"MSH|^~\\&|{app}||||{stamp}||ACK|ACK{stamp}|P|2.5.1\rMSA|{code}||{_clean(note)}"
     return text.encode("ascii")
 
@@ -188,10 +188,10 @@ def receive(raw: bytes, now: datetime | None = None) -> Answer:
 
 
 def _receive(raw: bytes, now: datetime) -> Answer:
-    encoding = current_app.config.get("HL7_ENCODING", "utf-8")
+    encoding = current_app.config["HL7_ENCODING"]
     digest = siu.content_hash(raw)
     try:
-        header = siu.read_header(raw, encoding, current_app.config.get("SITE_TIMEZONE", ""))
+        header = siu.read_header(raw, encoding, current_app.config["SITE_TIMEZONE"])
     except siu.Unreadable:
         header = None
     event, refusal = _read(raw, header, encoding)
@@ -312,8 +312,8 @@ def replay(row: FeedMessage, coordinator_id: int, now: datetime | None = None) -
     if row.raw is None:
         raise ValueError("the message was purged and cannot be replayed")
     now = now or utcnow()
-    encoding = current_app.config.get("HL7_ENCODING", "utf-8")
-    zone = current_app.config.get("SITE_TIMEZONE", "")
+    encoding = current_app.config["HL7_ENCODING"]
+    zone = current_app.config["SITE_TIMEZONE"]
     _, event = (
         siu.read_event(row.raw, encoding, sent_zone=zone) if row.source == "hl7" else (None, None)
     )
@@ -330,7 +330,7 @@ def purge(now: datetime | None = None) -> int:
     """Forget raw messages older than ``HL7_RETENTION_DAYS``; keys, hashes and outcomes
     stay, so a late resend is still recognised. Returns how many were purged; commits."""
     now = now or utcnow()
-    days = current_app.config.get("HL7_RETENTION_DAYS", 30)
+    days = current_app.config["HL7_RETENTION_DAYS"]
     cutoff = now - timedelta(days=days)
     result = db.session.execute(
         db.update(FeedMessage)

@@ -65,7 +65,7 @@ def db_threads(app: Flask) -> int:
     one on SQLite (a single writer, where more threads would only wait on its lock)."""
     if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
         return 1
-    return app.config.get("HL7_DB_THREADS", 4)
+    return app.config["HL7_DB_THREADS"]
 
 
 class Listener:
@@ -80,8 +80,7 @@ class Listener:
             max_workers=self.threads, thread_name_prefix="hl7-db", initializer=self._enter
         )
         self.allowed = [
-            ipaddress.ip_network(net, strict=False)
-            for net in app.config.get("HL7_ALLOWED_ADDRESSES", [])
+            ipaddress.ip_network(net, strict=False) for net in app.config["HL7_ALLOWED_ADDRESSES"]
         ]
 
     async def start(self, host: str | None = None, port: int | None = None):

@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, timezone
 
 import hl7
+
+from .. import timefmt
 
 #: The versions the listener accepts (MSH-12); anything else is answered AR.
 VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1")
@@ -87,7 +88,7 @@ class LocalTime:
     offset: timedelta | None
 
     def aware(self) -> datetime | None:
-        return None if self.offset is None else self.wall.replace(tzinfo=timezone(self.offset))
+        return None if self.offset is None else timefmt.at_wall(self.wall, timezone(self.offset))
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,7 @@ def read_header(raw: bytes, encoding: str = "utf-8", sent_zone: str = "") -> Hea
     except ValueError:
         sent = None
     if sent is not None:
-        stamp = sent.aware() or (
-            sent.wall.replace(tzinfo=ZoneInfo(sent_zone)) if sent_zone else sent.wall
-        )
+        stamp = sent.aware() or (timefmt.at_wall(sent.wall, sent_zone) if sent_zone else sent.wall)
     kind = _field(message, "MSH.F9.R1.C1")
     trigger = _field(message, "MSH.F9.R1.C2")
     return Header(
@@ -261,7 +260,7 @@ def to_utc(moment: datetime | None) -> datetime | None:
     """An aware time as naive UTC; a naive one stays as it is (ordering only)."""
     if moment is None or moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return timefmt.to_utc(moment)
 
 
 def read_event(

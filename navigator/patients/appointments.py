@@ -9,10 +9,11 @@ Times: callers give the site's local wall time and the site's IANA zone; rows st
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from .. import timefmt
 from ..extensions import db
 from ..models import ACTIVE, APPOINTMENT_KINDS, Appointment, Patient, utcnow
 from ..reminders import planning
@@ -75,29 +76,29 @@ def to_utc(local: datetime, zone_name: str, repeated: str | None = None) -> date
     """
     zone = _zone(zone_name)
     local = local.replace(tzinfo=None)
-    first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
-    chosen = first
-    if first.utcoffset() != second.utcoffset():
-        if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
-            raise AppointmentError(
-                "at",
-                f"{local:%H:%M} does not exist on {local:%Y-%m-%d} in {zone_name}: the clocks "
-                "go forward over it. Choose another time.",
-            )
-        if repeated not in REPEATED_CHOICES:
-            raise AppointmentError(
-                "repeated",
-                f"{local:%H:%M} happens twice on {local:%Y-%m-%d} in {zone_name} (the clocks go "
-                f"back). Say which: the first ({first:%Z}, UTC{first:%z}) or the second "
-                f"({second:%Z}, UTC{second:%z}).",
-            )
-        chosen = first if repeated == "first" else second
-    return chosen.astimezone(UTC).replace(tzinfo=None)
+    kind = timefmt.wall_kind(local, zone)
+    if kind == timefmt.SKIPPED:
+        raise AppointmentError(
+            "at",
+            f"{local:%H:%M} does not exist on {local:%Y-%m-%d} in {zone_name}: the clocks "
+            "go forward over it. Choose another time.",
+        )
+    if kind == timefmt.REPEATED and repeated not in REPEATED_CHOICES:
+        first, second = timefmt.at_wall(local, zone), timefmt.at_wall(local, zone, second=True)
+        raise AppointmentError(
+            "repeated",
+            f"{local:%H:%M} happens twice on {local:%Y-%m-%d} in {zone_name} (the clocks go "
+            f"back). Say which: the first ({first:%Z}, UTC{first:%z}) or the second "
+            f"({second:%Z}, UTC{second:%z}).",
+        )
+    return timefmt.wall_to_utc(
+        local, zone, second=kind == timefmt.REPEATED and repeated == "second"
+    )
 
 
 def local_start(appointment: Appointment) -> datetime:
     """The appointment's start as an aware datetime in the site's zone."""
-    return appointment.starts_at.replace(tzinfo=UTC).astimezone(ZoneInfo(appointment.timezone))
+    return timefmt.local(appointment.starts_at, appointment.timezone)
 
 
 def _check_future(starts_at: datetime, now: datetime) -> None:

@@ -13,14 +13,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import current_app
-
-from .. import alerts, opt_outs
-from ..catalog import catalog
-from ..config import care_team_phone
-from ..core.phones import for_humans
+from .. import alerts, opt_outs, timefmt
+from ..catalog import catalog, site_values
 from ..models import Appointment
-from ..reminders import planning, wording
+from ..reminders import planning
 from ..telephony.outbound import SendError, send_sms
 
 log = logging.getLogger(__name__)
@@ -42,13 +38,11 @@ def notify(appointment: Appointment, kind: str, now: datetime) -> str:
     if planning.in_quiet_hours(patient, now):
         return _left_to_a_person(appointment, kind, "it is the patient's quiet hours")
     language = patient.language or "en"
-    config = current_app.config
     body = catalog().render(
         f"notices.appointment.{kind}",
         language,
-        program=config["PROGRAM_NAME"],
-        contact=for_humans(care_team_phone(config)),
-        **wording.when(appointment, language),
+        **site_values(),
+        **timefmt.date_and_time(appointment.starts_at, appointment.timezone, language),
     )
     try:
         send_sms(

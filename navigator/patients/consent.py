@@ -17,10 +17,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
-
 from .. import alerts, opt_outs
-from ..catalog import catalog
+from ..catalog import catalog, site_values
 from ..extensions import db
 from ..models import Consent, Contact, Message, Patient
 from ..patient_events import record as record_event
@@ -128,7 +126,7 @@ def send_opt_in(patient: Patient) -> OptInSent:
 
 
 def _text(patient: Patient) -> None:
-    body = catalog().render(TEXT_KEY, patient.language, program=current_app.config["PROGRAM_NAME"])
+    body = catalog().render(TEXT_KEY, patient.language, **site_values())
     send_sms(patient.phone, body, patient_id=patient.id, content_key=TEXT_KEY)
 
 

@@ -106,7 +106,7 @@ def check_mrn(
         return None, None
     if len(mrn) > 40 or any(ch in mrn for ch in "|^~\\&"):
         raise EnrollmentError("mrn", "an MRN is up to 40 letters and digits")
-    authority = (authority or "").strip() or current_app.config.get("HL7_MRN_AUTHORITY", "")
+    authority = (authority or "").strip() or current_app.config["HL7_MRN_AUTHORITY"]
     taken = db.session.scalar(
         db.select(Patient.id).where(
             Patient.mrn == mrn,

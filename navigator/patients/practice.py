@@ -16,10 +16,10 @@ does not commit and knows nothing of requests or of who is signed in.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from .. import timefmt
 from ..core.phones import is_fictional
 from ..extensions import db
 from ..models import Appointment, Caregiver, Contact, Patient
@@ -115,7 +115,7 @@ def create(language: str, made_by: str, now: datetime) -> Patient:
         ConsentGiven(made_by, CONSENT_METHOD, now, CONSENT_NOTE),
         now=now,
     )
-    today = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).date()
+    today = timefmt.local_date(now, zone)
     location = _location()
     for kind, days, at in SAMPLE_APPOINTMENTS:
         starts = datetime.combine(today + timedelta(days=days), at)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, false, or_
 
+from .. import timefmt
 from ..extensions import db
 from ..models import Appointment
 from .workups import APPOINTMENT_KIND_OF, STUDY_KINDS, STUDY_STATUSES, Study, Workup
@@ -237,8 +237,7 @@ def link_appointments(workup: Workup) -> None:
 
 def site_day(appointment: Appointment) -> date:
     """The appointment's day where it happens."""
-    moment = appointment.starts_at.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(ZoneInfo(appointment.timezone)).date()
+    return timefmt.local_date(appointment.starts_at, appointment.timezone)
 
 
 def rule_days(config) -> dict[str, int]:

@@ -30,6 +30,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
+from .. import timefmt
 from ..core.phones import is_fictional
 from ..extensions import db
 from ..models import Message, utcnow
@@ -115,7 +116,7 @@ _local = threading.local()
 def client() -> Client:
     """A Twilio client for this thread (requests sessions are not shared between threads)."""
     config = current_app.config
-    timeout = float(config.get("TWILIO_TIMEOUT_SECONDS", 15.0))
+    timeout = float(config["TWILIO_TIMEOUT_SECONDS"])
     key = (
         config["TWILIO_ACCOUNT_SID"],
         config["TWILIO_AUTH_TOKEN"],
@@ -367,13 +368,11 @@ def find_sent(message: Message) -> str | None:
         raise _error(exc) from exc
     # Never adopt another person's message: the answer is checked against the recipient.
     candidates = [m for m in candidates if _same_number(m.to, message.phone)]
-    for item in sorted(
-        candidates, key=lambda m: m.date_created or datetime.min.replace(tzinfo=UTC)
-    ):
+    for item in sorted(candidates, key=lambda m: m.date_created or datetime(1, 1, 1, tzinfo=UTC)):
         created = item.date_created
         if item.sid in known:
             continue
-        if created is not None and created.replace(tzinfo=None) < since:
+        if created is not None and timefmt.to_utc(created) < since:
             continue
         return item.sid
     return None
