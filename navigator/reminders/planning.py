@@ -30,18 +30,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as clock_time
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import update
 
+from .. import timefmt
 from ..extensions import db
-from ..models import Appointment, Caregiver, Patient, Reminder
+from ..models import ACTIVE, Appointment, Caregiver, Patient, Reminder
 
-ACTIVE = ("scheduled", "confirmed", "reschedule_requested")
 #: Leaves a tick and a retry before quiet hours begin.
 QUIET_MARGIN = timedelta(minutes=10)
 PREP_DELAY = timedelta(minutes=1)
@@ -91,40 +90,30 @@ def _is_quiet(moment: clock_time, start: clock_time, end: clock_time) -> bool:
     return moment >= start or moment < end
 
 
-def _utc(aware: datetime) -> datetime:
-    return aware.astimezone(UTC).replace(tzinfo=None)
-
-
-def to_local(naive_utc: datetime, zone: ZoneInfo) -> datetime:
-    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
-
-
 def in_quiet_hours(person: Patient | Caregiver, moment: datetime) -> bool:
     """Is ``moment`` (naive UTC) inside the recipient's quiet hours, in their own zone?"""
     start, end = quiet_hours(person)
-    return _is_quiet(to_local(moment, ZoneInfo(person.zone)).time(), start, end)
+    return _is_quiet(timefmt.local(moment, person.zone).time(), start, end)
 
 
 def _before_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
     """The last allowed time before the quiet stretch that ``moment`` (naive UTC) falls in."""
     start, _ = quiet_hours(person)
-    zone = ZoneInfo(person.zone)
-    local = to_local(moment, zone)
+    local = timefmt.local(moment, person.zone)
     began = datetime.combine(local.date(), start)
     if began.time() > local.time():
         began -= timedelta(days=1)
-    return _utc(began.replace(tzinfo=zone)) - QUIET_MARGIN
+    return timefmt.wall_to_utc(began, person.zone) - QUIET_MARGIN
 
 
 def after_quiet(person: Patient | Caregiver, moment: datetime) -> datetime:
     """When the quiet stretch that ``moment`` falls in ends (naive UTC)."""
     _, end = quiet_hours(person)
-    zone = ZoneInfo(person.zone)
-    local = to_local(moment, zone)
+    local = timefmt.local(moment, person.zone)
     ends = datetime.combine(local.date(), end)
     if ends.time() <= local.time():
         ends += timedelta(days=1)
-    return _utc(ends.replace(tzinfo=zone))
+    return timefmt.wall_to_utc(ends, person.zone)
 
 
 def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
@@ -135,9 +124,8 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
     too late for every offset gets one reminder now, or, booked during quiet hours, one when
     they end, if that is still before the start.
     """
-    site = ZoneInfo(appointment.timezone)
     start = appointment.starts_at
-    start_local = to_local(start, site).replace(tzinfo=None)
+    start_local = timefmt.local_wall(start, appointment.timezone)
     patient = appointment.patient
     offsets = current_app.config["REMINDER_OFFSETS"]
     deltas = {offset: parse_offset(offset) for offset in offsets}
@@ -146,7 +134,7 @@ def plan(appointment: Appointment, now: datetime) -> list[PlannedReminder]:
     missed: list[str] = []
     for offset, delta in deltas.items():
         if offset.endswith("d"):
-            due = _utc((start_local - delta).replace(tzinfo=site))
+            due = timefmt.wall_to_utc(start_local - delta, appointment.timezone)
         else:
             due = start - delta
         if in_quiet_hours(patient, due):

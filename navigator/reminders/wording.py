@@ -14,56 +14,22 @@ plans or commits.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
-from flask import current_app
-
-from ..catalog import catalog
-from ..config import care_team_phone
+from .. import timefmt
+from ..catalog import catalog, site_values
 from ..core import gsm
-from ..core.phones import for_humans
 from ..models import Appointment, Reminder
-from .planning import carries_prep, to_local
+from .planning import carries_prep
 
 SEGMENT = 160  # a reminder text fits one GSM-7 segment
 
 
 def when(appointment: Appointment, language: str) -> dict[str, str]:
-    """The appointment's day and time on the site's clock, in words for ``language``."""
-    text = catalog()
-    local = to_local(appointment.starts_at, ZoneInfo(appointment.timezone))
-    days = text.pages("prompts.calendar.days_short", language)
-    months = text.pages("prompts.calendar.months_short", language)
-    date = text.render(
-        "prompts.calendar.date_short",
-        language,
-        day=days[local.weekday()],
-        month=months[local.month - 1],
-        date=local.day,
-    )
-    hour12 = local.hour % 12 or 12
-    ampm = text.render(
-        "prompts.calendar.am" if local.hour < 12 else "prompts.calendar.pm", language
-    )
-    clock = text.render(
-        "prompts.calendar.time",
-        language,
-        hour=hour12,
-        hour24=local.hour,
-        minute=f"{local.minute:02d}",
-        ampm=ampm,
-    )
-    return {"date": date, "time": clock}
+    """The appointment's ``{date}`` and ``{time}`` on the site's clock (timefmt words them)."""
+    return timefmt.date_and_time(appointment.starts_at, appointment.timezone, language)
 
 
 def _values(appointment: Appointment, language: str) -> dict[str, str]:
-    config = current_app.config
-    return {
-        "program": config["PROGRAM_NAME"],
-        "place": appointment.location,
-        "contact": for_humans(care_team_phone(config)),
-        **when(appointment, language),
-    }
+    return {**site_values(), "place": appointment.location, **when(appointment, language)}
 
 
 def sms_key(reminder: Reminder) -> str:
@@ -143,8 +109,7 @@ def reminder_prep(appointment: Appointment, language: str) -> str:
     """
     if appointment.patient.detailed_texts:
         return prep_text(appointment, language)
-    values = _values(appointment, language)
-    return catalog().render("reminders.prep.private", language, contact=values["contact"])
+    return catalog().render("reminders.prep.private", language, **site_values())
 
 
 def prep_text(appointment: Appointment, language: str) -> str:

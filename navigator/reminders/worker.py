@@ -69,10 +69,11 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
-from .. import opt_outs
+from .. import alerts, opt_outs
 from ..extensions import db
 from ..logs import failure
 from ..models import (
+    ACTIVE,
     Alert,
     Appointment,
     Caregiver,
@@ -85,7 +86,6 @@ from ..models import (
 from ..telephony import delivery, outbound
 from .pacing import RateLimiter, process_limiter
 from .planning import (
-    ACTIVE,
     PREP_DELAY,
     after_quiet,
     carries_prep,
@@ -105,7 +105,6 @@ BACKOFF = (
     timedelta(minutes=30),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
-DEFAULT_BATCH = 200
 CALL_FAILED = ("no-answer", "busy", "failed", "canceled")
 #: Twilio's "the number has unsubscribed" (a STOP sent to the carrier, not to us).
 UNSUBSCRIBED = 21610
@@ -122,7 +121,7 @@ def default_worker_id() -> str:
 def claim_due(
     now: datetime,
     worker_id: str,
-    limit: int = DEFAULT_BATCH,
+    limit: int | None = None,
     *,
     claimed_at: datetime | None = None,
 ) -> list[int]:
@@ -134,14 +133,14 @@ def claim_due(
         Reminder.due_at <= now,
         lease_until=(claimed_at or now) + LEASE,
         worker_id=worker_id,
-        limit=limit,
+        limit=limit or current_app.config["REMINDER_BATCH"],
     )
 
 
 def claim_in_doubt(
     now: datetime,
     worker_id: str,
-    limit: int = DEFAULT_BATCH,
+    limit: int | None = None,
     *,
     claimed_at: datetime | None = None,
 ) -> list[int]:
@@ -151,7 +150,7 @@ def claim_in_doubt(
         Reminder.lease_until < now,
         lease_until=(claimed_at or now) + LEASE,
         worker_id=worker_id,
-        limit=limit,
+        limit=limit or current_app.config["REMINDER_BATCH"],
     )
 
 
@@ -207,13 +206,6 @@ def _load(ids: list[int]) -> list[Reminder]:
     )
 
 
-def _opted_out(phones: set[str]) -> set[str]:
-    if not phones:
-        return set()
-    contacts = db.session.scalars(db.select(Contact).where(Contact.phone.in_(phones)))
-    return {c.phone for c in contacts if c.opted_out}
-
-
 def _alert(reminder: Reminder, detail: str, message: Message | None = None) -> None:
     appointment = reminder.appointment
     if message is not None:
@@ -223,15 +215,13 @@ def _alert(reminder: Reminder, detail: str, message: Message | None = None) -> N
         if raised is not None:  # delivery.record already told the coordinators
             raised.appointment_id = raised.appointment_id or appointment.id
             return
-    db.session.add(
-        Alert(
-            kind="delivery_failed",
-            phone=reminder.recipient_phone,
-            patient_id=appointment.patient_id,
-            appointment_id=appointment.id,
-            message_id=message.id if message is not None else None,
-            detail=detail[:300],
-        )
+    alerts.raise_alert(
+        "delivery_failed",
+        reminder.recipient_phone,
+        None,
+        appointment=appointment,
+        message=message,
+        detail=detail,
     )
 
 
@@ -577,7 +567,7 @@ def _process_claimed(
     deadline: float,
     clock,
 ) -> None:
-    opted_out = _opted_out({r.recipient_phone for r in reminders})
+    opted_out = opt_outs.opted_out_among({r.recipient_phone for r in reminders})
     latest: dict[tuple, datetime] = {}
     for reminder in reminders:
         key = (reminder.appointment_id, reminder.recipient_phone, reminder.role)
@@ -603,7 +593,7 @@ def _process_claimed(
     app = current_app._get_current_object()
     sms_callback = outbound.public_url("/twilio/status")
     call_callback = outbound.public_url("/twilio/reminder-call/status")
-    threads = int(app.config.get("REMINDER_SEND_THREADS", 16))
+    threads = int(app.config["REMINDER_SEND_THREADS"])
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         on_the_wire = {}
         kept_here = []
@@ -648,7 +638,7 @@ def send_due(
     """
     worker_id = worker_id or default_worker_id()
     limiter = limiter or process_limiter()
-    batch = limit or int(current_app.config.get("REMINDER_BATCH", DEFAULT_BATCH))
+    batch = limit or int(current_app.config["REMINDER_BATCH"])
     if limiter.rate:
         # A batch must finish well inside the lease at the configured pace.
         batch = max(1, min(batch, int(limiter.rate * LEASE.total_seconds() / 2)))
