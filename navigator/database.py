@@ -63,6 +63,9 @@ def engine_options(url: str, config, *, autocommit: bool = False) -> dict:
     }
     if autocommit:
         options["isolation_level"] = "AUTOCOMMIT"
+        # Every statement is its own transaction: a connection comes back with nothing to
+        # roll back, so the pool's reset on return would be Python work for nothing.
+        options["pool_reset_on_return"] = None
     return options
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio_signing import TwilioSigner
 from twiml_helpers import texts_of
 
 from navigator.extensions import db
+from navigator.telephony.twiml import messages_xml, xml
 
 CALL = {"CallSid": "CA" + "1" * 32, "From": "+16175550143", "To": "+12025550100"}
 PROXY_HEADERS = {
@@ -86,3 +88,19 @@ def test_a_text_the_database_fails_to_store_leaves_no_trace_of_its_words_in_the_
     assert "IntegrityError" in logged or "CheckViolation" in logged
     for private in ("lump", "Maria", "Lopez", "1961", "6175550143"):
         assert private not in logged
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        ["Reply 1 for tests & scans <now>, or MENU > more"],
+        ["¿Qué es una biopsia?", "", "two\n\nlines \"quoted\" 'single'"],
+    ],
+)
+def test_replies_to_a_text_are_written_as_the_sdk_writes_them(app, texts):
+    sdk = MessagingResponse()
+    for words in texts:
+        sdk.message(words)
+    assert messages_xml(texts).get_data() == xml(sdk).get_data()
+    assert messages_xml(texts).mimetype == "text/xml"

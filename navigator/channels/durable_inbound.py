@@ -18,6 +18,7 @@ already got the safety advice or the apology with the care team's number.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -56,7 +57,14 @@ def first_screen(words: str):
 
 
 def spool() -> Spool:
-    return Spool(current_app.config["SPOOL_DIR"])
+    return _spool_in(current_app.config["SPOOL_DIR"])
+
+
+@functools.lru_cache(maxsize=16)
+def _spool_in(folder) -> Spool:
+    """One ``Spool`` per folder (it keeps nothing but its paths): every webhook that
+    reached the database asks it whether anything waits."""
+    return Spool(folder)
 
 
 def _keep(step: dict, exc: BaseException | None, reason: str) -> None:

@@ -18,7 +18,7 @@ from ..core.phones import sender
 from ..extensions import csrf, db
 from ..models import utcnow
 from ..telephony import delivery
-from ..telephony.twiml import webhook, xml
+from ..telephony.twiml import messages_xml, webhook, xml
 from . import durable_inbound, texting
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def inbound():
         texts = texting.render([Say(f"redflags.{flag.rule}.text")], flag.language)
     else:
         durable_inbound.drain_soon()
-    return xml(_messages(texts))
+    return messages_xml(texts)
 
 
 @bp.post("/sms/fallback")
@@ -92,14 +92,7 @@ def fallback():
     durable_inbound.keep_text(sid, phone, body, utcnow(), reason="fallback URL")
     if flag is None:
         return xml(apology())
-    return xml(_messages(texting.render([Say(f"redflags.{flag.rule}.text")], flag.language)))
-
-
-def _messages(texts: list[str]) -> MessagingResponse:
-    response = MessagingResponse()
-    for text in texts:
-        response.message(text)
-    return response
+    return messages_xml(texting.render([Say(f"redflags.{flag.rule}.text")], flag.language))
 
 
 @bp.post("/status")

@@ -192,6 +192,7 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    app.session_interface = sessions.SessionCookies()
     app.register_blueprint(bp)
     app.before_request(_forget_loaded_user)
     app.after_request(_security_headers)

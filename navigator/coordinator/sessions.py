@@ -22,9 +22,28 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 
 from ..models import Coordinator, utcnow
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer built once per secret key.
+
+    Flask builds it afresh on every request, the webhooks' included, though it depends
+    only on the keys; the cookies it reads and writes are the same.
+    """
+
+    _signer: tuple | None = None
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._signer
+        if kept is None or kept[0] != keys:
+            kept = self._signer = (keys, super().get_signing_serializer(app))
+        return kept[1]
+
 
 STARTED = "coordinator_session_started"
 SEEN = "coordinator_session_seen"

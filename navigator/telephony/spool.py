@@ -36,6 +36,7 @@ class Spool:
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
+        self._kept_files = tuple(os.path.join(self.folder, name) for name in (SPOOL, DRAINING))
 
     def _ready(self) -> Path:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -74,9 +75,9 @@ class Spool:
     def waiting(self) -> bool:
         """True when something is kept (a cheap check: a stat a file, no lock; every
         webhook that reached the database asks, see durable_inbound.drain_soon)."""
-        for name in (SPOOL, DRAINING):
+        for path in self._kept_files:
             try:
-                if os.stat(os.path.join(self.folder, name)).st_size > 0:
+                if os.stat(path).st_size > 0:
                     return True
             except FileNotFoundError:
                 continue
