@@ -29,6 +29,11 @@ def converse(sid: str, phone: str, body: str, now, *, answering: bool = True) ->
     out but no reply is stored, because the patient got the apology or the advice instead.
     Returns no replies for a text already handled.
     """
+    with turns.one_connection():
+        return _converse(sid, phone, body, now, answering)
+
+
+def _converse(sid: str, phone: str, body: str, now, answering: bool) -> list[str]:
     turn = turns.open_turn(sid, phone, body, now)
     if turn is None:
         log.info("inbound SMS %s seen before: no second effect", sid)

@@ -21,6 +21,8 @@ retry came for. A handled text's retry changes nothing.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -112,6 +114,25 @@ def _compiled(statement, dialect) -> tuple[str, dict]:
     return sql, given
 
 
+#: The pooled connection that the statements of a turn in progress share (``one_connection``).
+_shared: ContextVar[list | None] = ContextVar("turn_connection", default=None)
+
+
+@contextmanager
+def one_connection():
+    """Let the statements inside share one pooled connection: a text's two halves then
+    cost one checkout and one return, not two. (The engine's reading in between holds
+    no lock: every statement is its own transaction.)"""
+    held: list = []
+    token = _shared.set(held)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+        for connection in held:
+            connection.close()
+
+
 def fetch(statement, params: dict):
     """Run ``statement`` in autocommit on PostgreSQL; its first row (named), or None.
 
@@ -124,8 +145,14 @@ def fetch(statement, params: dict):
     engine = _engine()
     sql, given = _compiled(statement, engine.dialect)
     values = {**given, **params}
+    held = _shared.get()
     for attempt in (1, 2):
-        connection = engine.raw_connection()
+        if held:
+            connection = held[0]
+        else:
+            connection = engine.raw_connection()
+            if held is not None:
+                held.append(connection)
         try:
             with connection.cursor(row_factory=namedtuple_row) as cursor:
                 cursor.execute(sql, values)
@@ -136,10 +163,14 @@ def fetch(statement, params: dict):
             ):
                 raise
             connection.invalidate(exc)
+            if held:
+                held.clear()
+                connection.close()
             engine.dispose(close=False)
             log.warning("database connection found closed; trying once on a fresh one")
         finally:
-            connection.close()
+            if held is None:
+                connection.close()
     return None
 
 

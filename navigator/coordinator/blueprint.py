@@ -42,6 +42,7 @@ TEMPORARY_PASSWORD_ENDPOINTS = {
     "coordinator.sign_out",
 }
 
+CSP = "Content-Security-Policy"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -144,16 +145,20 @@ def _forget_loaded_user():
 
 
 def _security_headers(response):
+    """Each header above unless the view set its own (every response, the webhooks' too:
+    one look at the headers present, not one search each)."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    # TwiML for Twilio: the HTML policies mean nothing there.
+    twiml = response.mimetype == "text/xml"
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present and not (twiml and name == CSP):
+            headers.add(name, value)
+    if twiml and CSP.lower() in present:
+        headers.pop(CSP, None)
     if current_app.config.get("NAVIGATOR_ENV") == "production":
         # Production is served over https only: browsers must never try plain http.
-        response.headers.setdefault(
-            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-        )
-    if response.mimetype == "text/xml":
-        # TwiML for Twilio: the HTML policies above mean nothing there.
-        response.headers.pop("Content-Security-Policy", None)
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 
