@@ -21,6 +21,7 @@ retry came for. A handled text's retry changes nothing.
 from __future__ import annotations
 
 import logging
+from collections import namedtuple
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,7 +30,6 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
-from psycopg.rows import namedtuple_row
 
 from .. import database
 from ..extensions import db
@@ -154,9 +154,9 @@ def fetch(statement, params: dict):
             if held is not None:
                 held.append(connection)
         try:
-            with connection.cursor(row_factory=namedtuple_row) as cursor:
+            with connection.cursor() as cursor:
                 cursor.execute(sql, values)
-                return cursor.fetchone() if cursor.description else None
+                return _first_row(cursor, sql)
         except engine.dialect.loaded_dbapi.Error as exc:
             if attempt == 2 or not engine.dialect.is_disconnect(
                 exc, connection.dbapi_connection, None
@@ -172,6 +172,25 @@ def fetch(statement, params: dict):
             if held is None:
                 connection.close()
     return None
+
+
+#: Each statement's row class (None: it returns no rows), learnt from its first result.
+_row_classes: dict[str, type | None] = {}
+
+
+def _first_row(cursor, sql: str):
+    """The statement's first row with named columns, or None; the driver's own named rows
+    rebuild the columns' description on every statement."""
+    try:
+        row_class = _row_classes[sql]
+    except KeyError:
+        names = [column.name for column in cursor.description or ()]
+        row_class = namedtuple("Row", names, rename=True) if names else None
+        _row_classes[sql] = row_class
+    if row_class is None:
+        return None
+    row = cursor.fetchone()
+    return None if row is None else row_class._make(row)
 
 
 def _postgres() -> bool:
