@@ -15,6 +15,10 @@ so a change in the machine's load falls on all three alike; the figures are the 
 of the rounds. The targets (issue 8): on both webhooks the navigator answers at least
 0.8x the stateful floor's requests per second, with a p99 at most 1.25x the floor's.
 
+Each run also gives the CPU time a request cost the server's gunicorn workers and its own
+PostgreSQL backends (found by ``application_name``): unlike requests per second, it barely
+moves with the load other work puts on a shared machine.
+
 Usage: .venv/bin/python benchmarks/webhooks_bench.py [--seconds 10] [--rounds 3]
 Needs wrk (it says how to install it) and PostgreSQL at 127.0.0.1:5432.
 """
@@ -22,6 +26,7 @@ Needs wrk (it says how to install it) and PostgreSQL at 127.0.0.1:5432.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -38,6 +43,8 @@ from support import (  # the benchmark folder is not a package
     DEFAULT_SERVER,
     ROOT,
     TOKEN,
+    children,
+    cpu_seconds,
     create_database,
     free_port,
     load_average,
@@ -77,6 +84,13 @@ def prepare_floor(database_url: str) -> None:
     engine.dispose()
 
 
+def backends(admin, name: str) -> list[int]:
+    """The PostgreSQL backend processes of the connections named ``name``."""
+    with admin.connect() as conn:
+        query = sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+        return list(conn.scalars(query, {"name": name}))
+
+
 def scripts(ports: dict[str, int], work: Path, count: int) -> dict[tuple[str, str], Path]:
     """A wrk script per server and webhook (the signature covers the URL, so the port)."""
     made = {}
@@ -89,8 +103,23 @@ def scripts(ports: dict[str, int], work: Path, count: int) -> dict[tuple[str, st
     return made
 
 
+def measured_run(port: int, script: Path, seconds: int, connections: int, server, backends):
+    """One wrk run, with the CPU per request of the server's workers and its backends."""
+    workers, sessions = children(server.pid), backends()
+    before = cpu_seconds(workers), cpu_seconds(sessions)
+    run = run_wrk(port, script, seconds, connections)
+    after = cpu_seconds(workers), cpu_seconds(sessions)
+    answered = max(1, round(run["rps"] * seconds))
+    run["cpu_app_ms"] = round(1000 * (after[0] - before[0]) / answered, 3)
+    run["cpu_db_ms"] = round(1000 * (after[1] - before[1]) / answered, 3)
+    return run
+
+
 def median_figures(runs: list[dict]) -> dict:
     return {
+        "cpu_ms": round(statistics.median(r["cpu_app_ms"] + r["cpu_db_ms"] for r in runs), 3),
+        "cpu_app_ms": round(statistics.median(r["cpu_app_ms"] for r in runs), 3),
+        "cpu_db_ms": round(statistics.median(r["cpu_db_ms"] for r in runs), 3),
         "rps": round(statistics.median(r["rps"] for r in runs), 1),
         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
@@ -109,6 +138,8 @@ def summary(medians: dict) -> dict:
             "throughput_vs_stateful": round(throughput, 2),
             "p99_vs_stateful": round(p99, 2),
             "stateful_vs_fixed": round(floor["rps"] / fixed["rps"], 2),
+            "cpu_per_request_ms": {"navigator": nav["cpu_ms"], "stateful": floor["cpu_ms"]},
+            "cpu_stateful_over_navigator": round(floor["cpu_ms"] / nav["cpu_ms"], 2),
             "met": throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99,
         }
     return out
@@ -136,6 +167,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="navbench-"))
     database_url, drop, _ = create_database(args.database)
+    admin = sa.create_engine(database_url)
     env = environment(database_url, work)
     runs: dict[str, dict[str, list]] = {s: {w: [] for w in WEBHOOKS} for s in SERVERS}
     loads = [load_average()]
@@ -148,16 +180,22 @@ def main() -> None:
         processes = {}
         try:
             for server in SERVERS:
+                named = {**env, "PGAPPNAME": f"bench-{server}"}
                 processes[server] = serve(
-                    specs[server], ports[server], env, args.workers, args.threads, ROOT
+                    specs[server], ports[server], named, args.workers, args.threads, ROOT
                 )
             for (server, _webhook), script in made.items():
                 run_wrk(ports[server], script, 3, args.connections)  # warm up
             for _ in range(args.rounds):
                 for webhook in WEBHOOKS:
                     for server in SERVERS:
-                        run = run_wrk(
-                            ports[server], made[server, webhook], args.seconds, args.connections
+                        run = measured_run(
+                            ports[server],
+                            made[server, webhook],
+                            args.seconds,
+                            args.connections,
+                            processes[server],
+                            functools.partial(backends, admin, f"bench-{server}"),
                         )
                         run.pop("text")
                         runs[server][webhook].append(run)
@@ -166,6 +204,7 @@ def main() -> None:
             for process in processes.values():
                 stop(process)
     finally:
+        admin.dispose()
         drop()
     medians = {s: {w: median_figures(runs[s][w]) for w in WEBHOOKS} for s in SERVERS}
     result = {
