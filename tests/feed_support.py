@@ -8,9 +8,14 @@ python-hl7's ``open_hl7_connection`` or the ``mllp_send`` program.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 
 import hl7
 from hl7.mllp import open_hl7_connection
@@ -42,11 +47,27 @@ def siu(
     sent: str = "20261204093000-0500",
     status: str = "",
     accept_ack: str = "",
+    start_in: str = "",
+    service_in: str = "ais",
+    location_in: str = "ail",
 ) -> bytes:
-    """An SIU message as Epic sends one: v2.5.1 with TQ1 and AIS, or v2.3 with SCH-11."""
-    sch = ["SCH", placer, filler, "", "", "", "", "", f"{service}^CT chest abdomen pelvis"]
-    sch += [""] * 17
-    if version in ("2.3", "2.3.1", "2.4"):
+    """An SIU message as Epic sends one: v2.5.1 with TQ1 and AIS, or v2.3 with SCH-11.
+
+    ``start_in`` names the one field that carries the start ("tq1", "sch", "ais", "ail";
+    empty: TQ1-7 or SCH-11.4 by version, and AIS-4 too, as Epic sends it);
+    ``service_in`` where the service code is ("ais": AIS-3 and SCH-8, "sch8", "sch7");
+    ``location_in`` where the location is ("ail": AIL-3, "pv1": PV1-3).
+    """
+    if not start_in:
+        start_in = "sch" if version in ("2.3", "2.3.1", "2.4") else "tq1"
+        ais_start = start
+    else:
+        ais_start = start if start_in == "ais" else ""
+    code = f"{service}^CT chest abdomen pelvis"
+    sch = ["SCH", placer, filler] + [""] * 23
+    sch[8] = code if service_in in ("ais", "sch8") else ""
+    sch[7] = code if service_in == "sch7" else ""
+    if start_in == "sch":
         sch[11] = f"^^^{start}"
     sch[25] = status
     segments = [
@@ -56,16 +77,19 @@ def siu(
         ),
         "|".join(sch),
     ]
-    if version in ("2.5", "2.5.1"):
+    if start_in == "tq1":
         segments.append(f"TQ1|1||||||{start}")
+    segments.append(
+        f"PID|1||{mrn}^^^{authority}^MR~555-44-3333^^^SSA^SS||Quintana^Rosa||{dob}|F|||"
+        "1 Main St^^Boston^MA^02110||^PRN^CP^^1^617^5550199||SPA"
+    )
+    if location_in == "pv1":
+        segments.append(f"PV1|1|O|{location}^^^{AUTHORITY}")
     segments += [
-        (
-            f"PID|1||{mrn}^^^{authority}^MR~555-44-3333^^^SSA^SS||Quintana^Rosa||{dob}|F|||"
-            "1 Main St^^Boston^MA^02110||^PRN^CP^^1^617^5550199||SPA"
-        ),
         "RGS|1",
-        f"AIS|1||{service}^CT chest abdomen pelvis|{start}",
-        f"AIL|1||{location}^^^{AUTHORITY}",
+        f"AIS|1||{code if service_in == 'ais' else ''}|{ais_start}",
+        f"AIL|1||{location if location_in == 'ail' else ''}^^^{AUTHORITY}"
+        + (f"|||{start}" if start_in == "ail" else ""),
     ]
     return "\r".join(segments).encode()
 
@@ -158,6 +182,29 @@ def send(port: int, *messages: bytes, ssl=None) -> list[hl7.Message | None]:
     """
     with ThreadPoolExecutor(max_workers=1) as thread:
         return thread.submit(lambda: asyncio.run(_exchange(port, messages, ssl=ssl))).result()
+
+
+def mllp_send_program() -> str:
+    """python-hl7's ``mllp_send``: on the PATH, or beside this Python."""
+    return shutil.which("mllp_send") or str(Path(sys.executable).with_name("mllp_send"))
+
+
+def send_with_mllp_send(port: int, *messages: bytes) -> list[hl7.Message | None]:
+    """Send each message with the ``mllp_send`` program (one connection, in order) and
+    return each ACK it printed (None: none came)."""
+    with tempfile.TemporaryDirectory() as folder:
+        feed = Path(folder) / "feed.hl7"
+        feed.write_bytes(b"".join(b"\x0b" + raw + b"\x1c\x0d" for raw in messages))
+        done = subprocess.run(
+            [mllp_send_program(), "--port", str(port), "--file", str(feed), "127.0.0.1"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.split(b"\n")[: len(messages)]
+    acks = [line.strip(b"\x0b\x1c\x0d") for line in printed]
+    return [hl7.parse(ack.decode()) if ack else None for ack in acks]
 
 
 def ack_code(ack: hl7.Message) -> str:

@@ -1,20 +1,22 @@
 """The scheduling feed, end to end: a real MLLP listener fed over TCP, answering with ACKs.
 
-Each test sends Epic-style SIU messages with python-hl7's MLLP client (or the
-``mllp_send`` program) and then looks at what a coordinator or patient would notice: the
-ACK, the appointment, the reminders planned, the item left for a coordinator.
+Each test sends Epic-style SIU messages with python-hl7's MLLP client (the scenarios of
+issue 14 also with the ``mllp_send`` program, through the ``sender`` fixture) and then
+looks at what a coordinator or patient would notice: the ACK, the appointment, the
+reminders planned, the item left for a coordinator. Two scenarios cannot be sent by
+``mllp_send``: it has no TLS, and it never stops mid-message; the library's client and a
+raw socket send those.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from feed_support import (
@@ -23,16 +25,27 @@ from feed_support import (
     RunningListener,
     ack_code,
     enroll_patient,
+    mllp_send_program,
     seed_site,
     send,
+    send_with_mllp_send,
     siu,
 )
 from sqlalchemy import text
 
 from navigator.extensions import db
 from navigator.feed import apply as schedule_feed
+from navigator.feed import intake as feed_intake
 from navigator.feed.siu import read_event
-from navigator.models import Appointment, AuditEvent, FeedAppointment, FeedMessage, Reminder
+from navigator.models import (
+    Appointment,
+    AuditEvent,
+    FeedAppointment,
+    FeedMessage,
+    Reminder,
+    SiteLocation,
+    utcnow,
+)
 
 
 @pytest.fixture
@@ -40,6 +53,13 @@ def listener(app):
     running = RunningListener(app)
     yield running
     running.stop()
+
+
+@pytest.fixture(params=["python-hl7 client", "mllp_send"])
+def sender(request):
+    """Sends messages over one MLLP connection and returns their ACKs: python-hl7's asyncio
+    client, or the ``mllp_send`` program in a process of its own."""
+    return send if request.param == "python-hl7 client" else send_with_mllp_send
 
 
 @pytest.fixture
@@ -66,8 +86,8 @@ def _messages():
     return db.session.scalars(db.select(FeedMessage).order_by(FeedMessage.id)).all()
 
 
-def test_a_booking_makes_the_appointment_and_plans_its_reminders(listener, site):
-    [ack] = send(listener.port, siu("S12", "MSG0001"))
+def test_a_booking_makes_the_appointment_and_plans_its_reminders(listener, sender, site):
+    [ack] = sender(listener.port, siu("S12", "MSG0001"))
 
     assert ack_code(ack) == "AA"
     assert str(ack["MSA.F2"]) == "MSG0001"
@@ -93,8 +113,8 @@ def test_a_v23_booking_takes_its_start_from_sch_11(listener, site):
     assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)
 
 
-def test_a_resend_gets_the_same_ack_and_changes_nothing(listener, site):
-    first, again = send(listener.port, siu("S12", "MSG0001"), siu("S12", "MSG0001"))
+def test_a_resend_gets_the_same_ack_and_changes_nothing(listener, sender, site):
+    first, again = sender(listener.port, siu("S12", "MSG0001"), siu("S12", "MSG0001"))
 
     assert ack_code(first) == ack_code(again) == "AA"
     assert str(again["MSA.F2"]) == "MSG0001"
@@ -103,9 +123,9 @@ def test_a_resend_gets_the_same_ack_and_changes_nothing(listener, site):
     assert len(_pending(_appointments()[0])) == len(db.session.scalars(db.select(Reminder)).all())
 
 
-def test_a_reused_control_id_with_new_content_goes_to_a_coordinator(listener, site):
+def test_a_reused_control_id_with_new_content_goes_to_a_coordinator(listener, sender, site):
     moved = siu("S12", "MSG0001", start="20270116100000-0500")
-    first, reused = send(listener.port, siu("S12", "MSG0001"), moved)
+    first, reused = sender(listener.port, siu("S12", "MSG0001"), moved)
 
     assert ack_code(first) == ack_code(reused) == "AA"  # never a NAK: it would block the queue
     [appointment] = _appointments()
@@ -142,7 +162,7 @@ def test_a_cancel_withdraws_every_unsent_reminder(listener, site):
     assert _pending(appointment) == []
 
 
-def test_a_cancel_before_its_booking_stops_the_late_booking(listener, site):
+def test_a_cancel_before_its_booking_stops_the_late_booking(listener, sender, site):
     cancel, booking = send(
         listener.port,
         siu("S15", "MSG0002", sent="20261205090000-0500"),
@@ -169,7 +189,7 @@ def test_a_late_booking_never_revives_a_cancelled_appointment(listener, site):
     assert _pending(appointment) == []
 
 
-def test_a_stale_reschedule_never_overwrites_a_newer_one(listener, site):
+def test_a_stale_reschedule_never_overwrites_a_newer_one(listener, sender, site):
     send(
         listener.port,
         siu("S12", "MSG0001", sent="20261204090000-0500"),
@@ -186,7 +206,9 @@ def test_a_stale_reschedule_never_overwrites_a_newer_one(listener, site):
     assert _messages()[-1].status == "ignored"
 
 
-def test_a_time_without_an_offset_is_read_in_the_sites_zone_across_a_dst_change(listener, site):
+def test_a_time_without_an_offset_is_read_in_the_sites_zone_across_a_dst_change(
+    listener, sender, site
+):
     # Sent in December (EST, -05:00) for a July appointment (EDT, -04:00), no offset.
     [ack] = send(
         listener.port,
@@ -213,8 +235,10 @@ def test_a_local_time_a_dst_change_makes_unclear_waits_for_a_coordinator(
     assert (held.status, held.problem) == ("needs_review", problem)
 
 
-def test_an_unknown_service_code_makes_no_appointment_and_waits_for_a_coordinator(listener, site):
-    [ack] = send(listener.port, siu("S12", "MSG0001", service="MAMMO"))
+def test_an_unknown_service_code_makes_no_appointment_and_waits_for_a_coordinator(
+    listener, sender, site
+):
+    [ack] = sender(listener.port, siu("S12", "MSG0001", service="MAMMO"))
 
     assert ack_code(ack) == "AA"
     assert _appointments() == []
@@ -230,8 +254,8 @@ def test_an_unknown_location_makes_no_appointment(listener, site):
     assert _messages()[0].problem == "unknown_location"
 
 
-def test_a_date_of_birth_mismatch_makes_no_appointment(listener, site):
-    [ack] = send(listener.port, siu("S12", "MSG0001", dob="19650413"))
+def test_a_date_of_birth_mismatch_makes_no_appointment(listener, sender, site):
+    [ack] = sender(listener.port, siu("S12", "MSG0001", dob="19650413"))
 
     assert ack_code(ack) == "AA"
     assert _appointments() == []
@@ -253,9 +277,9 @@ def test_an_appointment_for_someone_not_enrolled_waits_for_a_coordinator(listene
     assert _messages()[0].problem == "not_enrolled"
 
 
-def test_garbage_bytes_are_kept_and_answered_ae(listener, site):
+def test_garbage_bytes_are_kept_and_answered_ae(listener, sender, site):
     garbage = b"\x00\xff this is not HL7 at all \xfe"
-    [ack] = send(listener.port, garbage)
+    [ack] = sender(listener.port, garbage)
 
     assert ack_code(ack) == "AE"
     [kept] = _messages()
@@ -418,9 +442,7 @@ def test_every_match_decision_is_audited(listener, site):
 
 
 def test_mllp_send_delivers_a_file_of_messages(listener, site, tmp_path):
-    program = shutil.which("mllp_send") or str(
-        __import__("pathlib").Path(__import__("sys").executable).with_name("mllp_send")
-    )
+    program = mllp_send_program()
     path = tmp_path / "feed.hl7"
     path.write_bytes(
         siu("S12", "MSG0001") + b"\r" + siu("S13", "MSG0002", start="20270120110000-0500",
@@ -471,9 +493,6 @@ def test_the_listener_speaks_tls_with_a_self_signed_certificate(app_with, site, 
 
 
 def test_a_move_that_cannot_be_applied_holds_the_old_reminders_until_resolved(listener, site, app):
-    from navigator.feed import intake as feed_intake
-    from navigator.models import SiteLocation
-
     send(listener.port, siu("S12", "MSG0001"))
     [ack] = send(
         listener.port,
@@ -520,11 +539,6 @@ def test_a_cancelled_status_on_a_modification_cancels(listener, site):
 def test_raw_messages_are_purged_after_the_retention_time_but_resends_still_match(
     listener, site, app
 ):
-    from datetime import timedelta
-
-    from navigator.feed import intake as feed_intake
-    from navigator.models import utcnow
-
     send(listener.port, siu("S12", "MSG0001"))
     app.config["HL7_RETENTION_DAYS"] = 30
 
@@ -544,3 +558,106 @@ def test_accented_names_do_not_stop_the_feed(listener, site):
 
     assert ack_code(ack) == "AA"
     assert len(_appointments()) == 1
+
+
+def test_a_deletion_withdraws_the_reminders_and_a_late_booking_stays_deleted(listener, site):
+    send(listener.port, siu("S12", "MSG0001"))
+    [deleted, late] = send(
+        listener.port,
+        siu("S17", "MSG0002", sent="20261205090000-0500"),
+        siu("S12", "MSG0003", sent="20261206090000-0500"),
+    )
+
+    assert ack_code(deleted) == ack_code(late) == "AA"
+    [appointment] = _appointments()
+    assert appointment.status == "cancelled"
+    assert _pending(appointment) == []
+    [tombstone] = db.session.scalars(db.select(FeedAppointment)).all()
+    assert tombstone.state == "deleted"
+    assert [m.status for m in _messages()] == ["applied", "applied", "ignored"]
+
+
+def test_a_modification_moves_the_appointment_to_another_place_and_replans(listener, site):
+    db.session.add(
+        SiteLocation(
+            code="RAD2", address="Radiology Annex, ground floor", timezone="America/New_York"
+        )
+    )
+    db.session.commit()
+    send(listener.port, siu("S12", "MSG0001"))
+    [appointment] = _appointments()
+    old = {r.id for r in _pending(appointment)}
+
+    [ack] = send(listener.port, siu("S14", "MSG0002", location="RAD2", sent="20261205090000-0500"))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.location == "Radiology Annex, ground floor"
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)  # the time did not change
+    fresh = _pending(appointment)
+    assert fresh and not old & {r.id for r in fresh}
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.3.1", "2.4", "2.5", "2.5.1"])
+def test_a_booking_in_each_version_from_2_3_to_2_5_1_is_applied(listener, site, version):
+    [ack] = send(listener.port, siu("S12", "MSG0001", version=version, start="20270115093000"))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)  # 09:30 in New York
+
+
+@pytest.mark.parametrize("field", ["ais", "ail"])
+def test_a_start_sent_only_on_the_resource_is_applied(listener, site, field):
+    [ack] = send(listener.port, siu("S12", "MSG0001", start="20270115093000", start_in=field))
+
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.starts_at == datetime(2027, 1, 15, 14, 30)
+
+
+def test_a_patient_is_never_matched_by_phone_or_name(listener, site):
+    """The message's name and mobile number are an enrolled patient's, but its MRN is not."""
+    enroll_patient(name="Rosa Quintana", phone="+16175550199", mrn="E0000001")
+
+    [ack] = send(listener.port, siu("S12", "MSG0001", mrn="E7654321"))
+
+    assert ack_code(ack) == "AA"
+    assert _appointments() == []
+    assert (_messages()[0].problem, _messages()[0].patient_id) == ("not_enrolled", None)
+
+
+def test_a_resend_of_bytes_that_are_not_hl7_gets_the_same_ae_and_is_kept_once(listener, site):
+    garbage = b"not HL7, twice"
+    first, again = send(listener.port, garbage, garbage)
+
+    assert ack_code(first) == ack_code(again) == "AE"
+    assert len(_messages()) == 1
+
+
+def test_enhanced_mode_answers_a_refused_message_with_a_commit_reject(listener, site):
+    [ack] = send(listener.port, siu("S12", "MSG0001", version="2.6", accept_ack="AL"))
+
+    assert ack_code(ack) == "CR"
+    assert _messages()[0].status == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("accept_ack", "code", "answer"),
+    [
+        ("", "AA", "AA"),
+        ("", "AE", "AE"),
+        ("", "AR", "AR"),
+        ("AL", "AA", "CA"),
+        ("AL", "AE", "CE"),
+        ("AL", "AR", "CR"),
+        ("NE", "AA", None),
+        ("NE", "AR", None),
+        ("ER", "AA", None),
+        ("ER", "AE", "CE"),
+        ("SU", "AA", "CA"),
+        ("SU", "AR", None),
+    ],
+)
+def test_msh_15_decides_whether_and_how_a_message_is_accepted(accept_ack, code, answer):
+    assert feed_intake.answer_code(code, accept_ack) == answer

@@ -8,7 +8,7 @@ The order is the promise made to the sender:
    ``StoreUnavailable`` is raised and the listener closes the connection without an
    ACK, so the sender keeps the message and sends it again.
 
-ACK codes (original mode; enhanced mode answers CA/CE/CR, see ``_ack_code``):
+ACK codes (original mode; enhanced mode answers CA/CE/CR, see ``answer_code``):
 - AA: applied, ignored as stale, or a problem of meaning left for a coordinator (an
   unknown code, an unmatched patient, ...). Never a NAK for those: a NAK stops the
   sender's ordered queue for every other patient.
@@ -55,7 +55,7 @@ class Answer:
     message_id: int | None
 
 
-def _ack_code(code: str, accept_ack: str) -> str | None:
+def answer_code(code: str, accept_ack: str) -> str | None:
     """What to answer under MSH-15: original mode (empty) always answers ``code``; enhanced
     mode answers CA/CE/CR, always (AL), never (NE), only on error (ER) or only on success
     (SU)."""
@@ -226,7 +226,7 @@ def _receive(raw: bytes, now: datetime) -> Answer:
 
 
 def _answer(raw: bytes, header: siu.Header | None, row: FeedMessage) -> bytes | None:
-    code = _ack_code(row.ack_code or "AA", header.accept_ack if header else "")
+    code = answer_code(row.ack_code or "AA", header.accept_ack if header else "")
     if code is None:
         return None
     note = row.detail if row.ack_code in ("AE", "AR") else ""
