@@ -61,6 +61,30 @@ def test_the_enrolment_form_records_the_mrn_and_the_page_shows_it(app, client, s
     assert "E7654321 (MAINHOSP)" in page
 
 
+def test_the_enrolment_form_records_the_date_of_birth_and_the_page_shows_it(
+    app, client, signed_in
+):
+    """The feed matches on MRN and date of birth: a coordinator sees both on the page."""
+    post_form(
+        client,
+        "/patients/new",
+        {**VALID, "mrn": "E7654321", "mrn_authority": "MAINHOSP", "date_of_birth": "1965-04-12"},
+    )
+
+    patient = db.session.scalar(db.select(Patient))
+    assert patient.date_of_birth.isoformat() == "1965-04-12"
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "<dt>Date of birth</dt><dd>12 Apr 1965</dd>" in page
+
+
+def test_the_page_says_when_no_date_of_birth_is_on_file(app, client, signed_in):
+    patient = enroll_patient(date_of_birth=None)
+
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+
+    assert "<dt>Date of birth</dt><dd>None on file:" in page
+
+
 def test_the_enrolment_form_refuses_a_taken_mrn_next_to_the_field(app, client, signed_in):
     enroll_patient(mrn="E7654321", mrn_authority="MAINHOSP", phone="+16175550199")
 
