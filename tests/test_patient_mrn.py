@@ -61,9 +61,7 @@ def test_the_enrolment_form_records_the_mrn_and_the_page_shows_it(app, client, s
     assert "E7654321 (MAINHOSP)" in page
 
 
-def test_the_enrolment_form_records_the_date_of_birth_and_the_page_shows_it(
-    app, client, signed_in
-):
+def test_the_enrolment_form_records_the_date_of_birth_and_the_page_shows_it(app, client, signed_in):
     """The feed matches on MRN and date of birth: a coordinator sees both on the page."""
     post_form(
         client,
