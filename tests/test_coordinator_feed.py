@@ -10,6 +10,7 @@ from coordinator_support import make_coordinator, post_form, sign_in
 from feed_support import DOB, MRN, PATIENT_PHONE, enroll_patient, seed_site, siu
 
 from navigator.extensions import db
+from navigator.feed import csv_import as appointment_import
 from navigator.feed import intake as feed_intake
 from navigator.models import (
     Appointment,
@@ -306,3 +307,68 @@ def test_a_no_show_item_is_closed_by_applying_it_again(app, client, nurse):
     assert held.status == "ignored" and held.resolved_at is not None
     [appointment] = _appointments()
     assert appointment.status == "missed"
+
+
+def test_applying_an_import_audits_every_rows_match_decision_without_values(app, client, nurse):
+    seed_site()
+    patient = enroll_patient()
+    preview = _upload(client, CSV).get_data(as_text=True)
+    content = preview.split('name="content" value="')[1].split('"')[0]
+
+    post_form(client, "/feed/import", {"step": "apply", "content": content}, page="/feed/import")
+
+    rows = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "feed_import_row").order_by(AuditEvent.id)
+    ).all()
+    assert [r.detail.split(";")[0] for r in rows] == [
+        f"line 2: patient #{patient.id} matched",
+        "line 3: patient #- not_enrolled",
+        "line 4: patient #- not read",
+    ]
+    assert rows[0].patient_id == patient.id
+    for value in (MRN, "E0000000", DOB.isoformat(), "1970-01-01"):
+        assert not any(value in r.detail for r in rows)
+
+
+def test_an_import_is_one_transaction_nothing_is_kept_until_it_commits(app):
+    seed_site()
+    enroll_patient()
+    rows = appointment_import.read_rows(CSV.encode())
+
+    results = appointment_import.apply_rows(rows)
+    db.session.rollback()
+
+    assert [r.status for r in results] == ["applied", "needs_review", "invalid"]
+    assert _appointments() == []
+    assert db.session.scalars(db.select(Reminder)).all() == []
+    assert db.session.scalars(db.select(AuditEvent)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"date_of_birth": "1965-04-13"}, "dob_mismatch"),
+        ({"mrn_authority": "OTHERHOSP"}, "not_enrolled"),
+        ({"service_code": "MAMMO"}, "unknown_service"),
+        ({"location_code": "ANNEX9"}, "unknown_location"),
+        ({"start": "2027-11-07 01:30"}, "ambiguous_time"),
+    ],
+)
+def test_an_imported_row_meets_the_feeds_matching_and_mapping_rules(app, change, problem):
+    seed_site()
+    enroll_patient()
+    row = {
+        "appointment_id": "A1",
+        "mrn": MRN,
+        "mrn_authority": "MAINHOSP",
+        "date_of_birth": DOB.isoformat(),
+        "start": "2027-01-15 09:30",
+        "service_code": "CTCAP",
+        "location_code": "RAD1",
+        "status": "booked",
+    }
+
+    [result] = appointment_import.preview([{**row, **change}])
+
+    assert (result.status, result.problem) == ("needs_review", problem)
+    assert _appointments() == []

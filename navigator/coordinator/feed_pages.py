@@ -298,14 +298,6 @@ def feed_import():
         results = appointment_import.apply_rows(rows)
         applied = sum(r.status == "applied" for r in results)
         record("import_appointments", "feed_import", None, f"{len(rows)} rows, {applied} applied")
-        for result in results:
-            if result.status == "applied":
-                record(
-                    "feed_import_row",
-                    "patient",
-                    result.patient_id,
-                    f"line {result.line}: {result.detail}",
-                )
         db.session.commit()
         flash(f"Imported: {applied} of {len(rows)} rows applied.", "success")
     return render_template(

@@ -5,6 +5,8 @@ same matching (MRN + authority + date of birth) and mapping (service and locatio
 tables) in ``schedule_feed``. ``preview`` applies every row and rolls everything back,
 so what it shows is what applying will do; ``apply_rows`` applies the rows that can be
 applied in ONE transaction and leaves the others, listed, for the coordinator to fix.
+Applying audits every row's match decision (by patient id and line, never by value), as
+the listener audits every message's.
 
 The template (``TEMPLATE_HEADER``; docs/scheduling-feed.md explains each column):
 
@@ -26,6 +28,7 @@ from datetime import date, datetime
 
 from flask import current_app
 
+from ..audit.records import record
 from ..extensions import db
 from ..models import utcnow
 from . import apply as schedule_feed
@@ -60,6 +63,7 @@ class RowResult:
     status: str  # applied | ignored | needs_review | invalid
     detail: str
     patient_id: int | None = None
+    problem: str | None = None  # why a row needs a person (schedule_feed.PROBLEMS)
 
 
 def template() -> str:
@@ -139,7 +143,11 @@ def _run(rows: list[dict], now: datetime) -> list[RowResult]:
             results.append(RowResult(line, ident, "invalid", str(exc)))
             continue
         outcome = schedule_feed.apply(event, now)
-        results.append(RowResult(line, ident, outcome.status, outcome.detail, outcome.patient_id))
+        results.append(
+            RowResult(
+                line, ident, outcome.status, outcome.detail, outcome.patient_id, outcome.problem
+            )
+        )
     return results
 
 
@@ -152,6 +160,21 @@ def preview(rows: list[dict], now: datetime | None = None) -> list[RowResult]:
 
 
 def apply_rows(rows: list[dict], now: datetime | None = None) -> list[RowResult]:
-    """Apply every row that can be, in one transaction; the caller commits (with its
-    audit rows) or rolls back."""
-    return _run(rows, now or utcnow())
+    """Apply every row that can be, in one transaction, and audit each row's match
+    decision in it; the caller commits or rolls back."""
+    results = _run(rows, now or utcnow())
+    for result in results:
+        if result.status == "invalid":
+            decision = "not read"
+        elif result.problem:
+            decision = result.problem
+        else:
+            decision = "matched"
+        record(
+            "feed_import_row",
+            "patient" if result.patient_id else "feed_import",
+            result.patient_id,
+            f"line {result.line}: patient #{result.patient_id or '-'} {decision};"
+            f" {result.status}: {result.detail}",
+        )
+    return results
