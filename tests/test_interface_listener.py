@@ -10,6 +10,7 @@ raw socket send those.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
@@ -661,3 +662,60 @@ def test_enhanced_mode_answers_a_refused_message_with_a_commit_reject(listener, 
 )
 def test_msh_15_decides_whether_and_how_a_message_is_accepted(accept_ack, code, answer):
     assert feed_intake.answer_code(code, accept_ack) == answer
+
+
+def test_a_failure_while_applying_is_kept_for_a_person_and_logged_without_its_message(
+    listener, site, written_logs, monkeypatch
+):
+    """A database error's message quotes the values it failed on (PostgreSQL's "Key
+    (mrn)=(...) already exists"): the log keeps its type and where, never its words."""
+
+    def fails(*args, **kwargs):
+        raise RuntimeError(f"Key (mrn, name)=({MRN}, {PATIENT_NAME}) already exists.")
+
+    monkeypatch.setattr(schedule_feed.appointments, "schedule", fails)
+
+    [ack] = send(listener.port, siu("S12", "MSG0001"))
+
+    assert ack_code(ack) == "AA"  # never a NAK: it would stop the sender's queue
+    assert _appointments() == []
+    assert (_messages()[0].status, _messages()[0].problem) == ("needs_review", "error")
+    logged = written_logs.getvalue()
+    assert "RuntimeError" in logged and "MSG0001" in logged
+    assert MRN not in logged and PATIENT_NAME not in logged
+
+
+def _age_every_message(days: int) -> None:
+    db.session.execute(db.update(FeedMessage).values(received_at=utcnow() - timedelta(days=days)))
+    db.session.commit()
+
+
+def test_the_running_listener_purges_raw_messages_older_than_the_retention_time(
+    listener, site, app
+):
+    send(listener.port, siu("S12", "MSG0001"), siu("S12", "MSG0002", filler="FL7002"))
+    _age_every_message(31)
+    send(listener.port, siu("S12", "MSG0003", filler="FL7003"))
+    app.config["HL7_RETENTION_DAYS"] = 30
+
+    purging = asyncio.run_coroutine_threadsafe(listener.listener.purge_forever(), listener.loop)
+    try:
+        for _ in range(50):
+            if sum(m.raw is None for m in _messages()) == 2:
+                break
+            time.sleep(0.1)
+    finally:
+        purging.cancel()
+
+    assert [m.raw is None for m in _messages()] == [True, True, False]
+
+
+def test_the_purge_command_forgets_old_raw_messages_now(listener, site, runner):
+    send(listener.port, siu("S12", "MSG0001"))
+    _age_every_message(31)
+
+    result = runner.invoke(args=["feed", "purge"])
+
+    assert result.exit_code == 0, result.output
+    assert "Purged 1 raw messages." in result.output
+    assert _messages()[0].raw is None

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..audit.records import record
 from ..extensions import db
+from ..logs import failure
 from ..models import FeedMessage, utcnow
 from . import apply as schedule_feed
 from . import siu
@@ -276,8 +277,8 @@ def apply_event(
         outcome = schedule_feed.apply(event, now, locked=locked)
     except OperationalError:
         raise
-    except Exception:  # kept for a person; the traceback names no patient
-        log.exception("feed: applying message %s failed", _clean(row.control_id))
+    except Exception as exc:  # noqa: BLE001 - kept for a person; logged by type and place only
+        log.error("feed: applying message %s failed: %s", _clean(row.control_id), failure(exc))
         db.session.rollback()
         outcome = schedule_feed.Outcome("needs_review", problem="error")
     _finish(row, outcome.status, "AA", outcome.problem, outcome.detail)

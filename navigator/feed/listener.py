@@ -1,6 +1,6 @@
 """The HL7 listener: its own process, receiving the hospital's scheduling feed over MLLP.
 
-Run it with ``python -m navigator.interface_listener`` (the ``hl7:`` line of the Procfile).
+Run it with ``python -m navigator.feed`` (the ``hl7:`` line of the Procfile).
 It binds ``HL7_BIND:HL7_PORT`` (127.0.0.1:2575 by default), speaks TLS when
 ``HL7_TLS_CERT`` and ``HL7_TLS_KEY`` are set (and asks senders for a certificate when
 ``HL7_TLS_CLIENT_CA`` is), and drops connections from addresses outside
@@ -36,6 +36,7 @@ from hl7.mllp import start_hl7_server
 from sqlalchemy.engine import make_url
 
 from ..extensions import db
+from ..logs import failure
 from . import intake as feed_intake
 
 log = logging.getLogger(__name__)
@@ -155,9 +156,9 @@ class Listener:
     def purge(self) -> None:
         try:
             feed_intake.purge()
-        except Exception:  # the listener must outlive a failed purge
+        except Exception as exc:  # noqa: BLE001 - the listener must outlive a failed purge
             db.session.rollback()
-            log.exception("feed: purge failed")
+            log.error("feed: purge failed: %s", failure(exc))
 
     def close(self) -> None:
         """Stop the worker threads and give their database connections back."""
