@@ -11,13 +11,16 @@ raw socket send those.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from feed_support import (
@@ -719,3 +722,54 @@ def test_the_purge_command_forgets_old_raw_messages_now(listener, site, runner):
     assert result.exit_code == 0, result.output
     assert "Purged 1 raw messages." in result.output
     assert _messages()[0].raw is None
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_procfiles_hl7_line_runs_a_listener_of_its_own_that_answers(app, site, tmp_path):
+    [command] = [
+        line.partition(":")[2].split()
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.startswith("hl7:")
+    ]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "SPOOL_DIR": str(tmp_path / "spool"),
+        "HL7_PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+    }
+    assert command[0] == "python"
+    process = subprocess.Popen(
+        [sys.executable, *command[1:]],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        [ack] = send(port, siu("S12", "MSG0001"))
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=10)
+
+    assert ack is not None, errors.decode()[-2000:]
+    assert ack_code(ack) == "AA"
+    [appointment] = _appointments()
+    assert appointment.patient_id == site.id
