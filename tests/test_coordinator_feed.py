@@ -372,3 +372,32 @@ def test_an_imported_row_meets_the_feeds_matching_and_mapping_rules(app, change,
 
     assert (result.status, result.problem) == ("needs_review", problem)
     assert _appointments() == []
+
+
+def test_an_admin_removes_a_code_and_the_removal_is_audited(app, client, admin):
+    seed_site()
+    service = db.session.scalars(db.select(ServiceCode)).one()
+
+    post_form(client, f"/feed/mappings/services/{service.id}/delete", {}, page="/feed/mappings")
+
+    assert db.session.scalars(db.select(ServiceCode)).all() == []
+    audit = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.entity == "service_code")
+    ).one()
+    assert (audit.action, audit.entity_id, audit.detail) == (
+        "delete_service_code",
+        service.id,
+        "CTCAP",
+    )
+
+
+def test_a_coordinator_who_is_not_an_admin_cannot_remove_a_code(app, client, nurse):
+    seed_site()
+    location = db.session.scalars(db.select(SiteLocation)).one()
+
+    response = post_form(
+        client, f"/feed/mappings/locations/{location.id}/delete", {}, page="/feed/mappings"
+    )
+
+    assert response.status_code == 403
+    assert db.session.scalars(db.select(SiteLocation.code)).all() == ["RAD1"]
