@@ -773,3 +773,72 @@ def test_the_procfiles_hl7_line_runs_a_listener_of_its_own_that_answers(app, sit
     assert ack_code(ack) == "AA"
     [appointment] = _appointments()
     assert appointment.patient_id == site.id
+
+
+def _held() -> tuple[str, str | None]:
+    latest = _messages()[-1]
+    return latest.status, latest.problem
+
+
+def test_a_patient_without_a_date_of_birth_on_file_is_not_matched(listener, app):
+    seed_site()
+    enroll_patient(date_of_birth=None)
+
+    [ack] = send(listener.port, siu("S12", "MSG0001"))
+
+    assert ack_code(ack) == "AA"
+    assert _appointments() == []
+    assert _held() == ("needs_review", "no_dob_on_file")
+
+
+def test_identifiers_that_name_two_patients_match_neither(listener, site):
+    enroll_patient(phone="+16175550144", mrn="E7654321")
+
+    send(listener.port, siu("S12", "MSG0001", mrn=f"{MRN}^^^MAINHOSP^MR~E7654321"))
+
+    assert _appointments() == []
+    assert _held() == ("needs_review", "several_patients")
+
+
+def test_only_mrns_from_the_sites_assigning_authority_are_used(listener, site, app):
+    app.config["HL7_MRN_AUTHORITY"] = "MAINHOSP"
+
+    send(listener.port, siu("S12", "MSG0001", authority="OTHERHOSP"))
+
+    assert _appointments() == []
+    assert _held() == ("needs_review", "no_mrn")
+
+
+def test_a_booking_without_a_start_waits_for_a_coordinator(listener, site):
+    send(listener.port, siu("S12", "MSG0001", start="", start_in="tq1"))
+
+    assert _appointments() == []
+    assert _held() == ("needs_review", "no_start")
+
+
+def test_a_reschedule_after_a_cancel_waits_for_a_coordinator(listener, site):
+    send(
+        listener.port,
+        siu("S12", "MSG0001", sent="20261204090000-0500"),
+        siu("S15", "MSG0002", sent="20261205090000-0500"),
+        siu("S13", "MSG0003", start="20270120110000-0500", sent="20261206090000-0500"),
+    )
+
+    [appointment] = _appointments()
+    assert appointment.status == "cancelled" and _pending(appointment) == []
+    assert _held() == ("needs_review", "changed_after_cancel")
+
+
+def test_the_same_control_id_from_another_facility_is_another_message(listener, site):
+    annex = siu("S12", "MSG0001", filler="FL8001", placer="PL8001").replace(
+        b"|EPIC|MAINHOSP|", b"|EPIC|ANNEX|", 1
+    )
+
+    first, other = send(listener.port, siu("S12", "MSG0001"), annex)
+
+    assert ack_code(first) == ack_code(other) == "AA"
+    assert [(m.sending_facility, m.status) for m in _messages()] == [
+        ("MAINHOSP", "applied"),
+        ("ANNEX", "applied"),
+    ]
+    assert len(_appointments()) == 2
