@@ -401,3 +401,40 @@ def test_a_coordinator_who_is_not_an_admin_cannot_remove_a_code(app, client, nur
 
     assert response.status_code == 403
     assert db.session.scalars(db.select(SiteLocation.code)).all() == ["RAD1"]
+
+
+def test_an_applied_booking_proposes_the_hospitals_differing_details_until_seen(app, client, nurse):
+    seed_site()
+    patient = enroll_patient(language="en")
+    booked = _receive(siu("S12", "MSG0001"))  # the message: 617-555-0199, Spanish
+
+    page = client.get("/feed").get_data(as_text=True)
+
+    assert (booked.status, booked.problem, booked.ack_code) == ("applied", "details_differ", "AA")
+    assert len(_appointments()) == 1
+    assert "Applied, but the hospital's details differ" in page
+    assert "<td>phone</td><td>6175550199</td><td>+16175550143</td>" in page
+    assert "<td>language</td><td>es</td><td>en</td>" in page
+    assert "<td>name</td>" not in page  # the same name, as the hospital writes it
+    db.session.refresh(patient)
+    assert (patient.phone, patient.language) == (PATIENT_PHONE, "en")  # never applied
+
+    post_form(client, f"/feed/{booked.id}/seen", {}, page="/feed")
+
+    assert "details differ" not in client.get("/feed").get_data(as_text=True)
+    db.session.refresh(booked)
+    assert booked.resolved_at is not None and booked.status == "applied"
+    seen = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "feed_details_seen")
+    ).one()
+    assert seen.patient_id == patient.id
+
+
+def test_details_the_hospital_writes_differently_but_alike_are_not_proposed(app, client, nurse):
+    seed_site()
+    enroll_patient(name="ROSA QUINTANA", phone="+16175550199", language="es")
+
+    booked = _receive(siu("S12", "MSG0001"))
+
+    assert (booked.status, booked.problem) == ("applied", None)
+    assert "details differ" not in client.get("/feed").get_data(as_text=True)

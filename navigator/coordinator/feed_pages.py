@@ -4,7 +4,8 @@
   that differs, an unknown code or location, an unclear local time, a reused control id)
   and the latest messages. "Apply again" replays the stored message once the cause is
   fixed; "Nothing to do" closes the item. Names, numbers and languages in a message are
-  shown as proposals beside what the patient confirmed; nothing here applies them.
+  shown as proposals beside what the patient confirmed, also for messages that were
+  applied ("Seen" closes those); nothing here applies them.
 - ``/feed/mappings``: service codes to kinds, location codes to address, zone and
   preparation note. Everyone may read them; only an admin may change them; every change
   is audited.
@@ -16,7 +17,16 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -28,7 +38,7 @@ from ..extensions import db
 from ..feed import csv_import as appointment_import
 from ..feed import intake as feed_intake
 from ..feed import siu
-from ..feed.apply import PROBLEMS
+from ..feed.apply import PROBLEMS, differing_details
 from ..models import (
     APPOINTMENT_KINDS,
     KIND_LABELS,
@@ -78,19 +88,10 @@ def _proposals(message: FeedMessage, patient: Patient | None) -> list[tuple[str,
     if message.raw is None or message.source != "hl7":
         return []
     try:
-        _, event = siu.read_event(message.raw)
+        _, event = siu.read_event(message.raw, current_app.config.get("HL7_ENCODING", "utf-8"))
     except (siu.Unreadable, siu.Refused):
         return []
-    on_file = {
-        "name": patient.name if patient else "",
-        "phone": patient.phone if patient else "",
-        "language": patient.language if patient else "",
-    }
-    return [
-        (what, value, on_file[what])
-        for what, value in event.proposed.items()
-        if value and value.lstrip("+1") != (on_file[what] or "").lstrip("+1")
-    ]
+    return differing_details(event.proposed, patient)
 
 
 def waiting(limit: int | None = None) -> list[tuple[FeedMessage, Patient | None]]:
@@ -101,6 +102,22 @@ def waiting(limit: int | None = None) -> list[tuple[FeedMessage, Patient | None]
         .outerjoin(Patient, Patient.id == FeedMessage.patient_id)
         .where(FeedMessage.status == "needs_review")
         .order_by(FeedMessage.received_at, FeedMessage.id)
+        .limit(limit)
+    ).all()
+
+
+def differing(limit: int = RECENT) -> list[tuple[FeedMessage, Patient]]:
+    """Applied messages whose name, number or language differs from the patient's on
+    file, not yet seen by a coordinator, newest first (raw bytes still kept)."""
+    return db.session.execute(
+        db.select(FeedMessage, Patient)
+        .join(Patient, Patient.id == FeedMessage.patient_id)
+        .where(
+            FeedMessage.problem == "details_differ",
+            FeedMessage.resolved_at.is_(None),
+            FeedMessage.raw.is_not(None),
+        )
+        .order_by(FeedMessage.received_at.desc(), FeedMessage.id.desc())
         .limit(limit)
     ).all()
 
@@ -121,6 +138,7 @@ def feed():
     return render_template(
         "coordinator/feed.html",
         waiting=[(m, p, _proposals(m, p)) for m, p in waiting()],
+        differing=[(m, p, _proposals(m, p)) for m, p in differing()],
         recent=recent,
         problems=PROBLEMS,
         form=ConfirmForm(),
@@ -167,6 +185,22 @@ def feed_dismiss(message_id: int):
         record("feed_dismiss", "feed_message", message.id, message.problem or "")
         db.session.commit()
         flash("Closed: nothing will be applied from that message.", "success")
+    return redirect(url_for("coordinator.feed"))
+
+
+@bp.post("/feed/<int:message_id>/seen")
+def feed_seen(message_id: int):
+    """Close the proposals of an applied message: the coordinator has seen what the
+    hospital's record says (and changed the patient's details, or not, themselves)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    message = db.get_or_404(FeedMessage, message_id)
+    if message.problem == "details_differ" and message.resolved_at is None:
+        message.resolved_at = utcnow()
+        message.resolved_by_id = current_user.id
+        record("feed_details_seen", "feed_message", message.id, "", patient_id=message.patient_id)
+        db.session.commit()
+        flash("Marked as seen: nothing on file was changed.", "success")
     return redirect(url_for("coordinator.feed"))
 
 

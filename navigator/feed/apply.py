@@ -29,6 +29,8 @@ from sqlalchemy import bindparam, literal, text
 from sqlalchemy.orm import joinedload
 
 from .. import timefmt
+from ..core import phones
+from ..core.name_search import fold
 from ..extensions import db
 from ..models import Appointment, FeedAppointment, Patient, ServiceCode, SiteLocation, utcnow
 from ..patients import appointments
@@ -51,6 +53,7 @@ PROBLEMS = {
     "refused": "The appointment rules refused the change",
     "changed_after_cancel": "A change came for an appointment cancelled earlier",
     "control_id_reused": "A control id came again with different content",
+    "details_differ": "The message's name, mobile number or language differs from ours",
     "noshow": "The patient did not come",
     "error": "The message could not be processed",
 }
@@ -65,6 +68,9 @@ class Outcome:
     problem: str | None = None
     patient_id: int | None = None
     appointment_id: int | None = None
+    #: The matched patient's name, number or language on file differs from the message's:
+    #: a proposal for a coordinator, never applied.
+    details_differ: bool = False
 
 
 # The statements every message runs, built once: at a hundred messages a second, building
@@ -136,6 +142,35 @@ def match_patient(event: ScheduleEvent) -> tuple[Patient | None, str | None]:
     if event.birth_date != patient.date_of_birth:
         return patient, "dob_mismatch"
     return patient, None
+
+
+def differing_details(proposed: dict, patient: Patient | None) -> list[tuple[str, str, str]]:
+    """(what, in the message, on file) for each name, mobile number or language the
+    message gives that is not what the patient has on file. Shown to a coordinator as a
+    proposal; nothing here changes the patient. Names compare folded (case, accents,
+    punctuation), numbers as E.164."""
+    on_file = {
+        "name": patient.name if patient else "",
+        "phone": patient.phone if patient else "",
+        "language": patient.language if patient else "",
+    }
+    same = {
+        "name": lambda theirs, ours: fold(theirs) == fold(ours),
+        "phone": lambda theirs, ours: _e164(theirs) == _e164(ours),
+        "language": lambda theirs, ours: theirs == ours,
+    }
+    return [
+        (what, value, on_file[what] or "")
+        for what, value in proposed.items()
+        if value and what in same and not same[what](value, on_file[what] or "")
+    ]
+
+
+def _e164(number: str) -> str:
+    try:
+        return phones.to_e164(number)
+    except phones.InvalidPhone:
+        return number
 
 
 def _wall_time(start: LocalTime, zone_name: str) -> tuple[datetime | None, str | None]:
@@ -275,9 +310,9 @@ def _booked_or_changed(
     except AppointmentError as exc:
         return _review("refused", f"{PROBLEMS['refused']}: {exc}", patient.id)
     _remember(event, known, "booked", made.id)
-    if not changed:
-        return Outcome("ignored", "nothing changed", patient_id=patient.id, appointment_id=made.id)
-    return Outcome("applied", ", ".join(changed), patient_id=patient.id, appointment_id=made.id)
+    status, detail = ("applied", ", ".join(changed)) if changed else ("ignored", "nothing changed")
+    differ = bool(differing_details(event.proposed, patient))
+    return Outcome(status, detail, None, patient.id, made.id, details_differ=differ)
 
 
 def _change(appointment, service, location, wall: datetime, now) -> list[str]:

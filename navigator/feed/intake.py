@@ -287,6 +287,10 @@ def apply_event(
     db.session.add(row)
     db.session.flush()
     match = "matched" if outcome.patient_id and outcome.problem is None else (outcome.problem or "")
+    if outcome.details_differ:
+        # Applied, and shown to a coordinator as a proposal until they have seen it.
+        row.problem = "details_differ"
+        match += " (name, number or language differ: proposed, not applied)"
     record(
         "feed_" + outcome.status,
         "feed_message",
