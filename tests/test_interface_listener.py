@@ -40,6 +40,7 @@ from sqlalchemy import text
 from navigator.extensions import db
 from navigator.feed import apply as schedule_feed
 from navigator.feed import intake as feed_intake
+from navigator.feed import listener as listener_module
 from navigator.feed.siu import read_event
 from navigator.models import (
     Appointment,
@@ -286,6 +287,7 @@ def test_garbage_bytes_are_kept_and_answered_ae(listener, sender, site):
     [ack] = sender(listener.port, garbage)
 
     assert ack_code(ack) == "AE"
+    assert str(ack["MSA.F3"]) == "not an HL7 message (no MSH)"
     [kept] = _messages()
     assert (kept.status, kept.raw) == ("unparseable", garbage)
 
@@ -296,6 +298,8 @@ def test_a_message_of_another_type_or_version_is_answered_ar(listener, site):
     first, second = send(listener.port, adt, old)
 
     assert ack_code(first) == ack_code(second) == "AR"
+    assert str(first["MSA.F3"]) == "message type ADT A08 is not accepted"
+    assert str(second["MSA.F3"]) == "version 2.2 is not accepted (2.3 to 2.5.1)"
     assert [m.status for m in _messages()] == ["rejected", "rejected"]
     assert _appointments() == []
 
@@ -842,3 +846,31 @@ def test_the_same_control_id_from_another_facility_is_another_message(listener, 
         ("ANNEX", "applied"),
     ]
     assert len(_appointments()) == 2
+
+
+def test_a_message_over_the_size_limit_is_kept_in_part_answered_ae_and_the_queue_goes_on(
+    listener, site
+):
+    """A sender must never be left resending a message we will not take: the first
+    ``LIMIT`` bytes are kept, the ACK says why, and the next message is read."""
+    note = "NTE|1||" + "x" * (listener_module.LIMIT + 10)
+    huge = siu("S12", "MSG0001") + b"\r" + note.encode()
+
+    too_long, next_one, again = send(
+        listener.port, huge, siu("S12", "MSG0002", filler="FL7002"), huge
+    )
+
+    assert ack_code(too_long) == "AE"
+    assert str(too_long["MSA.F2"]) == "MSG0001"
+    assert "over" in str(too_long["MSA.F3"])
+    assert ack_code(next_one) == "AA"
+    assert ack_code(again) == "AE"  # a resend: the same answer, kept once
+    kept, applied = _messages()
+    assert (kept.status, kept.control_id, len(kept.raw)) == (
+        "unparseable",
+        "MSG0001",
+        listener_module.LIMIT,
+    )
+    assert applied.status == "applied"
+    [appointment] = _appointments()
+    assert appointment.id == applied.appointment_id  # nothing from the huge one

@@ -12,7 +12,8 @@ ACK codes (original mode; enhanced mode answers CA/CE/CR, see ``answer_code``):
 - AA: applied, ignored as stale, or a problem of meaning left for a coordinator (an
   unknown code, an unmatched patient, ...). Never a NAK for those: a NAK stops the
   sender's ordered queue for every other patient.
-- AE: bytes we cannot read as HL7.
+- AE: bytes we cannot read as HL7, and a message over the listener's size limit (its
+  beginning is kept).
 - AR: a message type or version we do not take.
 A resend (same sender, control id and SHA-256) gets the stored answer and changes nothing;
 the same key with other content is kept and left for a coordinator.
@@ -71,8 +72,10 @@ def answer_code(code: str, accept_ack: str) -> str | None:
 
 
 def _clean(value: str) -> str:
-    """A value safe to place in an ACK field: no HL7 delimiters, no segment breaks."""
-    return "".join(ch for ch in value if ch not in "|^~\\&\r\n")[:80]
+    """A value safe to place in an ACK field: HL7 delimiters become spaces ("ADT^A08"
+    reads "ADT A08"), segment breaks go."""
+    kept = "".join(" " if ch in "|^~\\&" else ch for ch in value if ch not in "\r\n")
+    return kept[:80]
 
 
 def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") -> bytes:
@@ -87,10 +90,12 @@ def build_ack(raw: bytes, header: siu.Header | None, code: str, note: str = "") 
                 application=config["HL7_RECEIVING_APP"],
                 facility=config["HL7_RECEIVING_FACILITY"],
             )
-            text = str(ack)
+            # python-hl7 ends the ACK with a segment break: the note goes before it, in
+            # MSA-3, not into a segment of its own.
+            text = str(ack).rstrip("\r")
             if note:
                 text += "|" + _clean(note)
-            return text.encode(encoding)
+            return (text + "\r").encode(encoding)
         except (hl7.ParseException, KeyError, IndexError, ValueError):
             pass
     stamp = utcnow().strftime("%Y%m%d%H%M%S")
@@ -175,27 +180,33 @@ def _new_row(raw: bytes, header: siu.Header | None, digest: str) -> FeedMessage:
     return row
 
 
-def receive(raw: bytes, now: datetime | None = None) -> Answer:
+def receive(raw: bytes, now: datetime | None = None, *, too_long: bool = False) -> Answer:
     """Keep, apply and answer one message (the bytes between the MLLP frame marks).
+
+    ``too_long``: ``raw`` is only the beginning of a message over the listener's size
+    limit; it is kept and answered AE, never applied.
 
     :raise StoreUnavailable: the database is down; answer nothing.
     """
     try:
-        return _receive(raw, now or utcnow())
+        return _receive(raw, now or utcnow(), too_long)
     except (OperationalError, DBAPIError) as exc:
         db.session.rollback()
         log.error("feed: database unavailable, no ACK sent (%s)", type(exc).__name__)
         raise StoreUnavailable from None
 
 
-def _receive(raw: bytes, now: datetime) -> Answer:
+def _receive(raw: bytes, now: datetime, too_long: bool) -> Answer:
     encoding = current_app.config["HL7_ENCODING"]
     digest = siu.content_hash(raw)
     try:
         header = siu.read_header(raw, encoding, current_app.config["SITE_TIMEZONE"])
     except siu.Unreadable:
         header = None
-    event, refusal = _read(raw, header, encoding)
+    if too_long:
+        event, refusal = None, siu.Unreadable(f"the message is over {len(raw)} bytes")
+    else:
+        event, refusal = _read(raw, header, encoding)
     lock = schedule_feed.lock_key(event) if event is not None else None
     same, reused = _known(header, digest, lock)
     if same is not None:
@@ -208,7 +219,7 @@ def _receive(raw: bytes, now: datetime) -> Answer:
     # the unique key, that message gets no ACK, and its resend is answered as a resend.
     row = _new_row(raw, header, digest)
     if header is None:
-        _finish(row, "unparseable", "AE", detail="not an HL7 message (no MSH)")
+        _finish(row, "unparseable", "AE", detail=str(refusal or "not an HL7 message (no MSH)"))
     elif reused:
         _finish(row, "needs_review", "AA", problem="control_id_reused")
     elif refusal is not None:

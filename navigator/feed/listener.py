@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 END = b"\x1c\x0d"
 START = b"\x0b"
-#: Bytes one message may take; a sender that exceeds it is cut off without an ACK.
+#: Bytes one message may take: of a longer one only this much is kept, answered AE.
 LIMIT = 1024 * 1024
 PURGE_EVERY_SECONDS = 3600
 
@@ -67,6 +67,21 @@ def db_threads(app: Flask) -> int:
     if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
         return 1
     return app.config["HL7_DB_THREADS"]
+
+
+async def _oversized(reader, buffered: int) -> bytes | None:
+    """The first ``LIMIT + 1`` bytes of a frame too long to take; the rest is read and
+    dropped, so the connection's next message is read as usual. None when the connection
+    ended before the frame did (nothing to answer)."""
+    try:
+        kept = await reader.readexactly(buffered)
+        while True:
+            try:
+                return (kept + await reader.readuntil(END))[: LIMIT + 1]
+            except asyncio.LimitOverrunError as exc:
+                kept = (kept + await reader.readexactly(exc.consumed))[: LIMIT + 1]
+    except asyncio.IncompleteReadError:
+        return None
 
 
 class Listener:
@@ -116,22 +131,26 @@ class Listener:
             return
         try:
             while True:
+                too_long = False
                 try:
-                    block = await reader.readuntil(END)
+                    raw = (await reader.readuntil(END))[: -len(END)]
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial.strip():
                         log.warning(
                             "feed: connection closed mid-message (%s bytes)", len(exc.partial)
                         )
                     break
-                except asyncio.LimitOverrunError:
-                    log.warning("feed: message over %s bytes; connection closed", LIMIT)
-                    break
-                raw = block[: -len(END)]
+                except asyncio.LimitOverrunError as exc:
+                    raw, too_long = await _oversized(reader, exc.consumed), True
+                    if raw is None:
+                        log.warning("feed: connection closed mid-message (over %s bytes)", LIMIT)
+                        break
+                    log.warning("feed: message over %s bytes: its beginning is kept", LIMIT)
                 start = raw.find(START)
                 raw = raw[start + 1 :] if start >= 0 else raw
+                raw = raw[:LIMIT]
                 answer = await asyncio.get_running_loop().run_in_executor(
-                    self.worker, self._receive, raw
+                    self.worker, self._receive, raw, too_long
                 )
                 if answer is False:
                     break  # the database is down: no ACK, the sender will resend
@@ -146,10 +165,10 @@ class Listener:
     def _enter(self) -> None:
         self.app.app_context().push()
 
-    def _receive(self, raw: bytes):
+    def _receive(self, raw: bytes, too_long: bool = False):
         """On the worker thread: the ACK bytes, None for no ACK, False if the store failed."""
         try:
-            return feed_intake.receive(raw).ack
+            return feed_intake.receive(raw, too_long=too_long).ack
         except feed_intake.StoreUnavailable:
             return False
 
