@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import ssl as ssl_module
 import subprocess
 import sys
 import tempfile
@@ -163,13 +164,13 @@ async def _exchange(port: int, messages, ssl=None) -> list[hl7.Message | None]:
             await writer.drain()
             try:
                 acks.append(hl7.parse((await asyncio.wait_for(reader.readblock(), 10)).decode()))
-            except (asyncio.IncompleteReadError, ConnectionError):
+            except (asyncio.IncompleteReadError, ConnectionError, ssl_module.SSLError):
                 acks.append(None)  # the listener closed the connection without an ACK
     finally:
         writer.close()
         try:
             await writer.wait_closed()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError):  # ssl.SSLError is an OSError
             pass  # the listener closed first (as it does without an ACK)
     return acks
 

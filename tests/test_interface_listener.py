@@ -470,8 +470,8 @@ def test_mllp_send_delivers_a_file_of_messages(listener, site, tmp_path):
     assert appointment.starts_at == datetime(2027, 1, 20, 16, 0)
 
 
-def _self_signed(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def _self_signed(tmp_path, name: str = "server"):
+    cert, key = tmp_path / f"{name}-cert.pem", tmp_path / f"{name}-key.pem"
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -497,6 +497,34 @@ def test_the_listener_speaks_tls_with_a_self_signed_certificate(app_with, site, 
 
     assert ack_code(ack) == "AA"
     assert plain == [None]  # plain MLLP is not answered
+    assert [m.control_id for m in _messages()] == ["MSG0001"]
+
+
+def test_with_a_client_ca_only_a_sender_with_a_certificate_it_signed_is_answered(
+    app_with, site, tmp_path
+):
+    cert, key = _self_signed(tmp_path)
+    engine_cert, engine_key = _self_signed(tmp_path, "engine")
+    stranger_cert, stranger_key = _self_signed(tmp_path, "stranger")
+    mutual = app_with(
+        HL7_TLS_CERT=str(cert), HL7_TLS_KEY=str(key), HL7_TLS_CLIENT_CA=str(engine_cert)
+    )
+    running = RunningListener(mutual)
+    try:
+        engine = ssl.create_default_context(cafile=str(cert))
+        engine.load_cert_chain(engine_cert, engine_key)
+        [ack] = send(running.port, siu("S12", "MSG0001"), ssl=engine)
+        anonymous = send(
+            running.port, siu("S12", "MSG0002"), ssl=ssl.create_default_context(cafile=str(cert))
+        )
+        stranger = ssl.create_default_context(cafile=str(cert))
+        stranger.load_cert_chain(stranger_cert, stranger_key)
+        unknown = send(running.port, siu("S12", "MSG0003"), ssl=stranger)
+    finally:
+        running.stop()
+
+    assert ack_code(ack) == "AA"
+    assert anonymous == [None] and unknown == [None]
     assert [m.control_id for m in _messages()] == ["MSG0001"]
 
 
