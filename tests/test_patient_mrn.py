@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from coordinator_support import make_coordinator, post_form, sign_in
-from feed_support import enroll_patient
+from feed_support import AUTHORITY, DOB, MRN, enroll_patient, seed_site, siu
 from test_coordinator_patients import VALID
 
 from navigator.extensions import db
-from navigator.models import AuditEvent, Patient
+from navigator.feed import intake as feed_intake
+from navigator.models import AuditEvent, FeedMessage, Patient
 
 
 @pytest.fixture
@@ -108,3 +109,31 @@ def test_an_mrn_added_to_an_enrolled_patient_is_audited_without_its_value(app, c
     assert patient.mrn == "E1111111"
     audit = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "edit")).one()
     assert "MRN" in audit.detail and "E1111111" not in audit.detail
+
+
+ENROLL = [
+    "patients", "enroll", "--name", "Rosa Quintana", "--phone", "+16175550199",
+    "--consent-by", "Nora Nurse", "--consent-method", "in person",
+]  # fmt: skip
+
+
+def test_a_patient_enrolled_from_the_command_line_is_found_by_the_feed(app, runner):
+    seed_site()
+    result = runner.invoke(
+        args=[*ENROLL, "--mrn", MRN, "--mrn-authority", AUTHORITY, "--dob", DOB.isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+
+    answer = feed_intake.receive(siu("S12", "MSG0001"))
+
+    message = db.session.get(FeedMessage, answer.message_id)
+    patient = db.session.scalar(db.select(Patient))
+    assert (message.status, message.patient_id) == ("applied", patient.id)
+
+
+def test_the_cli_refuses_a_date_of_birth_that_is_not_a_date(app, runner):
+    result = runner.invoke(args=[*ENROLL, "--mrn", MRN, "--dob", "12/04/1965"])
+
+    assert result.exit_code != 0
+    assert "--dob" in result.output
+    assert db.session.scalar(db.select(Patient)) is None
