@@ -423,7 +423,7 @@ def test_an_applied_booking_proposes_the_hospitals_differing_details_until_seen(
 
     assert "details differ" not in client.get("/feed").get_data(as_text=True)
     db.session.refresh(booked)
-    assert booked.resolved_at is not None and booked.status == "applied"
+    assert (booked.status, booked.problem) == ("applied", "details_seen")
     seen = db.session.scalars(
         db.select(AuditEvent).where(AuditEvent.action == "feed_details_seen")
     ).one()

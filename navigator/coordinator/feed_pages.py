@@ -112,11 +112,7 @@ def differing(limit: int = RECENT) -> list[tuple[FeedMessage, Patient]]:
     return db.session.execute(
         db.select(FeedMessage, Patient)
         .join(Patient, Patient.id == FeedMessage.patient_id)
-        .where(
-            FeedMessage.problem == "details_differ",
-            FeedMessage.resolved_at.is_(None),
-            FeedMessage.raw.is_not(None),
-        )
+        .where(FeedMessage.problem == "details_differ", FeedMessage.raw.is_not(None))
         .order_by(FeedMessage.received_at.desc(), FeedMessage.id.desc())
         .limit(limit)
     ).all()
@@ -195,9 +191,8 @@ def feed_seen(message_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     message = db.get_or_404(FeedMessage, message_id)
-    if message.problem == "details_differ" and message.resolved_at is None:
-        message.resolved_at = utcnow()
-        message.resolved_by_id = current_user.id
+    if message.problem == "details_differ":
+        message.problem = "details_seen"
         record("feed_details_seen", "feed_message", message.id, "", patient_id=message.patient_id)
         db.session.commit()
         flash("Marked as seen: nothing on file was changed.", "success")

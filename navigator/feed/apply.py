@@ -54,6 +54,7 @@ PROBLEMS = {
     "changed_after_cancel": "A change came for an appointment cancelled earlier",
     "control_id_reused": "A control id came again with different content",
     "details_differ": "The message's name, mobile number or language differs from ours",
+    "details_seen": "A coordinator has seen the message's differing details",
     "noshow": "The patient did not come",
     "error": "The message could not be processed",
 }

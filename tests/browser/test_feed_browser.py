@@ -34,6 +34,15 @@ def test_an_unmatched_appointment_is_fixed_and_applied_from_the_feed_page(app, p
 
     assert page.get_by_text("Applied: booked.").is_visible()
     assert db.session.scalars(db.select(Appointment)).all()
+    # The message's number and language are not the patient's: proposed, with "Seen".
+    differ = page.get_by_role("heading", name=re.compile("^Applied, but the hospital"))
+    assert differ.is_visible()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 375, "height": 740})
+    assert_fits(page)
+    page.get_by_role("button", name=re.compile("^Seen")).click()
+    assert page.get_by_text("Marked as seen").is_visible()
+    assert not differ.is_visible()
 
 
 def test_the_code_tables_and_the_import_pages_are_accessible_and_fit(app, page, admin):
