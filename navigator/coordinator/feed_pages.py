@@ -88,7 +88,7 @@ def _proposals(message: FeedMessage, patient: Patient | None) -> list[tuple[str,
     if message.raw is None or message.source != "hl7":
         return []
     try:
-        _, event = siu.read_event(message.raw, current_app.config.get("HL7_ENCODING", "utf-8"))
+        _, event = siu.read_event(message.raw, current_app.config["HL7_ENCODING"])
     except (siu.Unreadable, siu.Refused):
         return []
     return differing_details(event.proposed, patient)
