@@ -197,6 +197,24 @@ class PhraseIndex:
                         best[phrase.text] = Match(phrase, start, typos)
         return list(best.values())
 
+    def occurrences(self, text: str, among: set[str]) -> list[Match]:
+        """Every place (not only the best) where one of the phrases ``among`` occurs."""
+        words = tokens(text)
+        per_word = [self.word_matches(token) for token in words]
+        found = []
+        for start in range(len(words)):
+            for first in per_word[start]:
+                for phrase in self._by_first.get(first, ()):
+                    end = start + len(phrase.words)
+                    if phrase.text not in among or end > len(words):
+                        continue
+                    if all(
+                        phrase.words[k] in per_word[start + k] for k in range(len(phrase.words))
+                    ):
+                        typos = sum(per_word[start + k][w] for k, w in enumerate(phrase.words))
+                        found.append(Match(phrase, start, typos))
+        return found
+
     def find(self, text: str) -> list[Phrase]:
         """Every phrase that occurs in ``text``, longest first."""
         found = [match.phrase for match in self.matches(text)]

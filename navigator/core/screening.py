@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .content import LANGUAGES, Catalog
-from .matching import Match, PhraseIndex, fold
+from .matching import Match, PhraseIndex, fold, tokens
 
 #: Body temperatures as people write them: a number in a range is read in that scale.
 CELSIUS = (34.0, 45.0)
@@ -142,6 +142,30 @@ class Screen:
             if scores:
                 return rule, action, scores, found
         return None
+
+    def sign_words(self, text: str, rule: str) -> list[range]:
+        """Where ``rule``'s words occur in ``text`` (positions in ``matching.tokens``), each
+        occurrence; for a fever told only by a number ("39.5"), where the numbers are.
+        What the context step (sign_context.py) reads around."""
+        among = {
+            word
+            for language in LANGUAGES
+            for entry in self.entries[(rule, language)]
+            for group in entry
+            for word in group
+        }
+        spans = [match.positions for match in self.index.occurrences(text, among)]
+        if not spans and rule in self.thresholds:
+            spans = [range(i, i + 1) for i, word in enumerate(tokens(text)) if word.isdigit()]
+        return spans
+
+    def fever_stated(self, text: str) -> bool:
+        """The message states a body temperature at or above a fever ("101", "39,2 grados")."""
+        return any(
+            t.at_least(threshold)
+            for t in self._stated_temperatures(text)
+            for threshold in self.thresholds.values()
+        )
 
     def normal_temperature(self, text: str) -> bool:
         """The message states a body temperature, and every one stated is below a fever."""

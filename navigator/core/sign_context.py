@@ -1,0 +1,171 @@
+"""The context of a warning sign's words: denied, someone else's, long over, or a question.
+
+ConText/NegEx style: cue words (messages/understanding/context.yaml, English and Spanish)
+reach the sign's words within a few words of the same clause. "no fever", "the fever is
+gone" (denied); "the cat has a temperature", "its 38 out there" (not a person); "my uncle
+had a stroke in 2019" (someone else, long over); "what if i get a fever" (a question). A
+clause ends at punctuation and at words such as "but" or "pero"; phrases that only look
+like cues ("cant stop", "no para de sangrar") are never cues, and "now", "again" or "like
+this" undo a cue that says the sign is over or denied.
+
+Pure and cheap: it runs only when a rule has matched. It decides nothing alone: the
+understanding step sets a rule's match aside only when this reading and the model's agree
+(understanding.py). It must not import anything above ``core``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .matching import fold, tokens
+
+CONTEXT_FILE = Path("understanding") / "context.yaml"
+#: What a cue may say about a sign, in the order they are reported.
+KINDS = ("negated", "other", "past", "hypothetical")
+#: Kinds whose cues reach the sign's words from either side ("in 2019 my uncle had a
+#: stroke", "my uncle had a stroke in 2019").
+STORY = ("other", "relative", "past")
+
+#: A word (the same runs of letters and digits as ``matching.tokens``) or the end of a clause.
+_PIECES = re.compile(r"[a-z0-9*]+|[.,;:!?\n](?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Cue:
+    words: tuple[str, ...]
+    kind: str  # negated | other | relative | past | hypothetical
+    after: bool  # the cue follows the sign's words
+
+
+def _phrases(value) -> list[tuple[str, ...]]:
+    return [tuple(tokens(str(phrase))) for phrase in value or [] if tokens(str(phrase))]
+
+
+def _index(phrases) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases by their first word, longest first."""
+    index: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
+        index[phrase[0]].append(phrase)
+    return dict(index)
+
+
+def _found(words: list[str], index: dict[str, list[tuple[str, ...]]]):
+    """(start, phrase) for each phrase of ``index`` in ``words``."""
+    for i, word in enumerate(words):
+        for phrase in index.get(word, ()):
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                yield i, phrase
+
+
+class SignContext:
+    """The cues of context.yaml, compiled once per content catalog."""
+
+    def __init__(self, root: Path):
+        data = yaml.safe_load((Path(root) / CONTEXT_FILE).read_text("utf-8")) or {}
+        self.window = int(data.get("window", 5))
+        self.story_window = int(data.get("story_window", self.window))
+
+        def both(value) -> list[tuple[str, ...]]:
+            return [p for language in ("en", "es") for p in _phrases((value or {}).get(language))]
+
+        self.terminators = _index(both(data.get("terminators")))
+        self.conjunctions = _index(both(data.get("conjunctions")))
+        self.pseudo = _index(both(data.get("pseudo")))
+        self.current = _index(both(data.get("current")))
+        self.insist = _index(both(data.get("insist")))
+        cues: dict[tuple[str, ...], list[Cue]] = defaultdict(list)
+        for kind in ("negated", "other", "relative", "past", "hypothetical"):
+            for side, after in (("before", False), ("after", True)):
+                for words in both((data.get(kind) or {}).get(side)):
+                    cues[words].append(Cue(words, kind, after))
+                    if kind in STORY:  # a story's cue reaches both ways
+                        cues[words].append(Cue(words, kind, not after))
+        self.cues = cues
+        self.cue_index = _index(cues)
+
+    def reasons(self, text: str, spans: list[range]) -> tuple[str, ...]:
+        """What the context says of every occurrence of the sign's words (``spans``, in
+        ``matching.tokens`` positions): the kinds (``KINDS``) that cover all of them, or ()
+        when any occurrence stands bare ("no fever yesterday, fever now": the second)."""
+        if not spans:
+            return ()
+        words, clause = self._clauses(text)
+        if max(span.stop for span in spans) > len(words):
+            return ()  # the words were read differently: no context, the sign stands
+        taken = set()  # phrases that only look like cues ("cant stop") are never cues
+        for start, phrase in _found(words, self.pseudo):
+            taken.update(range(start, start + len(phrase)))
+        found_cues = [
+            (range(start, start + len(phrase)), cue)
+            for start, phrase in _found(words, self.cue_index)
+            if not taken.intersection(range(start, start + len(phrase)))
+            for cue in self.cues[phrase]
+        ]
+        blocked = set()
+        if any(True for _ in _found(words, self.insist)):
+            blocked.add("negated")
+        if any(True for _ in _found(words, self.current)):
+            blocked.add("past")
+        found = [self._around(words, clause, found_cues, span) - blocked for span in spans]
+        return tuple(kind for kind in KINDS if all(kind in kinds for kinds in found))
+
+    def unsure(self, text: str, spans: list[range]) -> bool:
+        """The words say the sign may be here now after all: "now", "again", "still" or
+        "like this", or one mention of the sign is denied and another stands bare ("no
+        fever yesterday but fever now"). The model alone then sets nothing aside."""
+        words, _ = self._clauses(text)
+        if any(True for _ in _found(words, self.current)) or any(
+            True for _ in _found(words, self.insist)
+        ):
+            return True
+        if len(spans) < 2 or max(span.stop for span in spans) > len(words):
+            return False
+        return len({bool(self.reasons(text, [span])) for span in spans}) > 1
+
+    @staticmethod
+    def _clauses(text: str) -> tuple[list[str], list[int]]:
+        """The words of ``text`` and each one's clause number."""
+        words, clause, number = [], [], 0
+        for piece in _PIECES.findall(fold(text)):
+            if piece[0] in ".,;:!?\n":
+                number += 1
+                continue
+            words.append(piece)
+            clause.append(number)
+        return words, clause
+
+    def _around(self, words, clause, found_cues, span: range) -> set[str]:
+        """The kinds of cue that reach the sign's words at ``span``; a relative's sign
+        counts as someone else's only when it is also long over."""
+        kinds = {
+            cue.kind
+            for cue_at, cue in found_cues
+            if not set(cue_at) & set(span)
+            and self._reaches(words, clause, cue_at, span, cue.after, cue.kind)
+        }
+        if "relative" in kinds:
+            kinds.discard("relative")
+            if "past" in kinds:
+                kinds.add("other")
+        return kinds
+
+    def _reaches(self, words, clause, cue_at: range, span: range, after: bool, kind: str) -> bool:
+        """The cue is in the sign's clause, within the window, with no terminator between."""
+        start, stop = (span.stop, cue_at.start) if after else (cue_at.stop, span.start)
+        window = self.window if kind == "negated" else self.story_window
+        if start > stop or stop - start > window:
+            return False
+        if (
+            clause[cue_at.start] != clause[span.start]
+            or clause[span.start] != clause[span.stop - 1]
+        ):
+            return False
+        between = words[start:stop]
+        if kind == "negated" and any(True for _ in _found(between, self.conjunctions)):
+            return False
+        return not any(True for _ in _found(between, self.terminators))
