@@ -116,6 +116,21 @@ def test_a_blood_thinner_question_before_a_biopsy_is_a_preparation_question():
     assert reading.signs == () and reading.intent == "prep_blood_thinners"
 
 
+def test_a_blood_thinner_named_beside_a_biopsy_is_not_blood_at_the_biopsy():
+    reading = READER.read("im on blood thinners do i stop them before my liver biopsy")
+    assert reading.signs == () and reading.set_aside == ("bleeding",)
+    assert reading.intent == "prep_blood_thinners" and reading.context == ("other",)
+    assert READER.read("im on blood thinners and bleeding from the biopsy").signs == ("bleeding",)
+
+
+def test_a_more_urgent_sign_the_model_is_sure_of_is_answered_before_the_rules_one():
+    message = "me duele la espalda y no me responden las piernas"
+    assert SCREEN.check(message).rule == "back_pain"
+    reading = READER.read(message, "es")
+    assert reading.signs == ("spinal_cord", "back_pain")
+    assert reading.sign_action == "care_team_now"
+
+
 def test_a_sign_the_rules_miss_is_added_by_the_model():
     reading = READER.read("i feel like a truck hit me and im burning up and shivering")
     assert reading.signs and reading.sign_action is not None
@@ -226,12 +241,13 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
     met by this corpus yet (see docs/conversation.md); these hold the best levels measured so far
-    (near-miss false alarms 0.212, everyday 0.035, macro F1 0.865, lowest 0.593)."""
-    assert held_out.near_miss_false_alarms <= 0.22
-    assert held_out.other_false_alarms <= 0.04
+    (near-miss false alarms 0.156, everyday 0.025, macro F1 0.880, lowest 0.714, scored as the
+    navigator acts: understanding_evaluation._acted)."""
+    assert held_out.near_miss_false_alarms <= 0.16
+    assert held_out.other_false_alarms <= 0.03
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.865
-    assert min(f1s) >= 0.59
+    assert sum(f1s) / len(f1s) >= 0.875
+    assert min(f1s) >= 0.71
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
 

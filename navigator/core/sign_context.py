@@ -78,6 +78,7 @@ class SignContext:
         self.pseudo = _index(both(data.get("pseudo")))
         self.current = _index(both(data.get("current")))
         self.insist = _index(both(data.get("insist")))
+        self.not_the_sign = _index(both(data.get("not_the_sign")))
         cues: dict[tuple[str, ...], list[Cue]] = defaultdict(list)
         for kind in ("negated", "other", "relative", "past", "hypothetical"):
             for side, after in (("before", False), ("after", True)):
@@ -113,6 +114,38 @@ class SignContext:
             blocked.add("past")
         found = [self._around(words, clause, found_cues, span) - blocked for span in spans]
         return tuple(kind for kind in KINDS if all(kind in kinds for kinds in found))
+
+    def anywhere(self, text: str) -> tuple[str, ...]:
+        """The kinds of cue anywhere in ``text`` that say a sign the *model* suspects (no
+        rule matched, so there are no sign words to read around) is not the person's now:
+        not a person's (a film, the weather, "lol"), long over, or a question. Denials are
+        left out: without the sign's words, their reach is unknown."""
+        words, _ = self._clauses(text)
+        taken = set()
+        for start, phrase in _found(words, self.pseudo):
+            taken.update(range(start, start + len(phrase)))
+        kinds = {
+            cue.kind
+            for start, phrase in _found(words, self.cue_index)
+            if not taken.intersection(range(start, start + len(phrase)))
+            for cue in self.cues[phrase]
+            if cue.kind in ("other", "past", "hypothetical")
+        }
+        if any(True for _ in _found(words, self.current)):
+            kinds.discard("past")
+        return tuple(kind for kind in KINDS if kind in kinds)
+
+    def without_other_things(self, text: str) -> str:
+        """``text`` without the phrases in which a sign's word names something else ("blood
+        thinner", "blood test"), or ``text`` itself when it has none: if the rules no
+        longer fire on what is left, the sign's words were about something else."""
+        words, _ = self._clauses(text)
+        named = set()
+        for start, phrase in _found(words, self.not_the_sign):
+            named.update(range(start, start + len(phrase)))
+        if not named:
+            return text
+        return " ".join(word for i, word in enumerate(words) if i not in named)
 
     def unsure(self, text: str, spans: list[range]) -> bool:
         """The words say the sign may be here now after all: "now", "again", "still" or

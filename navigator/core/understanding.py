@@ -68,6 +68,16 @@ SET_ASIDE = 0.80
 #: words, not a sign" this much to agree: two readings that agree are confident, and the
 #: context alone never silences a sign.
 CONTEXT_AGREES = 0.15
+#: ...or, for a message the model reads as something else ("blood thinner question for my
+#: biopsy": a preparation question, at least ``FLOOR`` sure), when it gives the rule's own
+#: sign less than this.
+SIGN_DOUBT = 0.10
+#: The model adds no sign to a message whose words say it is about a film, the weather, the
+#: past or what might happen (sign_context.SignContext.anywhere).
+ADD_READS_CONTEXT = True
+#: When a rule matched and the model is at least this sure of a more urgent sign, the more
+#: urgent one is answered first (the safer reading wins).
+UPGRADE = 0.50
 #: To add a warning sign the rules did not see, all the sign labels together must be at
 #: least this likely; the most likely sign label is the one added. Low, because a missed
 #: sign costs more than a false alarm.
@@ -577,6 +587,9 @@ class Understanding:
         if flag is not None:
             spans = self.screen.sign_words(words, flag.rule)
             context = self.context.reasons(words, spans)
+            rest = self.context.without_other_things(words)
+            if rest != words and self.screen.check(rest) is None:
+                context = ("other",)  # "blood thinner ... biopsy" is not blood at a biopsy
             # A stated fever ("101") is the clinicians' threshold, and "now", "again" or a
             # bare mention beside a denied one say the sign may be here: only the context
             # may set those aside.
@@ -586,17 +599,38 @@ class Understanding:
                 and not self.screen.fever_stated(words)
                 and not self.context.unsure(words, spans)
             )
-            if sure or (context and near_miss >= CONTEXT_AGREES):
+            probability = dict(ranked)
+            agrees = near_miss >= CONTEXT_AGREES or (
+                not top.startswith(SIGN_PREFIX)
+                and p >= FLOOR
+                and probability.get(SIGN_PREFIX + flag.rule, 0.0) < SIGN_DOUBT
+            )
+            if sure or (context and agrees):
                 intent = NEAR_MISS if top.startswith(SIGN_PREFIX) else top  # "what if i bleed"
                 return (), (flag.rule,), intent, context
+            model_rule = top.removeprefix(SIGN_PREFIX)
+            if (
+                top.startswith(SIGN_PREFIX)
+                and p >= UPGRADE
+                and self._more_urgent(model_rule, flag.rule)
+            ):
+                # "back pain and i cant go pee": the rules saw back pain, the model the
+                # more urgent spinal cord sign; the more urgent one is answered first.
+                return (model_rule, flag.rule), (), top, ()
             return (flag.rule,), (), top, ()
         signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
         if signs and sum(q for _, q in signs) >= ADD_SIGN and near_miss < NEAR_MISS_VETO:
             rule = signs[0][0].removeprefix(SIGN_PREFIX)
             normal = rule == "fever" and self.screen.normal_temperature(words)
-            if rule in self.actions and not normal:
+            context = self.context.anywhere(words) if ADD_READS_CONTEXT else ()
+            if rule in self.actions and not normal and not context:
                 return (rule,), (), SIGN_PREFIX + rule, ()
         return (), (), top, ()
+
+    def _more_urgent(self, rule: str, than: str) -> bool:
+        """``rule`` comes before ``than`` in the rules' order (most urgent first)."""
+        order = [rule_id for rule_id, _ in self.screen.rules]
+        return rule in order and order.index(rule) < order.index(than)
 
     def _language(self, words: str, flag: RedFlag | None, language: str, chosen: bool) -> str:
         if chosen:
