@@ -91,6 +91,7 @@ def test_the_context_of_a_signs_words_is_read(message, why):
         "el sangrado no para",
         "no fever and my chest hurts",  # "and" ends the denial's reach
         "i had a fever last week and now its back",  # "now", "back": no longer long over
+        "anoche me dio fiebre de 38.7",  # a fever's number: never set aside by the model alone
     ],
 )
 def test_the_context_never_reads_a_current_sign_as_a_near_miss(message):
@@ -241,13 +242,13 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
     met by this corpus yet (see docs/conversation.md); these hold the best levels measured so far
-    (near-miss false alarms 0.156, everyday 0.025, macro F1 0.880, lowest 0.714, scored as the
+    (near-miss false alarms 0.160, everyday 0.015, macro F1 0.877, lowest 0.732, scored as the
     navigator acts: understanding_evaluation._acted)."""
     assert held_out.near_miss_false_alarms <= 0.16
-    assert held_out.other_false_alarms <= 0.03
+    assert held_out.other_false_alarms <= 0.02
     f1s = [row[2] for row in held_out.per_label().values()]
     assert sum(f1s) / len(f1s) >= 0.875
-    assert min(f1s) >= 0.71
+    assert min(f1s) >= 0.73
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
 

@@ -160,10 +160,17 @@ class Screen:
         return spans
 
     def fever_stated(self, text: str) -> bool:
-        """The message states a body temperature at or above a fever ("101", "39,2 grados")."""
+        """The message gives a number that, as a body temperature, is a fever ("101",
+        "fiebre a 38.9"), told as a temperature or not: for deciding what not to set aside,
+        a number in the range is enough."""
+        numbers = [
+            Temperature(float(word.replace(",", ".")), {})
+            for word in _NUMBER_OR_WORD.findall(fold(text))
+            if word[0].isdigit()
+        ]
         return any(
             t.at_least(threshold)
-            for t in self._stated_temperatures(text)
+            for t in numbers + self._stated_temperatures(text)
             for threshold in self.thresholds.values()
         )
 

@@ -86,6 +86,10 @@ class SignContext:
                     cues[words].append(Cue(words, kind, after))
                     if kind in STORY:  # a story's cue reaches both ways
                         cues[words].append(Cue(words, kind, not after))
+        for words in both(data.get("year_words")):
+            for year in range(1940, 2030):
+                phrase = (*words, str(year))
+                cues[phrase] += [Cue(phrase, "past", True), Cue(phrase, "past", False)]
         self.cues = cues
         self.cue_index = _index(cues)
 

@@ -61,8 +61,10 @@ MARGIN = 0.15
 #: The four numbers below were chosen together on the held-out part (issue 10; a grid of
 #: 72, the one that keeps warning-sign recall at 0.98 with the fewest near-miss false
 #: alarms), so the held-out figures they give are slightly optimistic: the cross-validated
-#: ones (``flask understanding evaluate``) are the check.
-SET_ASIDE = 0.80
+#: ones (``flask understanding evaluate``) are the check. 0.90 rather than 0.80: at 0.80 the
+#: model alone set aside "got a fever after my infusion" once the corpus held more near
+#: misses with numbers in them.
+SET_ASIDE = 0.90
 #: When the context step (sign_context.py) reads every occurrence of the rule's words as
 #: denied, someone else's, long over or a question, the model need only give "a sign's
 #: words, not a sign" this much to agree: two readings that agree are confident, and the
