@@ -91,19 +91,24 @@ def contact_upsert(phone, now):
     messages from one number arriving at once cannot both try to create the row; add
     ``.returning(...)`` for what the caller needs.
     """
-    return (
-        insert(Contact)
-        .values(
-            phone=phone,
-            language="en",
-            language_chosen=False,
-            menu_node="main",
-            menu_page=0,
-            failed_checks=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_update(index_elements=["phone"], set_={"updated_at": now})
+    return contact_insert(phone, now).on_conflict_do_update(
+        index_elements=["phone"], set_={"updated_at": now}
+    )
+
+
+def contact_insert(phone, now):
+    """A new number's contact row as an INSERT that can say ON CONFLICT (its defaults in
+    one place; see ``contact_upsert``, and turns.py, which reads a known row without
+    writing it)."""
+    return insert(Contact).values(
+        phone=phone,
+        language="en",
+        language_chosen=False,
+        menu_node="main",
+        menu_page=0,
+        failed_checks=0,
+        created_at=now,
+        updated_at=now,
     )
 
 

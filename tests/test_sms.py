@@ -6,9 +6,11 @@ import itertools
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from readability import is_gsm7
 from twiml_helpers import texts_of
 
+from navigator.channels import turns
 from navigator.core import menus
 from navigator.extensions import db
 from navigator.models import Alert, Contact, Message, utcnow
@@ -621,3 +623,48 @@ def test_a_failed_delivery_becomes_an_alert(twilio):
         {"MessageSid": "SMdef", "MessageStatus": "undelivered", "ErrorCode": "30003"},
     )
     assert [a.detail for a in alerts("delivery_failed")] == ["Twilio error 30003"]
+
+
+def _postgres_only(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the single-statement hot path is PostgreSQL's")
+
+
+def test_a_known_numbers_text_reads_its_row_without_writing_it(text, app):
+    """A text that leaves the number where it was (a glossary answer) writes no new version
+    of its contact row: the hot path reads it, it does not touch it to get it back."""
+    _postgres_only(app)
+    text("hi")
+    version = sa.text("SELECT xmin::text FROM contacts WHERE phone = :p")
+    with app.app_context():
+        before = db.session.scalar(version, {"p": PHONE})
+        db.session.rollback()
+    assert "HER2" in " ".join(text("what is HER2?"))
+    with app.app_context():
+        assert db.session.scalar(version, {"p": PHONE}) == before
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
+
+
+def test_a_first_text_that_raced_its_numbers_row_is_read_again_and_answered_once(
+    text, app, monkeypatch
+):
+    """Two first texts from one new number at once: the one whose statement began before
+    the other's row was committed finds no row (made elsewhere, unseen by its snapshot).
+    It sends the statement again, finds the text it already stored, and answers it."""
+    _postgres_only(app)
+    real_fetch, calls = turns.fetch, []
+
+    def first_finds_no_row(statement, params):
+        row = real_fetch(statement, params)
+        calls.append(row)
+        return None if len(calls) == 1 else row
+
+    monkeypatch.setattr(turns, "fetch", first_finds_no_row)
+    replies = text("hi", sid="SM" + "7" * 32)
+    assert replies and "went wrong" not in " ".join(replies)
+    with app.app_context():
+        stored = db.session.scalars(
+            sa.select(Message.status).where(Message.provider_sid == "SM" + "7" * 32)
+        ).all()
+        assert stored == ["handled"]

@@ -38,6 +38,7 @@ from ..models import (
     Message,
     MessageReading,
     Patient,
+    contact_insert,
     contact_upsert,
     insert,
     is_opted_out,
@@ -221,7 +222,7 @@ def _open_statements(dialect: str):
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(MESSAGES.c.id)
     )
-    contact = contact_upsert(phone, now).returning(
+    columns = (
         CONTACTS.c.id,
         CONTACTS.c.language,
         CONTACTS.c.language_chosen,
@@ -231,12 +232,45 @@ def _open_statements(dialect: str):
         CONTACTS.c.opted_in_at,
     )
     if dialect != "postgresql":
-        return new_message, contact, sa.select(patient_id)
-    message_cte, contact_cte = new_message.cte("new_message"), contact.cte("contact")
+        return new_message, contact_upsert(phone, now).returning(*columns), sa.select(patient_id)
+    message_cte, contact_cte = new_message.cte("new_message"), _found_or_made(phone, now, columns)
     combined = sa.select(
         message_cte.c.id.label("message_id"), contact_cte, patient_id.label("patient_id")
     ).select_from(contact_cte.outerjoin(message_cte, sa.true()))
     return (combined,)
+
+
+def _found_or_made(phone, now, columns):
+    """PostgreSQL: the number's contact row as a CTE, made if new, and read without being
+    written when it exists.
+
+    ``contact_upsert`` writes a new version of a known number's row (its ``updated_at``,
+    which nothing reads) only so that RETURNING gives the row back: a heap write, its WAL
+    and a row lock on every text and greeting. Here the INSERT does nothing on a known
+    number and the row comes from the statement's snapshot instead. One case gives no row:
+    the number's first message racing another one from the same number, whose row was
+    committed after this statement began (``fetch_made`` sends the statement again).
+    """
+    made = (
+        contact_insert(phone, now)
+        .on_conflict_do_nothing(index_elements=["phone"])
+        .returning(*columns)
+        .cte("made_contact")
+    )
+    found = sa.select(*columns).where(CONTACTS.c.phone == phone)
+    return sa.union_all(sa.select(made), found).cte("contact")
+
+
+def fetch_made(statement, params: dict):
+    """``fetch`` of a statement that makes or reads the sender's contact row
+    (``_found_or_made``): sent once more in the one case that finds no row (the number's
+    row was made by a racing first message, committed after the statement began; the
+    second statement sees it)."""
+    row = fetch(statement, params)
+    if row is None:
+        log.info("a new number's row was made by a racing request; reading it again")
+        row = fetch(statement, params)
+    return row
 
 
 def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
@@ -248,7 +282,7 @@ def open_turn(sid: str, phone: str, body: str, now: datetime) -> Turn | None:
     params = {"t_sid": sid, "t_phone": phone, "t_body": body, "t_now": now}
     if _postgres():
         (combined,) = _open_statements("postgresql")
-        row = fetch(combined, params)
+        row = fetch_made(combined, params)
         message_id = row.message_id
         if message_id is None:
             unfinished = fetch(_unfinished_statement(), {"t_sid": sid})
@@ -473,10 +507,9 @@ def _caller_statement(dialect: str, create: bool):
     if not create:
         return sa.select(*columns, patient_id.label("patient_id")).where(CONTACTS.c.phone == phone)
     now = sa.bindparam("t_now")
-    upsert = contact_upsert(phone, now).returning(*columns)
     if dialect != "postgresql":
-        return upsert
-    contact = upsert.cte("contact")
+        return contact_upsert(phone, now).returning(*columns)
+    contact = _found_or_made(phone, now, columns)
     return sa.select(contact, patient_id.label("patient_id"))
 
 
@@ -493,7 +526,7 @@ def caller(
     if create and call_sid and _postgres():
         statement = _greeting_statement()
     if _postgres():
-        row = fetch(statement, params)
+        row = fetch_made(statement, params) if create else fetch(statement, params)
         patient_id = row.patient_id if row is not None else None
     else:
         with db.engine.begin() as conn:
