@@ -430,6 +430,18 @@ def test_a_booking_with_differing_details_writes_its_message_once(app):
     assert db.session.scalars(db.select(FeedMessage.problem)).one() == "details_differ"
 
 
+def test_a_booking_reads_its_appointment_record_and_mappings_in_one_statement(app):
+    seed_site()
+    enroll_patient()
+
+    sent = _statements(lambda: _receive(siu("S12", "MSG0001")))
+
+    mappings = [s for s in sent if s.startswith("SELECT") and "service_codes" in s]
+    assert len(mappings) == 1
+    assert "feed_appointments" in mappings[0] and "site_locations" in mappings[0]
+    assert len(_appointments()) == 1
+
+
 def test_an_applied_booking_proposes_the_hospitals_differing_details_until_seen(app, client, nurse):
     seed_site()
     patient = enroll_patient(language="en")
