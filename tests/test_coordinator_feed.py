@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from coordinator_support import make_coordinator, post_form, sign_in
 from feed_support import DOB, MRN, PATIENT_PHONE, enroll_patient, seed_site, siu
+from sqlalchemy import event
 
 from navigator.extensions import db
 from navigator.feed import csv_import as appointment_import
@@ -401,6 +402,44 @@ def test_a_coordinator_who_is_not_an_admin_cannot_remove_a_code(app, client, nur
 
     assert response.status_code == 403
     assert db.session.scalars(db.select(SiteLocation.code)).all() == ["RAD1"]
+
+
+def _statements(work) -> list[str]:
+    """The SQL statements ``work()`` sends, in order."""
+    sent = []
+
+    def seen(conn, cursor, statement, *_):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    return sent
+
+
+def test_a_booking_with_differing_details_writes_its_message_once(app):
+    seed_site()
+    enroll_patient(language="en")
+
+    sent = _statements(lambda: _receive(siu("S12", "MSG0001")))
+
+    assert not [s for s in sent if s.startswith("UPDATE feed_messages")]
+    assert len([s for s in sent if s.startswith("INSERT INTO feed_messages")]) == 1
+    assert db.session.scalars(db.select(FeedMessage.problem)).one() == "details_differ"
+
+
+def test_a_booking_reads_its_appointment_record_and_mappings_in_one_statement(app):
+    seed_site()
+    enroll_patient()
+
+    sent = _statements(lambda: _receive(siu("S12", "MSG0001")))
+
+    mappings = [s for s in sent if s.startswith("SELECT") and "service_codes" in s]
+    assert len(mappings) == 1
+    assert "feed_appointments" in mappings[0] and "site_locations" in mappings[0]
+    assert len(_appointments()) == 1
 
 
 def test_an_applied_booking_proposes_the_hospitals_differing_details_until_seen(app, client, nurse):

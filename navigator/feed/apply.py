@@ -25,7 +25,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, literal, text
+from sqlalchemy import and_, bindparam, literal, text
 from sqlalchemy.orm import joinedload
 
 from .. import timefmt
@@ -76,22 +76,27 @@ class Outcome:
 
 # The statements every message runs, built once: at a hundred messages a second, building
 # a statement's expression anew costs more CPU than PostgreSQL spends running it.
-_FEED_APPOINTMENT = db.select(FeedAppointment).where(
-    FeedAppointment.source == bindparam("source"),
-    FeedAppointment.external_id == bindparam("external_id"),
+#: The source appointment's record (its newest change applied, its tombstone) with the
+#: service code's and the location's mappings, in one round trip: a booking or a change
+#: needs all three, an ending only the first. Any may be missing; each is unique.
+_KNOWN_AND_MAPPINGS = (
+    db.select(FeedAppointment, ServiceCode, SiteLocation)
+    .select_from(db.select(literal(1).label("one")).subquery())
+    .outerjoin(
+        FeedAppointment,
+        and_(
+            FeedAppointment.source == bindparam("source"),
+            FeedAppointment.external_id == bindparam("external_id"),
+        ),
+    )
+    .outerjoin(ServiceCode, ServiceCode.code == bindparam("service"))
+    .outerjoin(SiteLocation, SiteLocation.code == bindparam("location"))
 )
 #: The patient with their caregivers in the same round trip: planning reminders needs both.
 _PATIENT_BY_MRN = (
     db.select(Patient)
     .where(Patient.mrn == bindparam("mrn"), Patient.mrn_authority == bindparam("authority"))
     .options(joinedload(Patient.caregivers))
-)
-#: The service code's and the location's mappings in one round trip; either may be missing.
-_MAPPINGS = (
-    db.select(ServiceCode, SiteLocation)
-    .select_from(db.select(literal(1).label("one")).subquery())
-    .outerjoin(ServiceCode, ServiceCode.code == bindparam("service"))
-    .outerjoin(SiteLocation, SiteLocation.code == bindparam("location"))
 )
 
 
@@ -190,15 +195,20 @@ def _wall_time(start: LocalTime, zone_name: str) -> tuple[datetime | None, str |
     return start.wall, None
 
 
-def _mapped(event: ScheduleEvent) -> tuple[ServiceCode | None, SiteLocation | None, str | None]:
-    service, location = db.session.execute(
-        _MAPPINGS, {"service": event.service_code, "location": event.location_code}
-    ).one()
-    if service is None:
-        return None, None, "unknown_service"
-    if location is None:
-        return service, None, "unknown_location"
-    return service, location, None
+@dataclass
+class Mapping:
+    """The event's service code and location as mapped on the site, read with the source
+    appointment's record (``_KNOWN_AND_MAPPINGS``); None where the code is unknown."""
+
+    service: ServiceCode | None
+    location: SiteLocation | None
+
+    def problem(self) -> str | None:
+        if self.service is None:
+            return "unknown_service"
+        if self.location is None:
+            return "unknown_location"
+        return None
 
 
 def apply(event: ScheduleEvent, now: datetime | None = None, *, locked: bool = False) -> Outcome:
@@ -212,9 +222,15 @@ def apply(event: ScheduleEvent, now: datetime | None = None, *, locked: bool = F
     now = now or utcnow()
     if not locked:
         _lock(event)
-    known = db.session.scalar(
-        _FEED_APPOINTMENT, {"source": event.source, "external_id": event.external_id}
-    )
+    known, service, location = db.session.execute(
+        _KNOWN_AND_MAPPINGS,
+        {
+            "source": event.source,
+            "external_id": event.external_id,
+            "service": event.service_code,
+            "location": event.location_code,
+        },
+    ).one()
     if (
         known is not None
         and known.message_time is not None
@@ -224,7 +240,7 @@ def apply(event: ScheduleEvent, now: datetime | None = None, *, locked: bool = F
         return Outcome("ignored", "older than the last change applied to this appointment")
     if event.action in ENDINGS:
         return _end(event, known, now)
-    return _book_or_change(event, known, now)
+    return _book_or_change(event, known, Mapping(service, location), now)
 
 
 def _remember(event: ScheduleEvent, known: FeedAppointment | None, state: str, appointment_id):
@@ -266,11 +282,13 @@ def _end(event: ScheduleEvent, known: FeedAppointment | None, now: datetime) -> 
     return outcome
 
 
-def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) -> Outcome:
+def _book_or_change(
+    event: ScheduleEvent, known: FeedAppointment | None, mapping: Mapping, now
+) -> Outcome:
     # Loaded once and held here: the session keeps an unchanged object only while someone
     # holds it, so a second look-up would cost a second SELECT.
     current = known and known.appointment_id and db.session.get(Appointment, known.appointment_id)
-    outcome = _booked_or_changed(event, known, current or None, now)
+    outcome = _booked_or_changed(event, known, mapping, current or None, now)
     if outcome.problem and current and current.status in appointments.ACTIVE:
         # A change we cannot apply may be a new time or place: the reminders for the old
         # one must not go out meanwhile. Applying it later plans them again.
@@ -281,7 +299,11 @@ def _book_or_change(event: ScheduleEvent, known: FeedAppointment | None, now) ->
 
 
 def _booked_or_changed(
-    event: ScheduleEvent, known: FeedAppointment | None, current: Appointment | None, now
+    event: ScheduleEvent,
+    known: FeedAppointment | None,
+    mapping: Mapping,
+    current: Appointment | None,
+    now,
 ) -> Outcome:
     if known is not None and known.state != "booked":
         if event.action == "book":
@@ -290,7 +312,7 @@ def _booked_or_changed(
     patient, problem = match_patient(event)
     if problem:
         return _review(problem, patient_id=patient.id if patient else None)
-    service, location, problem = _mapped(event)
+    service, location, problem = mapping.service, mapping.location, mapping.problem()
     if problem:
         code = event.service_code if problem == "unknown_service" else event.location_code
         return _review(problem, f"{PROBLEMS[problem]}: {code or '(empty)'}", patient.id)

@@ -295,13 +295,14 @@ def apply_event(
     _finish(row, outcome.status, "AA", outcome.problem, outcome.detail)
     row.patient_id = outcome.patient_id
     row.appointment_id = outcome.appointment_id
-    db.session.add(row)
-    db.session.flush()
     match = "matched" if outcome.patient_id and outcome.problem is None else (outcome.problem or "")
     if outcome.details_differ:
-        # Applied, and shown to a coordinator as a proposal until they have seen it.
+        # Applied, and shown to a coordinator as a proposal until they have seen it. Set
+        # before the row is first written: afterwards it would cost an UPDATE a message.
         row.problem = "details_differ"
         match += " (name, number or language differ: proposed, not applied)"
+    db.session.add(row)
+    db.session.flush()
     record(
         "feed_" + outcome.status,
         "feed_message",
