@@ -241,16 +241,26 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
-    met by this corpus yet (see docs/conversation.md); these hold the best levels measured so far
-    (near-miss false alarms 0.160, everyday 0.015, macro F1 0.877, lowest 0.732, scored as the
-    navigator acts: understanding_evaluation._acted)."""
-    assert held_out.near_miss_false_alarms <= 0.16
-    assert held_out.other_false_alarms <= 0.02
+    met by this corpus yet (see docs/conversation.md); these hold the levels measured with
+    thresholds chosen on the training part only (near-miss false alarms 0.170, everyday 0.031,
+    macro F1 0.869, lowest 0.746, scored as the navigator acts: understanding_evaluation._acted)."""
+    assert held_out.near_miss_false_alarms <= 0.17
+    assert held_out.other_false_alarms <= 0.035
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.875
-    assert min(f1s) >= 0.73
+    assert sum(f1s) / len(f1s) >= 0.865
+    assert min(f1s) >= 0.74
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
+
+
+def test_the_evaluation_says_what_it_merges_and_shows_every_label_as_written(held_out):
+    """Scoring no_sign as other where no rule matched is the one merge, because the engine
+    answers both alike there; the report says so and prints each label as labelled too, so
+    a reviewer can see what the merge changes."""
+    text = evaluation.report("held out", held_out)
+    assert evaluation.MERGED in text
+    no_sign = next(line for line in text.splitlines() if line.startswith("no_sign "))
+    assert no_sign.count("|") == 1 and len(no_sign.split("|")[1].split()) == 4
 
 
 def test_the_release_step_trains_the_model_into_the_cache_the_web_workers_load(app, tmp_path):

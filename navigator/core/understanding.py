@@ -58,18 +58,19 @@ FLOOR = 0.50
 #: When the top two intents are closer than this, the reading is ambiguous.
 MARGIN = 0.15
 #: How sure the model must be of a near miss to set a rule's match aside on its own.
-#: The four numbers below were chosen together on the held-out part (issue 10; a grid of
-#: 72, the one that keeps warning-sign recall at 0.98 with the fewest near-miss false
-#: alarms), so the held-out figures they give are slightly optimistic: the cross-validated
-#: ones (``flask understanding evaluate``) are the check. 0.90 rather than 0.80: at 0.80 the
-#: model alone set aside "got a fever after my infusion" once the corpus held more near
-#: misses with numbers in them.
+#: The four numbers SET_ASIDE, CONTEXT_AGREES, ADD_SIGN and NEAR_MISS_VETO are chosen together
+#: by a 5-fold cross-validation inside the training part only (never the held-out part: an
+#: earlier choice on the held-out part was fixed in issue 10), on a grid of 72: of those that
+#: keep warning-sign recall at 0.98 or more, the fewest near-miss false alarms; within 0.01 of
+#: the fewest, the one that sets aside least, because the safer reading wins (0.90 against
+#: 0.80: recall 0.981 against 0.980, near-miss false alarms 0.213 against 0.206). At 0.80 the
+#: model alone once set aside "got a fever after my infusion".
 SET_ASIDE = 0.90
 #: When the context step (sign_context.py) reads every occurrence of the rule's words as
 #: denied, someone else's, long over or a question, the model need only give "a sign's
 #: words, not a sign" this much to agree: two readings that agree are confident, and the
 #: context alone never silences a sign.
-CONTEXT_AGREES = 0.15
+CONTEXT_AGREES = 0.05
 #: ...or, for a message the model reads as something else ("blood thinner question for my
 #: biopsy": a preparation question, at least ``FLOOR`` sure), when it gives the rule's own
 #: sign less than this.
@@ -83,7 +84,7 @@ UPGRADE = 0.50
 #: To add a warning sign the rules did not see, all the sign labels together must be at
 #: least this likely; the most likely sign label is the one added. Low, because a missed
 #: sign costs more than a false alarm.
-ADD_SIGN = 0.30
+ADD_SIGN = 0.25
 #: ...unless the model gives "a sign's words, not a sign" at least this probability: then the
 #: sign it would add is most likely a near miss ("i fell asleep", "my back is fine").
 NEAR_MISS_VETO = 0.60

@@ -81,6 +81,14 @@ class Scores:
         return self._rate(lambda label: label != NEAR_MISS and not label.startswith(SIGN_PREFIX))
 
 
+#: The one merge the scores make, printed with them (``_acted``).
+MERGED = (
+    "scored as the navigator acts: where no warning-sign rule matched, no_sign (a sign's"
+    " words, not a sign) counts as other, because the engine answers both the same way"
+    " (nothing to answer; a person reads it). No other labels are merged."
+)
+
+
 def _acted(label: str, matched: bool) -> str:
     """The label as the navigator acts on it. "no_sign" means a sign's words that are not a
     sign: it sets a rule's match aside. Where no rule matched there is nothing to set
@@ -149,10 +157,21 @@ def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: 
 
 
 def report(name: str, scores: Scores, wrong: int = 40) -> str:
-    """The scores as text: a table per label, the safety rates, then what it got wrong."""
-    lines = [f"== {name}: {len(scores.truth)} messages", f"{'label':26} precision recall  F1    n"]
+    """The scores as text: a table per label (as the navigator acts, and beside it as the
+    corpus labels are written, so a reviewer sees what the one merge changes), the safety
+    rates, then what it got wrong."""
+    lines = [
+        f"== {name}: {len(scores.truth)} messages",
+        MERGED,
+        f"{'label':26} precision recall  F1    n | as labelled: precision recall  F1    n",
+    ]
+    written = scores.per_label(as_labelled=True)
     for label, (precision, recall, f1, count) in scores.per_label().items():
-        lines.append(f"{label:26} {precision:9.2f} {recall:6.2f} {f1:5.2f} {count:4d}")
+        p, r, f, n = written.get(label, (0.0, 0.0, 0.0, 0))
+        lines.append(
+            f"{label:26} {precision:9.2f} {recall:6.2f} {f1:5.2f} {count:4d} |"
+            f" {'':12} {p:9.2f} {r:6.2f} {f:5.2f} {n:4d}"
+        )
     f1s = [row[2] for row in scores.per_label().values()]
     labelled = [row[2] for row in scores.per_label(as_labelled=True).values()]
     lines += [
