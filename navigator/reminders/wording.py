@@ -1,6 +1,6 @@
 """Wording appointment reminders: what a reminder text and a reminder call say.
 
-The date and time on the site's clock in the patient's language (``when``), the text of
+The date and time on the site's clock come from ``timefmt``; this module gives the text of
 each kind of reminder fitted to one GSM-7 segment (``sms_text``), the lines a reminder call
 reads (``voice_lines``), and how to get ready for a test (``prep_text``), named only to a
 patient who chose detailed reminders (``reminder_prep``).
@@ -23,13 +23,10 @@ from .planning import carries_prep
 SEGMENT = 160  # a reminder text fits one GSM-7 segment
 
 
-def when(appointment: Appointment, language: str) -> dict[str, str]:
-    """The appointment's ``{date}`` and ``{time}`` on the site's clock (timefmt words them)."""
-    return timefmt.date_and_time(appointment.starts_at, appointment.timezone, language)
-
-
 def _values(appointment: Appointment, language: str) -> dict[str, str]:
-    return {**site_values(), "place": appointment.location, **when(appointment, language)}
+    """The site's values, the place, and the ``{date}``/``{time}`` on the site's clock."""
+    moment = timefmt.date_and_time(appointment.starts_at, appointment.timezone, language)
+    return {**site_values(), "place": appointment.location, **moment}
 
 
 def sms_key(reminder: Reminder) -> str:
