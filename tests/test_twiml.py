@@ -6,11 +6,16 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 from twilio_signing import TwilioSigner
 from twiml_helpers import texts_of
 
+from navigator.catalog import catalog
+from navigator.channels import call_kit, reminder_calls, voice
+from navigator.core import menus
+from navigator.core.content import LANGUAGES
 from navigator.extensions import db
-from navigator.telephony.twiml import messages_xml, xml
+from navigator.telephony.twiml import messages_xml, written, xml
 
 CALL = {"CallSid": "CA" + "1" * 32, "From": "+16175550143", "To": "+12025550100"}
 PROXY_HEADERS = {
@@ -104,3 +109,90 @@ def test_replies_to_a_text_are_written_as_the_sdk_writes_them(app, texts):
         sdk.message(words)
     assert messages_xml(texts).get_data() == xml(sdk).get_data()
     assert messages_xml(texts).mimetype == "text/xml"
+
+
+# -- TwiML for calls, written as the SDK writes it ------------------------------------------
+
+
+def _same_as_the_sdk(twiml) -> None:
+    assert written(twiml) == str(twiml)
+
+
+def test_every_menu_node_spoken_on_a_call_is_written_as_the_sdk_writes_it(app):
+    """Every node, every spoken part, both languages, with and without the no-input lead
+    and words said before it: the bytes a caller's phone gets are the SDK's bytes."""
+    content = catalog()
+    with app.test_request_context("/twilio/voice/node", method="POST"):
+        for language in LANGUAGES:
+            for node in menus.walk(content):
+                for page in range(menus.page_count(content, node, language, channel="voice")):
+                    here = menus.Position(node, page)
+                    _same_as_the_sdk(voice.render_node(here, language, miss=0))
+                    _same_as_the_sdk(
+                        voice.render_node(
+                            here, language, miss=1, lead="prompts.voice.no_input", before=["&<>"]
+                        )
+                    )
+
+
+def test_the_steps_every_call_shares_are_written_as_the_sdk_writes_them(app):
+    with app.test_request_context("/twilio/voice", method="POST"):
+        _same_as_the_sdk(voice.apology())
+        _same_as_the_sdk(reminder_calls.apology())
+        for language in LANGUAGES:
+            _same_as_the_sdk(call_kit.end_call(language, ["Adiós & gracias", "<bye>"]))
+            _same_as_the_sdk(call_kit.hang_up())
+            urls = {"recorded": "/r?a=1&b=2", "goodbye": "Goodbye & take care"}
+            _same_as_the_sdk(call_kit.voicemail(VoiceResponse(), language, **urls))
+            _same_as_the_sdk(
+                call_kit.put_through(VoiceResponse(), language, after_dial="/d", **urls)
+            )
+
+
+@pytest.mark.parametrize(
+    "path, form",
+    [
+        ("/twilio/voice", {}),
+        ("/twilio/voice/language", {"Digits": "2"}),
+        ("/twilio/voice/choose?node=main&miss=0", {"Digits": "3"}),
+        ("/twilio/voice/choose?node=main&miss=0", {"SpeechResult": "what is HER2"}),
+        ("/twilio/voice/choose?node=main&miss=0", {"SpeechResult": "I have a fever of 102"}),
+        ("/twilio/voice/node?node=main&miss=2", {}),
+        ("/twilio/voice/person", {}),
+        ("/twilio/voice/after-dial", {"DialCallStatus": "no-answer"}),
+    ],
+)
+def test_each_step_of_a_call_answers_with_the_bytes_the_sdk_would_write(
+    twilio, monkeypatch, path, form
+):
+    """Whatever a step builds goes through ``twiml.xml``; each is checked on its way out."""
+    answered = []
+
+    def checked(twiml):
+        answered.append(twiml)
+        return xml(twiml)
+
+    monkeypatch.setattr(voice, "xml", checked)
+    response = twilio.post(path, {**CALL, **form})
+    assert response.status_code == 200
+    assert answered and response.get_data(as_text=True) == str(answered[-1])
+
+
+def test_what_twiml_escapes_and_how_it_writes_empty_and_mixed_elements():
+    response = VoiceResponse()
+    response.say('tabs\tquotes " and <tags> & lines\r\n', voice="Polly.Lupe", language="es-US")
+    gather = Gather(action='/x?a=1&b="2"\n', input="dtmf speech", action_on_empty_result=False)
+    gather.append("text before ")
+    gather.say("")
+    gather.append("text after & more")
+    gather.append(" twice: only the last text after a child stays")
+    response.append(gather)
+    response.pause(length=2)
+    response.add_child("Custom", value={"json": "value & more"}, flag=True)
+    response.append("tail")
+    response.hangup()
+    _same_as_the_sdk(response)
+    _same_as_the_sdk(VoiceResponse())
+    lone_surrogate = VoiceResponse()
+    lone_surrogate.say("\udc80")
+    assert written(lone_surrogate) == str(lone_surrogate)
