@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -196,3 +197,14 @@ def test_what_twiml_escapes_and_how_it_writes_empty_and_mixed_elements():
     lone_surrogate = VoiceResponse()
     lone_surrogate.say("\udc80")
     assert written(lone_surrogate) == str(lone_surrogate)
+
+
+def test_twilio_webhooks_open_no_session_while_the_coordinators_pages_do(app):
+    """Twilio keeps no cookie: a session on a webhook would only cost each text a read and
+    a save (and could never hold anything a later request reads)."""
+    interface = app.session_interface
+    for path in ("/twilio/sms", "/twilio/voice/choose", "/twilio/reminder-call/1"):
+        with app.test_request_context(path, method="POST"):
+            assert interface.is_null_session(interface.open_session(app, flask.request)), path
+    with app.test_request_context("/sign-in"):
+        assert not interface.is_null_session(interface.open_session(app, flask.request))

@@ -27,6 +27,9 @@ from flask_login import login_user, logout_user
 
 from ..models import Coordinator, utcnow
 
+#: Where Twilio's webhooks live (channels/): requests Twilio makes, never a browser.
+WEBHOOKS = "/twilio/"
+
 
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signer built once per secret key.
@@ -43,6 +46,13 @@ class SessionCookies(SecureCookieSessionInterface):
         if kept is None or kept[0] != keys:
             kept = self._signer = (keys, super().get_signing_serializer(app))
         return kept[1]
+
+    def open_session(self, app, request):
+        """No session for Twilio's webhooks: Twilio sends no cookie and keeps none, and a
+        session there would only cost every text and call step a cookie read and a save."""
+        if request.path.startswith(WEBHOOKS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 STARTED = "coordinator_session_started"
