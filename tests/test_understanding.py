@@ -242,12 +242,13 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
     met by this corpus yet (see docs/conversation.md); these hold the levels measured with
-    thresholds chosen on the training part only (near-miss false alarms 0.170, everyday 0.031,
-    macro F1 0.869, lowest 0.746, scored as the navigator acts: understanding_evaluation._acted)."""
-    assert held_out.near_miss_false_alarms <= 0.17
+    thresholds chosen on the training part only, after the sixth corpus round and its context
+    cues (near-miss false alarms 0.112, everyday 0.033, macro F1 0.882, lowest 0.742, scored
+    as the navigator acts: understanding_evaluation._acted)."""
+    assert held_out.near_miss_false_alarms <= 0.12
     assert held_out.other_false_alarms <= 0.035
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.865
+    assert sum(f1s) / len(f1s) >= 0.875
     assert min(f1s) >= 0.74
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
