@@ -599,6 +599,11 @@ class Understanding:
             rest = self.context.without_other_things(words)
             if rest != words and self.screen.check(rest) is None:
                 context = ("other",)  # "blood thinner ... biopsy" is not blood at a biopsy
+            if context and "other" not in context and self.screen.fever_stated(words):
+                # "what if i get a fever? i have 101 right now": a temperature in the fever
+                # range is the person's unless the words say it is not a person's ("its 38
+                # out there", "the cat has 103"); a question or a denial beside it is not enough.
+                context = ()
             # A stated fever ("101") is the clinicians' threshold, and "now", "again" or a
             # bare mention beside a denied one say the sign may be here: only the context
             # may set those aside.
