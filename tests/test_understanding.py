@@ -73,6 +73,10 @@ def test_a_near_miss_is_set_aside_only_when_the_model_is_sure():
         ("what if i get a fever after chemo", ("hypothetical",)),
         ("no tengo fiebre ni escalofrios", ("negated",)),
         ("mi perro tiene fiebre", ("other",)),
+        ("my brother had a seizure when he was a teenager", ("other", "past")),
+        ("hace dos años me cai y me fracture la muñeca", ("past",)),
+        ("hace 38 grados en la sombra", ("other",)),
+        ("el bebe de mi vecina tiene calentura", ("other",)),
     ],
 )
 def test_the_context_of_a_signs_words_is_read(message, why):
@@ -92,12 +96,30 @@ def test_the_context_of_a_signs_words_is_read(message, why):
         "no fever and my chest hurts",  # "and" ends the denial's reach
         "i had a fever last week and now its back",  # "now", "back": no longer long over
         "anoche me dio fiebre de 38.7",  # a fever's number: never set aside by the model alone
+        "she had a seizure as a teenager and just had another one",  # "just had": not over
+        "she put her shoes in the fridge and doesnt know where she is",  # a fridge is no cue
     ],
 )
 def test_the_context_never_reads_a_current_sign_as_a_near_miss(message):
     flag = SCREEN.check(message)
     assert READER.context.reasons(message, SCREEN.sign_words(message, flag.rule)) == ()
     assert READER.read(message).signs
+
+
+def test_a_stated_fever_is_set_aside_only_when_the_words_say_it_is_not_a_persons():
+    """A question or a denial in another clause ("what if i get a fever?") does not make a
+    temperature in the fever range ("101 right now") any less the person's; the weather's
+    or a pet's does ("its 38 degrees out there")."""
+    reading = READER.read("what if i get a fever? i have 101 right now")
+    assert reading.signs == ("fever",) and reading.set_aside == ()
+    assert READER.read("its 38 degrees out there bundle up").set_aside == ("fever",)
+
+
+def test_words_that_name_something_else_are_not_a_sign():
+    """ "fell asleep" or "se cayo la llamada" hold a fall's words but name no fall."""
+    for message in ("i fell asleep on the couch and missed your call", "se cayo la llamada"):
+        assert SCREEN.check(message) is not None
+        assert READER.read(message).signs == ()
 
 
 def test_a_rule_is_set_aside_when_context_and_model_agree_and_the_reading_says_why():
@@ -240,14 +262,16 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
-    met by this corpus yet (see docs/conversation.md); these hold the levels measured with
-    thresholds chosen on the training part only (near-miss false alarms 0.170, everyday 0.031,
-    macro F1 0.869, lowest 0.746, scored as the navigator acts: understanding_evaluation._acted)."""
-    assert held_out.near_miss_false_alarms <= 0.17
+    """The issue's near-miss line (false alarms <= 0.10) is met on the held-out part (0.095,
+    after the sixth corpus round and its context cues; cross-validated it is not yet: 0.149);
+    the other line, every intent's F1 >= 0.85, is not met yet (see docs/conversation.md), so
+    these hold the levels measured with thresholds chosen on the training part only (everyday
+    0.033, macro F1 0.884, lowest 0.742, scored as the navigator acts:
+    understanding_evaluation._acted)."""
+    assert held_out.near_miss_false_alarms <= 0.10
     assert held_out.other_false_alarms <= 0.035
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.865
+    assert sum(f1s) / len(f1s) >= 0.875
     assert min(f1s) >= 0.74
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text

@@ -64,7 +64,13 @@ MARGIN = 0.15
 #: keep warning-sign recall at 0.98 or more, the fewest near-miss false alarms; within 0.01 of
 #: the fewest, the one that sets aside least, because the safer reading wins (0.90 against
 #: 0.80: recall 0.981 against 0.980, near-miss false alarms 0.213 against 0.206). At 0.80 the
-#: model alone once set aside "got a fever after my infusion".
+#: model alone once set aside "got a fever after my infusion". Chosen again after the sixth
+#: corpus round, the same way, on a grid of 108 (SET_ASIDE 0.80/0.85/0.90, CONTEXT_AGREES
+#: 0.02/0.05/0.10, ADD_SIGN 0.22/0.25/0.27, NEAR_MISS_VETO 0.45-0.60); of those within 0.01 of
+#: the fewest near-miss false alarms (0.150), the highest recall: 0.90, 0.05, 0.25 and 0.55
+#: (recall 0.983, near misses 0.158, against 0.983 and 0.169 for the veto at 0.60). No point
+#: of the grid keeps recall at 0.98 with everyday false alarms under 0.035 there (0.046 at
+#: ADD_SIGN 0.25; 0.036 at 0.27, recall 0.980-0.981): ADD_SIGN stays where recall is safe.
 SET_ASIDE = 0.90
 #: When the context step (sign_context.py) reads every occurrence of the rule's words as
 #: denied, someone else's, long over or a question, the model need only give "a sign's
@@ -87,7 +93,7 @@ UPGRADE = 0.50
 ADD_SIGN = 0.25
 #: ...unless the model gives "a sign's words, not a sign" at least this probability: then the
 #: sign it would add is most likely a near miss ("i fell asleep", "my back is fine").
-NEAR_MISS_VETO = 0.60
+NEAR_MISS_VETO = 0.55
 #: Longer messages are read by their first this many characters (a pasted report).
 MAX_CHARS = 1000
 SEED = 0
@@ -593,6 +599,11 @@ class Understanding:
             rest = self.context.without_other_things(words)
             if rest != words and self.screen.check(rest) is None:
                 context = ("other",)  # "blood thinner ... biopsy" is not blood at a biopsy
+            if context and "other" not in context and self.screen.fever_stated(words):
+                # "what if i get a fever? i have 101 right now": a temperature in the fever
+                # range is the person's unless the words say it is not a person's ("its 38
+                # out there", "the cat has 103"); a question or a denial beside it is not enough.
+                context = ()
             # A stated fever ("101") is the clinicians' threshold, and "now", "again" or a
             # bare mention beside a denied one say the sign may be here: only the context
             # may set those aside.
