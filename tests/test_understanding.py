@@ -98,6 +98,9 @@ def test_the_context_of_a_signs_words_is_read(message, why):
         "anoche me dio fiebre de 38.7",  # a fever's number: never set aside by the model alone
         "she had a seizure as a teenager and just had another one",  # "just had": not over
         "she put her shoes in the fridge and doesnt know where she is",  # a fridge is no cue
+        "el carro esta descompuesto y tengo mucha fiebre",  # a car beside it: still her fever
+        "the baby and i both have a fever",
+        "i was walking the dog and fell and my hip hurts",  # the writer's own fall
     ],
 )
 def test_the_context_never_reads_a_current_sign_as_a_near_miss(message):

@@ -79,6 +79,8 @@ class SignContext:
         self.current = _index(both(data.get("current")))
         self.insist = _index(both(data.get("insist")))
         self.not_the_sign = _index(both(data.get("not_the_sign")))
+        self.first_person = {p[0] for p in both(data.get("first_person")) if len(p) == 1}
+        self.things = set(both(data.get("things")))
         cues: dict[tuple[str, ...], list[Cue]] = defaultdict(list)
         for kind in ("negated", "other", "relative", "past", "hypothetical"):
             for side, after in (("before", False), ("after", True)):
@@ -179,17 +181,30 @@ class SignContext:
     def _around(self, words, clause, found_cues, span: range) -> set[str]:
         """The kinds of cue that reach the sign's words at ``span``; a relative's sign
         counts as someone else's only when it is also long over."""
+        oneself = self._said_of_oneself(words, clause, span)
         kinds = {
             cue.kind
             for cue_at, cue in found_cues
             if not set(cue_at) & set(span)
             and self._reaches(words, clause, cue_at, span, cue.after, cue.kind)
+            and not (cue.kind == "other" and oneself and cue.words in self.things)
         }
         if "relative" in kinds:
             kinds.discard("relative")
             if "past" in kinds:
                 kinds.add("other")
         return kinds
+
+    def _said_of_oneself(self, words, clause, span: range) -> bool:
+        """The sign's clause speaks of the writer ("i", "tengo"): a pet, a car or a baby in
+        it (``things``) does not make the sign someone else's ("i was feeding the parrot and
+        fell", "el carro esta descompuesto y tengo fiebre", "the baby and i both have a
+        fever"); a joke or a film still does ("that movie had me gasping lol")."""
+        return any(
+            word in self.first_person
+            for word, number in zip(words, clause)
+            if number == clause[span.start]
+        )
 
     def _reaches(self, words, clause, cue_at: range, span: range, after: bool, kind: str) -> bool:
         """The cue is in the sign's clause, within the window, with no terminator between."""
