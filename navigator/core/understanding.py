@@ -94,6 +94,10 @@ ADD_SIGN = 0.25
 #: ...unless the model gives "a sign's words, not a sign" at least this probability: then the
 #: sign it would add is most likely a near miss ("i fell asleep", "my back is fine").
 NEAR_MISS_VETO = 0.55
+#: When the context step reads a rule's words away ("i fell asleep") but the model still gives
+#: the sign labels together at least this much, the model's own sign is answered ("...and
+#: woke up and cant move my legs"): it is not sure of a near miss, so the safer reading wins.
+READ_AWAY_SIGN = 0.50
 #: Longer messages are read by their first this many characters (a pasted report).
 MAX_CHARS = 1000
 SEED = 0
@@ -620,6 +624,14 @@ class Understanding:
                 and probability.get(SIGN_PREFIX + flag.rule, 0.0) < SIGN_DOUBT
             )
             if sure or (context and agrees):
+                mass = sum(q for label, q in ranked if label.startswith(SIGN_PREFIX))
+                unsure = not sure and mass >= READ_AWAY_SIGN
+                added = self._added(ranked, words, near_miss) if unsure else ()
+                if added:
+                    # The context read the rule's words away ("i fell asleep"), but the model
+                    # still reads a sign in the rest ("...and woke up and cant move my legs"):
+                    # unsure, so the safer reading wins.
+                    return added, (), SIGN_PREFIX + added[0], ()
                 intent = NEAR_MISS if top.startswith(SIGN_PREFIX) else top  # "what if i bleed"
                 return (), (flag.rule,), intent, context
             model_rule = top.removeprefix(SIGN_PREFIX)
@@ -632,14 +644,21 @@ class Understanding:
                 # more urgent spinal cord sign; the more urgent one is answered first.
                 return (model_rule, flag.rule), (), top, ()
             return (flag.rule,), (), top, ()
+        added = self._added(ranked, words, near_miss)
+        if added:
+            return added, (), SIGN_PREFIX + added[0], ()
+        return (), (), top, ()
+
+    def _added(self, ranked: list[tuple[str, float]], words: str, near_miss: float):
+        """The sign the model adds where no rule's match stands: (rule,) or ()."""
         signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
         if signs and sum(q for _, q in signs) >= ADD_SIGN and near_miss < NEAR_MISS_VETO:
             rule = signs[0][0].removeprefix(SIGN_PREFIX)
             normal = rule == "fever" and self.screen.normal_temperature(words)
             context = self.context.anywhere(words) if ADD_READS_CONTEXT else ()
             if rule in self.actions and not normal and not context:
-                return (rule,), (), SIGN_PREFIX + rule, ()
-        return (), (), top, ()
+                return (rule,)
+        return ()
 
     def _more_urgent(self, rule: str, than: str) -> bool:
         """``rule`` comes before ``than`` in the rules' order (most urgent first)."""
