@@ -441,7 +441,7 @@ def test_a_warning_sign_on_a_reminder_call_comes_before_stop_calling(
 
 def test_other_words_on_a_reminder_call_count_as_silence(new_patient, fake_twilio, signed):
     patient, reminder = called(new_patient, fake_twilio)
-    root = said_on_the_call(signed, patient, reminder, "When do the scans stop?")
+    root = said_on_the_call(signed, patient, reminder, "What channel is the game on?")
     assert "You have a visit on Thu Feb 12" in spoken(root) and root.find("Dial") is None
     assert root.find("Gather").get("action").endswith("/answer?miss=1")
     assert not db.session.scalar(db.select(Contact).filter_by(phone=patient.phone)).opted_out
