@@ -624,9 +624,7 @@ class Understanding:
                 and probability.get(SIGN_PREFIX + flag.rule, 0.0) < SIGN_DOUBT
             )
             if sure or (context and agrees):
-                mass = sum(q for label, q in ranked if label.startswith(SIGN_PREFIX))
-                unsure = not sure and mass >= READ_AWAY_SIGN
-                added = self._added(ranked, words, near_miss) if unsure else ()
+                added = () if sure else self._added(ranked, words, near_miss, READ_AWAY_SIGN)
                 if added:
                     # The context read the rule's words away ("i fell asleep"), but the model
                     # still reads a sign in the rest ("...and woke up and cant move my legs"):
@@ -649,10 +647,17 @@ class Understanding:
             return added, (), SIGN_PREFIX + added[0], ()
         return (), (), top, ()
 
-    def _added(self, ranked: list[tuple[str, float]], words: str, near_miss: float):
-        """The sign the model adds where no rule's match stands: (rule,) or ()."""
+    def _added(
+        self,
+        ranked: list[tuple[str, float]],
+        words: str,
+        near_miss: float,
+        least: float = ADD_SIGN,
+    ):
+        """The sign the model adds where no rule's match stands, when the sign labels
+        together are at least ``least`` likely: (rule,) or ()."""
         signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
-        if signs and sum(q for _, q in signs) >= ADD_SIGN and near_miss < NEAR_MISS_VETO:
+        if signs and sum(q for _, q in signs) >= least and near_miss < NEAR_MISS_VETO:
             rule = signs[0][0].removeprefix(SIGN_PREFIX)
             normal = rule == "fever" and self.screen.normal_temperature(words)
             context = self.context.anywhere(words) if ADD_READS_CONTEXT else ()

@@ -65,7 +65,7 @@ def _signed(validator: RequestValidator, url: str, params: dict, signature: str)
 
 def xml(twiml) -> Response:
     """A TwiML object from the SDK as a ``200 text/xml`` response."""
-    return Response(written(twiml), status=200, mimetype="text/xml")
+    return Response(_utf8(twiml), status=200, mimetype="text/xml")
 
 
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -93,14 +93,17 @@ def written(twiml) -> str:
     every call shares and each webhook of a call. Text the SDK would write as character
     references (a lone surrogate) is left to the SDK.
     """
+    return _utf8(twiml).decode("utf-8")
+
+
+def _utf8(twiml) -> bytes:
+    """``written(twiml)`` as the bytes a response carries, encoded once."""
     out: list[str] = [_DECLARATION]
     _write(twiml, out)
-    text = "".join(out)
     try:
-        text.encode("utf-8")
+        return "".join(out).encode("utf-8")
     except UnicodeEncodeError:
-        return str(twiml)
-    return text
+        return str(twiml).encode("utf-8")
 
 
 def _write(node, out: list[str]) -> None:
