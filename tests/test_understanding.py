@@ -242,6 +242,50 @@ def test_the_model_in_use_is_never_older_than_the_corpus(tmp_path):
     assert after.ranked("zorblax thanks friend")[0][0] == "thanks_bye"
 
 
+def test_the_model_is_made_again_when_its_slot_words_or_context_cues_change(tmp_path):
+    """The model reads the masked test names and the context cues' marks as well as the
+    corpus: editing either file must give a new model, as editing the corpus does."""
+    root = tmp_path / "messages"
+    shutil.copytree(MESSAGES, root)
+    versions = {corpus_hash(root)}
+    for name in ("context.yaml", "slots.yaml"):
+        path = root / "understanding" / name
+        path.write_text(path.read_text("utf-8") + "\n# edited\n", "utf-8")
+        versions.add(corpus_hash(root))
+    assert len(versions) == 3
+
+
+def test_the_model_is_told_which_words_a_context_cue_reaches():
+    """The cue's marks tell "no bleeding at all" from "bleeding", whose n-grams are alike."""
+    features = READER.context.features
+    assert "negated_bleeding" in features("no bleeding at all from the biopsy spot")
+    assert "negated_bleeding" not in features("no one came and now the biopsy spot is bleeding")
+    assert "other_fever" in features("the cat has a fever")
+    assert "hypothetical_fever" in features("what if i get a fever")
+    assert features("it wont stop bleeding") == ["pseudo"]
+    assert features("the biopsy spot is bleeding") == []
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("i dont have any fever or chills", "en"),
+        ("the redness around the biopsy is gone", "en"),
+        ("sin fiebre y sin escalofrios", "es"),
+        ("nada de sangre en la curita", "es"),
+    ],
+)
+def test_a_sign_denied_in_the_persons_own_words_raises_no_alert(message, language):
+    """Read with the context cues' marks, the model agrees with the cue, and adds no sign of
+    its own (before, it gave the sign's words a sign: an alert for "no fever")."""
+    reading = READER.read(message, language)
+    assert reading.signs == () and reading.intent == "no_sign"
+
+
+def test_a_sign_after_a_phrase_that_only_looks_like_a_denial_is_still_a_sign():
+    assert READER.read("no one told me but i have chest pain").signs == ("breathing_chest",)
+
+
 def test_the_understanding_step_imports_no_flask_database_or_twilio():
     forbidden = {"flask", "flask_login", "sqlalchemy", "twilio", ".models", ".extensions"}
     for name in ("understanding.py", "understanding_evaluation.py"):
@@ -278,17 +322,16 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """The issue's lines (near-miss false alarms <= 0.10, every intent's F1 >= 0.85) are not
-    met by this corpus yet (see docs/conversation.md); these hold the levels measured after
-    the sixth corpus round, with thresholds chosen on the training part only (near misses
-    0.165, everyday 0.027, macro F1 0.889, lowest 0.782, scored as the navigator acts:
-    understanding_evaluation._acted). The held-out part is drawn again whenever the corpus
-    changes: on the sign examples of round 6 alone it gave 0.095 near misses, with the intent
-    examples too 0.148, and 0.165 once a rule read away by its context left the model its own
-    sign (READ_AWAY_SIGN); cross-validated, 0.149, 0.139 and 0.154."""
-    assert held_out.near_miss_false_alarms <= 0.17
+    met by this corpus yet (see docs/conversation.md); these hold the levels measured once the
+    model read the context cues' marks, with thresholds chosen on the training part only
+    (near misses 0.104, everyday 0.025, macro F1 0.891, lowest 0.786, scored as the navigator
+    acts: understanding_evaluation._acted; cross-validated 0.121, 0.032, 0.886, 0.762). The
+    held-out part is drawn again whenever the corpus changes, and each held-out near miss is
+    worth about 0.01."""
+    assert held_out.near_miss_false_alarms <= 0.11
     assert held_out.other_false_alarms <= 0.03
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.885
+    assert sum(f1s) / len(f1s) >= 0.89
     assert min(f1s) >= 0.78
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text

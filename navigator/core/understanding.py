@@ -8,7 +8,8 @@ The order is the product's safety policy:
 1. clean the text (no NULs, no runs of spaces, a sane length);
 2. the warning-sign rules (screening.py): the floor of safety, reviewable by a clinician;
 3. a statistical model trained on the labelled corpus in messages/understanding/corpus/
-   (character 2-5-grams and word 1-2-grams, TF-IDF, into a logistic regression) reads
+   (character 2-5-grams, word 1-2-grams and the words the context cues reach, marked with
+   the cue's kind, "negated_bleeding"; TF-IDF, into a logistic regression) reads
    the intent. It may add a warning sign the rules missed. It may set a rule's match
    aside only when it is confident the message is a near miss ("no fever today", "its 38
    degrees out", "my uncle had a stroke in 2019"); the reply then still says what to do if
@@ -43,13 +44,18 @@ import yaml
 
 from .matching import WORDS_REMEMBERED, PhraseIndex, tokens
 from .screening import RedFlag, Screen
-from .sign_context import SignContext
+from .sign_context import CONTEXT_FILE, SignContext
 
 log = logging.getLogger(__name__)
 
 #: Where the corpus and the slot words live, under the content root (messages/).
 CORPUS_DIR = Path("understanding") / "corpus"
 SLOTS_FILE = Path("understanding") / "slots.yaml"
+#: What the model is given besides the labelled words; a change to either, or to how the
+#: features are made (``FEATURES``), makes a new model.
+MODEL_INPUTS = (SLOTS_FILE, CONTEXT_FILE)
+#: Bumped when the features the model reads change, so that no cached model outlives them.
+FEATURES = "chars2-5+words1-2+context-cues"
 #: The model's label for "the words of a sign, but not a current sign of the patient's".
 NEAR_MISS = "no_sign"
 SIGN_PREFIX = "sign_"
@@ -71,6 +77,10 @@ MARGIN = 0.15
 #: (recall 0.983, near misses 0.158, against 0.983 and 0.169 for the veto at 0.60). No point
 #: of the grid keeps recall at 0.98 with everyday false alarms under 0.035 there (0.046 at
 #: ADD_SIGN 0.25; 0.036 at 0.27, recall 0.980-0.981): ADD_SIGN stays where recall is safe.
+#: Chosen again once the model read the context cues' marks (grid of 108: ADD_SIGN 0.22-0.31,
+#: NEAR_MISS_VETO 0.45-0.65, READ_AWAY_SIGN 0.5-0.7, CONTEXT_AGREES 0.02-0.10, SET_ASIDE kept):
+#: with recall at 0.98 or more, the fewest near-miss false alarms (0.132, recall 0.981,
+#: everyday 0.035) are these values; READ_AWAY_SIGN 0.70 gave 0.002 fewer, so 0.50 stays.
 SET_ASIDE = 0.90
 #: When the context step (sign_context.py) reads every occurrence of the rule's words as
 #: denied, someone else's, long over or a question, the model need only give "a sign's
@@ -144,14 +154,15 @@ class Reading:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """The corpus, and the slot words that mask test names before training."""
-    return [*sorted((Path(root) / CORPUS_DIR).glob("*/*.yaml")), Path(root) / SLOTS_FILE]
+    """The labelled examples, one Rasa NLU YAML file per part and language."""
+    return sorted((Path(root) / CORPUS_DIR).glob("*/*.yaml"))
 
 
 def corpus_hash(root: Path) -> str:
-    """A hash of every corpus file's name and bytes (and the slot words): the model's identity."""
-    digest = hashlib.sha256()
-    for path in corpus_files(root):
+    """A hash of every file the model is made from (the corpus, the slot words, the context
+    cues) and of how its features are made: the model's identity."""
+    digest = hashlib.sha256(FEATURES.encode())
+    for path in [*corpus_files(root), *(Path(root) / name for name in MODEL_INPUTS)]:
         digest.update(str(path.relative_to(Path(root))).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -166,7 +177,7 @@ def load_corpus(root: Path) -> list[Example]:
     """
     seen: set[tuple[str, str]] = set()
     examples = []
-    for path in corpus_files(root)[:-1]:
+    for path in corpus_files(root):
         language = path.parent.name
         data = yaml.safe_load(path.read_text("utf-8")) or {}
         for block in data.get("nlu") or []:
@@ -190,7 +201,9 @@ TEST_MASK = "xtestx"
 
 
 class Slots:
-    """The test or visit a message names (slots.yaml), found by typo-tolerant matching.
+    """What the model is told besides the words: the test or visit a message names
+    (slots.yaml, found by typo-tolerant matching), and the context cues around the words
+    (context.yaml, ``SignContext.features``).
 
     The model reads intents with test names masked ("when is my xtestx"): what a person
     wants does not depend on which test, and a corpus whose every biopsy-infection example
@@ -198,6 +211,7 @@ class Slots:
     """
 
     def __init__(self, root: Path):
+        self.context = SignContext(root)
         data = yaml.safe_load((Path(root) / SLOTS_FILE).read_text("utf-8")) or {}
         self.kinds = {
             word: kind for kind, words in (data.get("tests") or {}).items() for word in words
@@ -219,9 +233,10 @@ class Slots:
 # -- the model -------------------------------------------------------------------------
 
 
-def build_pipeline():
-    """The untrained model: char 2-5-grams (typos, accents) and word 1-2-grams, then a
-    logistic regression, whose probabilities are calibrated enough for a floor."""
+def build_pipeline(slots: Slots):
+    """The untrained model: char 2-5-grams (typos, accents), word 1-2-grams and the context
+    cues' marks ("negated_bleeding"), then a logistic regression, whose probabilities are
+    calibrated enough for a floor."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
@@ -250,6 +265,7 @@ def build_pipeline():
                     token_pattern=r"(?u)\b\w+\b",
                 ),
             ),
+            ("context", TfidfVectorizer(analyzer=slots.context.features, sublinear_tf=True)),
         ]
     )
     classifier = LogisticRegression(C=10.0, tol=1e-3, max_iter=2000, random_state=SEED)
@@ -259,7 +275,7 @@ def build_pipeline():
 def train(examples: Iterable[Example], slots: Slots):
     """A fitted pipeline; the same examples always give the same model."""
     ordered = sorted(examples, key=lambda e: (e.label, e.text))
-    pipeline = build_pipeline()
+    pipeline = build_pipeline(slots)
     pipeline.fit([slots.mask(e.text) for e in ordered], [e.label for e in ordered])
     return pipeline
 
@@ -274,13 +290,9 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def char_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
-    """analyzer="char_wb": character n-grams inside each word, padded with a space."""
-    return [gram for word in _plain(text).split() for gram in _word_char_grams(word, low, high)]
-
-
 def _word_char_grams(word: str, low: int = 2, high: int = 5) -> list[str]:
-    """The char_wb n-grams of one (already plain) word, in scikit-learn's order."""
+    """analyzer="char_wb": the character n-grams of one (already plain) word, padded with a
+    space, in scikit-learn's order."""
     grams = []
     padded = f" {word} "
     for n in range(low, high + 1):
@@ -300,9 +312,6 @@ def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     return [
         " ".join(words[i : i + n]) for n in range(low, high + 1) for i in range(len(words) - n + 1)
     ]
-
-
-ANALYZERS = {"chars": char_grams, "words": word_grams}
 
 
 class Model:
@@ -404,7 +413,8 @@ class Model:
         message several times cheaper and changes no number.
         """
         if name != "chars":
-            for gram in ANALYZERS[name](text):
+            analyzer = word_grams if name == "words" else self.slots.context.features
+            for gram in analyzer(text):
                 column = vocabulary.get(gram)
                 if column is not None:
                     yield column
@@ -512,7 +522,7 @@ class Understanding:
         self._model = model  # given (an evaluation's, trained on part of the corpus) or loaded
         self.actions = dict(screen.rules)
         self.slots = Slots(self.root)
-        self.context = SignContext(self.root)
+        self.context = self.slots.context
 
     @property
     def model(self) -> Model:
