@@ -159,6 +159,26 @@ class Screen:
             spans = [range(i, i + 1) for i, word in enumerate(tokens(text)) if word.isdigit()]
         return spans
 
+    def sign_word_groups(self, text: str, rule: str) -> list[list[list[range]]]:
+        """For each of ``rule``'s entries whose every group of words occurs in ``text``: per
+        group, where its words occur (``sign_words``' positions). An entry is words that must
+        all be there ("biopsy" and "bleeding"), so what the context says of one group ("the
+        biopsy went fine, no bleeding") it says of the entry. A fever told only by a number
+        is one entry of one group: the numbers."""
+        fired = []
+        for language in LANGUAGES:
+            for entry in self.entries[(rule, language)]:
+                groups = [
+                    [match.positions for match in self.index.occurrences(text, set(group))]
+                    for group in entry
+                ]
+                if all(groups):
+                    fired.append(groups)
+        if not fired:
+            spans = self.sign_words(text, rule)
+            fired = [[spans]] if spans else []
+        return fired
+
     def fever_stated(self, text: str) -> bool:
         """The message gives a number that, as a body temperature, is a fever ("101",
         "fiebre a 38.9"), told as a temperature or not: for deciding what not to set aside,

@@ -124,6 +124,40 @@ class SignContext:
         found = [self._around(words, clause, found_cues, span) - blocked for span in spans]
         return tuple(kind for kind in KINDS if all(kind in kinds for kinds in found))
 
+    def of_entries(self, text: str, entries: list[list[list[range]]]) -> tuple[str, ...]:
+        """What the context says of a rule's match (``Screen.sign_word_groups``): an entry
+        (words that must all be there, "biopsy" and "bleeding") is read away by what reads
+        away every occurrence of one of its groups ("the biopsy went fine, no bleeding": no
+        bleeding, so no bleeding at the biopsy); the match, by the kinds every firing entry
+        shares, or () when any entry stands."""
+        kinds: set[str] | None = None
+        for groups in entries:
+            read = {kind for spans in groups for kind in self.reasons(text, spans)}
+            kinds = read if kinds is None else kinds & read
+            if not kinds:
+                return ()
+        return tuple(kind for kind in KINDS if kind in (kinds or ()))
+
+    def denied_first(self, text: str, entries: list[list[list[range]]]) -> bool:
+        """A denial comes before the sign's words, in another clause or out of reach ("no
+        fever but i cant breathe", "ya no tengo fuerzas para nada, mejor me muero"): what is
+        denied was said first, and the sign after it stands. ``entries`` as
+        ``Screen.sign_word_groups``."""
+        first = min(
+            (span.start for groups in entries for spans in groups for span in spans),
+            default=None,
+        )
+        if first is None:
+            return False
+        words, _ = self._clauses(text)
+        taken = self._pseudo(words)
+        return any(
+            start + len(phrase) <= first
+            and not taken.intersection(range(start, start + len(phrase)))
+            and any(cue.kind == "negated" and not cue.after for cue in self.cues[phrase])
+            for start, phrase in _found(words, self.cue_index)
+        )
+
     def anywhere(self, text: str) -> tuple[str, ...]:
         """The kinds of cue anywhere in ``text`` that say a sign the *model* suspects (no
         rule matched, so there are no sign words to read around) is not the person's now:
@@ -201,18 +235,23 @@ class SignContext:
             return text
         return " ".join(word for i, word in enumerate(words) if i not in named)
 
-    def unsure(self, text: str, spans: list[range]) -> bool:
+    def unsure(self, text: str, entries: list[list[list[range]]]) -> bool:
         """The words say the sign may be here now after all: "now", "again", "still" or
-        "like this", or one mention of the sign is denied and another stands bare ("no
-        fever yesterday but fever now"). The model alone then sets nothing aside."""
+        "like this", or one mention of the same words is denied and another stands bare ("no
+        fever yesterday but fever now"; ``entries`` as ``Screen.sign_word_groups``, where
+        "biopsy" and "bleeding" are two groups of one entry, not two mentions). The model
+        alone then sets nothing aside."""
         words, _ = self._clauses(text)
         if any(True for _ in _found(words, self.current)) or any(
             True for _ in _found(words, self.insist)
         ):
             return True
-        if len(spans) < 2 or max(span.stop for span in spans) > len(words):
-            return False
-        return len({bool(self.reasons(text, [span])) for span in spans}) > 1
+        return any(
+            len({bool(self.reasons(text, [span])) for span in spans}) > 1
+            for groups in entries
+            for spans in groups
+            if len(spans) > 1 and max(span.stop for span in spans) <= len(words)
+        )
 
     @staticmethod
     def _clauses(text: str) -> tuple[list[str], list[int]]:

@@ -598,9 +598,10 @@ class Understanding:
         """Rules first; the model adds a sign, or sets a rule aside only when sure.
 
         A rule's match is set aside when the model is sure on its own that the message is
-        a near miss (never a stated fever), or when the context step reads every occurrence of the rule's words as
-        denied, someone else's, long over or a question and the model agrees
-        (``CONTEXT_AGREES``). The model never adds a fever to a message whose stated
+        a near miss (never a stated fever, nor a sign after a denial that does not reach it:
+        "no fever but i cant breathe"), or when the context step reads the rule's words away
+        (for each entry that fired, every occurrence of one of its groups: denied, someone
+        else's, long over or a question) and the model agrees (``CONTEXT_AGREES``). The model never adds a fever to a message whose stated
         temperatures the rules judged normal ("temp 98.6"): the threshold is the
         clinicians' rule, not a guess.
         Returns (signs, rules set aside, intent, what the context said).
@@ -608,8 +609,8 @@ class Understanding:
         top, p = ranked[0]
         near_miss = dict(ranked).get(NEAR_MISS, 0.0)
         if flag is not None:
-            spans = self.screen.sign_words(words, flag.rule)
-            context = self.context.reasons(words, spans)
+            entries = self.screen.sign_word_groups(words, flag.rule)
+            context = self.context.of_entries(words, entries)
             rest = self.context.without_other_things(words)
             if rest != words and self.screen.check(rest) is None:
                 context = ("other",)  # "blood thinner ... biopsy" is not blood at a biopsy
@@ -625,7 +626,8 @@ class Understanding:
                 top == NEAR_MISS
                 and p >= SET_ASIDE
                 and not self.screen.fever_stated(words)
-                and not self.context.unsure(words, spans)
+                and not self.context.unsure(words, entries)
+                and (context or not self.context.denied_first(words, entries))
             )
             probability = dict(ranked)
             agrees = near_miss >= CONTEXT_AGREES or (
