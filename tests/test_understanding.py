@@ -361,8 +361,8 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out since the model
-    reads the context cues' marks and corpus round 7; 0.105 cross-validated). Every intent's F1
+    """Near-miss false alarms meet the issue's line (<= 0.10: 0.076 held out since the model
+    reads the context cues' marks and corpus round 7; 0.101 cross-validated). Every intent's F1
     at least 0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
     measured (everyday 0.027, macro F1 0.891, lowest 0.769, scored as the navigator acts:
     understanding_evaluation._acted; cross-validated 0.029, 0.887, 0.786), with thresholds
