@@ -165,15 +165,14 @@ class Screen:
         all be there ("biopsy" and "bleeding"), so what the context says of one group ("the
         biopsy went fine, no bleeding") it says of the entry. A fever told only by a number
         is one entry of one group: the numbers."""
+        entries = [entry for language in LANGUAGES for entry in self.entries[(rule, language)]]
+        among = {word for entry in entries for group in entry for word in group}
+        found = self.index.occurrences(text, among)  # once: the typo matching is the cost
         fired = []
-        for language in LANGUAGES:
-            for entry in self.entries[(rule, language)]:
-                groups = [
-                    [match.positions for match in self.index.occurrences(text, set(group))]
-                    for group in entry
-                ]
-                if all(groups):
-                    fired.append(groups)
+        for entry in entries:
+            groups = [[m.positions for m in found if m.phrase.text in group] for group in entry]
+            if all(groups):
+                fired.append(groups)
         if not fired:
             spans = self.sign_words(text, rule)
             fired = [[spans]] if spans else []
