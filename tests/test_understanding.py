@@ -16,6 +16,7 @@ from navigator.core import understanding_evaluation as evaluation
 from navigator.core.content import load
 from navigator.core.screening import Screen
 from navigator.core.understanding import (
+    IN_USE,
     Model,
     Understanding,
     clean,
@@ -362,7 +363,7 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
     """Near-miss false alarms meet the issue's line (<= 0.10: 0.076 held out since the model
-    reads the context cues' marks and corpus round 7; 0.101 cross-validated). Every intent's F1
+    reads the context cues' marks and corpus round 7; 0.106 cross-validated). Every intent's F1
     at least 0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
     measured (everyday 0.027, macro F1 0.891, lowest 0.769, scored as the navigator acts:
     understanding_evaluation._acted; cross-validated 0.029, 0.887, 0.786), with thresholds
@@ -385,6 +386,42 @@ def test_the_evaluation_says_what_it_merges_and_shows_every_label_as_written(hel
     assert evaluation.MERGED in text
     no_sign = next(line for line in text.splitlines() if line.startswith("no_sign "))
     assert no_sign.count("|") == 1 and len(no_sign.split("|")[1].split()) == 4
+
+
+def test_thresholds_are_chosen_on_the_training_part_only_and_keep_the_sign_recall(monkeypatch):
+    """`flask understanding thresholds`: every point is read on the training part's folds,
+    never on the held-out part; the choice keeps warning-sign recall at 0.98 when a point
+    does, then has the fewest near-miss false alarms."""
+    examples = load_corpus(MESSAGES)[::4]
+    _, held_out_part = evaluation.split(examples)
+    never = {e.text for e in held_out_part}
+    read = []
+    score = evaluation.score
+
+    def reading(root, screen, model, part, thresholds):
+        read.extend(e.text for e in part)
+        return score(root, screen, model, part, thresholds)
+
+    monkeypatch.setattr(evaluation, "score", reading)
+    grid = {"near_miss_veto": (0.45, 0.99), "add_sign": (0.25, 0.6)}
+    trials, chosen = evaluation.choose_thresholds(MESSAGES, SCREEN, examples, grid, folds=2)
+    assert len(trials) == 4 and read and not never.intersection(read)
+    safe = [t for t in trials if t.recall >= evaluation.LEAST_RECALL] or trials
+    if safe is trials:
+        assert chosen.recall == max(t.recall for t in trials)
+    else:
+        assert chosen in safe and chosen.near_misses == min(t.near_misses for t in safe)
+
+
+def test_the_thresholds_command_prints_each_point_the_choice_and_the_values_in_use(
+    app, monkeypatch
+):
+    trial = evaluation.Trial(IN_USE, 0.99, 0.05, 0.02)
+    monkeypatch.setattr(evaluation, "choose_thresholds", lambda *a, **k: ([trial], trial))
+    result = app.test_cli_runner().invoke(args=["understanding", "thresholds", "--folds", "2"])
+    assert result.exit_code == 0, result.output
+    assert "0.990 0.050" in result.output
+    assert f"chosen: {IN_USE}" in result.output and f"in use: {IN_USE}" in result.output
 
 
 def test_the_release_step_trains_the_model_into_the_cache_the_web_workers_load(app, tmp_path):

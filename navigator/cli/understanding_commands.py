@@ -1,10 +1,11 @@
-"""``flask --app wsgi understanding evaluate|export``, and where the model is cached.
+"""``flask --app wsgi understanding evaluate|thresholds|export``, and where the model is cached.
 
 ``evaluate`` prints how well the navigator reads the corpus it has not seen (held-out
-part and cross-validation; see understanding_evaluation.py). ``export`` writes what the
-coordinators labelled on the "Not understood" page as corpus YAML for the team to review:
-those are patients' own words, so the file must be treated as patient data, and nothing is
-ever added to the corpus, or trained on, without a person doing it.
+part and cross-validation; see understanding_evaluation.py); ``thresholds`` chooses the
+sign thresholds again, by cross-validation inside the training part only. ``export``
+writes what the coordinators labelled on the "Not understood" page as corpus YAML for the
+team to review: those are patients' own words, so the file must be treated as patient
+data, and nothing is ever added to the corpus, or trained on, without a person doing it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask.cli import AppGroup
 from ..catalog import catalog
 from ..core import understanding_evaluation as evaluation
 from ..core.engine import engine_for
-from ..core.understanding import load_corpus
+from ..core.understanding import IN_USE, load_corpus
 from ..extensions import db
 from ..models import Message, MessageReading
 
@@ -76,6 +77,25 @@ def evaluate_command(folds: int, wrong: int) -> None:
     if folds > 1:
         pooled = evaluation.cross_validated(root, engine.screen, examples, folds)
         click.echo(evaluation.report(f"{folds}-fold cross-validation", pooled, wrong=0))
+
+
+@understanding_cli.command("thresholds")
+@click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
+def thresholds_command(folds: int) -> None:
+    """Choose the sign thresholds again by cross-validation inside the training part, and
+    print every point tried, the one chosen and the ones in use."""
+    engine = engine_for(catalog())
+    root = catalog().root
+    trials, chosen = evaluation.choose_thresholds(
+        root, engine.screen, load_corpus(root), folds=folds
+    )
+    names = list(evaluation.GRID)
+    click.echo(" ".join(f"{name:>15}" for name in names) + "  recall  near  everyday")
+    for trial in sorted(trials, key=lambda t: (t.near_misses, -t.recall)):
+        values = " ".join(f"{getattr(trial.thresholds, name):15.2f}" for name in names)
+        click.echo(f"{values}  {trial.recall:6.3f} {trial.near_misses:5.3f} {trial.everyday:9.3f}")
+    click.echo(f"chosen: {chosen.thresholds}")
+    click.echo(f"in use: {IN_USE}")
 
 
 @understanding_cli.command("export")

@@ -81,16 +81,19 @@ MARGIN = 0.15
 #: NEAR_MISS_VETO 0.45-0.65, READ_AWAY_SIGN 0.5-0.7, CONTEXT_AGREES 0.02-0.10, SET_ASIDE kept):
 #: with recall at 0.98 or more, the fewest near-miss false alarms (0.132, recall 0.981,
 #: everyday 0.035) are these values; READ_AWAY_SIGN 0.70 gave 0.002 fewer, so 0.50 stays.
-#: And again after compound rules, ``denied_first`` and corpus round 7, on the same grid:
-#: READ_AWAY_SIGN is a policy and stays at 0.50; of the rest, the fewest near misses with
-#: recall at 0.98 or more came with NEAR_MISS_VETO 0.45 (0.110, recall 0.981, everyday 0.035,
-#: against 0.116, 0.982 and 0.036 at 0.55); ADD_SIGN 0.25 and CONTEXT_AGREES 0.05 stay.
+#: And again after compound rules, ``denied_first`` and corpus round 7, now by
+#: ``flask --app wsgi understanding thresholds`` (understanding_evaluation.choose_thresholds:
+#: ADD_SIGN, NEAR_MISS_VETO and CONTEXT_AGREES; READ_AWAY_SIGN and SET_ASIDE are policies):
+#: with recall at 0.98 or more, the fewest near misses (0.110) came with NEAR_MISS_VETO 0.45
+#: (0.116 at 0.55), and of those the highest recall with CONTEXT_AGREES 0.10 (0.982, against
+#: 0.981 at 0.02 and 0.05: the model must agree a little more before the context sets a sign
+#: aside); ADD_SIGN 0.25 stays.
 SET_ASIDE = 0.90
 #: When the context step (sign_context.py) reads every occurrence of the rule's words as
 #: denied, someone else's, long over or a question, the model need only give "a sign's
 #: words, not a sign" this much to agree: two readings that agree are confident, and the
 #: context alone never silences a sign.
-CONTEXT_AGREES = 0.05
+CONTEXT_AGREES = 0.10
 #: ...or, for a message the model reads as something else ("blood thinner question for my
 #: biopsy": a preparation question, at least ``FLOOR`` sure), when it gives the rule's own
 #: sign less than this.
@@ -112,6 +115,25 @@ NEAR_MISS_VETO = 0.45
 #: the sign labels together at least this much, the model's own sign is answered ("...and
 #: woke up and cant move my legs"): it is not sure of a near miss, so the safer reading wins.
 READ_AWAY_SIGN = 0.50
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers a reading decides a sign by (each constant above says why). Production
+    reads with the constants; ``understanding_evaluation.choose_thresholds`` reads the
+    training part with others to choose them."""
+
+    set_aside: float = SET_ASIDE
+    context_agrees: float = CONTEXT_AGREES
+    add_sign: float = ADD_SIGN
+    near_miss_veto: float = NEAR_MISS_VETO
+    read_away_sign: float = READ_AWAY_SIGN
+
+
+#: The thresholds production reads with.
+IN_USE = Thresholds()
+
+
 #: Longer messages are read by their first this many characters (a pasted report).
 MAX_CHARS = 1000
 SEED = 0
@@ -518,9 +540,15 @@ class Understanding:
     """Compiled once per content catalog; the model is loaded on first use or ``warm()``."""
 
     def __init__(
-        self, root: Path, screen: Screen, cache_dir: Path | None = None, model: Model | None = None
+        self,
+        root: Path,
+        screen: Screen,
+        cache_dir: Path | None = None,
+        model: Model | None = None,
+        thresholds: Thresholds = IN_USE,
     ):
         self.root = Path(root)
+        self.thresholds = thresholds
         self.screen = screen
         self.cache_dir = cache_dir
         self._model = model  # given (an evaluation's, trained on part of the corpus) or loaded
@@ -612,6 +640,7 @@ class Understanding:
         """
         top, p = ranked[0]
         near_miss = dict(ranked).get(NEAR_MISS, 0.0)
+        limits = self.thresholds
         if flag is not None:
             entries = self.screen.sign_word_groups(words, flag.rule)
             context = self.context.of_entries(words, entries)
@@ -628,19 +657,19 @@ class Understanding:
             # may set those aside.
             sure = (
                 top == NEAR_MISS
-                and p >= SET_ASIDE
+                and p >= limits.set_aside
                 and not self.screen.fever_stated(words)
                 and not self.context.unsure(words, entries)
                 and (context or not self.context.denied_first(words, entries))
             )
             probability = dict(ranked)
-            agrees = near_miss >= CONTEXT_AGREES or (
+            agrees = near_miss >= limits.context_agrees or (
                 not top.startswith(SIGN_PREFIX)
                 and p >= FLOOR
                 and probability.get(SIGN_PREFIX + flag.rule, 0.0) < SIGN_DOUBT
             )
             if sure or (context and agrees):
-                added = () if sure else self._added(ranked, words, near_miss, READ_AWAY_SIGN)
+                added = () if sure else self._added(ranked, words, near_miss, limits.read_away_sign)
                 if added:
                     # The context read the rule's words away ("i fell asleep"), but the model
                     # still reads a sign in the rest ("...and woke up and cant move my legs"):
@@ -668,12 +697,17 @@ class Understanding:
         ranked: list[tuple[str, float]],
         words: str,
         near_miss: float,
-        least: float = ADD_SIGN,
+        least: float | None = None,
     ):
         """The sign the model adds where no rule's match stands, when the sign labels
-        together are at least ``least`` likely: (rule,) or ()."""
+        together are at least ``least`` (by default ``ADD_SIGN``) likely: (rule,) or ()."""
+        least = self.thresholds.add_sign if least is None else least
         signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
-        if signs and sum(q for _, q in signs) >= least and near_miss < NEAR_MISS_VETO:
+        if (
+            signs
+            and sum(q for _, q in signs) >= least
+            and near_miss < self.thresholds.near_miss_veto
+        ):
             rule = signs[0][0].removeprefix(SIGN_PREFIX)
             normal = rule == "fever" and self.screen.normal_temperature(words)
             context = self.context.anywhere(words) if ADD_READS_CONTEXT else ()
