@@ -104,6 +104,7 @@ def test_a_rule_of_words_that_must_go_together_is_read_away_when_one_of_them_is_
     assert READER.context.of_entries(message, groups) == ("negated",)
     reading = READER.read(message, language)
     assert reading.signs == () and reading.set_aside == (rule,)
+    assert reading.context == ("negated",)
 
 
 @pytest.mark.parametrize(
