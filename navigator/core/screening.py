@@ -147,36 +147,38 @@ class Screen:
         """Where ``rule``'s words occur in ``text`` (positions in ``matching.tokens``), each
         occurrence; for a fever told only by a number ("39.5"), where the numbers are.
         What the context step (sign_context.py) reads around."""
-        among = {
-            word
-            for language in LANGUAGES
-            for entry in self.entries[(rule, language)]
-            for group in entry
-            for word in group
-        }
-        spans = [match.positions for match in self.index.occurrences(text, among)]
-        if not spans and rule in self.thresholds:
-            spans = [range(i, i + 1) for i, word in enumerate(tokens(text)) if word.isdigit()]
-        return spans
+        return self._spans(text, rule, self._occurrences(text, rule))
 
     def sign_word_groups(self, text: str, rule: str) -> list[list[list[range]]]:
         """For each of ``rule``'s entries whose every group of words occurs in ``text``: per
         group, where its words occur (``sign_words``' positions). An entry is words that must
         all be there ("biopsy" and "bleeding"), so what the context says of one group ("the
-        biopsy went fine, no bleeding") it says of the entry. A fever told only by a number
-        is one entry of one group: the numbers."""
-        entries = [entry for language in LANGUAGES for entry in self.entries[(rule, language)]]
-        among = {word for entry in entries for group in entry for word in group}
-        found = self.index.occurrences(text, among)  # once: the typo matching is the cost
+        biopsy went fine, no bleeding") it says of the entry. When no entry has all its
+        groups (a fever told only by a number), ``sign_words`` as one entry of one group."""
+        found = self._occurrences(text, rule)  # once: the typo matching is the cost
         fired = []
-        for entry in entries:
+        for entry in self._entries(rule):
             groups = [[m.positions for m in found if m.phrase.text in group] for group in entry]
             if all(groups):
                 fired.append(groups)
         if not fired:
-            spans = self.sign_words(text, rule)
+            spans = self._spans(text, rule, found)
             fired = [[spans]] if spans else []
         return fired
+
+    def _entries(self, rule: str) -> list[list[list[str]]]:
+        return [entry for language in LANGUAGES for entry in self.entries[(rule, language)]]
+
+    def _occurrences(self, text: str, rule: str) -> list[Match]:
+        """Every occurrence in ``text`` of any of ``rule``'s words."""
+        among = {word for entry in self._entries(rule) for group in entry for word in group}
+        return self.index.occurrences(text, among)
+
+    def _spans(self, text: str, rule: str, found: list[Match]) -> list[range]:
+        spans = [match.positions for match in found]
+        if not spans and rule in self.thresholds:
+            spans = [range(i, i + 1) for i, word in enumerate(tokens(text)) if word.isdigit()]
+        return spans
 
     def fever_stated(self, text: str) -> bool:
         """The message gives a number that, as a body temperature, is a fever ("101",

@@ -109,13 +109,7 @@ class SignContext:
         words, clause = self._clauses(text)
         if max(span.stop for span in spans) > len(words):
             return ()  # the words were read differently: no context, the sign stands
-        taken = self._pseudo(words)
-        found_cues = [
-            (range(start, start + len(phrase)), cue)
-            for start, phrase in _found(words, self.cue_index)
-            if not taken.intersection(range(start, start + len(phrase)))
-            for cue in self.cues[phrase]
-        ]
+        found_cues = [(at, cue) for at, phrase in self._cues(words) for cue in self.cues[phrase]]
         blocked = set()
         if any(True for _ in _found(words, self.insist)):
             blocked.add("negated")
@@ -150,12 +144,10 @@ class SignContext:
         if first is None:
             return False
         words, _ = self._clauses(text)
-        taken = self._pseudo(words)
         return any(
-            start + len(phrase) <= first
-            and not taken.intersection(range(start, start + len(phrase)))
+            at.stop <= first
             and any(cue.kind == "negated" and not cue.after for cue in self.cues[phrase])
-            for start, phrase in _found(words, self.cue_index)
+            for at, phrase in self._cues(words)
         )
 
     def anywhere(self, text: str) -> tuple[str, ...]:
@@ -164,11 +156,9 @@ class SignContext:
         not a person's (a film, the weather, "lol"), long over, or a question. Denials are
         left out: without the sign's words, their reach is unknown."""
         words, _ = self._clauses(text)
-        taken = self._pseudo(words)
         kinds = {
             cue.kind
-            for start, phrase in _found(words, self.cue_index)
-            if not taken.intersection(range(start, start + len(phrase)))
+            for _, phrase in self._cues(words)
             for cue in self.cues[phrase]
             if cue.kind in ("other", "past", "hypothetical")
         }
@@ -188,12 +178,8 @@ class SignContext:
         (this file) and the model decides nothing the rules' floor does not allow.
         """
         words, clause = self._clauses(text)
-        taken = self._pseudo(words)
-        marked = ["pseudo"] if taken else []
-        for start, phrase in _found(words, self.cue_index):
-            at = range(start, start + len(phrase))
-            if taken.intersection(at):
-                continue
+        marked = ["pseudo"] if self._pseudo(words) else []
+        for at, phrase in self._cues(words):
             for cue in self.cues[phrase]:
                 kind = "other" if cue.kind == "relative" else cue.kind
                 marked.append(f"cue_{kind}")
@@ -215,6 +201,16 @@ class SignContext:
             reached.append(i)
             i += step
         return reached
+
+    def _cues(self, words: list[str]) -> list[tuple[range, tuple[str, ...]]]:
+        """(where, phrase) of each cue in ``words``, leaving out those inside a phrase that
+        only looks like a cue ("cant stop")."""
+        taken = self._pseudo(words)
+        return [
+            (at, phrase)
+            for start, phrase in _found(words, self.cue_index)
+            if not taken.intersection(at := range(start, start + len(phrase)))
+        ]
 
     def _pseudo(self, words: list[str]) -> set[int]:
         """Positions of phrases that only look like cues ("cant stop"): never cues."""

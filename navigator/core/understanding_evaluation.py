@@ -54,6 +54,14 @@ class Scores:
     matched: list[bool] = field(default_factory=list)  # a warning-sign rule matched the words
     wrong: list[tuple[Example, str]] = field(default_factory=list)
 
+    def extend(self, other: Scores) -> None:
+        """Pool ``other``'s readings (another fold's) into these."""
+        self.truth += other.truth
+        self.said += other.said
+        self.flagged += other.flagged
+        self.matched += other.matched
+        self.wrong += other.wrong
+
     def add(self, example: Example, intent: str, flagged: bool, matched: bool = True) -> None:
         self.truth.append(example.label)
         self.said.append(intent)
@@ -164,22 +172,24 @@ def held_out(root: Path, screen: Screen, examples: list[Example]) -> Scores:
     )
 
 
-def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: int = FOLDS):
-    """Scores pooled over a stratified k-fold cross-validation."""
+def folds_of(root: Path, examples: list[Example], folds: int = FOLDS):
+    """(a model trained on the rest, the examples it did not see) for each fold of a
+    stratified k-fold split of ``examples``, the same every time."""
     from sklearn.model_selection import StratifiedKFold
 
     strata = [f"{e.label}|{e.language}" for e in examples]
-    pooled = Scores()
     slots = Slots(root)
     folder = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     for train_rows, test_rows in folder.split(examples, strata):
         model = Model.from_pipeline(train([examples[i] for i in train_rows], slots), slots, "fold")
-        fold = score(root, screen, model, [examples[i] for i in test_rows])
-        pooled.truth += fold.truth
-        pooled.said += fold.said
-        pooled.flagged += fold.flagged
-        pooled.matched += fold.matched
-        pooled.wrong += fold.wrong
+        yield model, [examples[i] for i in test_rows]
+
+
+def cross_validated(root: Path, screen: Screen, examples: list[Example], folds: int = FOLDS):
+    """Scores pooled over a stratified k-fold cross-validation."""
+    pooled = Scores()
+    for model, part in folds_of(root, examples, folds):
+        pooled.extend(score(root, screen, model, part))
     return pooled
 
 
@@ -200,27 +210,14 @@ def choose_thresholds(
     fewest near-miss false alarms, then the highest recall, then the fewest everyday false
     alarms (no point keeps it: the highest recall). The models are trained once; only reading
     is redone."""
-    from sklearn.model_selection import StratifiedKFold
-
     train_part, _ = split(examples)
-    strata = [f"{e.label}|{e.language}" for e in train_part]
-    slots = Slots(root)
-    folder = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    parts = [
-        (
-            Model.from_pipeline(train([train_part[i] for i in fit], slots), slots, "fold"),
-            [train_part[i] for i in read],
-        )
-        for fit, read in folder.split(train_part, strata)
-    ]
+    parts = list(folds_of(root, train_part, folds))
     trials = []
     for values in itertools.product(*grid.values()):
         thresholds = replace(IN_USE, **dict(zip(grid, values)))
         pooled = Scores()
         for model, part in parts:
-            fold = score(root, screen, model, part, thresholds)
-            pooled.truth += fold.truth
-            pooled.flagged += fold.flagged
+            pooled.extend(score(root, screen, model, part, thresholds))
         trials.append(
             Trial(
                 thresholds,
