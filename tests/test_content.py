@@ -252,6 +252,22 @@ def test_a_key_missing_in_one_language_stops_start_up_naming_file_and_key(messag
         load(messages_copy)
 
 
+@pytest.mark.parametrize("other", ["breathing_chest", "drug_lungs"])
+def test_a_rule_that_yields_to_itself_or_an_unknown_rule_stops_start_up(messages_copy, other):
+    """A rule may yield only to a less urgent one listed after it (messages/redflags.yaml)."""
+    path = messages_copy / "redflags.yaml"
+    path.write_text(path.read_text().replace("yields_to: drug_lung", f"yields_to: {other}", 1))
+    with pytest.raises(ContentError, match=rf"breathing_chest yields to '{other}'"):
+        load(messages_copy)
+
+
+def test_a_yielding_rule_without_its_words_in_one_language_stops_start_up(messages_copy):
+    path = messages_copy / "es" / "redflags.yaml"
+    path.write_text(path.read_text().replace("  yields_unless:", "  yield_unless:", 1))
+    with pytest.raises(ContentError, match=r"key 'redflags.breathing_chest.yields_unless'"):
+        load(messages_copy)
+
+
 def test_a_placeholder_that_differs_between_languages_stops_start_up(messages_copy):
     path = messages_copy / "es" / "prompts.yaml"
     text = path.read_text()

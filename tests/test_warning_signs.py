@@ -149,6 +149,40 @@ def test_a_message_with_several_signs_gets_the_most_urgent_action():
     assert screened("jaw pain, is this an emergency") == ("emergency_question", "en")
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "im a bit short of breath since i started enhertu",
+        "cough and shortness of breath on my chemo",
+        "out of breath since my infusion",
+        "me falta el aire al caminar desde el enhertu",
+        "tos y falta de aire con la quimio",
+    ],
+)
+def test_breathlessness_on_a_cancer_medicine_gets_the_drug_lung_reply_which_keeps_911(message):
+    """Rubric R17: new shortness of breath on T-DXd or datopotamab is the drug's lung
+    warning: call the team today, and 911 if it is hard to breathe."""
+    rule, language = screened(message)
+    assert rule == "drug_lung"
+    assert "911" in CATALOG.get("redflags.drug_lung.text", language)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "i cant breathe since enhertu",
+        "suddenly short of breath on my chemo",
+        "chest pain and short of breath on enhertu",
+        "so short of breath on my cancer medicine",
+        "de repente me falta el aire con la quimio",
+        "no puedo respirar desde el enhertu",
+        "short of breath",  # no medicine named: R6
+    ],
+)
+def test_sudden_or_severe_breathlessness_stays_a_911_sign_on_any_medicine(message):
+    assert screened(message)[0] == "breathing_chest"
+
+
 def test_the_rules_run_from_the_most_urgent_action_to_the_least():
     urgency = {"911": 0, "988": 0, "care_team_now": 1, "care_team_today": 2, "care_team_soon": 3}
     actions = [

@@ -192,9 +192,19 @@ def _check_nodes(nodes: dict[str, Node], strings: dict, root: Path) -> None:
 
 
 def _check_redflags(rules: list[dict], strings: dict, root: Path) -> None:
+    order = [rule["id"] for rule in rules]
+    for position, rule in enumerate(rules):
+        if "yields_to" in rule and rule["yields_to"] not in order[position + 1 :]:
+            raise ContentError(
+                f"{root / 'redflags.yaml'}: {rule['id']} yields to {rule['yields_to']!r},"
+                " which is not a rule after it"
+            )
     for language in LANGUAGES:
         for rule in rules:
-            for part in ("match", "text", "say"):  # say: the spoken reply
+            parts = ("match", "text", "say")  # say: the spoken reply
+            if "yields_to" in rule:
+                parts += ("yields_when", "yields_unless")
+            for part in parts:
                 key = f"redflags.{rule['id']}.{part}"
                 if key not in strings[language]:
                     raise ContentError(

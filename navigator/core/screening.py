@@ -103,7 +103,22 @@ class Screen:
             phrase.words[0]: temperature_words[text]
             for text, phrase in self.temperature_index.phrases.items()
         }
+        self.yields = self._yields(catalog)
         self._fired = functools.lru_cache(maxsize=SCREENS_REMEMBERED)(self._fired)
+
+    def _yields(self, catalog: Catalog) -> dict[str, tuple[str, set[str], PhraseIndex]]:
+        """rule -> (the rule it yields to, the words it yields on, an index of the words
+        that keep it), for the rules with ``yields_to`` (messages/redflags.yaml says why)."""
+        yields = {}
+        for rule in catalog.redflag_rules:
+            if "yields_to" not in rule:
+                continue
+            mild, unless = set(), set()
+            for language in LANGUAGES:
+                mild.update(catalog.get(f"redflags.{rule['id']}.yields_when", language))
+                unless.update(catalog.get(f"redflags.{rule['id']}.yields_unless", language))
+            yields[rule["id"]] = (str(rule["yields_to"]), mild, PhraseIndex(unless))
+        return yields
 
     def check(self, text: str, prefer: str = "en") -> RedFlag | None:
         """The most urgent rule ``text`` triggers, or None.
@@ -140,8 +155,29 @@ class Screen:
                     if temperature.at_least(threshold):
                         self._add_temperature(scores, temperature)
             if scores:
+                other = self._yielded(rule, text, matches)
+                if other is not None:
+                    return other
                 return rule, action, scores, found
         return None
+
+    def _yielded(self, rule: str, text: str, matches: list[Match]):
+        """What ``_fired`` returns for the rule ``rule`` yields to, when every one of
+        ``rule``'s words in ``text`` is one it yields on, none of the words that keep it is
+        there, and the other rule fires too: "short of breath since enhertu" is the drug's
+        lung warning (R17), whose reply keeps the 911 line; "cant breathe" and "sudden" stay
+        911 (R6). Else None."""
+        if rule not in self.yields:
+            return None
+        other, mild, keeps = self.yields[rule]
+        own = {word for entry in self._entries(rule) for group in entry for word in group}
+        said = {match.phrase.text for match in matches} & own
+        if not said or not said <= mild or keeps.find(text):
+            return None
+        scores = self._typos_by_language(other, matches)
+        if not scores:
+            return None
+        return other, dict(self.rules)[other], scores, matches
 
     def sign_words(self, text: str, rule: str) -> list[range]:
         """Where ``rule``'s words occur in ``text`` (positions in ``matching.tokens``), each
