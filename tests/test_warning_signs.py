@@ -102,6 +102,11 @@ MUST_MATCH = [
     ("new cough since i started enhertu", "drug_lung", "en"),
     ("coughing a lot on my cancer medicine", "drug_lung", "en"),
     ("tengo tos nueva con el enhertu", "drug_lung", "es"),
+    # R1 in everyday words
+    ("pain in my spine and i cant go pee", "spinal_cord", "en"),
+    ("my back is sore and my leg keeps buckling", "spinal_cord", "en"),
+    ("dolor de espalda y se me salió la orina", "spinal_cord", "es"),
+    ("me duele la espalda y camino como borracha", "spinal_cord", "es"),
     # R18
     ("my jaw hurts", "jaw_bone", "en"),
     ("i have a loose tooth", "jaw_bone", "en"),
@@ -181,6 +186,19 @@ def test_breathlessness_on_a_cancer_medicine_gets_the_drug_lung_reply_which_keep
 )
 def test_sudden_or_severe_breathlessness_stays_a_911_sign_on_any_medicine(message):
     assert screened(message)[0] == "breathing_chest"
+
+
+def test_the_wish_to_live_and_leaving_the_texts_are_not_read_as_despair():
+    """Fear of dying said with the crisis rule's words gets the fear answer, and leaving the
+    texts gets the opt-out answer (context.yaml, not_the_sign); despair beside either is
+    still a crisis."""
+    fear = ENGINE.understanding.read("no me quiero morir", "es")
+    assert (fear.signs, fear.set_aside, fear.intent) == ((), ("crisis",), "prognosis_fear")
+    leaving = ENGINE.understanding.read("ya no quiero seguir recibiendo estos mensajes", "es")
+    assert (leaving.signs, leaving.intent) == ((), "opt_out")
+    assert screened("no quiero morir pero ya no puedo mas")[0] == "crisis"
+    assert screened("i dont want to die but i want to end it all")[0] == "crisis"
+    assert screened("ya no quiero seguir")[0] == "crisis"
 
 
 def test_the_rules_run_from_the_most_urgent_action_to_the_least():
