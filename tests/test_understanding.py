@@ -78,6 +78,10 @@ def test_a_near_miss_is_set_aside_only_when_the_model_is_sure():
         ("hace dos años me cai y me fracture la muñeca", ("past",)),
         ("hace 38 grados en la sombra", ("other",)),
         ("el bebe de mi vecina tiene calentura", ("other",)),
+        # a question that opens with the sign's own first words ("y si me falta" + "me falta
+        # el aire"): a question, though it shares words with the sign
+        ("y si me falta el aire con la medicina nueva", ("hypothetical",)),
+        ("y si me duele el pecho que hago", ("hypothetical",)),
     ],
 )
 def test_the_context_of_a_signs_words_is_read(message, why):
@@ -141,6 +145,11 @@ def test_a_denial_said_first_never_silences_the_sign_after_it(message, sign, lan
         "el carro esta descompuesto y tengo mucha fiebre",  # a car beside it: still her fever
         "the baby and i both have a fever",
         "i was walking the dog and fell and my hip hurts",  # the writer's own fall
+        "new back ache no injury",  # a denial after the sign's words reaches back to none
+        "i had a seizure this morning ive never had one before",
+        "la nausea y el vomito no paran con la pastilla",
+        "para que sigo si no hay caso",
+        "me falta el aire y si me muevo peor",  # the question comes after: the sign stands
     ],
 )
 def test_the_context_never_reads_a_current_sign_as_a_near_miss(message):
@@ -363,18 +372,18 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """Near-miss false alarms meet the issue's line (<= 0.10: 0.050 held out since the drug's
-    lung warning, the wish to live and the despair labels of stop 22; 0.096 cross-validated).
-    Every intent's F1 at least 0.85 is not met by this corpus yet (see docs/conversation.md):
-    these hold the levels measured (everyday 0.027, macro F1 0.892, lowest 0.769, scored as the
-    navigator acts: understanding_evaluation._acted; cross-validated 0.031, 0.891, 0.778), with thresholds
+    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.091
+    cross-validated since stop 23's corpus round and rule words). Every intent's F1 at least
+    0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
+    measured (everyday 0.024, macro F1 0.904, lowest 0.800, scored as the navigator acts:
+    understanding_evaluation._acted; cross-validated 0.027, 0.895, 0.800), with thresholds
     chosen on the training part only. The held-out part is drawn again whenever the corpus
     changes, and each held-out near miss is worth about 0.01."""
     assert held_out.near_miss_false_alarms <= 0.10
     assert held_out.other_false_alarms <= 0.03
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.885
-    assert min(f1s) >= 0.76
+    assert sum(f1s) / len(f1s) >= 0.90
+    assert min(f1s) >= 0.79
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
 

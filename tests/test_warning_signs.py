@@ -112,6 +112,22 @@ MUST_MATCH = [
     ("i have a loose tooth", "jaw_bone", "en"),
     ("there is bone showing in my mouth", "jaw_bone", "en"),
     ("me duele la mandíbula", "jaw_bone", "es"),
+    # the rules' floor in the words the evaluation's misses used (stop 23)
+    ("should i call nine one one", "emergency_question", "en"),  # a speech transcript
+    ("llamo al nueve uno uno", "emergency_question", "es"),
+    ("voy a la guardia o me quedo en casa", "emergency_question", "es"),
+    ("i dont care if i die", "crisis", "en"),
+    ("i wrote goodbye letters to my kids", "crisis", "en"),
+    ("i feel like a burden to everybody", "crisis", "en"),
+    ("ya les escribi cartas de despedida a mis hijos", "crisis", "es"),
+    ("me quiero ir de este mundo", "crisis", "es"),
+    ("unable to urinate", "urinary_retention", "en"),
+    ("tried to pee for an hour nothing", "urinary_retention", "en"),
+    ("me orino sin querer desde esta semana", "urinary_retention", "es"),
+    ("me duele el espinazo y no me he golpeado", "back_pain", "es"),
+    ("traigo la espalda adolorida toda la semana", "back_pain", "es"),
+    ("no me llega el aire a los pulmones", "breathing_chest", "es"),
+    ("no me para de sangrar donde me hicieron la biopsia", "bleeding", "es"),
 ]
 
 
@@ -199,6 +215,29 @@ def test_the_wish_to_live_and_leaving_the_texts_are_not_read_as_despair():
     assert screened("no quiero morir pero ya no puedo mas")[0] == "crisis"
     assert screened("i dont want to die but i want to end it all")[0] == "crisis"
     assert screened("ya no quiero seguir")[0] == "crisis"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "how long does the lab take for the er pr her2 testing",
+        "what does the er positive mean",
+        "can i change my emergency contact",
+        "quiero cambiar mi contacto de emergencia",
+    ],
+)
+def test_the_estrogen_receptor_and_an_emergency_contact_get_no_911_reply(message):
+    """ER is also the estrogen receptor, tested again on every recurrence, and an emergency
+    contact is a name on a form (context.yaml, not_the_sign): no "call 911" for either."""
+    assert screened(message) is None
+
+
+def test_a_real_emergency_question_beside_those_words_still_gets_the_911_reply():
+    assert screened("should i go to the er")[0] == "emergency_question"
+    assert screened("my er test came back and now should i go to the er")[0] == "emergency_question"
+    assert screened("llamé a mi contacto de emergencia, debo ir a urgencias")[0] == (
+        "emergency_question"
+    )
 
 
 def test_the_rules_run_from_the_most_urgent_action_to_the_least():

@@ -114,7 +114,9 @@ class SignContext:
         if any(True for _ in _found(words, self.insist)):
             blocked.add("negated")
         if any(True for _ in _found(words, self.current)):
-            blocked.add("past")
+            # "now", "again": not long over, and not only a question ("if mom gets confused
+            # again who do i call she is confused now")
+            blocked.update(("past", "hypothetical"))
         found = [self._around(words, clause, found_cues, span) - blocked for span in spans]
         return tuple(kind for kind in KINDS if all(kind in kinds for kinds in found))
 
@@ -268,7 +270,7 @@ class SignContext:
         kinds = {
             cue.kind
             for cue_at, cue in found_cues
-            if not set(cue_at) & set(span)
+            if self._apart(cue_at, span, cue)
             and self._reaches(words, clause, cue_at, span, cue.after, cue.kind)
             and not (cue.kind == "other" and oneself and cue.words in self.things)
         }
@@ -277,6 +279,20 @@ class SignContext:
             if "past" in kinds:
                 kinds.add("other")
         return kinds
+
+    @staticmethod
+    def _apart(cue_at: range, span: range, cue: Cue) -> bool:
+        """The cue is not the sign's own words. Only a question said before the sign may
+        share its first words ("y si me falta" with "me falta el aire": what if I am short
+        of breath): it opens the sign without being it. A denial never may ("ya no" must
+        not read "no puedo respirar" away)."""
+        if not set(cue_at) & set(span):
+            return True
+        return (
+            cue.kind == "hypothetical"
+            and not cue.after
+            and cue_at.start < span.start < cue_at.stop <= span.stop
+        )
 
     def _said_of_oneself(self, words, clause, span: range) -> bool:
         """The sign's clause speaks of the writer ("i", "tengo"): a pet, a car or a baby in
@@ -292,6 +308,8 @@ class SignContext:
     def _reaches(self, words, clause, cue_at: range, span: range, after: bool, kind: str) -> bool:
         """The cue is in the sign's clause, within the window, with no terminator between."""
         start, stop = (span.stop, cue_at.start) if after else (cue_at.stop, span.start)
+        if not after and cue_at.start < span.start < cue_at.stop:
+            start = stop  # a question that opens the sign's words (SignContext._apart)
         window = self.window if kind == "negated" else self.story_window
         if start > stop or stop - start > window:
             return False
