@@ -150,6 +150,8 @@ def test_a_denial_said_first_never_silences_the_sign_after_it(message, sign, lan
         "la nausea y el vomito no paran con la pastilla",
         "para que sigo si no hay caso",
         "me falta el aire y si me muevo peor",  # the question comes after: the sign stands
+        # "again", "now": not only a question
+        "if mom gets confused again who do i call she is confused now",
     ],
 )
 def test_the_context_never_reads_a_current_sign_as_a_near_miss(message):
