@@ -161,6 +161,18 @@ def test_the_context_never_reads_a_current_sign_as_a_near_miss(message):
     assert READER.read(message).signs
 
 
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [("banana airplane seventeen", "en"), ("la tetera morada en la luna", "es")],
+)
+def test_words_the_model_knows_nothing_of_raise_no_warning_sign(message, language):
+    """Spread thin over the sign labels, their sum once passed ADD_SIGN and a random sign
+    got its reply (a 911 one, for a teapot): the sign added must be more than noise
+    (understanding.SIGN_NOISE). The reading is unsure, so a person reads it."""
+    reading = READER.read(message, language)
+    assert reading.signs == () and not reading.understood
+
+
 def test_a_stated_fever_is_set_aside_only_when_the_words_say_it_is_not_a_persons():
     """A question or a denial in another clause ("what if i get a fever?") does not make a
     temperature in the fever range ("101 right now") any less the person's; the weather's
@@ -374,18 +386,18 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.091
-    cross-validated since stop 23's corpus round and rule words). Every intent's F1 at least
-    0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
-    measured (everyday 0.024, macro F1 0.904, lowest 0.800, scored as the navigator acts:
-    understanding_evaluation._acted; cross-validated 0.027, 0.895, 0.800), with thresholds
+    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.079
+    cross-validated since stop 23's corpus round, rule words and SIGN_NOISE). Every intent's F1
+    at least 0.85 is not met by this corpus yet (see docs/conversation.md): these hold the
+    levels measured (everyday 0.017, macro F1 0.907, lowest 0.812, scored as the navigator acts:
+    understanding_evaluation._acted; cross-validated 0.022, 0.899, 0.811), with thresholds
     chosen on the training part only. The held-out part is drawn again whenever the corpus
     changes, and each held-out near miss is worth about 0.01."""
     assert held_out.near_miss_false_alarms <= 0.10
-    assert held_out.other_false_alarms <= 0.03
+    assert held_out.other_false_alarms <= 0.025
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.90
-    assert min(f1s) >= 0.79
+    assert sum(f1s) / len(f1s) >= 0.905
+    assert min(f1s) >= 0.80
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
 

@@ -128,6 +128,11 @@ MUST_MATCH = [
     ("traigo la espalda adolorida toda la semana", "back_pain", "es"),
     ("no me llega el aire a los pulmones", "breathing_chest", "es"),
     ("no me para de sangrar donde me hicieron la biopsia", "bleeding", "es"),
+    ("i keep almost fainting", "breathing_chest", "en"),
+    ("i keep forgetting where i am and what im doing today its scary", "confusion", "en"),
+    ("i keep leaking stool", "urinary_retention", "en"),
+    ("se me sale la caca sin control", "urinary_retention", "es"),
+    ("no me quedan ni los liquidos en el estomago", "urgent", "es"),
 ]
 
 

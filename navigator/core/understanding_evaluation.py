@@ -34,7 +34,7 @@ from .understanding import (
 HELD_OUT = 0.2
 FOLDS = 5
 #: The thresholds chosen together, and the values tried (understanding.py says what each
-#: does). READ_AWAY_SIGN and SET_ASIDE are policies (the safer reading), not chosen.
+#: does). READ_AWAY_SIGN, SET_ASIDE and SIGN_NOISE are policies (the safer reading), not chosen.
 GRID = {
     "add_sign": (0.22, 0.25, 0.28, 0.31),
     "near_miss_veto": (0.45, 0.55, 0.65),
