@@ -133,6 +133,16 @@ MUST_MATCH = [
     ("i keep leaking stool", "urinary_retention", "en"),
     ("se me sale la caca sin control", "urinary_retention", "es"),
     ("no me quedan ni los liquidos en el estomago", "urgent", "es"),
+    ("my back has been killing me this week", "back_pain", "en"),
+    ("achy back all week pls have someone call", "back_pain", "en"),
+    ("i wish i could just disappear", "crisis", "en"),
+    ("grandma forgot who i am this morning", "confusion", "en"),
+    ("mom collapsed and her whole body was twitching", "breathing_chest", "en"),
+    ("tirar la toalla es lo unico q me queda", "crisis", "es"),
+    ("ya me canse de pelear contra esto", "crisis", "es"),
+    ("mi papa no tiene ganas de nada y dice que mejor se muere", "crisis", "es"),
+    ("me desvaneci dos veces hoy", "breathing_chest", "es"),
+    ("me salio pus de donde me sacaron la muestra", "biopsy_infection", "es"),
 ]
 
 
