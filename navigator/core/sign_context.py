@@ -288,11 +288,12 @@ class SignContext:
         not read "no puedo respirar" away)."""
         if not set(cue_at) & set(span):
             return True
-        return (
-            cue.kind == "hypothetical"
-            and not cue.after
-            and cue_at.start < span.start < cue_at.stop <= span.stop
-        )
+        return cue.kind == "hypothetical" and not cue.after and SignContext._opens(cue_at, span)
+
+    @staticmethod
+    def _opens(cue_at: range, span: range) -> bool:
+        """The cue starts before the sign's words and ends inside them."""
+        return cue_at.start < span.start < cue_at.stop <= span.stop
 
     def _said_of_oneself(self, words, clause, span: range) -> bool:
         """The sign's clause speaks of the writer ("i", "tengo"): a pet, a car or a baby in
@@ -308,7 +309,7 @@ class SignContext:
     def _reaches(self, words, clause, cue_at: range, span: range, after: bool, kind: str) -> bool:
         """The cue is in the sign's clause, within the window, with no terminator between."""
         start, stop = (span.stop, cue_at.start) if after else (cue_at.stop, span.start)
-        if not after and cue_at.start < span.start < cue_at.stop:
+        if not after and self._opens(cue_at, span):
             start = stop  # a question that opens the sign's words (SignContext._apart)
         window = self.window if kind == "negated" else self.story_window
         if start > stop or stop - start > window:
