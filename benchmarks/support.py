@@ -72,14 +72,19 @@ def create_database(server: str = DEFAULT_SERVER, name: str | None = None):
 
 
 def migrate(database_url: str) -> None:
-    """Run the real migrations on ``database_url``, as ``flask db upgrade`` does."""
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"},
-        check=True,
-        capture_output=True,
-    )
+    """Run the Procfile's release step on ``database_url``: the real migrations, as ``flask db
+    upgrade`` does, then ``flask understanding train``. Without the trained model in the cache,
+    each web worker of a fresh checkout trains it at start-up, beside the other servers, and
+    may miss ``serve``'s deadline (it did, on a clean clone)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    for command in (["db", "upgrade"], ["understanding", "train"]):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
 
 def load_average() -> float:
