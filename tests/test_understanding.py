@@ -18,6 +18,7 @@ from navigator.core.screening import Screen
 from navigator.core.understanding import (
     IN_USE,
     Model,
+    Thresholds,
     Understanding,
     clean,
     corpus_hash,
@@ -171,6 +172,26 @@ def test_words_the_model_knows_nothing_of_raise_no_warning_sign(message, languag
     (understanding.SIGN_NOISE). The reading is unsure, so a person reads it."""
     reading = READER.read(message, language)
     assert reading.signs == () and not reading.understood
+
+
+def test_a_confident_reading_of_what_the_person_wants_is_not_turned_into_a_sign():
+    """Held-out everyday messages ("me estan vendiendo algo", "money is tight i dont know if
+    i can keep coming") got a warning sign from the doubt left over a confident reading: the
+    sign labels together passed ADD_SIGN while the model was sure of who-is-this or cost.
+    When no rule matched and the model is at least INTENT_HOLDS sure of one thing the person
+    wants, it adds no sign; below that, or when a rule matched, the safer reading stands."""
+    ranked = [("cost_insurance", 0.55), ("sign_confusion", 0.2), ("sign_crisis", 0.1)]
+    ranked += [("other", 0.15)]
+    assert READER._added(ranked, "money is tight", near_miss=0.0) == ()
+    without = Understanding(
+        MESSAGES, SCREEN, model=READER.model, thresholds=Thresholds(intent_holds=1.0)
+    )
+    assert without._added(ranked, "money is tight", near_miss=0.0) == ("confusion",)
+    unsure = [("other", 0.28), ("cost_insurance", 0.25), ("sign_confusion", 0.25)]
+    unsure += [("sign_crisis", 0.05)]
+    assert READER._added(unsure, "money is tight", near_miss=0.0) == ("confusion",)
+    # where the context read a rule's words away, the model's own sign is never held back
+    assert READER._added(ranked, "money is tight", 0.0, 0.25) == ("confusion",)
 
 
 def test_a_stated_fever_is_set_aside_only_when_the_words_say_it_is_not_a_persons():
@@ -386,18 +407,18 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.089
-    cross-validated since stop 23's corpus round, rule words, SIGN_NOISE and thresholds). Every
-    intent's F1 at least 0.85 is not met by this corpus yet (see docs/conversation.md): these
-    hold the levels measured (everyday 0.025, macro F1 0.902, lowest 0.788, scored as the
-    navigator acts: understanding_evaluation._acted; cross-validated 0.026, 0.897, 0.804), with thresholds
-    chosen on the training part only. The held-out part is drawn again whenever the corpus
-    changes, and each held-out near miss is worth about 0.01."""
+    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.079
+    cross-validated since stop 24's thresholds and INTENT_HOLDS). Every intent's F1 at least
+    0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
+    measured, a little under them (everyday 0.015, macro F1 0.911, lowest 0.833, scored as
+    the navigator acts: understanding_evaluation._acted; cross-validated 0.018, 0.903, 0.826),
+    with thresholds chosen on the training part only. The held-out part is drawn again
+    whenever the corpus changes, and each held-out near miss is worth about 0.01."""
     assert held_out.near_miss_false_alarms <= 0.10
-    assert held_out.other_false_alarms <= 0.03
+    assert held_out.other_false_alarms <= 0.02
     f1s = [row[2] for row in held_out.per_label().values()]
-    assert sum(f1s) / len(f1s) >= 0.90
-    assert min(f1s) >= 0.78
+    assert sum(f1s) / len(f1s) >= 0.905
+    assert min(f1s) >= 0.82
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
 
@@ -415,7 +436,8 @@ def test_the_evaluation_says_what_it_merges_and_shows_every_label_as_written(hel
 def test_thresholds_are_chosen_on_the_training_part_only_and_keep_the_sign_recall(monkeypatch):
     """`flask understanding thresholds`: every point is read on the training part's folds,
     never on the held-out part; the choice keeps warning-sign recall at 0.98 when a point
-    does, then has the fewest near-miss false alarms."""
+    does, is within a hair of the fewest near-miss false alarms, and of those has the best
+    lowest F1 (issue 10 holds every intent's F1)."""
     examples = load_corpus(MESSAGES)[::4]
     _, held_out_part = evaluation.split(examples)
     never = {e.text for e in held_out_part}
@@ -434,7 +456,9 @@ def test_thresholds_are_chosen_on_the_training_part_only_and_keep_the_sign_recal
     if safe is trials:
         assert chosen.recall == max(t.recall for t in trials)
     else:
-        assert chosen in safe and chosen.near_misses == min(t.near_misses for t in safe)
+        fewest = min(t.near_misses for t in safe)
+        tied = [t for t in safe if t.near_misses <= fewest + evaluation.NEAR_MISS_TIE]
+        assert chosen in tied and chosen.lowest_f1 == max(t.lowest_f1 for t in tied)
 
 
 def test_the_thresholds_command_prints_each_point_the_choice_and_the_values_in_use(

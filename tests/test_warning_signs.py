@@ -143,6 +143,14 @@ MUST_MATCH = [
     ("mi papa no tiene ganas de nada y dice que mejor se muere", "crisis", "es"),
     ("me desvaneci dos veces hoy", "breathing_chest", "es"),
     ("me salio pus de donde me sacaron la muestra", "biopsy_infection", "es"),
+    # stop 24: a thunderclap headache, a drooping mouth, jerking and a limb bent out of shape
+    ("the worst head pain i have ever felt just hit me", "stroke_seizure", "en"),
+    ("her mouth is drooping on the left", "stroke_seizure", "en"),
+    ("dad started jerking in his chair", "stroke_seizure", "en"),
+    ("me dio un dolor de cabeza como trueno", "stroke_seizure", "es"),
+    ("tiene la boca chueca desde hace una hora", "stroke_seizure", "es"),
+    ("she slipped and her wrist looks deformed", "fracture", "en"),
+    ("el tobillo se le ve torcido desde ayer", "fracture", "es"),
 ]
 
 
@@ -295,3 +303,22 @@ def test_every_rule_words_file_lists_the_same_rules_in_both_languages():
         assert set(words) == order
         for rule in order:
             assert all(tokens(w) for entry in words[rule]["match"] for g in entry for w in g)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["is hospice the same as giving up", "does palliative care mean giving up on my mom"],
+)
+def test_asking_whether_hospice_means_giving_up_gets_the_hospice_answer_not_the_crisis_line(
+    message,
+):
+    """ "giving up" is a crisis rule's words; asking whether hospice means giving up is a
+    question about care (context.yaml, not_the_sign), answered with what hospice is."""
+    out = ENGINE.text(Position(), message, Facts())
+    assert out.effect("red_flag") is None
+    assert Say("answers.palliative_hospice") in out.replies
+
+
+def test_giving_up_said_of_oneself_beside_that_question_still_gets_the_crisis_line():
+    assert screened("i am giving up, does hospice mean giving up")[0] == "crisis"
+    assert screened("i feel like giving up")[0] == "crisis"

@@ -90,10 +90,15 @@ def thresholds_command(folds: int) -> None:
         root, engine.screen, load_corpus(root), folds=folds
     )
     names = list(evaluation.GRID)
-    click.echo(" ".join(f"{name:>15}" for name in names) + "  recall  near  everyday")
+    click.echo(
+        " ".join(f"{name:>15}" for name in names) + "  recall  near  everyday  macro F1  lowest"
+    )
     for trial in sorted(trials, key=lambda t: (t.near_misses, -t.recall)):
         values = " ".join(f"{getattr(trial.thresholds, name):15.2f}" for name in names)
-        click.echo(f"{values}  {trial.recall:6.3f} {trial.near_misses:5.3f} {trial.everyday:9.3f}")
+        click.echo(
+            f"{values}  {trial.recall:6.3f} {trial.near_misses:5.3f} {trial.everyday:9.3f}"
+            f" {trial.macro_f1:9.3f} {trial.lowest_f1:7.3f}"
+        )
     click.echo(f"chosen: {chosen.thresholds}")
     click.echo(f"in use: {IN_USE}")
 
