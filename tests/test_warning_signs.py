@@ -151,6 +151,13 @@ MUST_MATCH = [
     ("tiene la boca chueca desde hace una hora", "stroke_seizure", "es"),
     ("she slipped and her wrist looks deformed", "fracture", "en"),
     ("el tobillo se le ve torcido desde ayer", "fracture", "es"),
+    ("help i am suffocating", "breathing_chest", "en"),
+    ("mi mama dice que se esta asfixiando", "breathing_chest", "es"),
+    ("me siento un estorbo, solo soy un estorbo para todos", "crisis", "es"),
+    ("since yesterday i see two of everything", "headache_brain", "en"),
+    ("my husband says i keep repeating myself today", "confusion", "en"),
+    ("dad got lost in his own house this morning", "confusion", "en"),
+    ("mi abuela se perdió en su propia casa", "confusion", "es"),
 ]
 
 
