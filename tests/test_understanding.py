@@ -182,14 +182,14 @@ def test_a_confident_reading_of_what_the_person_wants_is_not_turned_into_a_sign(
     wants, it adds no sign; below that, or when a rule matched, the safer reading stands."""
     ranked = [("cost_insurance", 0.55), ("sign_confusion", 0.2), ("sign_crisis", 0.1)]
     ranked += [("other", 0.15)]
-    assert READER._added(ranked, "money is tight", near_miss=0.0) == ()
+    assert READER._signs(None, ranked, "money is tight")[0] == ()
     without = Understanding(
         MESSAGES, SCREEN, model=READER.model, thresholds=Thresholds(intent_holds=1.0)
     )
-    assert without._added(ranked, "money is tight", near_miss=0.0) == ("confusion",)
+    assert without._signs(None, ranked, "money is tight")[0] == ("confusion",)
     unsure = [("other", 0.28), ("cost_insurance", 0.25), ("sign_confusion", 0.25)]
     unsure += [("sign_crisis", 0.05)]
-    assert READER._added(unsure, "money is tight", near_miss=0.0) == ("confusion",)
+    assert READER._signs(None, unsure, "money is tight")[0] == ("confusion",)
     # where the context read a rule's words away, the model's own sign is never held back
     assert READER._added(ranked, "money is tight", 0.0, 0.25) == ("confusion",)
 

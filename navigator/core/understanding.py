@@ -671,7 +671,8 @@ class Understanding:
         (for each entry that fired, every occurrence of one of its groups: denied, someone
         else's, long over or a question) and the model agrees (``CONTEXT_AGREES``). The model never adds a fever to a message whose stated
         temperatures the rules judged normal ("temp 98.6"): the threshold is the
-        clinicians' rule, not a guess.
+        clinicians' rule, not a guess. Where no rule matched, the model adds no sign when it
+        is sure of something else the person wants (``INTENT_HOLDS``).
         Returns (signs, rules set aside, intent, what the context said).
         """
         top, p = ranked[0]
@@ -723,7 +724,10 @@ class Understanding:
                 # more urgent spinal cord sign; the more urgent one is answered first.
                 return (model_rule, flag.rule), (), top, ()
             return (flag.rule,), (), top, ()
-        added = self._added(ranked, words, near_miss)
+        sure_of_something_else = (
+            p >= limits.intent_holds and top != NEAR_MISS and not top.startswith(SIGN_PREFIX)
+        )
+        added = () if sure_of_something_else else self._added(ranked, words, near_miss)
         if added:
             return added, (), SIGN_PREFIX + added[0], ()
         return (), (), top, ()
@@ -737,17 +741,7 @@ class Understanding:
     ):
         """The sign the model adds where no rule's match stands, when the sign labels
         together are at least ``least`` (by default ``ADD_SIGN``) likely and the sign itself is
-        more than noise (``SIGN_NOISE``), unless (where no rule matched at all, ``least``
-        not given) the model is sure of something else the person wants (``INTENT_HOLDS``):
-        (rule,) or ()."""
-        top, p = ranked[0]
-        if (
-            least is None
-            and p >= self.thresholds.intent_holds
-            and top != NEAR_MISS
-            and not top.startswith(SIGN_PREFIX)
-        ):
-            return ()
+        more than noise (``SIGN_NOISE``): (rule,) or ()."""
         least = self.thresholds.add_sign if least is None else least
         signs = [(label, q) for label, q in ranked if label.startswith(SIGN_PREFIX)]
         if (

@@ -96,6 +96,11 @@ class Scores:
             table[label] = (precision, recall, f1, truths[label])
         return table
 
+    def f1_summary(self, as_labelled: bool = False) -> tuple[float, float]:
+        """(macro F1, lowest F1) over the labels (``per_label``)."""
+        f1s = [row[2] for row in self.per_label(as_labelled).values()]
+        return sum(f1s) / len(f1s), min(f1s)
+
     def _rate(self, which) -> float:
         picked = [f for t, f in zip(self.truth, self.flagged) if which(t)]
         return sum(picked) / len(picked) if picked else 0.0
@@ -238,15 +243,13 @@ def choose_thresholds(
         pooled = Scores()
         for model, part in parts:
             pooled.extend(score(root, screen, model, part, thresholds))
-        f1s = [row[2] for row in pooled.per_label().values()]
         trials.append(
             Trial(
                 thresholds,
                 pooled.sign_recall,
                 pooled.near_miss_false_alarms,
                 pooled.other_false_alarms,
-                sum(f1s) / len(f1s),
-                min(f1s),
+                *pooled.f1_summary(),
             )
         )
     safe = [t for t in trials if t.recall >= LEAST_RECALL]
@@ -273,13 +276,13 @@ def report(name: str, scores: Scores, wrong: int = 40) -> str:
             f"{label:26} {precision:9.2f} {recall:6.2f} {f1:5.2f} {count:4d} |"
             f" {'':12} {p:9.2f} {r:6.2f} {f:5.2f} {n:4d}"
         )
-    f1s = [row[2] for row in scores.per_label().values()]
-    labelled = [row[2] for row in scores.per_label(as_labelled=True).values()]
+    macro, lowest = scores.f1_summary()
+    macro_labelled, lowest_labelled = scores.f1_summary(as_labelled=True)
     lines += [
         (
-            f"macro F1 {sum(f1s) / len(f1s):.3f}, lowest {min(f1s):.3f}"
-            f" (by the corpus labels as written: {sum(labelled) / len(labelled):.3f},"
-            f" lowest {min(labelled):.3f})"
+            f"macro F1 {macro:.3f}, lowest {lowest:.3f}"
+            f" (by the corpus labels as written: {macro_labelled:.3f},"
+            f" lowest {lowest_labelled:.3f})"
         ),
         f"warning-sign recall {scores.sign_recall:.3f}",
         f"false alarms on near misses {scores.near_miss_false_alarms:.3f}",
