@@ -410,8 +410,8 @@ def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held
     """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.079
     cross-validated since stop 24's thresholds and INTENT_HOLDS). Every intent's F1 at least
     0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
-    measured, a little under them (everyday 0.015, macro F1 0.913, lowest 0.843, scored as
-    the navigator acts: understanding_evaluation._acted; cross-validated 0.018, 0.903, 0.827),
+    measured, a little under them (everyday 0.014, macro F1 0.914, lowest 0.843, scored as
+    the navigator acts: understanding_evaluation._acted; cross-validated 0.017, 0.904, 0.827),
     with thresholds chosen on the training part only. The held-out part is drawn again
     whenever the corpus changes, and each held-out near miss is worth about 0.01."""
     assert held_out.near_miss_false_alarms <= 0.10

@@ -158,6 +158,18 @@ MUST_MATCH = [
     ("my husband says i keep repeating myself today", "confusion", "en"),
     ("dad got lost in his own house this morning", "confusion", "en"),
     ("mi abuela se perdió en su propia casa", "confusion", "es"),
+    # stop 25: despair, a person who cannot be woken and days without food or drink, which
+    # cross-validation showed only the model catching (or not)
+    ("some nights i think about ending my life", "crisis", "en"),
+    ("i thought about ending it last night", "crisis", "en"),
+    ("a veces pienso en terminar con mi vida", "crisis", "es"),
+    ("estoy harto de vivir así", "crisis", "es"),
+    ("i have been thinking about not being here anymore", "crisis", "en"),
+    ("a veces quisiera dormir y no despertar", "crisis", "es"),
+    ("¿cuál es el punto de seguir así?", "crisis", "es"),
+    ("we couldnt wake her this morning for almost an hour", "confusion", "en"),
+    ("she hasnt been able to eat or drink since sunday", "urgent", "en"),
+    ("mi papá no ha podido comer ni tomar desde el lunes", "urgent", "es"),
 ]
 
 
@@ -191,6 +203,29 @@ def test_no_warning_sign_word_is_read_as_a_typo_of_another_rules_word():
             if not seen.endswith("*"):  # a stem*: the word starts with it
                 assert word.startswith(seen) or seen.startswith(word), (word, seen)
     assert "fell" not in index.word_matches("feel")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my mom asked if she is dying what do i tell her",
+        "what do i tell my kids about the scan",
+        "she tells me everything is fine",
+    ],
+)
+def test_telling_someone_is_not_read_as_a_fall(message):
+    """ "tell" is one letter from "fell": written far more often than the slip, it is read
+    as written (redflags.yaml, as_written), and a fall still gets its reply."""
+    assert screened(message) is None
+    assert screened("i fell and my hip hurts bad") == ("fracture", "en")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["cant eat or drink before the ct right", "no puedo comer ni tomar antes del estudio?"],
+)
+def test_fasting_before_a_test_is_not_read_as_not_keeping_fluids_down(message):
+    assert screened(message) is None
 
 
 def test_a_message_with_several_signs_gets_the_most_urgent_action():
@@ -307,7 +342,7 @@ def test_every_rule_words_file_lists_the_same_rules_in_both_languages():
     order = {rule["id"] for rule in CATALOG.redflag_rules}
     for language in LANGUAGES:
         words = yaml.safe_load((MESSAGES / language / "redflags.yaml").read_text("utf-8"))
-        assert set(words) == order
+        assert set(words) - {"as_written"} == order
         for rule in order:
             assert all(tokens(w) for entry in words[rule]["match"] for g in entry for w in g)
 

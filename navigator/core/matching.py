@@ -11,7 +11,9 @@ one-letter slip changes the meaning ("no me escriban", do not write to me, again
 reads a word that is itself one of its pattern words as that word, never as a typo of a
 different one; only a longer or shorter form of it still counts ("fever" for "fevers").
 In the warning-sign screen, "roja" (red: a blood clot) is never "rota" (broken: a
-fracture), nor "feel" "fell".
+fracture), nor "feel" "fell". Words given as ``as_written`` are common words one letter
+from a pattern word that people write far more often than the typo ("what do i tell
+her" is not "i fell"): they only ever match themselves.
 
 Lookups must stay fast (every inbound message is screened), so fuzzy matching uses a
 deletion index (the SymSpell idea): candidate words are found by shared deletions and
@@ -109,9 +111,16 @@ class Match:
 class PhraseIndex:
     """Finds which of many phrases occur in a text, typo-tolerant unless told otherwise."""
 
-    def __init__(self, phrases: Iterable[str], typos: bool = True, exact_wins: bool = False):
+    def __init__(
+        self,
+        phrases: Iterable[str],
+        typos: bool = True,
+        exact_wins: bool = False,
+        as_written: Iterable[str] = (),
+    ):
         self.typos = typos
         self.exact_wins = exact_wins
+        self.as_written = {word for text in as_written for word in tokens(text)}
         self.phrases: dict[str, Phrase] = {}
         self._exact: dict[str, set[str]] = defaultdict(set)  # word -> pattern words
         self._deleted: dict[str, set[str]] = defaultdict(set)  # deletion -> pattern words
@@ -150,6 +159,8 @@ class PhraseIndex:
 
     def _word_matches(self, token: str) -> dict[str, int]:
         found = dict.fromkeys(self._exact.get(token, ()), 0)
+        if token in self.as_written:
+            return found | {p: 0 for p in self._prefixes if token.startswith(p[:-1])}
         if self.typos and len(token) > 3:
             candidates: set[str] = set()
             for variant in _deletions(token, 2 if len(token) > 7 else 1):

@@ -86,7 +86,9 @@ class Screen:
         self.entries: dict[tuple[str, str], list[list[list[str]]]] = {}
         self.languages: dict[str, set[str]] = defaultdict(set)  # pattern -> whose words
         temperature_words: dict[str, set[str]] = defaultdict(set)
+        as_written: set[str] = set()
         for language in LANGUAGES:
+            as_written.update(catalog.get("redflags.as_written.words", language))
             for rule, _ in self.rules:
                 entries = catalog.get(f"redflags.{rule}.match", language)
                 self.entries[(rule, language)] = entries
@@ -97,7 +99,7 @@ class Screen:
             for rule in self.thresholds:
                 for word in catalog.get(f"redflags.{rule}.temperature.words", language):
                     temperature_words[word].add(language)
-        self.index = PhraseIndex(self.languages, exact_wins=True)
+        self.index = PhraseIndex(self.languages, exact_wins=True, as_written=as_written)
         self.temperature_index = PhraseIndex(temperature_words)
         self.temperature_languages = {
             phrase.words[0]: temperature_words[text]
