@@ -187,7 +187,7 @@ def test_a_confident_reading_of_what_the_person_wants_is_not_turned_into_a_sign(
         MESSAGES, SCREEN, model=READER.model, thresholds=Thresholds(intent_holds=1.0)
     )
     assert without._signs(None, ranked, "money is tight")[0] == ("confusion",)
-    unsure = [("other", 0.28), ("cost_insurance", 0.25), ("sign_confusion", 0.25)]
+    unsure = [("other", 0.24), ("cost_insurance", 0.23), ("sign_confusion", 0.23)]
     unsure += [("sign_crisis", 0.05)]
     assert READER._signs(None, unsure, "money is tight")[0] == ("confusion",)
     # where the context read a rule's words away, the model's own sign is never held back
@@ -407,11 +407,11 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
 
 
 def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.079
-    cross-validated since stop 24's thresholds and INTENT_HOLDS). Every intent's F1 at least
+    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.076
+    cross-validated since stop 25's rule words and INTENT_HOLDS). Every intent's F1 at least
     0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
-    measured, a little under them (everyday 0.014, macro F1 0.914, lowest 0.843, scored as
-    the navigator acts: understanding_evaluation._acted; cross-validated 0.017, 0.904, 0.827),
+    measured, a little under them (everyday 0.012, macro F1 0.916, lowest 0.848, scored as
+    the navigator acts: understanding_evaluation._acted; cross-validated 0.016, 0.907, 0.826),
     with thresholds chosen on the training part only. The held-out part is drawn again
     whenever the corpus changes, and each held-out near miss is worth about 0.01."""
     assert held_out.near_miss_false_alarms <= 0.10

@@ -170,6 +170,41 @@ MUST_MATCH = [
     ("we couldnt wake her this morning for almost an hour", "confusion", "en"),
     ("she hasnt been able to eat or drink since sunday", "urgent", "en"),
     ("mi papá no ha podido comer ni tomar desde el lunes", "urgent", "es"),
+    # stop 25: confusion and R12 signs said in words that only the model read
+    ("grandpa doesnt know what day it is and keeps asking for his mom", "confusion", "en"),
+    ("since this morning dad is seeing people who arent there", "confusion", "en"),
+    ("my aunt is talking gibberish since lunch", "confusion", "en"),
+    ("we can barely wake her after her nap", "confusion", "en"),
+    ("mi abuelo no sabe en qué día vive hoy", "confusion", "es"),
+    ("desde anoche mi tía está alucinando", "confusion", "es"),
+    ("a mi papá casi no lo podemos despertar", "confusion", "es"),
+    ("mi esposa dice puras incoherencias", "confusion", "es"),
+    ("my husband cant hold anything down since the chemo", "urgent", "en"),
+    ("i have been vomiting for two days", "urgent", "en"),
+    ("the pain in my side is horrible and new", "urgent", "en"),
+    ("no he parado de vomitar desde el martes", "urgent", "es"),
+    ("mi papá vomita cada vez que come", "urgent", "es"),
+    ("tengo un dolor muy intenso en la panza", "urgent", "es"),
+    # stop 25: stroke or seizure, breathing and bladder signs said in words only the model read
+    ("out of nowhere my smile is crooked", "stroke_seizure", "en"),
+    ("my whole left side went numb an hour ago", "stroke_seizure", "en"),
+    ("he cant get his words out right now", "stroke_seizure", "en"),
+    ("a mi abuela se le traban las palabras desde hace rato", "stroke_seizure", "es"),
+    ("a mi mamá se le durmió medio cuerpo", "stroke_seizure", "es"),
+    ("my dad cant get enough air even sitting down", "breathing_chest", "en"),
+    ("after the dye my throat feels tight", "breathing_chest", "en"),
+    ("a mi esposo no le entra el aire", "breathing_chest", "es"),
+    ("tiene los labios morados mi papá", "breathing_chest", "es"),
+    ("mom hasnt peed since breakfast", "urinary_retention", "en"),
+    ("i keep wetting myself since monday", "urinary_retention", "en"),
+    ("mi papá no ha orinado en todo el día", "urinary_retention", "es"),
+    ("llevo todo el día sin orinar", "urinary_retention", "es"),
+    ("my mom vomited something like coffee grounds", "bleeding", "en"),
+    ("mi esposo vomitó algo como café molido", "bleeding", "es"),
+    ("mi papá está echando sangre por la boca", "bleeding", "es"),
+    ("the socket where they pulled my tooth still hasnt healed", "jaw_bone", "en"),
+    ("im on xgeva and my tooth feels loose", "jaw_bone", "en"),
+    ("tengo una llaga en la encía que no sana", "jaw_bone", "es"),
 ]
 
 
@@ -226,6 +261,31 @@ def test_telling_someone_is_not_read_as_a_fall(message):
 )
 def test_fasting_before_a_test_is_not_read_as_not_keeping_fluids_down(message):
     assert screened(message) is None
+
+
+@pytest.mark.parametrize(
+    "message", ["my pain is about 3 out of 10 today", "me duele poquito, como 3 de 10"]
+)
+def test_a_mild_pain_score_is_not_the_rules_uncontrolled_pain(message):
+    """Only "10 out of 10" or "es de 10" is the R12 rule's pain, not any score out of ten.
+    (The rules only: the model, trained on "pain 10 out of 10", still reads these as R12.)"""
+    assert ENGINE.screen.check(message) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        ("el reporte dice derrame pleural pequeño", None),  # fluid by the lung, not a stroke
+        ("i keep getting the chills and shaking all over", "fever"),  # rigors, not a seizure
+        ("my fingers are turning blue in the cold", None),
+        ("blurry vision in one eye since yesterday", "headache_brain"),  # R8, not 911
+        ("i spilled the coffee grounds all over the floor", None),
+        ("the hole from my port isnt healing", None),  # not the jaw
+    ],
+)
+def test_words_near_the_911_signs_get_their_own_rule_or_none(message, rule):
+    found = ENGINE.screen.check(message)
+    assert (found.rule if found else None) == rule
 
 
 def test_a_message_with_several_signs_gets_the_most_urgent_action():

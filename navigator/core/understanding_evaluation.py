@@ -36,10 +36,10 @@ FOLDS = 5
 #: The thresholds chosen together, and the values tried (understanding.py says what each
 #: does). READ_AWAY_SIGN, SET_ASIDE and SIGN_NOISE are policies (the safer reading), not chosen.
 GRID = {
-    "add_sign": (0.22, 0.25, 0.28, 0.31),
+    "add_sign": (0.22, 0.25, 0.28, 0.31, 0.35),
     "near_miss_veto": (0.45, 0.55, 0.65),
     "context_agrees": (0.02, 0.05, 0.10),
-    "intent_holds": (0.3, 0.4, 0.5, 1.0),
+    "intent_holds": (0.2, 0.25, 0.3, 0.4, 1.0),
 }
 #: Points this close to the fewest near-miss false alarms count as equally safe; among them
 #: the best F1 is chosen (issue 10 holds every intent's F1, not only the safety rates).
