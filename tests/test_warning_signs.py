@@ -205,6 +205,7 @@ MUST_MATCH = [
     ("the socket where they pulled my tooth still hasnt healed", "jaw_bone", "en"),
     ("im on xgeva and my tooth feels loose", "jaw_bone", "en"),
     ("tengo una llaga en la encía que no sana", "jaw_bone", "es"),
+    ("me duele la espalda y ya no aguanto la pipí", "spinal_cord", "es"),
 ]
 
 
@@ -270,6 +271,16 @@ def test_a_mild_pain_score_is_not_the_rules_uncontrolled_pain(message):
     """Only "10 out of 10" or "es de 10" is the R12 rule's pain, not any score out of ten.
     (The rules only: the model, trained on "pain 10 out of 10", still reads these as R12.)"""
     assert ENGINE.screen.check(message) is None
+
+
+def test_no_longer_holding_urine_is_the_bladder_sign_not_despair():
+    """ "ya no aguanto" is one of the crisis rule's words; "ya no aguanto la orina" (I can no
+    longer hold my urine) is the bladder sign (R14), and got the 988 reply. Despair beside
+    it still gets the crisis reply (messages/redflags.yaml, yields_to)."""
+    assert screened("mi mamá ya no aguanta la pipí desde ayer") == ("urinary_retention", "es")
+    assert screened("ya no aguanto la orina desde ayer") == ("urinary_retention", "es")
+    assert screened("ya no aguanto la orina y ya no quiero vivir") == ("crisis", "es")
+    assert screened("ya no aguanto más") == ("crisis", "es")
 
 
 @pytest.mark.parametrize(
