@@ -159,9 +159,8 @@ class PhraseIndex:
 
     def _word_matches(self, token: str) -> dict[str, int]:
         found = dict.fromkeys(self._exact.get(token, ()), 0)
-        if token in self.as_written:
-            return found | {p: 0 for p in self._prefixes if token.startswith(p[:-1])}
-        if self.typos and len(token) > 3:
+        forgive = self.typos and token not in self.as_written
+        if forgive and len(token) > 3:
             candidates: set[str] = set()
             for variant in _deletions(token, 2 if len(token) > 7 else 1):
                 candidates |= self._deleted.get(variant, set())
@@ -176,7 +175,7 @@ class PhraseIndex:
                 found[prefix] = 0
             # A long stem also forgives one typo in the token's start.
             elif (
-                self.typos
+                forgive
                 and len(stem) >= 5
                 and len(token) >= len(stem)
                 and edit_distance(token[: len(stem)], stem, 1) <= 1
