@@ -194,6 +194,65 @@ def test_a_confident_reading_of_what_the_person_wants_is_not_turned_into_a_sign(
     assert READER._added(ranked, "money is tight", 0.0, 0.25) == ("confusion",)
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my back is doing great today",
+        "my hips and back are doing ok this week",
+        "i had a fever last month but im fine now",
+        "havent thrown up once, all good here",
+        "todo bien no tengo sintomas",
+        "corri por el camion y me quede sin aire pero ya estoy bien",
+        "la espalda esta mucho mejor esta semana",
+    ],
+)
+def test_a_person_saying_they_are_fine_gets_no_sign_the_rules_did_not_see(message):
+    """Where no rule matched, the model added signs to people telling us they were well
+    ("my back is doing great today": back pain), a third of the near-miss false alarms.
+    Said last, being fine is a cue of its own (context.yaml ``reassured``); the model's sign
+    is not added, whatever it gives it."""
+    sure_of_a_sign = [("sign_back_pain", 0.7), ("no_sign", 0.1), ("other", 0.2)]
+    assert "negated" in READER.context.anywhere(message)
+    assert READER._added(sure_of_a_sign, message, 0.1) == ()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "im not ok",
+        "i dont feel good at all",
+        "algo no esta bien me siento peor que nunca",
+        "no me siento bien",
+        "im fine but i cant stop shaking",
+        "estoy bien pero ya no siento las piernas",
+        "i cant walk anymore",
+        "ya no siento las piernas",
+        "sin poder respirar bien",
+    ],
+)
+def test_being_fine_denied_or_turned_by_what_follows_leaves_the_models_sign(message):
+    """ "Not ok", "no me siento bien" say the opposite, and a "but" after being fine turns
+    it; "anymore", "ya no" and "sin" are never a sign of being well ("ya no siento las
+    piernas" is a spinal cord sign)."""
+    sure_of_a_sign = [("sign_spinal_cord", 0.7), ("no_sign", 0.1), ("other", 0.2)]
+    assert "negated" not in READER.context.anywhere(message)
+    assert READER._added(sure_of_a_sign, message, 0.1) == ("spinal_cord",)
+
+
+def test_a_language_word_the_corpus_barely_holds_still_reads_as_a_change_of_language():
+    """ "quiero cambiar el idioma" read as a new time ("cambiar" outweighed "idioma") and "en
+    castellano por favor" as talk to a person. Every word of the language lookup list
+    (slots.yaml) gives the model one shared mark, so a word seen once or never
+    ("traductor") borrows what it learnt from the rest."""
+    slots = READER.slots
+    assert "lookup_language" in slots.marks("necesito un traductor")
+    assert "lookup_language" in slots.marks("en castellano por favor")
+    assert "lookup_language" not in slots.marks("can i change my appointment")
+    assert "lookup_language" not in slots.marks("cambiar la cita")  # never a typo's match
+    for message in ("necesito un traductor para la cita", "could i get these in spanish"):
+        assert READER.read(message).intent == "change_language", message
+
+
 def test_a_stated_fever_is_set_aside_only_when_the_words_say_it_is_not_a_persons():
     """A question or a denial in another clause ("what if i get a fever?") does not make a
     temperature in the fever range ("101 right now") any less the person's; the weather's

@@ -86,6 +86,10 @@ class SignContext:
         self.not_the_sign = _index(both(data.get("not_the_sign")))
         self.first_person = {p[0] for p in both(data.get("first_person")) if len(p) == 1}
         self.things = set(both(data.get("things")))
+        reassured = data.get("reassured") or {}
+        self.reassured = _index(both(reassured.get("phrases")))
+        self.unreassured = _index(both(reassured.get("not_before")))
+        self.contrast = _index(both(reassured.get("contrast")))
         cues: dict[tuple[str, ...], list[Cue]] = defaultdict(list)
         for kind in ("negated", "other", "relative", "past", "hypothetical"):
             for side, after in (("before", False), ("after", True)):
@@ -156,7 +160,8 @@ class SignContext:
         """The kinds of cue anywhere in ``text`` that say a sign the *model* suspects (no
         rule matched, so there are no sign words to read around) is not the person's now:
         not a person's (a film, the weather, "lol"), long over, or a question. Denials are
-        left out: without the sign's words, their reach is unknown."""
+        left out (without the sign's words, their reach is unknown), but not the person
+        saying they are fine (``reassured``): "my back is doing great today"."""
         words, _ = self._clauses(text)
         kinds = {
             cue.kind
@@ -166,7 +171,24 @@ class SignContext:
         }
         if any(True for _ in _found(words, self.current)):
             kinds.discard("past")
+        if self.reassured_at_end(words):
+            kinds.add("negated")
         return tuple(kind for kind in KINDS if kind in kinds)
+
+    def reassured_at_end(self, words: list[str]) -> bool:
+        """The person says they (or the part they name) are fine, and says nothing after it
+        that turns it ("im fine but i cant stop shaking") or just before it that denies it
+        ("im not ok", "algo no esta bien"): the last word on the matter is that all is well."""
+        said = False
+        for i, word in enumerate(words):
+            if _starts(words, i, self.contrast):
+                said = False
+            for phrase in self.reassured.get(word, ()):
+                if tuple(words[i : i + len(phrase)]) == phrase and not any(
+                    _starts(words, j, self.unreassured) for j in range(max(0, i - 2), i)
+                ):
+                    said = True
+        return said
 
     def features(self, text: str) -> list[str]:
         """The cues of ``text`` as extra words for the model: each cue's kind ("cue_negated")

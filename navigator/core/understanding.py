@@ -55,7 +55,7 @@ SLOTS_FILE = Path("understanding") / "slots.yaml"
 #: features are made (``FEATURES``), makes a new model.
 MODEL_INPUTS = (SLOTS_FILE, CONTEXT_FILE)
 #: Bumped when the features the model reads change, so that no cached model outlives them.
-FEATURES = "chars2-5+words1-2+context-cues"
+FEATURES = "chars2-5+words1-2+context-cues+lookups"
 #: The model's label for "the words of a sign, but not a current sign of the patient's".
 NEAR_MISS = "no_sign"
 SIGN_PREFIX = "sign_"
@@ -284,6 +284,21 @@ class Slots:
             word: kind for kind, words in (data.get("tests") or {}).items() for word in words
         }
         self.index = PhraseIndex(self.kinds)
+        self.lookup_kinds = {
+            word: kind for kind, words in (data.get("lookups") or {}).items() for word in words
+        }
+        self.lookups = PhraseIndex(self.lookup_kinds, typos=False)
+
+    def marks(self, text: str) -> list[str]:
+        """The extra words the model reads besides the text's own: the context cues' marks
+        (``SignContext.features``) and, for each word of a lookup list it contains, the
+        list's name ("lookup_language" for "idioma", "interpreter" or "castellano").
+
+        One name shared by many words lets a word the corpus holds only once or twice
+        ("castellano", "traductor") borrow what the model learnt from the others, as a
+        lookup table does in Rasa's RegexFeaturizer."""
+        found = [f"lookup_{self.lookup_kinds[m.phrase.text]}" for m in self.lookups.matches(text)]
+        return self.context.features(text) + found
 
     def topic(self, text: str) -> str | None:
         found = self.index.find(text)
@@ -332,7 +347,7 @@ def build_pipeline(slots: Slots):
                     token_pattern=r"(?u)\b\w+\b",
                 ),
             ),
-            ("context", TfidfVectorizer(analyzer=slots.context.features, sublinear_tf=True)),
+            ("context", TfidfVectorizer(analyzer=slots.marks, sublinear_tf=True)),
         ]
     )
     classifier = LogisticRegression(C=10.0, tol=1e-3, max_iter=2000, random_state=SEED)
@@ -480,7 +495,7 @@ class Model:
         message several times cheaper and changes no number.
         """
         if name != "chars":
-            analyzer = word_grams if name == "words" else self.slots.context.features
+            analyzer = word_grams if name == "words" else self.slots.marks
             for gram in analyzer(text):
                 column = vocabulary.get(gram)
                 if column is not None:
