@@ -206,6 +206,42 @@ MUST_MATCH = [
     ("im on xgeva and my tooth feels loose", "jaw_bone", "en"),
     ("tengo una llaga en la encía que no sana", "jaw_bone", "es"),
     ("me duele la espalda y ya no aguanto la pipí", "spinal_cord", "es"),
+    # stop 26: phrases for the warning signs only the model caught (each in new words)
+    ("honestly i cant take it any more", "crisis", "en"),
+    ("last night i was reading about ways to die", "crisis", "en"),
+    ("i have been saving up my pills", "crisis", "en"),
+    ("some nights i hope i dont wake up", "crisis", "en"),
+    ("i am just so tired of being alive", "crisis", "en"),
+    ("there is no fight left in me now", "crisis", "en"),
+    ("my son said he doesnt want to go on", "crisis", "en"),
+    ("i wrote letters and gave away my things", "crisis", "en"),
+    ("whats the use of any of it", "crisis", "en"),
+    ("guardo unas pastillas guardadas por si acaso", "crisis", "es"),
+    ("ojalá no despertara nunca más", "crisis", "es"),
+    ("ya no soporto esta vida", "crisis", "es"),
+    ("mi tío dice que no quiere vivir así", "crisis", "es"),
+    ("no le veo sentido a seguir con esto", "crisis", "es"),
+    ("a veces pienso en tirarme del puente", "crisis", "es"),
+    ("since this morning he cant follow a conversation", "confusion", "en"),
+    ("my mother didnt know how she got to the kitchen", "confusion", "en"),
+    ("we shook grandpa and he barely opened his eyes", "confusion", "en"),
+    ("dad isnt making sense at all tonight", "confusion", "en"),
+    ("mi abuelo salió y no sabía cómo llegó a la tienda", "confusion", "es"),
+    ("mi suegra no abre los ojos aunque la llamo", "confusion", "es"),
+    ("mi hermana está confundida desde ayer", "confusion", "es"),
+    ("all at once my arm and face went numb on the same side", "stroke_seizure", "en"),
+    ("she is shaking all over and not responding", "stroke_seizure", "en"),
+    ("de la nada se me fue la fuerza del brazo derecho", "stroke_seizure", "es"),
+    ("my balance is off since last week", "headache_brain", "en"),
+    ("mi papá anda perdiendo el equilibrio", "headache_brain", "es"),
+    ("sudden pain in my thigh bone walking to the car", "fracture", "en"),
+    ("me resbalé en la cocina y me duele la muñeca", "fracture", "es"),
+    ("i have a new ache in my back near the bra line", "back_pain", "en"),
+    ("me duele la espalda baja desde el viernes", "back_pain", "es"),
+    ("the bandage is full of blood again", "bleeding", "en"),
+    ("la venda de la biopsia sigue sangrando", "bleeding", "es"),
+    ("constipated for days and so queasy", "high_calcium", "en"),
+    ("tengo mucha sed y estoy muy cansada", "high_calcium", "es"),
 ]
 
 
@@ -297,6 +333,33 @@ def test_no_longer_holding_urine_is_the_bladder_sign_not_despair():
 def test_words_near_the_911_signs_get_their_own_rule_or_none(message, rule):
     found = ENGINE.screen.check(message)
     assert (found.rule if found else None) == rule
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "can i keep taking them all at once with food",  # pills, not saved up
+        "my grandkids are my reason to keep going",  # a reason to live
+        "i could sleep all day after chemo",  # tiredness, not the wish to die
+        "is driving ok after a liver biopsy",  # "driving" is not "draining"
+        "the bleeding stopped right after they pressed on it",
+        "my daughter fell off her bike but she is fine",
+        "no me he caído solo me tropecé y estoy bien sin dolor",
+        "the pharmacy is out of it until monday",
+        "the report has words that dont make sense to me",
+        "no sé qué día es mi cita",
+        "el doctor no me contesta bien las preguntas",
+        "tengo sed después de caminar",
+        "i am so confused by the bill",
+        "a quien llamo si mi mama se confunde",
+        "my shirt is soaked again from night sweats",  # sweat, not blood
+        "la cama se empapó de sudor",
+        "ya no sangra, ya van dos días",
+    ],
+)
+def test_everyday_words_near_the_new_sign_phrases_match_no_rule(message):
+    """Look-alikes of the phrases added for the signs only the model caught: no rule."""
+    assert ENGINE.screen.check(message) is None
 
 
 def test_a_message_with_several_signs_gets_the_most_urgent_action():
