@@ -465,21 +465,28 @@ def test_warning_sign_recall_on_the_held_out_part_is_at_least_98_percent(held_ou
     assert held_out.sign_recall >= 0.98
 
 
-def test_the_evaluation_reports_near_miss_false_alarms_and_every_intents_f1(held_out):
-    """Near-miss false alarms meet the issue's line (<= 0.10: 0.084 held out and 0.076
-    cross-validated since stop 25's rule words and INTENT_HOLDS). Every intent's F1 at least
-    0.85 is not met by this corpus yet (see docs/conversation.md): these hold the levels
-    measured, a little under them (everyday 0.012, macro F1 0.916, lowest 0.848, scored as
-    the navigator acts: understanding_evaluation._acted; cross-validated 0.016, 0.907, 0.826),
-    with thresholds chosen on the training part only. The held-out part is drawn again
-    whenever the corpus changes, and each held-out near miss is worth about 0.01."""
+def test_near_miss_false_alarms_on_the_held_out_part_are_at_most_10_percent(held_out):
+    """The issue's line (0.067 held out and 0.064 cross-validated since stop 26); everyday
+    messages that get a warning reply are held a little over the 0.009 measured. The
+    held-out part is drawn again whenever the corpus changes, and each held-out near miss
+    is worth about 0.01."""
     assert held_out.near_miss_false_alarms <= 0.10
     assert held_out.other_false_alarms <= 0.02
-    macro, lowest = held_out.f1_summary()
-    assert macro >= 0.905
-    assert lowest >= 0.82
     text = evaluation.report("held out", held_out)
     assert "warning-sign recall" in text and "false alarms on near misses" in text
+
+
+def test_every_intents_f1_on_the_held_out_part_is_at_least_85_percent(held_out):
+    """The issue's line, scored as the navigator acts (understanding_evaluation._acted), with
+    thresholds chosen on the training part only. Since stop 26: lowest 0.857 ("other"),
+    macro 0.924. The margin is thin: cross-validated, the lowest is 0.830 ("other",
+    prognosis_fear and results_portal under 0.85; docs/conversation.md), so a corpus change
+    that draws the held-out part again can land under the line, and this test says so."""
+    macro, lowest = held_out.f1_summary()
+    rows = held_out.per_label().items()
+    below = {label: round(row[2], 3) for label, row in rows if row[2] < 0.85}
+    assert lowest >= 0.85, below
+    assert macro >= 0.91
 
 
 def test_the_evaluation_says_what_it_merges_and_shows_every_label_as_written(held_out):
