@@ -294,6 +294,48 @@ def test_telling_someone_is_not_read_as_a_fall(message):
 
 @pytest.mark.parametrize(
     "message",
+    [
+        "can i fill a prescription somewhere in your building",
+        "where do i fill out the paperwork",
+        "what if i fail the breathing test in the pet",
+        "i yell at my kids when im scared",
+        "should i sell my car to pay for this",
+    ],
+)
+def test_everyday_words_one_letter_from_a_fall_get_no_fracture_reply(message):
+    """ "fill", "fail", "yell" and "sell" are one letter from "fell" or "fall": "where do i
+    fill out the paperwork" got "Don't put weight on it". They are read as written."""
+    assert ENGINE.screen.check(message) is None
+    assert screened(message) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "she fell and hit her head",
+        "my husband fell in the bathroom",
+        "mom fell again last night",
+        "my mother has fallen twice this week",
+    ],
+)
+def test_a_caregiver_saying_someone_fell_gets_the_fracture_reply_from_the_rules(message):
+    """Rubric R9: a fall is the sign, whoever writes it. "i fell" was a rule word, "she fell"
+    only the model's; the rules are the floor, so they hold it too."""
+    assert ENGINE.screen.check(message).rule == "fracture"
+    assert screened(message) == ("fracture", "en")
+
+
+def test_someone_who_fell_asleep_or_behind_gets_no_fracture_reply():
+    for message in (
+        "my husband fell asleep in the car on the way home",
+        "she fell asleep on the couch and missed your call",
+        "she fell behind on her bills",
+    ):
+        assert screened(message) is None, message
+
+
+@pytest.mark.parametrize(
+    "message",
     ["cant eat or drink before the ct right", "no puedo comer ni tomar antes del estudio?"],
 )
 def test_fasting_before_a_test_is_not_read_as_not_keeping_fluids_down(message):
