@@ -310,6 +310,24 @@ def test_everyday_words_one_letter_from_a_fall_get_no_fracture_reply(message):
 
 
 @pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("my results are overdue", "en"),
+        ("im overdue for my scan", "en"),
+        ("your texts are so confusing", "en"),
+        ("se estan demorando demasiado con mis resultados", "es"),
+    ],
+)
+def test_late_results_and_confusing_texts_are_not_read_as_an_overdose_or_a_seizure(
+    message, language
+):
+    """Two letters from a long rule word: "overdue" was read as "overdose" (the 988 reply),
+    "confusing" as "convulsing" and "demorando" as "delirando" (911). Read as written."""
+    assert ENGINE.screen.check(message, language) is None
+    assert screened(message) is None
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "she fell and hit her head",
