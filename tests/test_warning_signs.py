@@ -17,6 +17,7 @@ from navigator.core.content import LANGUAGES, load
 from navigator.core.engine import Engine, Facts, Say
 from navigator.core.matching import tokens
 from navigator.core.menus import Position
+from navigator.core.understanding import load_corpus
 
 MESSAGES = Path(__file__).resolve().parent.parent / "messages"
 CATALOG = load(MESSAGES)
@@ -558,3 +559,29 @@ def test_asking_whether_hospice_means_giving_up_gets_the_hospice_answer_not_the_
 def test_giving_up_said_of_oneself_beside_that_question_still_gets_the_crisis_line():
     assert screened("i am giving up, does hospice mean giving up")[0] == "crisis"
     assert screened("i feel like giving up")[0] == "crisis"
+
+
+def test_no_everyday_message_of_the_corpus_gets_a_warning_rule_through_a_typo_alone():
+    """Typo tolerance is for a frightened person's slips ("brething"), not for everyday
+    words a letter or two from a sign's ("fill" and "fall", "overdue" and "overdose").
+    Every question, reply and complaint in the corpus that a rule matches must match it
+    by at least one phrase as written; near misses ("no fever") are the context step's."""
+    screen = ENGINE.screen
+    through_typos = []
+    for example in load_corpus(MESSAGES):
+        if example.label.startswith("sign_") or example.label == "no_sign":
+            continue
+        flag = screen.check(example.text, example.language)
+        if flag is None:
+            continue
+        words = {
+            word
+            for language in LANGUAGES
+            for entry in screen.entries[(flag.rule, language)]
+            for group in entry
+            for word in group
+        }
+        found = [m for m in screen.index.matches(example.text) if m.phrase.text in words]
+        if found and all(match.typos for match in found):
+            through_typos.append((example.text, flag.rule))
+    assert not through_typos
