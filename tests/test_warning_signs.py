@@ -17,7 +17,7 @@ from navigator.core.content import LANGUAGES, load
 from navigator.core.engine import Engine, Facts, Say
 from navigator.core.matching import tokens
 from navigator.core.menus import Position
-from navigator.core.understanding import load_corpus
+from navigator.core.understanding import NEAR_MISS, SIGN_PREFIX, load_corpus
 
 MESSAGES = Path(__file__).resolve().parent.parent / "messages"
 CATALOG = load(MESSAGES)
@@ -294,36 +294,24 @@ def test_telling_someone_is_not_read_as_a_fall(message):
 
 
 @pytest.mark.parametrize(
-    "message",
-    [
-        "can i fill a prescription somewhere in your building",
-        "where do i fill out the paperwork",
-        "what if i fail the breathing test in the pet",
-        "i yell at my kids when im scared",
-        "should i sell my car to pay for this",
-    ],
-)
-def test_everyday_words_one_letter_from_a_fall_get_no_fracture_reply(message):
-    """ "fill", "fail", "yell" and "sell" are one letter from "fell" or "fall": "where do i
-    fill out the paperwork" got "Don't put weight on it". They are read as written."""
-    assert ENGINE.screen.check(message) is None
-    assert screened(message) is None
-
-
-@pytest.mark.parametrize(
     ("message", "language"),
     [
+        ("can i fill a prescription somewhere in your building", "en"),
+        ("where do i fill out the paperwork", "en"),
+        ("what if i fail the breathing test in the pet", "en"),
+        ("i yell at my kids when im scared", "en"),
+        ("should i sell my car to pay for this", "en"),
         ("my results are overdue", "en"),
         ("im overdue for my scan", "en"),
         ("your texts are so confusing", "en"),
         ("se estan demorando demasiado con mis resultados", "es"),
     ],
 )
-def test_late_results_and_confusing_texts_are_not_read_as_an_overdose_or_a_seizure(
-    message, language
-):
-    """Two letters from a long rule word: "overdue" was read as "overdose" (the 988 reply),
-    "confusing" as "convulsing" and "demorando" as "delirando" (911). Read as written."""
+def test_everyday_words_a_typo_away_from_a_signs_word_get_no_warning_reply(message, language):
+    """One letter from a short rule word ("fill", "fail", "yell", "sell" and "fell" or "fall":
+    "where do i fill out the paperwork" got "Don't put weight on it"), or two from a long
+    one ("overdue" read as "overdose" got the 988 reply; "confusing" as "convulsing" and
+    "demorando" as "delirando", 911). They are read as written (redflags.yaml, as_written)."""
     assert ENGINE.screen.check(message, language) is None
     assert screened(message) is None
 
@@ -569,19 +557,12 @@ def test_no_everyday_message_of_the_corpus_gets_a_warning_rule_through_a_typo_al
     screen = ENGINE.screen
     through_typos = []
     for example in load_corpus(MESSAGES):
-        if example.label.startswith("sign_") or example.label == "no_sign":
+        if example.label.startswith(SIGN_PREFIX) or example.label == NEAR_MISS:
             continue
         flag = screen.check(example.text, example.language)
         if flag is None:
             continue
-        words = {
-            word
-            for language in LANGUAGES
-            for entry in screen.entries[(flag.rule, language)]
-            for group in entry
-            for word in group
-        }
-        found = [m for m in screen.index.matches(example.text) if m.phrase.text in words]
+        found = screen.occurrences(example.text, flag.rule)
         if found and all(match.typos for match in found):
             through_typos.append((example.text, flag.rule))
     assert not through_typos

@@ -185,7 +185,7 @@ class Screen:
         """Where ``rule``'s words occur in ``text`` (positions in ``matching.tokens``), each
         occurrence; for a fever told only by a number ("39.5"), where the numbers are.
         What the context step (sign_context.py) reads around."""
-        return self._spans(text, rule, self._occurrences(text, rule))
+        return self._spans(text, rule, self.occurrences(text, rule))
 
     def sign_word_groups(self, text: str, rule: str) -> list[list[list[range]]]:
         """For each of ``rule``'s entries whose every group of words occurs in ``text``: per
@@ -193,7 +193,7 @@ class Screen:
         all be there ("biopsy" and "bleeding"), so what the context says of one group ("the
         biopsy went fine, no bleeding") it says of the entry. When no entry has all its
         groups (a fever told only by a number), ``sign_words`` as one entry of one group."""
-        found = self._occurrences(text, rule)  # once: the typo matching is the cost
+        found = self.occurrences(text, rule)  # once: the typo matching is the cost
         fired = []
         for entry in self._entries(rule):
             groups = [[m.positions for m in found if m.phrase.text in group] for group in entry]
@@ -207,8 +207,9 @@ class Screen:
     def _entries(self, rule: str) -> list[list[list[str]]]:
         return [entry for language in LANGUAGES for entry in self.entries[(rule, language)]]
 
-    def _occurrences(self, text: str, rule: str) -> list[Match]:
-        """Every occurrence in ``text`` of any of ``rule``'s words."""
+    def occurrences(self, text: str, rule: str) -> list[Match]:
+        """Every occurrence in ``text`` of any of ``rule``'s words, with the typos each took
+        (a match that rests on typos alone is a reviewer's first suspect)."""
         among = {word for entry in self._entries(rule) for group in entry for word in group}
         return self.index.occurrences(text, among)
 
